@@ -1,0 +1,355 @@
+"""The frame every service runs in: `create_service_app(spec)` builds a FastAPI app whose
+lifespan opens the database, applies the service's migrations, links to NATS in the
+background, starts the outbox relay and the consumers, and stops them cleanly. Adds
+/healthz, /readyz, /metrics, request ids, JSON access logs and problem+json errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import metrics
+from shared.auth import (
+    PRINCIPAL_HEADER,
+    PRINCIPAL_SIGNATURE_HEADER,
+    Principal,
+    verify_jwt,
+    verify_principal,
+)
+from shared.consumer import EventHandler, InboxConsumer
+from shared.db import UnitOfWork, infra_tables, make_engine
+from shared.errors import DomainError, Unauthorized, problem
+from shared.logging import request_id_var, setup_logging
+from shared.migrations import upgrade
+from shared.nats import NatsLink
+from shared.outbox import OutboxRelay
+from shared.pii import FieldCipher
+from shared.settings import Settings, get_settings
+
+__all__ = [
+    "ConsumerSpec",
+    "ServiceContext",
+    "ServiceSpec",
+    "create_service_app",
+    "get_ctx",
+    "get_principal",
+    "problem_response",
+]
+
+log = logging.getLogger("fangfan.app")
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str
+    filter_subjects: Sequence[str]
+    #: Builds the handler once the context exists (handlers may need settings, cipher, …).
+    handler: Callable[[ServiceContext], EventHandler]
+    max_deliver: int = 5
+    retry_delays: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    metadata: sa.MetaData
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[ConsumerSpec] = ()
+    on_startup: Callable[[ServiceContext], Awaitable[None]] | None = None
+    on_shutdown: Callable[[ServiceContext], Awaitable[None]] | None = None
+    background: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
+    version: str = "0.1.0"
+    description: str = ""
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds; reached from routers with `Depends(get_ctx)`."""
+
+    name: str
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tables: dict[str, sa.Table]
+    link: NatsLink
+    relay: OutboxRelay
+    consumers: list[InboxConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    _cipher: FieldCipher | None = None
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.tables["outbox"], on_commit=self.relay.wake)
+
+    @property
+    def cipher(self) -> FieldCipher:
+        if self._cipher is None:
+            self._cipher = FieldCipher(self.settings.pii_key_bytes(), self.settings.pii_index_key_bytes())
+        return self._cipher
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def get_principal(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> Principal:
+    """The caller: a principal signed by the gateway, or a bearer JWT presented directly. An
+    unsigned or forged principal header is refused, never trusted."""
+    raw = request.headers.get(PRINCIPAL_HEADER)
+    if raw is not None:
+        sig = request.headers.get(PRINCIPAL_SIGNATURE_HEADER, "")
+        return verify_principal(raw, sig, ctx.settings.secret("internal_secret"))
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return verify_jwt(auth[7:].strip(), ctx.settings)
+    raise Unauthorized("missing bearer token", code="missing_token")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in exc.errors():
+        loc = [str(p) for p in e.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            where, loc = loc[0], loc[1:]
+        else:
+            where = "body"
+        out.append(
+            {
+                "path": ".".join(loc) or where,
+                "in": where,
+                "message": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+        return problem_response(exc.status, exc.to_problem(instance=request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5])
+        return problem_response(
+            422,
+            problem(
+                422,
+                "validation_failed",
+                detail or "invalid request",
+                title="Validation failed",
+                errors=errors,
+            ),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+        }.get(exc.status_code, "http_error")
+        return problem_response(exc.status_code, problem(exc.status_code, code, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500,
+            problem(
+                500,
+                "internal_error",
+                "internal error; quote the request id",
+                request_id=request_id_var.get(),
+            ),
+        )
+
+
+class RequestContextMiddleware:
+    """Request id (X-Request-ID in, generated otherwise, echoed out), access log, metrics."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+        self.log = logging.getLogger("fangfan.access")
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for k, v in scope.get("headers", []):
+            if k == b"x-request-id":
+                rid = v.decode("latin-1")[:100]
+                break
+        rid = rid or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status_holder = [500]
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            dur = time.perf_counter() - start
+            route = scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route_path, str(status_holder[0])).inc()
+            metrics.HTTP_LATENCY.labels(self.service, route_path).observe(dur)
+            if scope["path"] not in ("/healthz", "/readyz", "/metrics"):
+                self.log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status_holder[0],
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status_holder[0],
+                        "duration_ms": round(dur * 1000, 2),
+                    },
+                )
+            request_id_var.reset(token)
+
+
+def add_ops_routes(app: FastAPI, ready: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        checks = await ready()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prom() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    tables = (
+        infra_tables(spec.metadata)
+        if "outbox" not in spec.metadata.tables
+        else {n: spec.metadata.tables[n] for n in ("outbox", "inbox", "dead_letters", "idempotency_keys")}
+    )
+    tables.update(spec.metadata.tables)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_logging(spec.name, settings.log_level)
+        engine = make_engine(settings.database_url_for(spec.name))
+        await upgrade(engine, spec.name, spec.migrations)
+        link = NatsLink(settings.resolved_nats_url(), name=f"fangfan-{spec.name}")
+        relay = OutboxRelay(engine, tables["outbox"], link, service=spec.name)
+        ctx = ServiceContext(
+            name=spec.name,
+            settings=settings,
+            engine=engine,
+            sessions=async_sessionmaker(engine, expire_on_commit=False),
+            tables=tables,
+            link=link,
+            relay=relay,
+        )
+        app.state.ctx = ctx
+        for c in spec.consumers:
+            ctx.consumers.append(
+                InboxConsumer(
+                    name=f"{spec.name}-{c.name}",
+                    filter_subjects=c.filter_subjects,
+                    handler=c.handler(ctx),
+                    uow_factory=ctx.uow,
+                    inbox=tables["inbox"],
+                    dead_letters=tables["dead_letters"],
+                    link=link,
+                    max_deliver=c.max_deliver,
+                    retry_delays=c.retry_delays,
+                )
+            )
+        if spec.on_startup:
+            await spec.on_startup(ctx)
+        link.start()
+        relay.start()
+        for consumer in ctx.consumers:
+            consumer.start()
+        for bg in spec.background:
+            ctx.tasks.append(asyncio.create_task(bg(ctx)))
+        log.info("%s started", spec.name)
+        try:
+            yield
+        finally:
+            for t in ctx.tasks:
+                t.cancel()
+            for consumer in ctx.consumers:
+                await consumer.stop()
+            await relay.stop()
+            if spec.on_shutdown:
+                await spec.on_shutdown(ctx)
+            await link.close()
+            await engine.dispose()
+            log.info("%s stopped", spec.name)
+
+    app = FastAPI(
+        title=f"fangfan {spec.name}",
+        version=spec.version,
+        description=spec.description,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=spec.name)
+
+    async def ready() -> dict[str, Any]:
+        ctx: ServiceContext | None = getattr(app.state, "ctx", None)
+        if ctx is None:
+            return {"database": "starting", "nats": "starting"}
+        checks: dict[str, Any] = {}
+        try:
+            async with ctx.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+                await conn.rollback()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["nats"] = "ok" if ctx.link.connected else "disconnected"
+        return checks
+
+    add_ops_routes(app, ready)
+    for r in spec.routers:
+        app.include_router(r)
+    return app

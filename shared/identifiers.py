@@ -1,0 +1,137 @@
+"""Identifiers of people and places: resident ID numbers (GB 11643) and region codes (GB/T 2260
+plus the 12-digit statistical codes), compared by administrative level, never by trailing zeros."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "REGION_LEVELS",
+    "InvalidIdNumber",
+    "InvalidRegionCode",
+    "RegionCode",
+    "id_birth_date",
+    "id_check_digit",
+    "id_sex",
+    "is_valid_id_number",
+    "region_level",
+    "region_within",
+    "validate_id_number",
+    "validate_region_code",
+]
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+
+#: Lengths of a region code at each administrative level: province, city, county, township,
+#: village (DOMAIN.md §1).
+REGION_LEVELS: dict[int, str] = {
+    2: "province",
+    4: "city",
+    6: "county",
+    9: "township",
+    12: "village",
+}
+
+
+class InvalidIdNumber(ValueError):
+    """A resident ID number that fails the GB 11643 format, date or MOD 11-2 check."""
+
+
+class InvalidRegionCode(ValueError):
+    """A region code that is not 2, 4, 6, 9 or 12 digits."""
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643 MOD 11-2 check character for the first 17 digits."""
+    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK[total % 11]
+
+
+def validate_id_number(value: str, *, today: dt.date | None = None) -> str:
+    """Return the normalised (upper-case X) ID number or raise `InvalidIdNumber` with the reason."""
+    if not isinstance(value, str):
+        raise InvalidIdNumber("must be a string of 18 characters")
+    v = value.strip().upper()
+    if not _ID_RE.match(v):
+        raise InvalidIdNumber("must be 17 digits followed by a digit or X")
+    try:
+        born = dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError as exc:
+        raise InvalidIdNumber("birth date in the ID number is not a real date") from exc
+    today = today or dt.date.today()
+    if born > today or born.year < 1880:
+        raise InvalidIdNumber("birth date in the ID number is impossible")
+    if id_check_digit(v[:17]) != v[17]:
+        raise InvalidIdNumber("check digit does not match (GB 11643 MOD 11-2)")
+    return v
+
+
+def is_valid_id_number(value: str) -> bool:
+    try:
+        validate_id_number(value)
+    except InvalidIdNumber:
+        return False
+    return True
+
+
+def id_birth_date(value: str) -> dt.date:
+    return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
+def id_sex(value: str) -> str:
+    """`male` or `female` from the 17th digit (odd = male)."""
+    return "male" if int(value[16]) % 2 else "female"
+
+
+def region_level(code: str) -> str:
+    """The level name of a region code, or raise `InvalidRegionCode`."""
+    if not isinstance(code, str) or not code.isdigit() or len(code) not in REGION_LEVELS:
+        raise InvalidRegionCode("region code must be 2, 4, 6, 9 or 12 digits")
+    return REGION_LEVELS[len(code)]
+
+
+def validate_region_code(code: str, *, level: str | None = None) -> str:
+    got = region_level(code)
+    if level is not None and got != level:
+        raise InvalidRegionCode(f"expected a {level} code ({_len_of(level)} digits), got a {got} code")
+    return code
+
+
+def _len_of(level: str) -> int:
+    return next(n for n, name in REGION_LEVELS.items() if name == level)
+
+
+def region_within(code: str, prefix: str) -> bool:
+    """True when `code` lies inside the region `prefix` (compared by level, character by
+    character). An empty prefix is the whole country. Never strips zeros: village
+    `341221001200` is inside township `341221001`, not inside some `3412210012`."""
+    if prefix == "":
+        return True
+    if len(prefix) not in REGION_LEVELS or len(code) < len(prefix):
+        return False
+    return code[: len(prefix)] == prefix
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCode:
+    """A validated region code with its ancestors by level."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        region_level(self.code)
+
+    @property
+    def level(self) -> str:
+        return REGION_LEVELS[len(self.code)]
+
+    def ancestors(self) -> list[str]:
+        """Codes of this region and every level above it, province first."""
+        return [self.code[:n] for n in REGION_LEVELS if n <= len(self.code)]
+
+    def within(self, prefix: str) -> bool:
+        return region_within(self.code, prefix)
