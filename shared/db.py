@@ -23,6 +23,7 @@ from shared.events import Event, encode_event
 __all__ = [
     "UnitOfWork",
     "infra_tables",
+    "insert_ignoring_duplicates",
     "is_postgres",
     "make_engine",
     "utcnow",
@@ -64,6 +65,18 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def insert_ignoring_duplicates(dialect: str, table: sa.Table, rows: list[dict[str, Any]]) -> Any:
+    """A multi-row INSERT that skips rows whose key exists (`ON CONFLICT DO NOTHING`), for
+    PostgreSQL and SQLite; chain `.returning(...)` to learn which rows went in."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(rows).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(rows).on_conflict_do_nothing()
 
 
 def infra_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:

@@ -54,3 +54,13 @@ def run_env(target_metadata: sa.MetaData | None) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def create_infra_tables(bind: sa.Connection) -> None:
+    """The infrastructure tables as of migration 0001 of every service (outbox, inbox, dead
+    letters, idempotency keys). Later changes to them get their own migrations."""
+    from shared.db import infra_tables
+
+    md = sa.MetaData()
+    infra_tables(md)
+    md.create_all(bind)

@@ -1,0 +1,28 @@
+"""Assistance (帮扶): one file and one plan per household, measures, contact persons, visits, employment
+services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.assistance.adapters.orm import metadata
+from shared.app import ServiceSpec, create_service_app
+from shared.settings import Settings
+
+SERVICE = "assistance"
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name=SERVICE,
+        metadata=metadata,
+        migrations=Path(__file__).parent / "migrations",
+        routers=[],
+        description=__doc__ or "",
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(spec(), settings)

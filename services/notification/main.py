@@ -1,0 +1,27 @@
+"""Notification (通知): signed webhooks for departments, an in-app inbox, SMS and durable reminders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.notification.adapters.orm import metadata
+from shared.app import ServiceSpec, create_service_app
+from shared.settings import Settings
+
+SERVICE = "notification"
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name=SERVICE,
+        metadata=metadata,
+        migrations=Path(__file__).parent / "migrations",
+        routers=[],
+        description=__doc__ or "",
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(spec(), settings)
