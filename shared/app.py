@@ -48,6 +48,8 @@ __all__ = [
     "create_service_app",
     "get_ctx",
     "get_principal",
+    "get_session",
+    "get_uow",
     "problem_response",
 ]
 
@@ -111,6 +113,22 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 
 def get_ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+async def get_uow(ctx: ServiceContext = Depends(get_ctx)) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for one request; the handler calls `await uow.commit()` (nothing else
+    commits), otherwise everything is rolled back."""
+    async with ctx.uow() as uow:
+        yield uow
+
+
+async def get_session(ctx: ServiceContext = Depends(get_ctx)) -> AsyncIterator[AsyncSession]:
+    """A read-only session (rolled back at the end)."""
+    async with ctx.sessions() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
 
 
 def get_principal(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> Principal:

@@ -558,7 +558,9 @@ def _village_texts(n: int, county: str, seed: int, fmt: str, workers: int) -> It
         for v, (start, end, code) in enumerate(layout):
             yield _encode(factories[v % _PARTS].village(seed, v, start, end, code), fmt)
         return
-    ctx = multiprocessing.get_context("spawn")
+    # fork: cheap, and it does not re-run the caller's __main__ (spawn would, in scripts)
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     queues = [ctx.Queue(maxsize=4) for _ in range(_PARTS)]
     procs = [
         ctx.Process(target=_part_worker, args=(county, seed, fmt, p, layout, queues[p]), daemon=True)

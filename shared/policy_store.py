@@ -1,0 +1,300 @@
+"""Policy versions added at run time (`POST /admin/policies`) next to the ones a service ships in
+YAML: one table per service, merged with the shipped versions and resolved by (region, date)
+with `shared.policy.resolve_policy`. No redeploy needed; every value keeps its source.
+
+A service plugs it in with `PolicyStore(service, shipped, table, known_parameters)` and
+`policy_router(store)`; the gateway routes `/admin/policies` by the `service` field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal
+from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
+from shared.identifiers import REGION_LEVELS, region_within
+from shared.policy import (
+    PolicyError,
+    PolicyNotFound,
+    PolicyVersion,
+    ResolvedPolicy,
+    parse_policy_document,
+    resolve_policy,
+)
+
+__all__ = ["PolicyStore", "PolicyVersionCreate", "policy_router", "policy_versions_table"]
+
+
+def policy_versions_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "policy_versions",
+        metadata,
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(100), nullable=False, unique=True),
+        sa.Column("service", sa.String(40), nullable=False),
+        sa.Column("region_prefix", sa.String(12), nullable=False),
+        sa.Column("effective_from", sa.Date, nullable=False),
+        sa.Column("effective_to", sa.Date, nullable=True),
+        sa.Column("version", sa.String(40), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("parameters", sa.Text, nullable=False),  # JSON {name: {value: "decimal text" | any, source}}
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$decimal"}:
+        return Decimal(value["$decimal"])
+    return value
+
+
+class PolicyVersionCreate(BaseModel):
+    """A dated policy version: overrides, for its region and period, only the parameters it names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(description="identification or subsidy")
+    region_prefix: str = Field(description="2, 4, 6, 9 or 12-digit region code prefix", examples=["341221"])
+    effective_from: dt.date
+    effective_to: dt.date | None = Field(default=None, description="inclusive last day; open-ended if omitted")
+    parameters: dict[str, Any] = Field(
+        description="name → value, or name → {value, source}; numbers as decimal strings or numbers",
+        examples=[{"monitoring_line": {"value": "6000", "source": "县政府通知 2024 第3号 §2"}}],
+    )
+    source: str = Field(min_length=1, description="document and clause the values come from")
+    id: str | None = Field(default=None, max_length=100)
+    version: str | None = Field(default=None, max_length=40)
+
+
+class PolicyStore:
+    def __init__(
+        self,
+        *,
+        service: str,
+        shipped: Iterable[PolicyVersion],
+        table: sa.Table,
+        known_parameters: Iterable[str],
+        validate_value: Callable[[str, Any], str | None] | None = None,
+        cache_ttl_s: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.shipped = list(shipped)
+        self.table = table
+        self.known = frozenset(known_parameters)
+        self.validate_value = validate_value
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: tuple[float, list[PolicyVersion]] | None = None
+
+    async def versions(self, session: AsyncSession) -> list[PolicyVersion]:
+        now = time.monotonic()
+        if self._cache and now - self._cache[0] < self.cache_ttl_s:
+            return self._cache[1]
+        rows = (await session.execute(sa.select(self.table).order_by(self.table.c.seq))).mappings().all()
+        added = []
+        for r in rows:
+            params = {k: dict(v, value=_from_json(v["value"])) for k, v in json.loads(r["parameters"]).items()}
+            added.append(
+                parse_policy_document(
+                    {
+                        "id": r["id"],
+                        "service": r["service"],
+                        "region_prefix": r["region_prefix"],
+                        "effective_from": r["effective_from"],
+                        "effective_to": r["effective_to"],
+                        "version": r["version"],
+                        "source": r["source"],
+                        "parameters": params,
+                    },
+                    sequence=1_000_000 + int(r["seq"]),  # added later than anything shipped
+                )
+            )
+        merged = [*self.shipped, *added]
+        self._cache = (now, merged)
+        return merged
+
+    def invalidate(self) -> None:
+        self._cache = None
+
+    async def resolve(self, session: AsyncSession, region_code: str, as_of: dt.date) -> ResolvedPolicy:
+        return resolve_policy(await self.versions(session), service=self.service, region_code=region_code, as_of=as_of)
+
+    def check_parameters(self, parameters: Mapping[str, Any], path: str = "parameters") -> dict[str, Any]:
+        """Validate names (and values) of a version or of what-if overrides; returns them with
+        numbers as Decimal."""
+        errors: list[FieldError] = []
+        out: dict[str, Any] = {}
+        for name, raw in parameters.items():
+            value = raw["value"] if isinstance(raw, Mapping) and "value" in raw else raw
+            if name not in self.known:
+                errors.append(FieldError(f"{path}.{name}", f"unknown {self.service} parameter", "unknown_parameter"))
+                continue
+            if isinstance(value, bool) or value is None:
+                pass
+            elif isinstance(value, int | float | str) and not isinstance(value, bool):
+                try:
+                    value = Decimal(str(value)) if not isinstance(value, str) or _looks_numeric(value) else value
+                except InvalidOperation:
+                    pass
+            if isinstance(value, Decimal) and (value.is_nan() or value.is_infinite()):
+                errors.append(FieldError(f"{path}.{name}", "must be a finite number", "number"))
+                continue
+            if self.validate_value:
+                problem = self.validate_value(name, value)
+                if problem:
+                    errors.append(FieldError(f"{path}.{name}", problem, "invalid_value"))
+                    continue
+            out[name] = dict(raw, value=value) if isinstance(raw, Mapping) and "value" in raw else value
+        if errors:
+            raise Unprocessable("invalid policy parameters", errors=errors)
+        return out
+
+    async def add(self, session: AsyncSession, body: PolicyVersionCreate, principal: Principal) -> PolicyVersion:
+        if body.service != self.service:
+            raise Unprocessable(
+                f"this is the {self.service} service", errors=[FieldError("service", f"must be {self.service}")]
+            )
+        if principal.role == "province":
+            if not region_within(body.region_prefix, principal.region):
+                raise NotFound("no such region in your jurisdiction")
+        elif principal.role != "admin":
+            raise Forbidden("only admin, or a province for its own province, may add policy versions")
+        if body.region_prefix and (not body.region_prefix.isdigit() or len(body.region_prefix) not in REGION_LEVELS):
+            raise Unprocessable(
+                "bad region prefix", errors=[FieldError("region_prefix", "must be 2, 4, 6, 9 or 12 digits")]
+            )
+        if not body.parameters:
+            raise Unprocessable("no parameters", errors=[FieldError("parameters", "name at least one parameter")])
+        params = self.check_parameters(body.parameters)
+        vid = body.id or f"{self.service}-{body.region_prefix}-{body.effective_from.isoformat()}-{uuid.uuid4().hex[:8]}"
+        doc = {
+            "id": vid,
+            "service": self.service,
+            "region_prefix": body.region_prefix,
+            "effective_from": body.effective_from,
+            "effective_to": body.effective_to,
+            "version": body.version or "1",
+            "source": body.source,
+            "parameters": params,
+        }
+        try:
+            version = parse_policy_document(doc)
+        except PolicyError as exc:
+            raise Unprocessable(str(exc), errors=[FieldError("effective_to", str(exc))]) from None
+        if any(v.id == vid for v in self.shipped):
+            raise Unprocessable("id taken", errors=[FieldError("id", "a shipped version has this id")])
+        stored = {k: {"value": _jsonable(pv.value), "source": pv.source} for k, pv in version.parameters.items()}
+        exists = (await session.execute(sa.select(self.table.c.seq).where(self.table.c.id == vid))).first()
+        if exists:
+            raise Unprocessable("id taken", errors=[FieldError("id", "a version with this id exists")])
+        await session.execute(
+            sa.insert(self.table).values(
+                id=vid,
+                service=self.service,
+                region_prefix=body.region_prefix,
+                effective_from=body.effective_from,
+                effective_to=body.effective_to,
+                version=version.version,
+                source=body.source,
+                parameters=json.dumps(stored, ensure_ascii=False),
+                created_by=principal.sub,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        self.invalidate()
+        return version
+
+
+def _looks_numeric(s: str) -> bool:
+    try:
+        Decimal(s)
+    except InvalidOperation:
+        return False
+    return True
+
+
+def version_read(v: PolicyVersion) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "service": v.service,
+        "region_prefix": v.region_prefix,
+        "effective_from": v.effective_from,
+        "effective_to": v.effective_to,
+        "version": v.version,
+        "source": v.source,
+        "parameters": {k: {"value": _plain(p.value), "source": p.source} for k, p in v.parameters.items()},
+    }
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def policy_router(
+    store: PolicyStore,
+    *,
+    session_dep: Callable[..., Any],
+    uow_dep: Callable[..., Any],
+    principal_dep: Callable[..., Any],
+) -> APIRouter:
+    """`POST /api/v1/admin/policies` and `GET /api/v1/admin/policies` for one service."""
+    router = APIRouter(prefix="/api/v1/admin/policies", tags=["policies"])
+
+    @router.post("", status_code=201, summary="Add a dated policy version (no redeploy)")
+    async def add_version(
+        body: PolicyVersionCreate, principal: Principal = Depends(principal_dep), uow: Any = Depends(uow_dep)
+    ) -> dict[str, Any]:
+        version = await store.add(uow.session, body, principal)
+        await uow.commit()
+        store.invalidate()
+        return version_read(version)
+
+    @router.get("", summary="What is in force for a region at a date, and where each value comes from")
+    async def in_force(
+        service: str = Query(default=store.service),
+        region: str | None = Query(default=None, description="region code (2–12 digits)"),
+        as_of: dt.date | None = Query(default=None),
+        principal: Principal = Depends(principal_dep),
+        session: AsyncSession = Depends(session_dep),
+    ) -> dict[str, Any]:
+        if service != store.service:
+            raise Unprocessable("wrong service", errors=[FieldError("service", f"must be {store.service}")])
+        versions = await store.versions(session)
+        if region is None:
+            return {"service": store.service, "versions": [version_read(v) for v in versions]}
+        if not region.isdigit() or len(region) not in REGION_LEVELS:
+            raise Unprocessable("bad region", errors=[FieldError("region", "must be 2, 4, 6, 9 or 12 digits")])
+        day = as_of or dt.date.today()
+        try:
+            resolved = resolve_policy(versions, service=store.service, region_code=region, as_of=day)
+        except PolicyNotFound as exc:
+            raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError("region", str(exc))]) from None
+        return {
+            "service": store.service,
+            "region": region,
+            "as_of": day,
+            "policy": {"id": resolved.id, "version": resolved.version},
+            "parameters": {
+                k: {"value": _plain(p.value), "source": p.source, "version_id": p.version_id}
+                for k, p in sorted(resolved.values.items())
+            },
+            "versions": [version_read(v) for v in resolved.versions],
+        }
+
+    return router
