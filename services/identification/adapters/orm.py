@@ -1,11 +1,65 @@
-"""The identification service's tables (its own database; no other service reads them)."""
+"""The identification service's tables (its own database; no other service reads them).
+
+Households and members: the household's facts (income, expenses, assets) as JSON, members'
+resident ID numbers and names AES-GCM encrypted with an HMAC blind index for exact look-ups
+and a masked copy for display. Case/application tables live in `orm_cases.py`."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from shared.db import infra_tables
+from shared.policy_store import policy_versions_table
 
 metadata = sa.MetaData()
 #: outbox, inbox, dead_letters, idempotency_keys
 infra = infra_tables(metadata)
+policy_versions = policy_versions_table(metadata)
+
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+households = sa.Table(
+    "households",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("household_number", sa.String(64), nullable=False, unique=True),
+    sa.Column("region_code", sa.String(12), nullable=False, index=True),
+    sa.Column("escaped_poverty", sa.Boolean, nullable=False, default=False),
+    sa.Column("dibao_status", sa.String(16), nullable=False, default="none"),
+    sa.Column("phone_enc", sa.LargeBinary, nullable=True),
+    sa.Column("phone_index", sa.String(64), nullable=True, index=True),
+    #: JSON: income, expenses, last_year_income, assets and any other non-personal facts.
+    sa.Column("facts", sa.Text, nullable=False),
+    #: Monitoring status kept by the case procedure: registered | monitored | eliminated | cleared.
+    sa.Column("status", sa.String(24), nullable=False, default="registered"),
+    # The latest evaluation (screening or assessment) — the explanation is in `assessments`.
+    sa.Column("category", sa.String(24), nullable=True),
+    sa.Column("low_income_category", sa.String(24), nullable=True),
+    sa.Column("warning", sa.String(8), nullable=True),
+    sa.Column("per_capita_income", sa.Numeric(14, 2), nullable=True),
+    sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("source", sa.String(20), nullable=False, default="import"),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", _BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("household_id", sa.String(36), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("id_number_enc", sa.LargeBinary, nullable=False),
+    sa.Column("id_number_index", sa.String(64), nullable=False, index=True),
+    sa.Column("id_number_masked", sa.String(18), nullable=False),
+    sa.Column("name_enc", sa.LargeBinary, nullable=False),
+    sa.Column("relation", sa.String(16), nullable=False),
+    sa.Column("sex", sa.String(8), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("labor_capacity", sa.String(16), nullable=False),
+    sa.Column("disability_grade", sa.Integer, nullable=True),
+    sa.Column("disability_kind", sa.String(16), nullable=True),
+    sa.Column("serious_illness", sa.Boolean, nullable=False, default=False),
+    sa.Column("schooling", sa.String(16), nullable=False, default="none"),
+)

@@ -1,0 +1,5 @@
+"""Routes: assessments (placeholder until its use cases land)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["assessments"])

@@ -1,0 +1,5 @@
+"""Routes: households (placeholder until its use cases land)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["households"])

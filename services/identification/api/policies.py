@@ -1,0 +1,5 @@
+"""Routes: policies (placeholder until its use cases land)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["policies"])
