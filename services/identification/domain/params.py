@@ -54,7 +54,10 @@ EXTRA_PARAMETERS = frozenset(
         "sudden_hardship_rigid_to_income_ratio",
         "minimum_wage_monthly",
         "income_growth_target",
-        "elimination_tracking_months",
+        "elimination_min_measure_months",
+        "elimination_public_notice_days",
+        "elimination_requires_stable_year",
+        "elimination_stable_months",
     }
 )
 

@@ -58,7 +58,10 @@ TEST_PARAMETERS: dict[str, Any] = {
     "sudden_hardship_income_drop_ratio": D("0.5"),
     "minimum_wage_monthly": D(1500),
     "income_growth_target": D("0.10"),
-    "elimination_tracking_months": 6,
+    "elimination_min_measure_months": 6,
+    "elimination_public_notice_days": 7,
+    "elimination_requires_stable_year": False,
+    "elimination_stable_months": 12,
 }
 
 
