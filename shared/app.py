@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,7 @@ class ServiceSpec:
     consumers: Sequence[ConsumerSpec] = ()
     on_startup: Callable[[ServiceContext], Awaitable[None]] | None = None
     on_shutdown: Callable[[ServiceContext], Awaitable[None]] | None = None
-    background: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     version: str = "0.1.0"
     description: str = ""
 
@@ -112,7 +112,8 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 
 
 def get_ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
 
 
 async def get_uow(ctx: ServiceContext = Depends(get_ctx)) -> AsyncIterator[UnitOfWork]:

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import nats
 import sqlalchemy as sa
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.exc import IntegrityError
@@ -95,10 +94,9 @@ class InboxConsumer:
     async def _ensure(self) -> None:
         js = self.link.js
         assert js is not None
-        try:
-            await js.add_consumer(STREAM, self.config())
-        except nats.js.errors.BadRequestError:
-            await js.update_consumer(STREAM, self.config())
+        # CONSUMER.CREATE on an existing durable updates it in place when the change is allowed
+        # (nats-server ≥ 2.9); a refused change surfaces here and the run loop retries, logged.
+        await js.add_consumer(STREAM, self.config())
         assert self.link.nc is not None
         if self._sub is not None:
             await self._sub.close()
@@ -172,7 +170,7 @@ class InboxConsumer:
         transaction that will hold the effects: a rollback releases the claim; a duplicate hits
         the primary key and is skipped (on PostgreSQL a concurrent replica waits for ours).
         One constant statement per batch (an array / a JSON list), so it is compiled once."""
-        bind = uow.session.bind
+        bind = uow.session.get_bind()
         params = {"consumer": self.name, "at": utcnow()}
         if bind.dialect.name == "postgresql":
             sql = _CLAIM_PG
@@ -291,7 +289,7 @@ class _Puller:
             self.arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), timeout + 0.5)
-        out = []
+        out: list[Any] = []
         while self.queue and len(out) < batch:
             out.append(self.queue.popleft())
         return out

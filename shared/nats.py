@@ -161,7 +161,7 @@ class NatsLink:
                     servers=self.url.split(","),
                     name=self.name,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
+                    reconnect_time_wait=1,
                     connect_timeout=2,
                     allow_reconnect=True,
                     ping_interval=5,

@@ -310,7 +310,8 @@ class _HouseholdFactory:
 
     def _member(self, relation: str, age: int, male: bool, surname: str) -> dict[str, Any]:
         r = self._rng.random
-        born = self._ref - age * 36524 // 100 - int(r() * 365)
+        # a day in the year before the `age`-th birthday: exactly `age` at the reference date
+        born = self._ref - age * 36525 // 100 - 1 - int(r() * 364)
         id_number = self._ids.allocate(born, male)
         grade: int | None = None
         kind: str | None = None
@@ -339,7 +340,9 @@ class _HouseholdFactory:
             labor = "ordinary" if x < 0.2 else "half" if x < 0.5 else "weak" if x < 0.85 else "none"
         else:
             labor = "weak" if x < 0.35 else "half" if x < 0.4 else "none"
-        if (grade is not None and grade <= 2) or (ill and r() < 0.5):
+        if age < 16:
+            pass
+        elif (grade is not None and grade <= 2) or (ill and r() < 0.5):
             labor = "none" if r() < 0.7 else "weak"
         elif grade is not None and labor in ("ordinary", "skilled"):
             labor = "half"
@@ -560,7 +563,7 @@ def _village_texts(n: int, county: str, seed: int, fmt: str, workers: int) -> It
         return
     # fork: cheap, and it does not re-run the caller's __main__ (spawn would, in scripts)
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")  # typeshed: BaseContext
     queues = [ctx.Queue(maxsize=4) for _ in range(_PARTS)]
     procs = [
         ctx.Process(target=_part_worker, args=(county, seed, fmt, p, layout, queues[p]), daemon=True)
