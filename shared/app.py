@@ -293,8 +293,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_logging(spec.name, settings.log_level)
         engine = make_engine(settings.database_url_for(spec.name))
-        await upgrade(engine, spec.name, spec.migrations)
-        link = NatsLink(settings.resolved_nats_url(), name=f"fangfan-{spec.name}")
+        if settings.migrate_on_start:
+            await upgrade(engine, spec.name, spec.migrations)
+        link = NatsLink(
+            settings.resolved_nats_url(), name=f"fangfan-{spec.name}", stream_replicas=settings.stream_replicas
+        )
         relay = OutboxRelay(engine, tables["outbox"], link, service=spec.name)
         ctx = ServiceContext(
             name=spec.name,

@@ -24,7 +24,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from shared.events import STREAM, SUBJECT_ROOT
 
-__all__ = ["NatsLink", "NatsServer", "ensure_stream", "free_port", "nats_server_binary"]
+__all__ = ["NatsCluster", "NatsLink", "NatsServer", "ensure_stream", "free_port", "nats_server_binary"]
 
 log = logging.getLogger("fangfan.nats")
 
@@ -111,12 +111,13 @@ class NatsServer:
         os.kill(self.proc.pid, signal.SIGCONT)
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
     cfg = StreamConfig(
         name=STREAM,
         subjects=[f"{SUBJECT_ROOT}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(cfg)
@@ -127,9 +128,10 @@ async def ensure_stream(js: JetStreamContext) -> None:
 class NatsLink:
     """One NATS connection per process, established in the background and kept forever."""
 
-    def __init__(self, url: str, *, name: str) -> None:
+    def __init__(self, url: str, *, name: str, stream_replicas: int = 1) -> None:
         self.url = url
         self.name = name
+        self.stream_replicas = stream_replicas
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.ready = asyncio.Event()
@@ -183,7 +185,7 @@ class NatsLink:
         assert self.js
         for attempt in range(1000000):
             try:
-                await ensure_stream(self.js)
+                await ensure_stream(self.js, self.stream_replicas)
                 break
             except Exception as exc:
                 if self._closing:
@@ -217,3 +219,66 @@ class NatsLink:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
+
+
+class NatsCluster:
+    """The 3-node JetStream cluster of `deploy/nats/cluster-n*.conf`, rendered with free loopback
+    ports and its own store directories (for tests and the scale-out proof)."""
+
+    CONF_DIR = Path(__file__).resolve().parents[1] / "deploy" / "nats"
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = Path(base_dir)
+        self.client_ports = [free_port() for _ in range(3)]
+        self.cluster_ports = [free_port() for _ in range(3)]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return ",".join(f"nats://127.0.0.1:{p}" for p in self.client_ports)
+
+    def _render(self, i: int) -> Path:
+        text = (self.CONF_DIR / f"cluster-n{i + 1}.conf").read_text()
+        for n in range(3):
+            text = text.replace(f"127.0.0.1:1422{n + 2}", f"127.0.0.1:{self.client_ports[n]}")
+            text = text.replace(f"127.0.0.1:1622{n + 2}", f"127.0.0.1:{self.cluster_ports[n]}")
+        text = text.replace(f'"var/nats-cluster/n{i + 1}"', f'"{self.base_dir / f"n{i + 1}"}"')
+        conf = self.base_dir / f"n{i + 1}.conf"
+        conf.write_text(text)
+        return conf
+
+    def start_node(self, name: str) -> None:
+        i = int(name[1:]) - 1
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.base_dir / f"{name}.log", "ab")  # noqa: SIM115
+        self.procs[name] = subprocess.Popen(
+            [nats_server_binary(), "-c", str(self._render(i))], stdout=log, stderr=log, start_new_session=True
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.client_ports[i]), 0.2):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"nats node {name} did not start")
+
+    def start(self) -> NatsCluster:
+        for n in ("n1", "n2", "n3"):
+            self.start_node(n)
+        return self
+
+    def kill_node(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            proc = self.procs.pop(name)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()

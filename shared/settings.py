@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     webhook_allowlist: str = ""
     log_level: str = "INFO"
     gateway_port: int = 8000
+    #: Replicas of the FANGFAN stream: 1 on one machine, 3 on a 3-node JetStream cluster (R3).
+    stream_replicas: int = 1
+    #: Apply the service's migrations when it starts (off when a migration job runs them first).
+    migrate_on_start: bool = True
 
     @field_validator("data_dir")
     @classmethod

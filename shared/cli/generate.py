@@ -637,7 +637,8 @@ def write_households(
     """Write `n` households to `path` (`-` for standard output) as `fmt` (ndjson, json or csv)
     and return the number written; the bytes are those of `generate_households`. `workers`
     processes (default: 2 for 20,000 households or more on a machine with 2+ CPUs, else 1)
-    change only the speed. A file appears under its name only when complete."""
+    change only the speed. A regular file appears under its name only when complete (written as
+    `<name>.part`, then renamed); a device or pipe is written in place."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     generate_households(n, county, seed=seed)  # validates the arguments
@@ -647,6 +648,11 @@ def write_households(
         _write(sys.stdout, n, county, seed, fmt, workers)
         return n
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # a device or pipe (/dev/null, a FIFO): write to it, never rename a file over it
+        with target.open("w", encoding="utf-8", newline="", buffering=1 << 20) as out:
+            _write(out, n, county, seed, fmt, workers)
+        return n
     partial = target.with_name(target.name + ".part")
     try:
         with partial.open("w", encoding="utf-8", newline="", buffering=1 << 20) as out:

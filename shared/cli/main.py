@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from shared.auth import ROLES, make_token
-from shared.settings import Settings
+from shared.settings import SERVICES, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     from shared.cli import generate
 
     generate.add_arguments(gen)
+
+    mig = sub.add_parser("migrate", help="apply every service's migrations (once, before the services start)")
+    mig.add_argument("--service", default="all", choices=["all", *SERVICES, "gateway"])
+
+    serve = sub.add_parser("serve", help="run one service (or the gateway) in the foreground — the container command")
+    serve.add_argument("service", choices=[*SERVICES, "gateway"])
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
 
     demo = sub.add_parser("demo", help="walk one household from self-application to monitored")
     demo.add_argument("--base-url", default=None, help="gateway URL (default http://127.0.0.1:8000)")
@@ -52,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "generate":
         return generate.run(args)
+    if args.command == "migrate":
+        from shared.cli.ops import run_migrate
+
+        return run_migrate(settings, args.service)
+    if args.command == "serve":
+        from shared.cli.ops import run_serve
+
+        return run_serve(settings, args.service, host=args.host, port=args.port, workers=args.workers)
     if args.command == "demo":
         from shared.cli.demo import run_demo
 

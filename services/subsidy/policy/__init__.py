@@ -1,0 +1,1 @@
+"""Shipped policy versions (YAML), packaged with the service."""
