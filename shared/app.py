@@ -103,7 +103,11 @@ class ServiceContext:
     @property
     def cipher(self) -> FieldCipher:
         if self._cipher is None:
-            self._cipher = FieldCipher(self.settings.pii_key_bytes(), self.settings.pii_index_key_bytes())
+            self._cipher = FieldCipher(
+                self.settings.pii_key_bytes(),
+                self.settings.pii_index_key_bytes(),
+                previous_keys=self.settings.pii_previous_key_bytes(),
+            )
         return self._cipher
 
 

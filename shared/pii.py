@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = ["FieldCipher", "mask_id_number", "mask_phone"]
@@ -16,10 +17,13 @@ _VERSION = b"\x01"
 
 
 class FieldCipher:
-    def __init__(self, key: bytes, index_key: bytes) -> None:
-        if len(key) != 32 or len(index_key) != 32:
+    def __init__(self, key: bytes, index_key: bytes, *, previous_keys: tuple[bytes, ...] = ()) -> None:
+        """`previous_keys` still decrypt (key rotation: new writes use `key`; a re-encryption job
+        or ordinary updates move old rows over; then the old key is dropped)."""
+        if len(key) != 32 or len(index_key) != 32 or any(len(k) != 32 for k in previous_keys):
             raise ValueError("PII keys must be 32 bytes")
         self._aes = AESGCM(key)
+        self._previous = [AESGCM(k) for k in previous_keys]
         self._index_key = index_key
 
     def encrypt(self, plaintext: str, *, context: bytes = b"") -> bytes:
@@ -31,7 +35,23 @@ class FieldCipher:
     def decrypt(self, blob: bytes, *, context: bytes = b"") -> str:
         if not blob or blob[:1] != _VERSION:
             raise ValueError("unknown ciphertext version")
-        return self._aes.decrypt(blob[1:13], blob[13:], context).decode()
+        try:
+            return self._aes.decrypt(blob[1:13], blob[13:], context).decode()
+        except InvalidTag:
+            for old in self._previous:
+                try:
+                    return old.decrypt(blob[1:13], blob[13:], context).decode()
+                except InvalidTag:
+                    continue
+            raise
+
+    def needs_reencryption(self, blob: bytes, *, context: bytes = b"") -> bool:
+        """True when `blob` was written with a previous key."""
+        try:
+            self._aes.decrypt(blob[1:13], blob[13:], context)
+        except InvalidTag:
+            return True
+        return False
 
     def blind_index(self, value: str) -> str:
         return hmac.new(self._index_key, value.strip().upper().encode(), hashlib.sha256).hexdigest()

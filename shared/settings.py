@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     pii_key: str | None = None
     #: Base64 of 32 bytes: HMAC key of the blind index for exact look-ups.
     pii_index_key: str | None = None
+    #: Comma-separated base64 keys that still decrypt during a PII key rotation.
+    pii_previous_keys: str = ""
     webhook_allowlist: str = ""
     log_level: str = "INFO"
     gateway_port: int = 8000
@@ -107,6 +109,9 @@ class Settings(BaseSettings):
 
     def pii_key_bytes(self) -> bytes:
         return base64.b64decode(self.secret("pii_key"))
+
+    def pii_previous_key_bytes(self) -> tuple[bytes, ...]:
+        return tuple(base64.b64decode(k) for k in self.pii_previous_keys.split(",") if k.strip())
 
     def pii_index_key_bytes(self) -> bytes:
         return base64.b64decode(self.secret("pii_index_key"))
