@@ -1,72 +1,94 @@
-"""The gateway: one front door at /api/v1. Verifies the caller's JWT, hands the services a
-principal signed with the internal secret, and forwards over pooled keep-alive connections."""
+"""The gateway: one front door at /api/v1. Authenticates (JWT or API key), applies the permission
+table and rate limits, hands the services a principal signed with the internal secret, and
+forwards over pooled keep-alive connections (gateway/proxy.py); serves the merged OpenAPI."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from gateway.routes import API_PREFIX, service_for
+from gateway import apikeys
+from gateway.auth import Authenticator, JwtVerifier
+from gateway.config import GatewayConfig
+from gateway.openapi import OpenApiMerger
+from gateway.proxy import GatewayState, ProxyMiddleware
 from shared.app import RequestContextMiddleware, add_ops_routes, install_error_handlers
-from shared.auth import PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, sign_principal, verify_jwt
-from shared.errors import NotFound, ServiceUnavailable, Unauthorized, Unprocessable
-from shared.logging import request_id_var, setup_logging
-from shared.settings import SERVICE_PORTS, SERVICES, Settings, get_settings
+from shared.db import make_engine
+from shared.logging import setup_logging
+from shared.migrations import upgrade
+from shared.settings import Settings, get_settings
+
+__all__ = ["create_app"]
 
 log = logging.getLogger("fangfan.gateway")
-
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "authorization",
-    PRINCIPAL_HEADER,
-    PRINCIPAL_SIGNATURE_HEADER,
-}
+SERVICE = "gateway"
+VERSION = "0.1.0"
 
 
-def service_urls() -> dict[str, str]:
-    return {s: os.environ.get(f"FANGFAN_{s.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[s]}") for s in SERVICES}
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, config: GatewayConfig | None = None) -> FastAPI:
     settings = settings or get_settings()
-    upstreams = service_urls()
+    config = config or GatewayConfig.from_env()
+    verifier = JwtVerifier(settings, jwks=config.jwks)
+    state = GatewayState(
+        config=config,
+        authenticator=Authenticator(verifier, None),
+        internal_secret=settings.secret("internal_secret"),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_logging("gateway", settings.log_level)
-        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30, ttl_dns_cache=300)
-        app.state.http = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        setup_logging(SERVICE, settings.log_level)
+        engine = make_engine(settings.database_url_for(SERVICE), pool_size=5)
+        if settings.migrate_on_start:
+            await upgrade(engine, SERVICE, Path(__file__).parent / "migrations")
+        store = apikeys.ApiKeyStore(engine, cache_s=config.api_key_cache_s)
+        app.state.api_keys = store
+        state.authenticator.api_keys = store
+        connector = aiohttp.TCPConnector(
+            limit=512, limit_per_host=256, keepalive_timeout=config.upstream_keepalive_s, ttl_dns_cache=300
+        )
+        http = aiohttp.ClientSession(connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
+        state.http = http
+        await verifier.load(http)
+        # Services may still be starting (fangfan up starts everything together): fetch their
+        # OpenAPI documents in the background; /openapi.json fetches what is still missing.
+        warmup = asyncio.create_task(merger.refresh(http))
+        log.info("gateway started; upstreams %s", config.upstreams)
         try:
             yield
         finally:
-            await app.state.http.close()
+            warmup.cancel()
+            state.http = None
+            await http.close()
+            await engine.dispose()
 
-    app = FastAPI(title="fangfan", version="0.1.0", lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="fangfan",
+        version=VERSION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.gateway = state
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, service="gateway")
+    app.include_router(apikeys.router)
+    merger = OpenApiMerger(config.upstreams, app.openapi, title="fangfan", version=VERSION)
+    app.state.openapi = merger
 
     async def ready() -> dict[str, Any]:
-        http: aiohttp.ClientSession | None = getattr(app.state, "http", None)
+        http = state.http
         if http is None:
-            return dict.fromkeys(upstreams, "starting")
+            return dict.fromkeys(config.upstreams, "starting")
 
         async def check(name: str, url: str) -> tuple[str, str]:
             try:
@@ -75,71 +97,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except Exception as exc:
                 return name, f"unreachable: {type(exc).__name__}"
 
-        return dict(await asyncio.gather(*(check(n, u) for n, u in upstreams.items())))
+        return dict(await asyncio.gather(*(check(n, u) for n, u in config.upstreams.items())))
 
     add_ops_routes(app, ready)
 
-    @app.api_route(
-        API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-    )
-    async def proxy(path: str, request: Request) -> Response:
-        sub = "/" + path
-        auth = request.headers.get("authorization", "")
-        if not auth.lower().startswith("bearer "):
-            raise Unauthorized("missing bearer token", code="missing_token")
-        principal = verify_jwt(auth[7:].strip(), settings)
-        body = await request.body()
-        service = service_for(sub)
-        if sub == "/admin/policies" or sub.startswith("/admin/policies"):
-            service = _policy_service(request, body)
-        if service is None:
-            raise NotFound(f"no such route: {API_PREFIX}{sub}")
-        raw, sig = sign_principal(principal, settings.secret("internal_secret"), request_id=request_id_var.get())
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers[PRINCIPAL_HEADER] = raw
-        headers[PRINCIPAL_SIGNATURE_HEADER] = sig
-        headers["x-request-id"] = request_id_var.get()
-        url = upstreams[service] + API_PREFIX + sub
-        http: aiohttp.ClientSession = app.state.http
-        try:
-            upstream = await http.request(
-                request.method,
-                url,
-                params=list(request.query_params.multi_items()),
-                data=body,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=300, sock_connect=2),
-            )
-        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-            raise ServiceUnavailable(f"{service} is unavailable ({type(exc).__name__})") from None
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request, refresh: bool = False) -> JSONResponse:
+        return JSONResponse(await merger.document(state.http, refresh=refresh))
 
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.content.iter_chunked(65536):
-                    yield chunk
-            finally:
-                upstream.release()
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fangfan API")
 
-        return StreamingResponse(stream(), status_code=upstream.status, headers=out_headers)
-
+    # Order matters: the request context (request id, access log, metrics) wraps the proxy.
+    app.add_middleware(ProxyMiddleware, state=state)
+    app.add_middleware(RequestContextMiddleware, service=SERVICE)
     return app
-
-
-def _policy_service(request: Request, body: bytes) -> str:
-    if request.method == "GET":
-        svc = request.query_params.get("service", "identification")
-    else:
-        try:
-            svc = json.loads(body or b"{}").get("service", "")
-        except (ValueError, AttributeError):
-            svc = ""
-    if svc not in ("identification", "subsidy"):
-        raise Unprocessable(
-            "service must be identification or subsidy",
-            errors=[{"path": "service", "message": "must be identification or subsidy", "type": "enum"}],
-        )
-    return svc
-
-
-__all__ = ["JSONResponse", "create_app"]

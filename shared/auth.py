@@ -24,6 +24,7 @@ __all__ = [
     "ROLES",
     "Principal",
     "make_token",
+    "principal_from_claims",
     "sign_principal",
     "verify_jwt",
     "verify_principal",
@@ -54,7 +55,7 @@ class Principal:
         return self.role in OFFICER_ROLES or self.role == "admin"
 
 
-def _principal_from_claims(claims: dict[str, Any], via: str) -> Principal:
+def principal_from_claims(claims: dict[str, Any], via: str) -> Principal:
     role, region = claims.get("role"), claims.get("region", "")
     if role not in ROLES:
         raise Unauthorized("token has an unknown role", code="invalid_token")
@@ -96,7 +97,7 @@ def verify_jwt(token: str, settings: Settings) -> Principal:
         raise Unauthorized("token expired", code="token_expired") from None
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {type(exc).__name__}", code="invalid_token") from None
-    return _principal_from_claims(claims, "jwt")
+    return principal_from_claims(claims, "jwt")
 
 
 def make_token(
@@ -124,7 +125,7 @@ def make_token(
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
-    _principal_from_claims(claims, "jwt")  # refuse to mint what we would refuse to accept
+    principal_from_claims(claims, "jwt")  # refuse to mint what we would refuse to accept
     return jwt.encode(claims, settings.secret("jwt_secret"), algorithm="HS256")
 
 
@@ -145,4 +146,4 @@ def verify_principal(raw: str, sig: str, secret: str) -> Principal:
         raise Unauthorized("unreadable principal header", code="invalid_principal") from None
     if abs(time.time() - int(body.get("iat", 0))) > _PRINCIPAL_MAX_AGE_S:
         raise Unauthorized("stale principal header", code="invalid_principal")
-    return _principal_from_claims(body, "gateway")
+    return principal_from_claims(body, "gateway")

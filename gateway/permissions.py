@@ -1,0 +1,152 @@
+"""Which roles may call which method + route at all (the public surface of /api/v1). A route not
+in this table is 404; a role not listed for it is 403. Row-level scope stays in the services (404).
+
+Read the table top to bottom: the first row whose method and path match decides. `{id}` is one
+path segment; `**` is the rest of the path. docs/gateway.md shows the same table as a grid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from shared.errors import DomainError, Forbidden, NotFound
+
+__all__ = [
+    "COUNTY_AND_ABOVE",
+    "RULES",
+    "MethodNotAllowed",
+    "Rule",
+    "check",
+    "is_export",
+    "match",
+    "wants_unmasked_ids",
+]
+
+PROVINCE, COUNTY, TOWNSHIP, VILLAGE = "province", "county", "township", "village"
+CONTACT, DEPARTMENT, CITIZEN, ADMIN = "contact", "department", "citizen", "admin"
+
+OFFICERS = frozenset({PROVINCE, COUNTY, TOWNSHIP, VILLAGE})
+STAFF = OFFICERS | {ADMIN}
+#: Who may read resident ID numbers unmasked, and take bulk exports.
+COUNTY_AND_ABOVE = frozenset({PROVINCE, COUNTY, ADMIN})
+BULK = frozenset({PROVINCE, COUNTY, ADMIN})
+EVERYONE = frozenset({PROVINCE, COUNTY, TOWNSHIP, VILLAGE, CONTACT, DEPARTMENT, CITIZEN, ADMIN})
+R, W = ("GET", "HEAD"), ("POST", "PUT", "PATCH", "DELETE")
+ANY = R + W
+
+
+@dataclass(frozen=True)
+class Rule:
+    methods: tuple[str, ...]
+    pattern: str
+    roles: frozenset[str]
+    #: An extra rate-limit bucket for this route and these roles (see gateway/ratelimit.py).
+    bucket: str | None = None
+    bucket_roles: frozenset[str] = frozenset()
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = []
+        for seg in self.pattern.strip("/").split("/"):
+            if seg == "**":
+                parts.append("(?:/.*)?")
+                continue
+            parts.append("/" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(seg)))
+        object.__setattr__(self, "regex", re.compile("".join(parts) + "$"))
+
+
+def _r(methods: tuple[str, ...] | str, pattern: str, roles: frozenset[str], **kw: object) -> Rule:
+    return Rule((methods,) if isinstance(methods, str) else methods, pattern, frozenset(roles), **kw)  # type: ignore[arg-type]
+
+
+# fmt: off
+RULES: list[Rule] = [
+    # identification — assessments are stateless what-if evaluations
+    _r("POST", "/assessments", EVERYONE - {DEPARTMENT}),
+    # self-applications (citizens, with their own bucket) and officer-started cases
+    _r("POST", "/applications", STAFF | {CITIZEN}, bucket="self_application", bucket_roles=frozenset({CITIZEN})),
+    _r(R, "/applications", STAFF | {CITIZEN, CONTACT}),
+    _r(R, "/applications/{id}", STAFF | {CITIZEN, CONTACT}),
+    _r(R, "/applications/{id}/**", STAFF | {CITIZEN, CONTACT}),
+    _r(R, "/cases/**", STAFF | {CONTACT}),
+    _r(W, "/cases/**", STAFF),
+    _r("POST", "/signals", STAFF - {TOWNSHIP, VILLAGE} | {DEPARTMENT}),
+    _r(R, "/signals/**", STAFF | {DEPARTMENT}),
+    _r("POST", "/households/import", BULK),
+    _r(ANY, "/households/**", STAFF | {CONTACT}),
+    _r(R, "/jobs/{id}", STAFF),
+    _r(ANY, "/screenings/**", STAFF),
+    _r(R, "/statistics/**", STAFF),
+    _r(R, "/notices/**", EVERYONE),
+    _r(W, "/notices/**", STAFF),
+    # subsidy
+    _r("POST", "/subsidies/calculate", STAFF | {CONTACT, DEPARTMENT}),
+    _r("POST", "/subsidies/calculate:batch", STAFF | {DEPARTMENT}),
+    _r(ANY, "/subsidies/**", STAFF | {DEPARTMENT}),
+    # assistance
+    _r(R, "/plans/**", STAFF | {CONTACT}),
+    _r(W, "/plans/**", STAFF | {CONTACT}),
+    _r(ANY, "/measures/**", STAFF | {CONTACT, DEPARTMENT}),
+    _r(ANY, "/visits/**", STAFF | {CONTACT}),
+    _r(ANY, "/contacts/**", STAFF),
+    _r(ANY, "/employment/**", STAFF | {CONTACT, DEPARTMENT}),
+    # notification
+    _r(ANY, "/subscriptions/**", {PROVINCE, COUNTY, DEPARTMENT, ADMIN}),
+    _r(ANY, "/deliveries/**", {PROVINCE, COUNTY, DEPARTMENT, ADMIN}),
+    _r(ANY, "/inbox/**", EVERYONE),
+    _r(ANY, "/reminders/**", STAFF | {CONTACT}),
+    # administration: policy versions (routed by `service`), API keys (the gateway's own)
+    _r("POST", "/admin/policies", {ADMIN, PROVINCE}),
+    _r(R, "/admin/policies", STAFF),
+    _r(ANY, "/admin/api-keys/**", {ADMIN}),
+]
+# fmt: on
+
+_BY_HEAD: dict[str, list[Rule]] = {}
+for _rule in RULES:
+    _head = _rule.pattern.strip("/").split("/")[0].split(":")[0]
+    _BY_HEAD.setdefault(_head, []).append(_rule)
+
+
+class MethodNotAllowed(DomainError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+def match(method: str, path: str) -> Rule:
+    """The rule for `method` `path` (the part after /api/v1): NotFound if the path is not in the
+    public surface, MethodNotAllowed if it is but not for this method."""
+    head = path[1:].split("/", 1)[0].split(":", 1)[0]
+    path_known = False
+    for rule in _BY_HEAD.get(head, ()):
+        if rule.regex.match(path):
+            if method in rule.methods:
+                return rule
+            path_known = True
+    if path_known:
+        raise MethodNotAllowed(f"{method} is not allowed on /api/v1{path}")
+    raise NotFound(f"no such route: /api/v1{path}")
+
+
+def is_export(path: str, query: str) -> bool:
+    """A bulk export: a `…:export` action, an `/exports` resource or a file `format=`."""
+    return path.endswith(":export") or "/exports" in path or bool(_EXPORT_FORMAT.search(query))
+
+
+def wants_unmasked_ids(query: str) -> bool:
+    """Resident ID numbers come back masked unless the caller asks `reveal=id_number`."""
+    return bool(_REVEAL.search(query))
+
+
+_EXPORT_FORMAT = re.compile(r"(?:^|&)format=(?:csv|xlsx|ndjson)(?:&|$)")
+_REVEAL = re.compile(r"(?:^|&)reveal=[^&]*id_number")
+
+
+def check(rule: Rule, role: str, path: str, query: str) -> None:
+    """403 for a role that may never use this route (or ask for what it may not see)."""
+    if role not in rule.roles:
+        raise Forbidden(f"role {role} may not use this route", code="role_forbidden")
+    if query and wants_unmasked_ids(query) and role not in COUNTY_AND_ABOVE:
+        raise Forbidden("only county, province and admin may read unmasked ID numbers", code="unmask_forbidden")
+    if role not in BULK and is_export(path, query):
+        raise Forbidden("bulk exports are for province, county and admin", code="export_forbidden")
