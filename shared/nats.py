@@ -201,7 +201,8 @@ class NatsLink:
 
     async def _disconnected(self) -> None:
         self.ready.clear()
-        log.warning("nats disconnected")
+        if not self._closing:
+            log.warning("nats disconnected")
 
     async def _reconnected(self) -> None:
         log.info("nats reconnected")

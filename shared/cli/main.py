@@ -38,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
 
-    demo = sub.add_parser("demo", help="walk one household from self-application to monitored")
-    demo.add_argument("--base-url", default=None, help="gateway URL (default http://127.0.0.1:8000)")
+    demo = sub.add_parser(
+        "demo", help="a whole system in one process, walking one household from self-application to monitored"
+    )
+    demo.add_argument("--households", type=int, default=300, help="size of the synthetic county")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from shared.cli.demo import run_demo
 
-        return run_demo(settings, base_url=args.base_url)
+        return run_demo(settings, households=args.households)
     parser.error("unknown command")
     return 2
 

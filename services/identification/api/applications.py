@@ -1,5 +1,86 @@
-"""Routes: applications (placeholder until its use cases land)."""
+"""Routes: self-applications (农户自主申报) and officer-started cases — `POST /applications`
+with an `Idempotency-Key`, and `GET /applications/{id}` (status and history, by scope)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.api.schemas import HouseholdIn, validate_village_code
+from services.identification.application import applications as uc
+from services.identification.domain.model import RiskType
+from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.auth import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["applications"])
+
+
+class ConsentIn(BaseModel):
+    """The signed commitment and the authorisation to query family assets (002 篇九 附件1):
+    both must be true."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commitment: Literal[True] = Field(description="the applicant signs the commitment (承诺书)")
+    asset_query_authorized: Literal[True] = Field(description="authorisation to query family assets (授权书)")
+
+
+class ApplicationCreate(BaseModel):
+    """Body of `POST /api/v1/applications`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region_code: str = Field(description="12-digit village code", examples=["341221001201"])
+    household: HouseholdIn
+    reason: str = Field(min_length=1, max_length=2000)
+    risk_types: list[RiskType] = Field(default_factory=list, max_length=20)
+    urgent: bool = Field(default=False, description="green channel (绿色通道): sudden illness, disaster, accident")
+    consent: ConsentIn
+    household_number: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[0-9A-Za-z_\-]+$",
+        description="extension: the household's register number, when known (matched before members)",
+    )
+
+    @field_validator("region_code")
+    @classmethod
+    def _village(cls, v: str) -> str:
+        return validate_village_code(v)
+
+
+@router.post("/applications", status_code=201)
+async def submit_application(
+    body: ApplicationCreate,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(get_principal),
+) -> JSONResponse:
+    status, result = await uc.submit_application(
+        ctx,
+        principal,
+        body=body.model_dump(mode="json"),
+        household=body.household,
+        region_code=body.region_code,
+        reason=body.reason,
+        risk_types=[str(r) for r in body.risk_types],
+        urgent=body.urgent,
+        household_number=body.household_number,
+        idempotency_key=idempotency_key,
+    )
+    return JSONResponse(result, status_code=status)
+
+
+@router.get("/applications/{application_id}")
+async def read_application(
+    application_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.get_application(ctx, session, principal, application_id)

@@ -1,5 +1,114 @@
-"""Routes: cases (placeholder until its use cases land)."""
+"""Routes: monitoring cases — read one (with its history and what the caller may do now), list
+(paged, by region, state, overdue), and take a transition (409 with the refusing rule)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.application import cases as uc
+from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from shared.auth import Principal
+from shared.db import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+class TransitionCreate(BaseModel):
+    """One action on a case. `note` is the review opinion (required at every review), the text
+    of an objection, or the finding that resolves one; `reason` is for reject/rollback/clear."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(
+        description="advance | object | resolve_objection | reject | propose_elimination | rollback | clear",
+        max_length=32,
+    )
+    note: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=4000)
+    investigators: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="leaving verification: at least two investigators (names or officer ids)",
+    )
+    objection_id: str | None = Field(default=None, max_length=64)
+    version: int | None = Field(default=None, description="the case version you read; a different one is 409")
+    measures_since: dt.date | None = Field(
+        default=None,
+        description="elimination guards: when assistance measures were first in place (the assistance "
+        "service holds this; until it is wired, the proposing/approving officer states it)",
+    )
+    only_social_security: bool | None = Field(
+        default=None, description="elimination guards: every measure in place is a social-security one"
+    )
+    risk_factors_removed: bool | None = Field(default=None, description="Hebei stable-year guard")
+    income_stable_since: dt.date | None = Field(default=None, description="Hebei stable-year guard")
+
+
+@router.get("/cases/{case_id}")
+async def read_case(
+    case_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.get_case(ctx, session, principal, case_id)
+
+
+@router.get("/cases")
+async def list_cases(
+    region: str | None = Query(default=None, max_length=12),
+    state: str | None = Query(default=None, max_length=20),
+    procedure: str | None = Query(default=None, max_length=16),
+    household_id: str | None = Query(default=None, max_length=36),
+    overdue: bool | None = None,
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, description=f"capped at {uc.MAX_PAGE_SIZE}"),
+    ctx: ServiceContext = Depends(get_ctx),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.list_cases(
+        ctx,
+        session,
+        principal,
+        region=region,
+        state=state,
+        procedure=procedure,
+        household_id=household_id,
+        overdue=overdue,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post("/cases/{case_id}/transitions")
+async def take_transition(
+    case_id: str,
+    body: TransitionCreate,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.transition_case(
+        ctx,
+        uow,
+        principal,
+        case_id,
+        action=body.action,
+        note=body.note,
+        reason=body.reason,
+        investigators=tuple(body.investigators),
+        objection_id=body.objection_id,
+        expected_version=body.version,
+        extras=uc.CaseExtras(
+            measures_since=body.measures_since,
+            only_social_security=body.only_social_security,
+            risk_factors_removed=body.risk_factors_removed,
+            income_stable_since=body.income_stable_since,
+        ),
+    )

@@ -1,5 +1,101 @@
-"""Routes: signals (placeholder until its use cases land)."""
+"""Routes: department risk signals (部门筛查预警) — `POST /signals` (a batch of up to 10,000,
+one outcome per signal) and `GET /signals/leads` (unknown persons for the village to verify)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.application import signals as uc
+from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from shared.auth import Principal
+from shared.db import UnitOfWork
+from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
+
+MAX_BATCH = 10_000
+
+
+class SignalIn(BaseModel):
+    """One department signal. Exactly one of `id_number` (matched by its blind index; never
+    echoed back) and `household_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_dept: str = Field(min_length=1, max_length=64)
+    signal_id: str = Field(min_length=1, max_length=128, description="the department's own id: re-sending is harmless")
+    kind: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="hospital_stay | disability_certificate | unemployment | dangerous_house | disaster | dropout | …",
+    )
+    id_number: str | None = None
+    household_id: str | None = Field(default=None, max_length=36)
+    region_code: str
+    observed_at: dt.datetime
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return validate_id_number(v)
+        except InvalidIdNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("region_code")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        try:
+            return validate_region_code(v)
+        except InvalidRegionCode as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> SignalIn:
+        if (self.id_number is None) == (self.household_id is None):
+            raise ValueError("give exactly one of id_number and household_id")
+        return self
+
+
+@router.post("/signals")
+async def receive_signals(
+    batch: Annotated[list[SignalIn], Body(max_length=MAX_BATCH)],
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    items = [
+        uc.SignalItem(
+            source_dept=s.source_dept,
+            signal_id=s.signal_id,
+            kind=s.kind,
+            region_code=s.region_code,
+            observed_at=s.observed_at,
+            payload=s.payload,
+            id_number=s.id_number,
+            household_id=s.household_id,
+        )
+        for s in batch
+    ]
+    return await uc.receive_signals(ctx, uow, principal, items)
+
+
+@router.get("/signals/leads")
+async def list_leads(
+    region: str | None = Query(default=None, max_length=12),
+    status: str = Query(default="open", max_length=16),
+    limit: int = Query(default=200, ge=1),
+    ctx: ServiceContext = Depends(get_ctx),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.list_leads(ctx, session, principal, region=region, status=status, limit=limit)

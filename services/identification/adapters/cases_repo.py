@@ -1,0 +1,289 @@
+"""The case repository: maps domain.cases.Case to the `cases` row plus its append-only
+`case_history`, with optimistic concurrency (a lost update raises `StaleCase`), and the few
+household reads and writes the procedure needs (status, labour capacity, look-up by blind index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.orm import households, members
+from services.identification.adapters.orm_cases import applications, case_history, cases
+from services.identification.domain.cases import (
+    Action,
+    Case,
+    CaseState,
+    HistoryEntry,
+    Objection,
+    Procedure,
+    Role,
+)
+
+__all__ = [
+    "CST",
+    "CasesRepository",
+    "StaleCase",
+    "as_local",
+    "village_figures",
+]
+
+#: China Standard Time: the domain reads every date from a local datetime.
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+class StaleCase(Exception):
+    """The case changed since it was read (another officer's transition won)."""
+
+
+def as_local(value: dt.datetime) -> dt.datetime:
+    """Database datetimes come back naive from SQLite (stored UTC): make them CST-aware."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(CST)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def _objection_to_json(o: Objection) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "raised_by": o.raised_by,
+        "raised_at": o.raised_at.isoformat(),
+        "text": o.text,
+        "resolved_by": o.resolved_by,
+        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None,
+        "resolution": o.resolution,
+    }
+
+
+def _objection_from_json(d: dict[str, Any]) -> Objection:
+    return Objection(
+        id=d["id"],
+        raised_by=d["raised_by"],
+        raised_at=dt.datetime.fromisoformat(d["raised_at"]),
+        text=d["text"],
+        resolved_by=d.get("resolved_by"),
+        resolved_at=dt.datetime.fromisoformat(d["resolved_at"]) if d.get("resolved_at") else None,
+        resolution=d.get("resolution"),
+    )
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    return {
+        "household_id": case.household_id,
+        "procedure": str(case.procedure),
+        "state": str(case.state),
+        "is_open": case.is_open,
+        "category": case.category,
+        "risk_types": json.dumps(list(case.risk_types)),
+        "urgent": case.urgent,
+        "deadline": case.deadline,
+        "submitted_at": _utc(case.submitted_at),
+        "notice_started_on": case.notice_started_on,
+        "notice_days": case.notice_days,
+        "objections": json.dumps([_objection_to_json(o) for o in case.objections], ensure_ascii=False),
+        "investigators": json.dumps(list(case.investigators), ensure_ascii=False),
+        "monitored_since": case.monitored_since,
+        "eliminated_on": case.eliminated_on,
+        "parent_case_id": case.parent_case_id,
+        "reason": case.reason,
+        "version": case.version,
+    }
+
+
+def _history_rows(case_id: str, entries: Iterable[HistoryEntry], start_seq: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "case_id": case_id,
+            "seq": start_seq + i,
+            "action": str(e.action),
+            "from_state": str(e.from_state) if e.from_state is not None else None,
+            "to_state": str(e.to_state),
+            "by": e.by,
+            "role": str(e.role),
+            "at": _utc(e.at),
+            "note": e.note,
+        }
+        for i, e in enumerate(entries)
+    ]
+
+
+def _to_case(row: Any, history: Sequence[Any]) -> Case:
+    return Case(
+        id=row.id,
+        household_id=row.household_id,
+        procedure=Procedure(row.procedure),
+        state=CaseState(row.state),
+        submitted_at=as_local(row.submitted_at),
+        category=row.category,
+        risk_types=tuple(json.loads(row.risk_types)),
+        urgent=bool(row.urgent),
+        deadline=row.deadline,
+        notice_started_on=row.notice_started_on,
+        notice_days=row.notice_days,
+        objections=tuple(_objection_from_json(o) for o in json.loads(row.objections)),
+        investigators=tuple(json.loads(row.investigators)),
+        monitored_since=row.monitored_since,
+        eliminated_on=row.eliminated_on,
+        parent_case_id=row.parent_case_id,
+        reason=row.reason,
+        history=tuple(
+            HistoryEntry(
+                action=Action(h.action),
+                from_state=CaseState(h.from_state) if h.from_state else None,
+                to_state=CaseState(h.to_state),
+                by=h.by,
+                role=Role(h.role),
+                at=as_local(h.at),
+                note=h.note,
+            )
+            for h in history
+        ),
+        version=row.version,
+    )
+
+
+class CasesRepository:
+    """Cases and their history within one session (the unit of work commits)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------------ cases
+
+    async def add(self, case: Case, *, region_code: str, application_id: str | None = None) -> None:
+        now = dt.datetime.now(dt.UTC)
+        await self.session.execute(
+            sa.insert(cases).values(
+                id=case.id,
+                region_code=region_code,
+                application_id=application_id,
+                created_at=now,
+                updated_at=now,
+                **_case_values(case),
+            )
+        )
+        await self.session.execute(sa.insert(case_history), _history_rows(case.id, case.history, 1))
+
+    async def save(self, before: Case, after: Case) -> None:
+        """Write `after` if the stored case is still `before` (same version); append its new
+        history lines. Raises `StaleCase` on a lost update."""
+        result = await self.session.execute(
+            sa.update(cases)
+            .where(cases.c.id == before.id, cases.c.version == before.version)
+            .values(updated_at=dt.datetime.now(dt.UTC), **_case_values(after))
+        )
+        if result.rowcount != 1:
+            raise StaleCase(before.id)
+        new_entries = after.history[len(before.history) :]
+        if new_entries:
+            await self.session.execute(
+                sa.insert(case_history), _history_rows(after.id, new_entries, len(before.history) + 1)
+            )
+
+    async def get_row(self, case_id: str) -> Any | None:
+        return (await self.session.execute(sa.select(cases).where(cases.c.id == case_id))).first()
+
+    async def load(self, row: Any) -> Case:
+        history = (
+            await self.session.execute(
+                sa.select(case_history).where(case_history.c.case_id == row.id).order_by(case_history.c.seq)
+            )
+        ).all()
+        return _to_case(row, history)
+
+    async def get(self, case_id: str) -> tuple[Case, Any] | None:
+        row = await self.get_row(case_id)
+        if row is None:
+            return None
+        return await self.load(row), row
+
+    async def open_cases_of(self, household_id: str) -> list[Any]:
+        stmt = sa.select(cases).where(cases.c.household_id == household_id, cases.c.is_open.is_(True))
+        return list((await self.session.execute(stmt)).all())
+
+    async def cases_of(self, household_id: str) -> list[Any]:
+        stmt = sa.select(cases).where(cases.c.household_id == household_id).order_by(cases.c.created_at)
+        return list((await self.session.execute(stmt)).all())
+
+    async def open_cases_of_households(self, household_ids: Sequence[str]) -> dict[str, str]:
+        """household id → one of its open case ids, for the households that have one."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(household_ids), 500):
+            stmt = sa.select(cases.c.household_id, cases.c.id).where(
+                cases.c.household_id.in_(chunk), cases.c.is_open.is_(True)
+            )
+            for hid, cid in (await self.session.execute(stmt)).all():
+                out.setdefault(hid, cid)
+        return out
+
+    async def application_of_case(self, case_id: str) -> str | None:
+        stmt = sa.select(applications.c.id).where(applications.c.case_id == case_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # ------------------------------------------------------------------ households
+
+    async def household(self, household_id: str) -> Any | None:
+        stmt = sa.select(households).where(households.c.id == household_id)
+        return (await self.session.execute(stmt)).first()
+
+    async def set_household_status(self, household_id: str, status: str) -> None:
+        await self.session.execute(
+            sa.update(households)
+            .where(households.c.id == household_id)
+            .values(status=status, updated_at=dt.datetime.now(dt.UTC))
+        )
+
+    async def labor_capacities(self, household_id: str) -> list[str]:
+        stmt = sa.select(members.c.labor_capacity).where(members.c.household_id == household_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def is_member(self, household_id: str, id_number_index: str) -> bool:
+        stmt = sa.select(sa.func.count()).where(
+            members.c.household_id == household_id, members.c.id_number_index == id_number_index
+        )
+        return bool((await self.session.execute(stmt)).scalar_one())
+
+    async def households_by_member_index(self, indexes: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """blind index → (household id, region code) for members found."""
+        out: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(list(dict.fromkeys(indexes)), 500):
+            stmt = (
+                sa.select(members.c.id_number_index, households.c.id, households.c.region_code)
+                .join(households, households.c.id == members.c.household_id)
+                .where(members.c.id_number_index.in_(chunk))
+            )
+            for idx, hid, region in (await self.session.execute(stmt)).all():
+                out.setdefault(idx, (hid, region))
+        return out
+
+
+async def village_figures(session: AsyncSession, village: str) -> tuple[int, int]:
+    """(rural registered population = members of the village's households, households
+    monitored and not eliminated — status `monitored`, which includes rolled-back ones)."""
+    population = (
+        await session.execute(
+            sa.select(sa.func.count())
+            .select_from(members.join(households, households.c.id == members.c.household_id))
+            .where(households.c.region_code == village)
+        )
+    ).scalar_one()
+    monitored = (
+        await session.execute(
+            sa.select(sa.func.count()).where(households.c.region_code == village, households.c.status == "monitored")
+        )
+    ).scalar_one()
+    return int(population), int(monitored)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,324 @@
+"""Use cases of self-applications (农户自主申报) and officer-started cases: submit (idempotent,
+one open application per household, household created or updated, identification case opened
+with the policy's deadline, events to the outbox) and read (status and history, by scope)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.cases_repo import CasesRepository
+from services.identification.adapters.households import HouseholdRecord, get_household, upsert_household
+from services.identification.adapters.orm import households
+from services.identification.adapters.orm_cases import applications
+from services.identification.api.schemas import HouseholdIn
+from services.identification.application import idempotency
+from services.identification.application.assessments import to_domain_household
+from services.identification.application.cases import (
+    actor_label,
+    emit_case_events,
+    load_visible_case,
+    now_local,
+    procedure_policy,
+    resolve_identification,
+    submitter_index,
+)
+from services.identification.domain.assessment import assess
+from services.identification.domain.cases import Case, TransitionRefused, open_case
+from services.identification.domain.model import Household, RiskType
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.errors import Conflict, NotFound
+from shared.events import Event
+
+__all__ = ["ROUTE", "get_application", "submit_application"]
+
+ROUTE = "POST /api/v1/applications"
+SOURCE = "identification"
+_RISK_ORDER = tuple(str(r) for r in RiskType)
+_CENT = Decimal("0.01")
+
+
+def _ordered_risks(*groups: Sequence[str]) -> tuple[str, ...]:
+    found = {str(r) for g in groups for r in g}
+    return tuple(r for r in _RISK_ORDER if r in found) + tuple(sorted(found - set(_RISK_ORDER)))
+
+
+# --------------------------------------------------------------------------- household
+
+
+async def _find_household(
+    ctx: ServiceContext, session: AsyncSession, body: HouseholdIn, household_number: str | None
+) -> str | None:
+    """An existing household: by household number, else by any member's ID-number blind index."""
+    if household_number:
+        found = (
+            await session.execute(sa.select(households.c.id).where(households.c.household_number == household_number))
+        ).scalar_one_or_none()
+        if found:
+            return str(found)
+    indexes = [ctx.cipher.blind_index(m.id_number) for m in body.members]
+    matches = await CasesRepository(session).households_by_member_index(indexes)
+    for index in indexes:
+        if index in matches:
+            return matches[index][0]
+    return None
+
+
+async def _save_household(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    *,
+    household_id: str | None,
+    household_number: str | None,
+    region_code: str,
+    body: HouseholdIn,
+    evaluation: dict[str, Any],
+) -> str:
+    """Create or update the household through the household repository (keyed by its number;
+    a household found by a member's ID number keeps its number), then record this assessment."""
+    if household_id is not None:
+        stored = await get_household(session, household_id)
+        assert stored is not None
+        household_number = stored.household_number
+    number = household_number or f"APP-{uuid.uuid4().hex[:20]}"
+    outcome = await upsert_household(
+        session, ctx.cipher, HouseholdRecord(number, region_code, body), source="application"
+    )
+    await session.execute(
+        sa.update(households)
+        .where(households.c.id == outcome.household_id)
+        .values(assessed_at=dt.datetime.now(dt.UTC), **evaluation)
+    )
+    return outcome.household_id
+
+
+# --------------------------------------------------------------------------- submit
+
+
+def _application_read(row: Any, case: Case) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": str(case.state),
+        "case_id": row.case_id,
+        "household_id": row.household_id,
+        "region_code": row.region_code,
+        "category": case.category,
+        "risk_types": list(case.risk_types),
+        "declared_risk_types": json.loads(row.risk_types),
+        "urgent": bool(row.urgent),
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "submitted_by_role": row.submitter_role,
+        "created_at": case.submitted_at.isoformat(),
+    }
+
+
+async def _refuse_if_open(session: AsyncSession, household_id: str) -> None:
+    repo = CasesRepository(session)
+    for row in await repo.open_cases_of(household_id):
+        existing = row.application_id or await repo.application_of_case(row.id)
+        raise Conflict(
+            "this household already has an open application or case",
+            code="application_exists",
+            existing_application_id=existing,
+            existing_case_id=row.id,
+        )
+    household = await repo.household(household_id)
+    if household is not None and household.status == "monitored":
+        raise Conflict("this household is already monitored", code="already_monitored")
+
+
+async def submit_application(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    body: dict[str, Any],
+    household: HouseholdIn,
+    region_code: str,
+    reason: str,
+    risk_types: Sequence[str],
+    urgent: bool,
+    household_number: str | None,
+    idempotency_key: str | None,
+) -> tuple[int, dict[str, Any]]:
+    """`POST /applications`: (status, body). `body` is the validated request as JSON, hashed
+    for the Idempotency-Key check."""
+    claim = await idempotency.claim(ctx, scope=idempotency.scope_for(ROUTE, principal), key=idempotency_key, body=body)
+    if claim.replay is not None:
+        return claim.replay
+    try:
+        result = await _submit(
+            ctx,
+            principal,
+            claim,
+            household=household,
+            region_code=region_code,
+            reason=reason,
+            risk_types=risk_types,
+            urgent=urgent,
+            household_number=household_number,
+        )
+    except BaseException:
+        await idempotency.release(ctx, claim)
+        raise
+    return 201, result
+
+
+async def _submit(
+    ctx: ServiceContext,
+    principal: Principal,
+    claim: idempotency.IdempotencyClaim,
+    *,
+    household: HouseholdIn,
+    region_code: str,
+    reason: str,
+    risk_types: Sequence[str],
+    urgent: bool,
+    household_number: str | None,
+) -> dict[str, Any]:
+    if not principal.sees(region_code):
+        raise NotFound("no such region in your jurisdiction")
+    domain_household: Household = to_domain_household(household, region_code=region_code)
+    at = now_local(ctx)
+    async with ctx.uow() as uow:
+        session = uow.session
+        resolved = await resolve_identification(ctx, session, region_code, at.date())
+        policy = procedure_policy(resolved)
+        assessment = assess(domain_household, resolved, as_of=at.date())
+        risks = _ordered_risks(risk_types, [str(r) for r in assessment.risk_types])
+        category = str(assessment.category) if assessment.category else None
+        existing = await _find_household(ctx, session, household, household_number)
+        if existing is not None:
+            await _refuse_if_open(session, existing)
+        case_id = str(uuid.uuid4())
+        application_id = str(uuid.uuid4())
+        try:
+            opened = open_case(
+                case_id=case_id,
+                household_id=existing or "pending",
+                by=actor_label(principal),
+                role=principal.role,
+                at=at,
+                policy=policy,
+                category=category,
+                risk_types=risks,
+                urgent=urgent,
+                note="self-application" if principal.role == "citizen" else f"application by {principal.role} officer",
+            )
+        except TransitionRefused as exc:
+            raise Conflict(exc.message, code=str(exc.rule), rule=str(exc.rule), source=exc.source) from None
+        household_id = await _save_household(
+            ctx,
+            session,
+            household_id=existing,
+            household_number=household_number,
+            region_code=region_code,
+            body=household,
+            evaluation={
+                "category": category,
+                "low_income_category": str(assessment.low_income_category) if assessment.low_income_category else None,
+                "warning": str(assessment.warning) if assessment.warning else None,
+                "per_capita_income": assessment.per_capita_income.quantize(_CENT),
+            },
+        )
+        case = _with_household(opened.case, household_id)
+        repo = CasesRepository(session)
+        await repo.add(case, region_code=region_code, application_id=application_id)
+        await session.execute(
+            sa.insert(applications).values(
+                id=application_id,
+                household_id=household_id,
+                case_id=case_id,
+                region_code=region_code,
+                reason=reason,
+                risk_types=json.dumps(list(risk_types)),
+                urgent=urgent,
+                consent=json.dumps({"commitment": True, "asset_query_authorized": True, "at": at.isoformat()}),
+                submitter_role=principal.role,
+                submitter_index=submitter_index(ctx, principal),
+                submitted_by=actor_label(principal),
+                created_at=at,
+            )
+        )
+        try:
+            await session.flush()
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                "this household already has an open application or case", code="application_exists"
+            ) from None
+        uow.add_event(
+            Event(
+                "application",
+                "submitted",
+                household_id,
+                region_code,
+                {
+                    "application_id": application_id,
+                    "case_id": case_id,
+                    "household_id": household_id,
+                    "region_code": region_code,
+                    "category": category,
+                    "risk_types": list(risks),
+                    "urgent": urgent,
+                    "deadline": case.deadline.isoformat() if case.deadline else None,
+                    "submitted_by_role": principal.role,
+                    "at": at.isoformat(),
+                },
+                source=SOURCE,
+            )
+        )
+        events = tuple(_with_household_event(e, household_id) for e in opened.events)
+        await emit_case_events(
+            ctx, uow, case=case, region_code=region_code, events=events, opened=case, application_id=application_id
+        )
+        row = (await session.execute(sa.select(applications).where(applications.c.id == application_id))).one()
+        response = _application_read(row, case)
+        await idempotency.complete(session, ctx, claim, 201, response)
+        await uow.commit()
+    return response
+
+
+def _with_household(case: Case, household_id: str) -> Case:
+    return replace(case, household_id=household_id)
+
+
+def _with_household_event(event: Any, household_id: str) -> Any:
+    return replace(event, household_id=household_id)
+
+
+# --------------------------------------------------------------------------- read
+
+
+async def get_application(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, application_id: str
+) -> dict[str, Any]:
+    row = (await session.execute(sa.select(applications).where(applications.c.id == application_id))).first()
+    if row is None:
+        raise NotFound(f"application {application_id} not found")
+    try:
+        case, _ = await load_visible_case(ctx, session, principal, row.case_id)
+    except NotFound:
+        raise NotFound(f"application {application_id} not found") from None
+    body = _application_read(row, case)
+    body["reason"] = row.reason
+    body["history"] = [
+        {
+            "action": str(h.action),
+            "from": str(h.from_state) if h.from_state else None,
+            "to": str(h.to_state),
+            "by": h.by,
+            "role": str(h.role),
+            "at": h.at.isoformat(),
+            "note": h.note,
+        }
+        for h in case.history
+    ]
+    return body

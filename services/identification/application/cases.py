@@ -1,0 +1,567 @@
+"""Use cases of the monitoring-case procedure: read a case (with what this caller may do now),
+list cases, take a transition (optimistic concurrency, append-only history, household status,
+outbox events). The rules themselves are domain.cases; this module feeds them and stores results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters import cases_repo as repo_mod
+from services.identification.adapters.cases_repo import CST, CasesRepository, StaleCase, village_figures
+from services.identification.adapters.households import get_household
+from services.identification.adapters.orm_cases import applications, cases
+from services.identification.application.policies import POLICY_STORE
+from services.identification.domain.assessment import assess
+from services.identification.domain.cases import (
+    Case,
+    CaseEvent,
+    CaseOpened,
+    CaseState,
+    CaseStatusChanged,
+    HouseholdCleared,
+    HouseholdFacts,
+    HouseholdIdentified,
+    HouseholdRolledBack,
+    ObjectionRaised,
+    ObjectionResolved,
+    Procedure,
+    ProcedurePolicy,
+    RiskEliminated,
+    TransitionRefused,
+    TransitionRequest,
+    allowed_actions,
+    apply,
+    is_overdue,
+)
+from services.identification.domain.model import (
+    LaborCapacity,
+)
+from services.identification.domain.scale_risk import scale_risk
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.db import UnitOfWork
+from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from shared.events import Event
+from shared.identifiers import REGION_LEVELS
+from shared.pii import mask_id_number
+from shared.policy import PolicyNotFound, ResolvedPolicy
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "CaseExtras",
+    "actor_label",
+    "case_event_data",
+    "emit_case_events",
+    "get_case",
+    "list_cases",
+    "load_visible_case",
+    "now_local",
+    "procedure_policy",
+    "resolve_identification",
+    "submitter_index",
+    "transition_case",
+]
+
+SOURCE = "identification"
+MAX_PAGE_SIZE = 200
+_ABLE = frozenset({LaborCapacity.ORDINARY, LaborCapacity.SKILLED})
+_NO_LABOR = LaborCapacity.NONE
+
+#: What the household status becomes after these domain events (households.status).
+_HOUSEHOLD_STATUS: Mapping[type[CaseEvent], str] = {
+    HouseholdIdentified: "monitored",
+    RiskEliminated: "eliminated",
+    HouseholdRolledBack: "monitored",
+    HouseholdCleared: "cleared",
+}
+
+# --------------------------------------------------------------------------- seams
+
+
+def now_local(ctx: ServiceContext) -> dt.datetime:
+    """The service clock (China Standard Time). Tests inject `ctx.state["clock"]` (a callable
+    returning an aware datetime) to run a 7-day public notice in a second."""
+    clock: Callable[[], dt.datetime] | None = ctx.state.get("clock")
+    value = clock() if clock is not None else dt.datetime.now(CST)
+    return value.astimezone(CST)
+
+
+async def resolve_identification(
+    ctx: ServiceContext, session: AsyncSession, region_code: str, as_of: dt.date
+) -> ResolvedPolicy:
+    """The identification policy in force: shipped YAML plus run-time versions (the service's
+    policy store, `ctx.state["policy_store"]`, else the process-wide one)."""
+    store = ctx.state.get("policy_store", POLICY_STORE)
+    try:
+        return await store.resolve(session, region_code, as_of)  # type: ignore[no-any-return]
+    except PolicyNotFound as exc:
+        raise ServiceUnavailable(str(exc), code="policy_not_found") from None
+
+
+def procedure_policy(resolved: ResolvedPolicy) -> ProcedurePolicy:
+    try:
+        return ProcedurePolicy.from_mapping({name: pv.value for name, pv in resolved.values.items()})
+    except (KeyError, ValueError) as exc:
+        raise ServiceUnavailable(
+            f"the procedure policy for {resolved.region_code} is incomplete: {exc}", code="policy_incomplete"
+        ) from None
+
+
+def actor_label(principal: Principal) -> str:
+    """Who acted, as recorded in history: a citizen's `sub` is their ID number, so it is masked."""
+    if principal.role == "citizen":
+        return "citizen:" + mask_id_number(principal.sub)
+    return principal.sub
+
+
+def submitter_index(ctx: ServiceContext, principal: Principal) -> str:
+    """The blind index of the caller (a citizen's ID number never stored in clear)."""
+    return ctx.cipher.blind_index(f"{principal.role}:{principal.sub}" if principal.role != "citizen" else principal.sub)
+
+
+# --------------------------------------------------------------------------- visibility
+
+
+async def _citizen_sees(ctx: ServiceContext, session: AsyncSession, principal: Principal, household_id: str) -> bool:
+    """A citizen sees the applications they submitted and those of a household they belong to."""
+    index = ctx.cipher.blind_index(principal.sub)
+    submitted = await session.execute(
+        sa.select(sa.func.count()).where(
+            applications.c.household_id == household_id, applications.c.submitter_index == index
+        )
+    )
+    if submitted.scalar_one():
+        return True
+    return await CasesRepository(session).is_member(household_id, index)
+
+
+async def load_visible_case(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, case_id: str
+) -> tuple[Case, Any]:
+    """The case if the caller may see it; 404 otherwise (existence does not leak)."""
+    found = await CasesRepository(session).get(case_id)
+    if found is None or not principal.sees(found[1].region_code):
+        raise NotFound(f"case {case_id} not found")
+    if principal.role == "citizen" and not await _citizen_sees(ctx, session, principal, found[0].household_id):
+        raise NotFound(f"case {case_id} not found")
+    if principal.role in ("contact", "department"):
+        # contacts and departments work from events and plans, not from the procedure's files
+        raise NotFound(f"case {case_id} not found")
+    return found
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True, slots=True)
+class CaseExtras:
+    """Facts the service does not hold yet, given on the request (documented in
+    docs/procedure.md): when assistance measures started (assistance service), whether only
+    social-security measures are in place, and Hebei's stable-year facts."""
+
+    measures_since: dt.date | None = None
+    only_social_security: bool | None = None
+    risk_factors_removed: bool | None = None
+    income_stable_since: dt.date | None = None
+
+
+async def _labor(session: AsyncSession, household_id: str) -> dict[str, Any]:
+    capacities = await CasesRepository(session).labor_capacities(household_id)
+    able = sum(1 for c in capacities if c in _ABLE)
+    return {
+        "has_labor_capacity": any(c != _NO_LABOR for c in capacities),
+        "able_bodied_members": able,
+        "members": len(capacities),
+    }
+
+
+async def household_facts(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    case: Case,
+    *,
+    today: dt.date,
+    extras: CaseExtras = CaseExtras(),
+) -> HouseholdFacts | None:
+    """HouseholdFacts for the §5 guards: per-capita income via domain.assessment from the stored
+    facts, labour capacity of the members, when monitoring (re)started, an open elimination case."""
+    repo = CasesRepository(session)
+    stored = await get_household(session, case.household_id)
+    if stored is None:
+        return None
+    per_capita = stored.per_capita_income or Decimal(0)
+    try:
+        resolved = await resolve_identification(ctx, session, stored.region_code, today)
+        per_capita = assess(stored.to_domain(), resolved, as_of=today).per_capita_income
+    except (ValueError, KeyError, LookupError, ServiceUnavailable):
+        pass  # keep the stored figure: the facts are incomplete for a full assessment
+    capacities = [m.labor_capacity for m in stored.members]
+    open_elimination = None
+    restarted: dt.date | None = None
+    for other in await repo.cases_of(case.household_id):
+        if other.procedure != Procedure.ELIMINATION:
+            continue
+        if other.is_open and other.id != case.id:
+            open_elimination = other.id
+        if other.state == CaseState.ROLLED_BACK:
+            rolled = repo_mod.as_local(other.updated_at).date()
+            restarted = max(restarted or rolled, rolled)
+    return HouseholdFacts(
+        per_capita_income=per_capita,
+        has_labor_capacity=any(c != _NO_LABOR for c in capacities),
+        only_social_security=bool(extras.only_social_security),
+        measures_since=extras.measures_since,
+        risk_factors_removed=bool(extras.risk_factors_removed),
+        income_stable_since=extras.income_stable_since,
+        monitored_since=restarted,
+        open_elimination_case_id=open_elimination,
+    )
+
+
+def _needs_facts(case: Case) -> bool:
+    return case.state is CaseState.MONITORED or (
+        case.procedure is Procedure.ELIMINATION and case.state is CaseState.COUNTY_REVIEW
+    )
+
+
+# --------------------------------------------------------------------------- events
+
+
+def case_event_data(case: Case, region_code: str, labor: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every case event carries (no names, no ID numbers, no free text)."""
+    return {
+        "case_id": case.id,
+        "household_id": case.household_id,
+        "region_code": region_code,
+        "procedure": str(case.procedure),
+        "state": str(case.state),
+        "category": case.category,
+        "risk_types": list(case.risk_types),
+        "urgent": case.urgent,
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "parent_case_id": case.parent_case_id,
+        "version": case.version,
+        **labor,
+    }
+
+
+async def emit_case_events(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    *,
+    case: Case,
+    region_code: str,
+    events: tuple[CaseEvent, ...],
+    opened: Case | None = None,
+    application_id: str | None = None,
+) -> None:
+    """Map the domain's events to outbox events (DESIGN.md subjects) and keep households.status."""
+    session = uow.session
+    labor = await _labor(session, case.household_id)
+    repo = CasesRepository(session)
+    for ev in events:
+        subject_case = opened if isinstance(ev, CaseOpened) and opened is not None and ev.case_id == opened.id else case
+        base = case_event_data(subject_case, region_code, labor)
+        if isinstance(ev, CaseOpened | CaseStatusChanged):
+            data = dict(base)
+            if isinstance(ev, CaseOpened):
+                data.update(action="submit" if ev.procedure is Procedure.IDENTIFICATION else "propose_elimination")
+                data.update({"from": None, "to": str(ev.state), "role": str(subject_case.history[0].role)})
+            else:
+                data.update({"action": str(ev.action), "from": str(ev.from_state), "to": str(ev.to_state)})
+                data["role"] = str(ev.role)
+            if application_id is not None:
+                data["application_id"] = application_id
+            data["at"] = ev.at.isoformat()
+            uow.add_event(Event("case", "status_changed", subject_case.id, region_code, data, source=SOURCE))
+        elif isinstance(ev, ObjectionRaised | ObjectionResolved):
+            name = "objection_raised" if isinstance(ev, ObjectionRaised) else "objection_resolved"
+            data = dict(base, objection_id=ev.objection_id, at=ev.at.isoformat())
+            uow.add_event(Event("case", name, case.id, region_code, data, source=SOURCE))
+        elif isinstance(ev, HouseholdIdentified):
+            data = dict(
+                base,
+                monitored_since=ev.monitored_since.isoformat(),
+                within_time_limit=ev.within_time_limit,
+                at=ev.at.isoformat(),
+            )
+            uow.add_event(Event("household", "identified", case.household_id, region_code, data, source=SOURCE))
+        elif isinstance(ev, RiskEliminated):
+            data = dict(base, eliminated_on=ev.eliminated_on.isoformat(), at=ev.at.isoformat())
+            uow.add_event(Event("risk", "eliminated", case.household_id, region_code, data, source=SOURCE))
+        elif isinstance(ev, HouseholdRolledBack):
+            data = dict(base, at=ev.at.isoformat())
+            uow.add_event(Event("risk", "rolled_back", case.household_id, region_code, data, source=SOURCE))
+        elif isinstance(ev, HouseholdCleared):
+            data = dict(base, at=ev.at.isoformat())
+            uow.add_event(Event("risk", "cleared", case.household_id, region_code, data, source=SOURCE))
+        status = _HOUSEHOLD_STATUS.get(type(ev))
+        if status is not None:
+            await repo.set_household_status(case.household_id, status)
+            if isinstance(ev, HouseholdIdentified):
+                await _maybe_flag_scale_risk(ctx, uow, region_code, ev.at)
+
+
+async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: UnitOfWork, village: str, at: dt.datetime) -> None:
+    """`risk.scale_flagged` when this identification takes the village over the threshold
+    (flagged now, not flagged with one household fewer): emitted once per crossing."""
+    if len(village) != 12:
+        return
+    population, monitored = await village_figures(uow.session, village)
+    resolved = await resolve_identification(ctx, uow.session, village, at.date())
+    threshold = procedure_policy(resolved).scale_risk_threshold
+    if population == 0:
+        return
+    now = scale_risk(population, monitored, threshold)
+    before = scale_risk(population, max(monitored - 1, 0), threshold)
+    if now.flagged and not before.flagged:
+        data = {
+            "region_code": village,
+            "village_population": population,
+            "non_eliminated_monitored": monitored,
+            "share": str(now.share.quantize(Decimal("0.0001"))),
+            "threshold": str(threshold),
+            "rule": now.rule,
+            "source": now.source,
+            "at": at.isoformat(),
+        }
+        uow.add_event(Event("risk", "scale_flagged", village, village, data, source=SOURCE))
+
+
+# --------------------------------------------------------------------------- read
+
+
+async def case_read(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, case: Case, row: Any
+) -> dict[str, Any]:
+    today = now_local(ctx).date()
+    policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, today))
+    facts = await household_facts(ctx, session, case, today=today) if _needs_facts(case) else None
+    application_id = row.application_id or await CasesRepository(session).application_of_case(case.id)
+    return {
+        "id": case.id,
+        "household_id": case.household_id,
+        "region_code": row.region_code,
+        "procedure": str(case.procedure),
+        "state": str(case.state),
+        "category": case.category,
+        "risk_types": list(case.risk_types),
+        "urgent": case.urgent,
+        "deadline": case.deadline,
+        "overdue": is_overdue(case, today),
+        "submitted_at": case.submitted_at,
+        "notice": {
+            "started_on": case.notice_started_on,
+            "days": case.notice_days,
+            "ends_on": case.notice_ends_on,
+        }
+        if case.notice_started_on
+        else None,
+        "objections": [
+            {
+                "id": o.id,
+                "raised_at": o.raised_at,
+                "text": o.text,
+                "open": o.is_open,
+                "resolved_at": o.resolved_at,
+                "resolution": o.resolution,
+            }
+            for o in case.objections
+        ],
+        "investigators": list(case.investigators),
+        "monitored_since": case.monitored_since,
+        "eliminated_on": case.eliminated_on,
+        "parent_case_id": case.parent_case_id,
+        "application_id": application_id,
+        "reason": case.reason,
+        "version": case.version,
+        "history": [
+            {
+                "action": str(h.action),
+                "from": str(h.from_state) if h.from_state else None,
+                "to": str(h.to_state),
+                "by": h.by,
+                "role": str(h.role),
+                "at": h.at,
+                "note": h.note,
+            }
+            for h in case.history
+        ],
+        "allowed_actions": allowed_actions(case, principal.role, today=today, policy=policy, facts=facts)
+        if principal.is_officer
+        else [],
+    }
+
+
+async def get_case(ctx: ServiceContext, session: AsyncSession, principal: Principal, case_id: str) -> dict[str, Any]:
+    case, row = await load_visible_case(ctx, session, principal, case_id)
+    return await case_read(ctx, session, principal, case, row)
+
+
+def _region_filter(principal: Principal, region: str | None) -> str | None:
+    """The narrower of the caller's region and the requested one; None when they do not meet."""
+    if region is None or region == "":
+        return principal.region
+    if len(region) not in REGION_LEVELS or not region.isdigit():
+        return None
+    if principal.sees(region):
+        return region
+    if region.startswith(principal.region) or principal.region.startswith(region):
+        return principal.region
+    return None
+
+
+async def list_cases(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    region: str | None,
+    state: str | None,
+    procedure: str | None,
+    household_id: str | None,
+    overdue: bool | None,
+    page: int,
+    page_size: int,
+) -> dict[str, Any]:
+    if not principal.is_officer:
+        raise Forbidden("only officers list cases", code="role_not_allowed")
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    prefix = _region_filter(principal, region)
+    today = now_local(ctx).date()
+    out: dict[str, Any] = {"items": [], "page": page, "page_size": page_size, "total": 0}
+    if prefix is None:
+        return out
+    where = [cases.c.region_code.like(prefix + "%")] if prefix else []
+    if state:
+        where.append(cases.c.state == state)
+    if procedure:
+        where.append(cases.c.procedure == procedure)
+    if household_id:
+        where.append(cases.c.household_id == household_id)
+    if overdue is True:
+        where += [cases.c.is_open.is_(True), cases.c.deadline < today]
+    elif overdue is False:
+        where.append(sa.or_(cases.c.is_open.is_(False), cases.c.deadline.is_(None), cases.c.deadline >= today))
+    total = (await session.execute(sa.select(sa.func.count()).select_from(cases).where(*where))).scalar_one()
+    rows = (
+        await session.execute(
+            sa.select(cases)
+            .where(*where)
+            .order_by(cases.c.created_at, cases.c.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    ).all()
+    out["total"] = total
+    out["items"] = [
+        {
+            "id": r.id,
+            "household_id": r.household_id,
+            "region_code": r.region_code,
+            "procedure": r.procedure,
+            "state": r.state,
+            "category": r.category,
+            "risk_types": json.loads(r.risk_types),
+            "urgent": bool(r.urgent),
+            "deadline": r.deadline,
+            "overdue": bool(r.is_open and r.deadline is not None and today > r.deadline),
+            "version": r.version,
+        }
+        for r in rows
+    ]
+    return out
+
+
+# --------------------------------------------------------------------------- transition
+
+
+def _refused(exc: TransitionRefused) -> Conflict:
+    return Conflict(
+        exc.message,
+        code=str(exc.rule),
+        rule=str(exc.rule),
+        source=exc.source,
+        violations=[str(v) for v in exc.violations],
+    )
+
+
+async def transition_case(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    case_id: str,
+    *,
+    action: str,
+    note: str | None = None,
+    reason: str | None = None,
+    investigators: tuple[str, ...] = (),
+    objection_id: str | None = None,
+    expected_version: int | None = None,
+    extras: CaseExtras = CaseExtras(),
+) -> dict[str, Any]:
+    """Take one action on a case in one transaction: the domain decides, the repository writes
+    the new case and its history lines only if nobody changed it meanwhile, the events go to the
+    outbox, and the household's status follows. Refusals are 409 with the rule's code."""
+    session = uow.session
+    case, row = await load_visible_case(ctx, session, principal, case_id)
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"case {case_id} is at version {case.version}, not {expected_version}",
+            code="version_conflict",
+            current_version=case.version,
+        )
+    at = now_local(ctx)
+    policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, at.date()))
+    facts = await household_facts(ctx, session, case, today=at.date(), extras=extras) if _needs_facts(case) else None
+    request = TransitionRequest(
+        action=action,  # type: ignore[arg-type]  (apply validates it)
+        by=actor_label(principal),
+        role=principal.role,
+        at=at,
+        note=note,
+        reason=reason,
+        investigators=investigators,
+        objection_id=objection_id,
+        new_case_id=str(uuid.uuid4()) if action == "propose_elimination" else None,
+    )
+    try:
+        result = apply(case, request, policy=policy, facts=facts)
+    except TransitionRefused as exc:
+        raise _refused(exc) from None
+    repo = CasesRepository(session)
+    try:
+        await repo.save(case, result.case)
+        if result.opened_case is not None:
+            await repo.add(result.opened_case, region_code=row.region_code)
+        await session.flush()
+    except (StaleCase, sa.exc.IntegrityError):
+        raise Conflict(
+            f"case {case_id} was changed by someone else; read it again",
+            code="version_conflict",
+        ) from None
+    await emit_case_events(
+        ctx,
+        uow,
+        case=result.case,
+        region_code=row.region_code,
+        events=result.events,
+        opened=result.opened_case,
+        application_id=row.application_id,
+    )
+    await uow.commit()
+    body = await case_read(ctx, session, principal, result.case, await repo.get_row(case_id))
+    if result.opened_case is not None:
+        body["opened_case_id"] = result.opened_case.id
+    return body

@@ -1,0 +1,460 @@
+"""Department risk signals (部门筛查预警, DOMAIN.md §7): a batch is matched to households by the
+ID number's blind index (or a household id), recorded once per (department, signal id), raises
+or updates the household's warning (`risk.warning_raised`), opens an identification case for
+the kinds the rules name when none is open, and turns an unknown person into a lead for the
+village to verify — nothing is dropped; a re-sent signal has no second effect.
+
+`SIGNAL_RULES` is the documented mapping (docs/procedure.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.cases_repo import CasesRepository
+from services.identification.adapters.orm import households
+from services.identification.adapters.orm_cases import leads, risk_warnings, signals
+from services.identification.application.cases import (
+    emit_case_events,
+    now_local,
+    procedure_policy,
+    resolve_identification,
+)
+from services.identification.domain.cases import TransitionRefused, open_case
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.db import UnitOfWork
+from shared.errors import Forbidden
+from shared.events import Event
+from shared.pii import mask_id_number
+
+__all__ = [
+    "LARGE_SELF_PAID_MEDICAL",
+    "SIGNAL_RULES",
+    "SignalRule",
+    "list_leads",
+    "receive_signals",
+]
+
+SOURCE = "identification"
+SENDER_ROLES = frozenset({"department", "county", "province", "admin"})
+LEAD_READERS = frozenset({"village", "township", "county", "province", "admin"})
+#: A hospital stay is "large" when the self-paid cost (payload `self_paid`, yuan) reaches this.
+#: fangfan default, not from a seed — counties set their own figure (DOMAIN.md §7 names the
+#: signal without a threshold).
+LARGE_SELF_PAID_MEDICAL = Decimal("10000")
+_COLOURS = {"yellow": 1, "orange": 2, "red": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRule:
+    """What a kind of signal means: the risk type, the warning colour, and whether it opens an
+    identification case (green channel for sudden illness and disasters)."""
+
+    risk_type: str
+    colour: str
+    opens_case: bool
+    urgent: bool = False
+    source: str = ""
+
+
+SIGNAL_RULES: Mapping[str, SignalRule] = {
+    "hospital_stay": SignalRule(
+        "illness",
+        "red",
+        True,
+        True,
+        "DOMAIN.md §7 (大额自付住院); 002 篇十四 §(一) red: 因病; 002 篇二 §(一)5 绿色通道",
+    ),
+    "disability_certificate": SignalRule(
+        "disability", "red", True, False, "DOMAIN.md §7 (新办残疾证); 002 篇十四 §(一) red: 因残"
+    ),
+    "unemployment": SignalRule(
+        "unstable_employment", "orange", True, False, "DOMAIN.md §7 (失业登记); 003 人社 comparison"
+    ),
+    "dangerous_house": SignalRule("housing", "red", True, False, "DOMAIN.md §7 (危房鉴定); 002 篇九 §四(一) 住房安全"),
+    "disaster": SignalRule(
+        "disaster", "red", True, True, "DOMAIN.md §7 (灾情); 002 篇十四 §(一) red: 因灾; 002 篇二 §(一)5 绿色通道"
+    ),
+    "dropout": SignalRule("schooling", "yellow", True, False, "DOMAIN.md §7 (辍学); 002 篇九 §四(一) 义务教育保障"),
+    "dibao_cancelled": SignalRule(
+        "other", "yellow", False, False, "002 篇一 §(二)6 低保被取消; 002 篇十四 §(一) yellow"
+    ),
+    "income_drop": SignalRule("other", "yellow", False, False, "002 篇一 §(二) 收入下降排查"),
+}
+#: Kinds not in the table are recorded and raise a yellow warning of risk type `other`.
+_OTHER = SignalRule("other", "yellow", False, False, "fangfan: unknown kinds are kept, never dropped")
+
+
+def rule_for(kind: str, payload: Mapping[str, Any]) -> SignalRule:
+    rule = SIGNAL_RULES.get(kind, _OTHER)
+    if kind == "hospital_stay":
+        try:
+            self_paid = Decimal(str(payload.get("self_paid", "0")))
+        except InvalidOperation:
+            self_paid = Decimal(0)
+        if self_paid < LARGE_SELF_PAID_MEDICAL:
+            # a small stay is worth a look, not a procedure
+            return SignalRule("illness", "yellow", False, False, rule.source)
+    return rule
+
+
+@dataclass(frozen=True, slots=True)
+class SignalItem:
+    """One validated signal of a batch (the router builds these)."""
+
+    source_dept: str
+    signal_id: str
+    kind: str
+    region_code: str
+    observed_at: dt.datetime
+    payload: dict[str, Any]
+    id_number: str | None = None
+    household_id: str | None = None
+
+
+def _max_colour(a: str | None, b: str) -> str:
+    if a is None:
+        return b
+    return a if _COLOURS.get(a, 0) >= _COLOURS.get(b, 0) else b
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return value.astimezone(dt.UTC)
+
+
+async def _existing_signals(session: AsyncSession, items: Sequence[SignalItem]) -> dict[tuple[str, str], Any]:
+    out: dict[tuple[str, str], Any] = {}
+    by_dept: dict[str, list[str]] = {}
+    for it in items:
+        by_dept.setdefault(it.source_dept, []).append(it.signal_id)
+    for dept, ids in by_dept.items():
+        for i in range(0, len(ids), 500):
+            stmt = sa.select(signals).where(signals.c.source_dept == dept, signals.c.signal_id.in_(ids[i : i + 500]))
+            for row in (await session.execute(stmt)).all():
+                out[(row.source_dept, row.signal_id)] = row
+    return out
+
+
+def _outcome(it: SignalItem, outcome: str, **extra: Any) -> dict[str, Any]:
+    body = {"signal_id": it.signal_id, "source_dept": it.source_dept, "kind": it.kind, "outcome": outcome}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+async def receive_signals(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, items: Sequence[SignalItem]
+) -> dict[str, Any]:
+    """Record a batch in one transaction and return one outcome per signal, in order:
+    `warning` (matched, warning raised/updated), `case_opened`, `lead` (unknown person),
+    `unknown_household`, `duplicate` (already received: its first outcome is repeated),
+    `refused` (another department's name, or outside the caller's region)."""
+    if principal.role not in SENDER_ROLES:
+        raise Forbidden("only departments, county and province officers may send signals", code="role_not_allowed")
+    session = uow.session
+    at = now_local(ctx)
+    repo = CasesRepository(session)
+    existing = await _existing_signals(session, items)
+    indexes = {it.id_number: ctx.cipher.blind_index(it.id_number) for it in items if it.id_number}
+    by_index = await repo.households_by_member_index(list(indexes.values()))
+    wanted_ids = [it.household_id for it in items if it.household_id]
+    household_rows: dict[str, Any] = {}
+    for i in range(0, len(wanted_ids), 500):
+        stmt = sa.select(households.c.id, households.c.region_code, households.c.status, households.c.category).where(
+            households.c.id.in_(wanted_ids[i : i + 500])
+        )
+        for row in (await session.execute(stmt)).all():
+            household_rows[row.id] = row
+    matched_ids = {hid for hid, _ in by_index.values()} | set(household_rows)
+    missing = [h for h in matched_ids if h not in household_rows]
+    for i in range(0, len(missing), 500):
+        stmt = sa.select(households.c.id, households.c.region_code, households.c.status, households.c.category).where(
+            households.c.id.in_(missing[i : i + 500])
+        )
+        for row in (await session.execute(stmt)).all():
+            household_rows[row.id] = row
+    open_cases = await repo.open_cases_of_households(list(household_rows))
+
+    outcomes: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    new_rows: list[dict[str, Any]] = []
+    touched: dict[str, dict[str, Any]] = {}  # household id → warning aggregate of this batch
+    policies: dict[str, Any] = {}
+    for it in items:
+        key = (it.source_dept, it.signal_id)
+        if key in existing:
+            row = existing[key]
+            outcomes.append(
+                _outcome(
+                    it,
+                    "duplicate",
+                    first_outcome=row.outcome,
+                    household_id=row.household_id,
+                    case_id=row.case_id,
+                    lead_id=row.lead_id,
+                    warning=row.warning,
+                )
+            )
+            continue
+        if key in seen:
+            outcomes.append(_outcome(it, "duplicate", first_outcome=seen[key]["outcome"]))
+            continue
+        if principal.role == "department" and it.source_dept != principal.dept:
+            outcomes.append(_outcome(it, "refused", code="department_mismatch"))
+            continue
+        if not principal.sees(it.region_code):
+            outcomes.append(_outcome(it, "refused", code="out_of_scope"))
+            continue
+        rule = rule_for(it.kind, it.payload)
+        household = None
+        if it.household_id:
+            household = household_rows.get(it.household_id)
+        elif it.id_number:
+            hit = by_index.get(indexes[it.id_number])
+            household = household_rows.get(hit[0]) if hit else None
+        if household is not None and not principal.sees(household.region_code):
+            household = None
+        record: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "source_dept": it.source_dept,
+            "signal_id": it.signal_id,
+            "kind": it.kind,
+            "region_code": it.region_code,
+            "household_id": None,
+            "lead_id": None,
+            "observed_at": _utc(it.observed_at),
+            "payload": json.dumps(it.payload, ensure_ascii=False, default=str),
+            "warning": rule.colour,
+            "case_id": None,
+            "received_by": principal.sub if principal.role != "citizen" else "citizen",
+            "received_at": at,
+        }
+        if household is None and it.household_id:
+            record.update(outcome="unknown_household", warning=None)
+            result = _outcome(it, "unknown_household")
+        elif household is None:
+            lead_id = await _upsert_lead(ctx, session, it, rule, at)
+            record.update(outcome="lead", lead_id=lead_id)
+            result = _outcome(it, "lead", lead_id=lead_id, warning=rule.colour)
+        else:
+            hid = household.id
+            agg = touched.setdefault(
+                hid,
+                {"region": household.region_code, "colour": None, "risks": [], "kinds": [], "depts": [], "count": 0},
+            )
+            agg["colour"] = _max_colour(agg["colour"], rule.colour)
+            agg["risks"].append(rule.risk_type)
+            agg["kinds"].append(it.kind)
+            agg["depts"].append(it.source_dept)
+            agg["count"] += 1
+            case_id = None
+            if rule.opens_case and hid not in open_cases and household.status == "registered":
+                case_id = await _open_case_from_signal(ctx, uow, household, it, rule, at, policies)
+                if case_id is not None:
+                    open_cases[hid] = case_id
+                    agg["case_id"] = case_id
+            record.update(outcome="case_opened" if case_id else "warning", household_id=hid, case_id=case_id)
+            result = _outcome(
+                it,
+                "case_opened" if case_id else "warning",
+                household_id=hid,
+                case_id=case_id,
+                open_case_id=open_cases.get(hid) if case_id is None else None,
+                warning=rule.colour,
+            )
+        new_rows.append(record)
+        seen[key] = result
+        outcomes.append(result)
+    if new_rows:
+        for i in range(0, len(new_rows), 1000):
+            await session.execute(sa.insert(signals), new_rows[i : i + 1000])
+    for hid, agg in touched.items():
+        await _raise_warning(uow, hid, agg, at)
+    await uow.commit()
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+    return {"received": len(items), "counts": counts, "outcomes": outcomes}
+
+
+async def _raise_warning(uow: UnitOfWork, household_id: str, agg: dict[str, Any], at: dt.datetime) -> None:
+    session = uow.session
+    row = (await session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == household_id))).first()
+    previous = row.colour if row else None
+    colour = _max_colour(previous, agg["colour"])
+    risks = sorted(set(json.loads(row.risk_types) if row else []) | set(agg["risks"]))
+    kinds = sorted(set(json.loads(row.kinds) if row else []) | set(agg["kinds"]))
+    if row is None:
+        await session.execute(
+            sa.insert(risk_warnings).values(
+                household_id=household_id,
+                region_code=agg["region"],
+                colour=colour,
+                risk_types=json.dumps(risks),
+                kinds=json.dumps(kinds),
+                signals=agg["count"],
+                raised_at=at,
+                updated_at=at,
+            )
+        )
+    else:
+        await session.execute(
+            sa.update(risk_warnings)
+            .where(risk_warnings.c.household_id == household_id)
+            .values(
+                colour=colour,
+                risk_types=json.dumps(risks),
+                kinds=json.dumps(kinds),
+                signals=risk_warnings.c.signals + agg["count"],
+                updated_at=at,
+            )
+        )
+    labor = await CasesRepository(session).labor_capacities(household_id)
+    uow.add_event(
+        Event(
+            "risk",
+            "warning_raised",
+            household_id,
+            agg["region"],
+            {
+                "household_id": household_id,
+                "region_code": agg["region"],
+                "warning": colour,
+                "previous_warning": previous,
+                "risk_types": risks,
+                "signal_kinds": sorted(set(agg["kinds"])),
+                "source_depts": sorted(set(agg["depts"])),
+                "signals": agg["count"],
+                "case_id": agg.get("case_id"),
+                "has_labor_capacity": any(c != "none" for c in labor),
+                "at": at.isoformat(),
+            },
+            source=SOURCE,
+        )
+    )
+
+
+async def _open_case_from_signal(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    household: Any,
+    it: SignalItem,
+    rule: SignalRule,
+    at: dt.datetime,
+    policies: dict[str, Any],
+) -> str | None:
+    """Department screening hands the household to the county (县级交办, DOMAIN.md §3): the case
+    is opened on the county's authority, recorded as coming from the department."""
+    session = uow.session
+    if household.region_code not in policies:
+        policies[household.region_code] = procedure_policy(
+            await resolve_identification(ctx, session, household.region_code, at.date())
+        )
+    case_id = str(uuid.uuid4())
+    try:
+        result = open_case(
+            case_id=case_id,
+            household_id=household.id,
+            by=f"department:{it.source_dept}",
+            role="county",
+            at=at,
+            policy=policies[household.region_code],
+            category=household.category,
+            risk_types=[rule.risk_type],
+            urgent=rule.urgent,
+            note=f"department signal {it.kind}",
+        )
+    except TransitionRefused:
+        return None
+    await CasesRepository(session).add(result.case, region_code=household.region_code)
+    await emit_case_events(ctx, uow, case=result.case, region_code=household.region_code, events=result.events)
+    return case_id
+
+
+async def _upsert_lead(
+    ctx: ServiceContext, session: AsyncSession, it: SignalItem, rule: SignalRule, at: dt.datetime
+) -> str:
+    assert it.id_number is not None
+    index = ctx.cipher.blind_index(it.id_number)
+    row = (
+        await session.execute(
+            sa.select(leads).where(
+                leads.c.id_number_index == index, leads.c.region_code == it.region_code, leads.c.status == "open"
+            )
+        )
+    ).first()
+    if row is not None:
+        await session.execute(
+            sa.update(leads)
+            .where(leads.c.id == row.id)
+            .values(
+                signals=leads.c.signals + 1,
+                warning=_max_colour(row.warning, rule.colour),
+                risk_types=json.dumps(sorted(set(json.loads(row.risk_types)) | {rule.risk_type})),
+                updated_at=at,
+            )
+        )
+        return str(row.id)
+    lead_id = str(uuid.uuid4())
+    await session.execute(
+        sa.insert(leads).values(
+            id=lead_id,
+            region_code=it.region_code,
+            id_number_enc=ctx.cipher.encrypt(it.id_number, context=b"leads.id_number"),
+            id_number_index=index,
+            id_number_masked=mask_id_number(it.id_number),
+            source_dept=it.source_dept,
+            kind=it.kind,
+            risk_types=json.dumps([rule.risk_type]),
+            warning=rule.colour,
+            signals=1,
+            status="open",
+            first_observed_at=_utc(it.observed_at),
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    return lead_id
+
+
+async def list_leads(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, status: str, limit: int
+) -> dict[str, Any]:
+    """Leads (unknown persons named by departments) for the village to verify; ID numbers masked."""
+    if principal.role not in LEAD_READERS:
+        raise Forbidden("leads are for officers", code="role_not_allowed")
+    prefix = region or principal.region
+    if not (prefix == "" or principal.sees(prefix)):
+        return {"region": prefix, "items": []}
+    stmt = (
+        sa.select(leads)
+        .where(leads.c.region_code.like(prefix + "%"), leads.c.status == status)
+        .order_by(leads.c.created_at, leads.c.id)
+        .limit(max(1, min(limit, 1000)))
+    )
+    items = [
+        {
+            "id": r.id,
+            "region_code": r.region_code,
+            "id_number_masked": r.id_number_masked,
+            "source_dept": r.source_dept,
+            "kind": r.kind,
+            "risk_types": json.loads(r.risk_types),
+            "warning": r.warning,
+            "signals": r.signals,
+            "status": r.status,
+            "first_observed_at": r.first_observed_at,
+        }
+        for r in (await session.execute(stmt)).all()
+    ]
+    return {"region": prefix, "items": items}

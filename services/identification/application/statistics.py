@@ -1,0 +1,268 @@
+"""Read models over the procedure's tables: counts by region level, category, case state and
+warning colour; villages over the scale-risk threshold (规模性返贫风险); the printable public
+notice (公示) of a village with masked ID numbers. Reads only; nothing here commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.cases_repo import village_figures
+from services.identification.adapters.orm import households, members
+from services.identification.adapters.orm_cases import cases, risk_warnings
+from services.identification.application.cases import now_local, procedure_policy, resolve_identification
+from services.identification.domain.scale_risk import scale_risk
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
+from shared.identifiers import REGION_LEVELS
+
+__all__ = [
+    "GROUPS",
+    "public_notice_html",
+    "scale_risk_villages",
+    "statistics",
+    "village_figures",
+]
+
+_SHARE = Decimal("0.0001")
+GROUPS = ("region", "category", "state", "warning")
+_READERS = frozenset({"province", "county", "township", "village", "department", "admin"})
+_NEXT_LEVEL = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
+
+
+def _check_reader(principal: Principal) -> None:
+    if principal.role not in _READERS:
+        raise Forbidden("statistics are for officers, departments and administrators", code="role_not_allowed")
+
+
+def _scope(principal: Principal, region: str | None) -> str | None:
+    """The region to report on: the requested one when the caller sees it; None outside."""
+    if not region:
+        return principal.region
+    if not region.isdigit() or len(region) not in REGION_LEVELS:
+        raise Unprocessable(
+            "region must be a 2/4/6/9/12-digit code", errors=[FieldError("region", "not a region code")]
+        )
+    return region if principal.sees(region) else None
+
+
+async def statistics(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, group_by: str
+) -> dict[str, Any]:
+    _check_reader(principal)
+    if group_by not in GROUPS:
+        raise Unprocessable(
+            f"group_by must be one of {', '.join(GROUPS)}",
+            errors=[FieldError("group_by", f"one of {', '.join(GROUPS)}")],
+        )
+    prefix = _scope(principal, region)
+    out: dict[str, Any] = {"region": region or principal.region, "group_by": group_by, "rows": []}
+    if prefix is None:
+        return out
+    in_h = households.c.region_code.like(prefix + "%")
+    rows: list[dict[str, Any]] = []
+    if group_by == "region":
+        n = _NEXT_LEVEL[len(prefix)]
+        key = sa.func.substr(households.c.region_code, 1, n)
+        stmt = (
+            sa.select(
+                key.label("region"),
+                sa.func.count().label("households"),
+                sa.func.sum(sa.case((households.c.status == "monitored", 1), else_=0)).label("monitored"),
+                sa.func.sum(sa.case((households.c.status == "eliminated", 1), else_=0)).label("eliminated"),
+                sa.func.sum(sa.case((households.c.status == "cleared", 1), else_=0)).label("cleared"),
+            )
+            .where(in_h)
+            .group_by(key)
+            .order_by(key)
+        )
+        open_key = sa.func.substr(cases.c.region_code, 1, n)
+        open_cases = dict(
+            (
+                await session.execute(
+                    sa.select(open_key, sa.func.count())
+                    .where(cases.c.region_code.like(prefix + "%"), cases.c.is_open.is_(True))
+                    .group_by(open_key)
+                )
+            ).all()
+        )
+        for r in (await session.execute(stmt)).all():
+            rows.append(
+                {
+                    "region": r.region,
+                    "level": REGION_LEVELS.get(len(r.region), "village"),
+                    "households": int(r.households),
+                    "monitored": int(r.monitored or 0),
+                    "eliminated": int(r.eliminated or 0),
+                    "cleared": int(r.cleared or 0),
+                    "open_cases": int(open_cases.get(r.region, 0)),
+                }
+            )
+    elif group_by == "category":
+        stmt = (
+            sa.select(households.c.category, households.c.status, sa.func.count())
+            .where(in_h)
+            .group_by(households.c.category, households.c.status)
+            .order_by(households.c.status, households.c.category)
+        )
+        rows = [
+            {"category": cat, "status": status, "households": int(n)}
+            for cat, status, n in (await session.execute(stmt)).all()
+        ]
+    elif group_by == "state":
+        today = now_local(ctx).date()
+        overdue = sa.func.sum(sa.case((sa.and_(cases.c.is_open.is_(True), cases.c.deadline < today), 1), else_=0))
+        stmt = (
+            sa.select(cases.c.procedure, cases.c.state, sa.func.count(), overdue)
+            .where(cases.c.region_code.like(prefix + "%"))
+            .group_by(cases.c.procedure, cases.c.state)
+            .order_by(cases.c.procedure, cases.c.state)
+        )
+        rows = [
+            {"procedure": p, "state": s, "cases": int(n), "overdue": int(o or 0)}
+            for p, s, n, o in (await session.execute(stmt)).all()
+        ]
+    else:
+        colour = sa.func.coalesce(risk_warnings.c.colour, households.c.warning)
+        stmt = (
+            sa.select(colour.label("warning"), sa.func.count())
+            .select_from(households.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id))
+            .where(in_h, colour.is_not(None))
+            .group_by(colour)
+            .order_by(colour)
+        )
+        rows = [{"warning": w, "households": int(n)} for w, n in (await session.execute(stmt)).all()]
+    out["rows"] = rows
+    return out
+
+
+async def scale_risk_villages(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, include_all: bool
+) -> dict[str, Any]:
+    """Villages whose monitored, not-eliminated households exceed the policy's share of their
+    population (domain.scale_risk; every village is treated as an exited poor village, since
+    the service does not yet hold that flag)."""
+    _check_reader(principal)
+    prefix = _scope(principal, region)
+    out: dict[str, Any] = {"region": region or principal.region, "villages": []}
+    if prefix is None:
+        return out
+    today = now_local(ctx).date()
+    population = dict(
+        (
+            await session.execute(
+                sa.select(households.c.region_code, sa.func.count())
+                .select_from(members.join(households, households.c.id == members.c.household_id))
+                .where(households.c.region_code.like(prefix + "%"))
+                .group_by(households.c.region_code)
+            )
+        ).all()
+    )
+    monitored = dict(
+        (
+            await session.execute(
+                sa.select(households.c.region_code, sa.func.count())
+                .where(households.c.region_code.like(prefix + "%"), households.c.status == "monitored")
+                .group_by(households.c.region_code)
+            )
+        ).all()
+    )
+    thresholds: dict[str, Any] = {}
+    for village in sorted(population):
+        county = village[:6]
+        if county not in thresholds:
+            policy = procedure_policy(await resolve_identification(ctx, session, village, today))
+            thresholds[county] = policy.scale_risk_threshold
+        result = scale_risk(int(population[village]), int(monitored.get(village, 0)), thresholds[county])
+        if result.flagged or include_all:
+            out["villages"].append(
+                {
+                    "village": village,
+                    "village_population": result.village_population,
+                    "non_eliminated_monitored": result.non_eliminated_monitored,
+                    "share": str(result.share.quantize(_SHARE)),
+                    "threshold": str(result.threshold),
+                    "flagged": result.flagged,
+                    "explanation": result.explanation,
+                    "rule": result.rule,
+                    "source": result.source,
+                }
+            )
+    return out
+
+
+_NOTICE_TITLE = {
+    "identification": "拟纳入防止返贫监测对象公示",
+    "elimination": "拟标注风险消除公示",
+}
+
+
+async def public_notice_html(ctx: ServiceContext, session: AsyncSession, principal: Principal, village: str) -> str:
+    """The printable notice of the village's cases under public notice: masked ID numbers of
+    the members, category, risk types and the notice period (no names, no clear ID numbers)."""
+    if not (village.isdigit() and len(village) == 12):
+        raise Unprocessable("village must be a 12-digit code", errors=[FieldError("village", "12-digit village code")])
+    if not principal.sees(village) or principal.role in ("citizen", "contact"):
+        raise NotFound("no such village in your jurisdiction")
+    rows = (
+        await session.execute(
+            sa.select(cases)
+            .where(cases.c.region_code == village, cases.c.state == "public_notice")
+            .order_by(cases.c.procedure, cases.c.notice_started_on, cases.c.id)
+        )
+    ).all()
+    ids = [r.household_id for r in rows]
+    masked: dict[str, list[tuple[str, str]]] = {}
+    if ids:
+        for hid, mask, relation in (
+            await session.execute(
+                sa.select(members.c.household_id, members.c.id_number_masked, members.c.relation)
+                .where(members.c.household_id.in_(ids))
+                .order_by(members.c.household_id, members.c.position)
+            )
+        ).all():
+            masked.setdefault(hid, []).append((mask, relation))
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>公示 {e(village)}</title>",
+        "<style>body{font-family:serif;margin:2em}table{border-collapse:collapse;width:100%}"
+        "td,th{border:1px solid #000;padding:4px}@media print{.noprint{display:none}}</style>",
+        "</head><body>",
+        f"<h1>村级公示 {e(village)}</h1>",
+        "<p>公示期内如有异议，请向村委会或乡镇反映。</p>",
+    ]
+    if not rows:
+        parts.append("<p>目前没有公示中的对象。</p>")
+    for procedure in ("identification", "elimination"):
+        group = [r for r in rows if r.procedure == procedure]
+        if not group:
+            continue
+        parts.append(f"<h2>{e(_NOTICE_TITLE[procedure])}</h2>")
+        parts.append(
+            "<table><thead><tr><th>序号</th><th>身份证号(脱敏)</th><th>与户主关系</th>"
+            "<th>类别</th><th>风险类型</th><th>公示期</th></tr></thead><tbody>"
+        )
+        for n, r in enumerate(group, 1):
+            people = masked.get(r.household_id, [])
+            id_cells = "<br>".join(e(m) for m, _ in people)
+            relations = "<br>".join(e(rel) for _, rel in people)
+            start = r.notice_started_on
+            end = start + dt.timedelta(days=(r.notice_days or 1) - 1) if start else None
+            period = f"{start} 至 {end}" if start else ""
+            risks = "、".join(json.loads(r.risk_types))
+            parts.append(
+                f"<tr><td>{n}</td><td>{id_cells}</td><td>{relations}</td><td>{e(r.category or '')}</td>"
+                f"<td>{e(risks)}</td><td>{e(period)}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
