@@ -1,0 +1,193 @@
+"""Routes: subsidy decisions — record (with `Idempotency-Key`), read, list, approve, pay, reject."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.subsidy.adapters import idempotency
+from services.subsidy.adapters import repository as repo
+from services.subsidy.application.calculation import check_region
+from services.subsidy.application.decisions import (
+    DecisionCommand,
+    decision_read,
+    get_visible,
+    record_decision,
+    transition,
+)
+from services.subsidy.domain import DecisionAction, DecisionState, SubsidyKind
+from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow, problem_response
+from shared.auth import Principal
+from shared.db import UnitOfWork
+from shared.errors import DomainError
+from shared.identifiers import region_within
+from shared.policy_store import PolicyStore
+
+from .calculate import require_officer
+from .schemas import DecisionCreate, DecisionReject, DecisionStep, body_schema, read_body
+
+__all__ = ["make_router"]
+
+
+def make_router(store: PolicyStore) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/subsidies/decisions", tags=["decisions"])
+
+    @router.post(
+        "",
+        status_code=201,
+        summary="Record a decision (caps and one-off rules enforced across decisions)",
+        openapi_extra=body_schema(DecisionCreate),
+    )
+    async def create(
+        request: Request,
+        idempotency_key: str = Header(alias="Idempotency-Key"),
+        principal: Principal = Depends(get_principal),
+        ctx: ServiceContext = Depends(get_ctx),
+    ) -> JSONResponse:
+        require_officer(principal)
+        body, raw = await read_body(request, DecisionCreate)
+        check_region(body.region_code, principal.sees)
+        scope = f"subsidy.decisions:{principal.role}:{principal.sub}"
+        digest = idempotency.request_hash(raw)
+        async with ctx.uow() as uow:
+            stored = await idempotency.reserve(uow.session, scope, idempotency_key, digest)
+            await uow.commit()
+        if stored is not None:
+            return _replay(stored)
+        cmd = DecisionCommand(
+            kind=body.kind,
+            region_code=body.region_code,
+            as_of=body.as_of,
+            inputs=body.inputs,
+            household_id=body.household_id,
+            note=body.note,
+        )
+        try:
+            async with ctx.uow() as uow:
+                read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
+                await idempotency.complete(uow.session, scope, idempotency_key, 201, read)
+                await uow.commit()
+        except DomainError as exc:
+            # A refusal is an answer too: the same request again gets the same problem.
+            problem = exc.to_problem(instance=request.url.path)
+            async with ctx.uow() as uow:
+                await idempotency.complete(uow.session, scope, idempotency_key, exc.status, problem)
+                await uow.commit()
+            raise
+        except BaseException:
+            async with ctx.uow() as uow:
+                await idempotency.release(uow.session, scope, idempotency_key)
+                await uow.commit()
+            raise
+        return JSONResponse(read, status_code=201, headers={"Location": f"{router.prefix}/{read['id']}"})
+
+    @router.get("", summary="List decisions in your jurisdiction, newest first")
+    async def list_(
+        kind: SubsidyKind | None = None,
+        state: DecisionState | None = None,
+        region: str | None = Query(default=None, description="region code prefix within your own"),
+        subject_id: str | None = None,
+        household_id: str | None = None,
+        as_of_from: dt.date | None = None,
+        as_of_to: dt.date | None = None,
+        cursor: int | None = Query(default=None, description="next_cursor of the previous page"),
+        limit: int = Query(default=50, ge=1, le=500),
+        principal: Principal = Depends(get_principal),
+        session: AsyncSession = Depends(get_session),
+    ) -> dict[str, Any]:
+        require_officer(principal)
+        prefix = principal.region
+        if region is not None:
+            check_region(region, lambda r: region_within(r, principal.region), path="region")
+            prefix = region
+        rows = await repo.list_decisions(
+            session,
+            region_prefix=prefix,
+            kind=None if kind is None else kind.value,
+            state=None if state is None else state.value,
+            subject_id=subject_id,
+            household_id=household_id,
+            as_of_from=as_of_from,
+            as_of_to=as_of_to,
+            before_seq=cursor,
+            limit=limit,
+        )
+        return {
+            "items": [decision_read(r) for r in rows],
+            "next_cursor": rows[-1].seq if len(rows) == limit else None,
+        }
+
+    @router.get("/{decision_id}", summary="One decision: snapshot, breakdown, history")
+    async def read_one(
+        decision_id: str,
+        principal: Principal = Depends(get_principal),
+        session: AsyncSession = Depends(get_session),
+    ) -> dict[str, Any]:
+        require_officer(principal)
+        return decision_read(await get_visible(session, decision_id, principal))
+
+    async def _step(
+        request: Request, decision_id: str, action: DecisionAction, principal: Principal, uow: UnitOfWork
+    ) -> dict[str, Any]:
+        reason = note = None
+        if action is DecisionAction.REJECT:
+            rejection, _ = await read_body(request, DecisionReject)
+            reason = rejection.reason
+        elif (await request.body()).strip():
+            step, _ = await read_body(request, DecisionStep)
+            note = step.note
+        read = await transition(uow, decision_id, action, principal, reason=reason, note=note)
+        await uow.commit()
+        return read
+
+    @router.post(
+        "/{decision_id}/approve",
+        summary="Approve (county, province or admin)",
+        openapi_extra=body_schema(DecisionStep),
+    )
+    async def approve(
+        decision_id: str,
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        uow: UnitOfWork = Depends(get_uow),
+    ) -> dict[str, Any]:
+        return await _step(request, decision_id, DecisionAction.APPROVE, principal, uow)
+
+    @router.post(
+        "/{decision_id}/pay",
+        summary="Mark as paid (county, province or admin)",
+        openapi_extra=body_schema(DecisionStep),
+    )
+    async def pay(
+        decision_id: str,
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        uow: UnitOfWork = Depends(get_uow),
+    ) -> dict[str, Any]:
+        return await _step(request, decision_id, DecisionAction.PAY, principal, uow)
+
+    @router.post(
+        "/{decision_id}/reject",
+        summary="Reject with a reason (county, province or admin)",
+        openapi_extra=body_schema(DecisionReject),
+    )
+    async def reject(
+        decision_id: str,
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        uow: UnitOfWork = Depends(get_uow),
+    ) -> dict[str, Any]:
+        return await _step(request, decision_id, DecisionAction.REJECT, principal, uow)
+
+    return router
+
+
+def _replay(stored: idempotency.StoredResponse) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"}
+    if stored.status >= 400:
+        return problem_response(stored.status, stored.body, headers)
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)

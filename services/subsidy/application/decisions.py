@@ -1,0 +1,291 @@
+"""Use cases on subsidy decisions, each one transaction on a unit of work: record a decision
+(calculate, apply the rules across decisions under a per-subject lock, store the snapshot, emit
+`subsidy.decision_calculated`), and move it through approve → pay, or reject.
+
+Who may do what: any officer, department or admin within jurisdiction records and reads;
+`county`, `province` and `admin` approve, pay and reject (DOMAIN.md §6: the approval is kept
+with who and when)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.subsidy.adapters import repository as repo
+from services.subsidy.domain import (
+    Decision,
+    DecisionAction,
+    DecisionEvent,
+    DecisionState,
+    DomainRefusal,
+    SubsidyInputError,
+    SubsidyKind,
+    decision_subject,
+    evaluate_decision,
+)
+from shared.auth import Principal
+from shared.db import UnitOfWork, utcnow
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from shared.events import Event, PersonalDataInEvent, assert_no_personal_data
+
+from .calculation import domain_error, run_calculation
+from .policies import resolve
+
+__all__ = [
+    "APPROVER_ROLES",
+    "RECORDER_ROLES",
+    "DecisionCommand",
+    "decision_read",
+    "record_decision",
+    "transition",
+]
+
+RECORDER_ROLES = frozenset({"province", "county", "township", "village", "department", "admin"})
+APPROVER_ROLES = frozenset({"province", "county", "admin"})
+_EVENT_NAMES = {
+    DecisionAction.APPROVE: "decision_approved",
+    DecisionAction.PAY: "decision_paid",
+    DecisionAction.REJECT: "decision_rejected",
+}
+_STEP_COLUMNS = {
+    DecisionAction.APPROVE: ("approved_by", "approved_at"),
+    DecisionAction.PAY: ("paid_by", "paid_at"),
+    DecisionAction.REJECT: ("rejected_by", "rejected_at"),
+}
+
+
+@dataclass(frozen=True)
+class DecisionCommand:
+    kind: str
+    region_code: str
+    as_of: dt.date
+    inputs: Mapping[str, Any]
+    household_id: str | None = None
+    note: str | None = None
+    origin: str = "api"
+    origin_event_id: str | None = None
+
+
+def _money(amount_fen: int) -> str:
+    return f"{repo.yuan(amount_fen):.2f}"
+
+
+def decision_read(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "state": row.state,
+        "subject_id": row.subject_id,
+        "region_code": row.region_code,
+        "household_id": row.household_id,
+        "as_of": row.as_of.isoformat(),
+        "amount": _money(row.amount_fen),
+        "calculated_amount": _money(row.calculated_fen),
+        "funding_source": row.funding_source,
+        "policy": {"id": row.policy_id, "version": row.policy_version, "clause": row.clause},
+        "parameters": json.loads(row.parameters),
+        "inputs": json.loads(row.inputs),
+        "breakdown": json.loads(row.breakdown),
+        "explanations": json.loads(row.explanations),
+        "rejection_reason": row.rejection_reason,
+        "origin": row.origin,
+        "origin_event_id": row.origin_event_id,
+        "created_by": row.created_by,
+        "created_at": _iso(row.created_at),
+        "approved_by": row.approved_by,
+        "approved_at": _iso(row.approved_at),
+        "paid_by": row.paid_by,
+        "paid_at": _iso(row.paid_at),
+        "rejected_by": row.rejected_by,
+        "rejected_at": _iso(row.rejected_at),
+        "history": json.loads(row.history),
+        "version": row.version,
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives naive datetimes back; we store UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _event(name: str, row: Mapping[str, Any]) -> Event:
+    data = {
+        "decision_id": row["id"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "amount": _money(row["amount_fen"]),
+        "subject_ref": row["subject_id"],
+        "household_id": row["household_id"],
+        "region_code": row["region_code"],
+        "as_of": row["as_of"].isoformat(),
+        "policy_id": row["policy_id"],
+        "policy_version": row["policy_version"],
+        "funding_source": row["funding_source"],
+    }
+    return Event(
+        domain="subsidy",
+        name=name,
+        subject=row["household_id"] or row["id"],
+        region=row["region_code"],
+        data=data,
+        source="subsidy",
+    )
+
+
+def _no_personal_data(cmd: DecisionCommand) -> None:
+    """Decisions keep opaque person refs only: an ID number or phone number would end up in the
+    snapshot and in the events."""
+    for path, value in (("inputs", cmd.inputs), ("household_id", cmd.household_id)):
+        try:
+            assert_no_personal_data(value, path)
+        except PersonalDataInEvent as exc:
+            where = str(exc).split(" contains", 1)[0]
+            raise Unprocessable(
+                "use an opaque person or household reference, not a resident ID number or phone number",
+                code="personal_data",
+                errors=[FieldError(where, "must be an opaque reference (no ID or phone numbers)")],
+            ) from None
+
+
+async def record_decision(
+    uow: UnitOfWork,
+    store: Any,
+    cmd: DecisionCommand,
+    *,
+    by: str,
+    role: str,
+    require_payable: bool = False,
+) -> dict[str, Any]:
+    """Calculate and record a decision in state `calculated`; raises 422 (inputs, policy) or
+    409 (a rule across decisions, naming the earlier decision; with `require_payable`, also
+    `nothing_payable` for a zero amount). The caller commits."""
+    _no_personal_data(cmd)
+    session = uow.session
+    policy = await resolve(store, session, cmd.region_code, cmd.as_of)
+    result = run_calculation(cmd.kind, cmd.inputs, policy)
+    try:
+        subject = decision_subject(cmd.kind, cmd.inputs, as_of=cmd.as_of)
+    except SubsidyInputError as exc:
+        raise domain_error(exc) from None
+    persons = {line.person_id for line in result.breakdown if line.person_id}
+    await repo.lock_subjects(session, {subject, *persons})
+    prior = await repo.ledger(session, {subject, *persons})
+    try:
+        outcome = evaluate_decision(kind=cmd.kind, subject_id=subject, as_of=cmd.as_of, result=result, ledger=prior)
+    except DomainRefusal as exc:
+        raise Conflict(exc.message, code=exc.code, decision_ids=list(exc.decision_ids)) from None
+    if require_payable and outcome.allowed <= 0:
+        why = " ".join(e.detail for e in result.explanations)
+        raise Conflict(f"nothing payable: {why}", code="nothing_payable")
+    now = utcnow()
+    did = str(uuid.uuid4())
+    step = {"action": "calculate", "from": None, "to": "calculated", "by": by, "role": role, "at": _iso(now)}
+    if cmd.note:
+        step["note"] = cmd.note
+    row = {
+        "id": did,
+        "kind": str(SubsidyKind(cmd.kind)),
+        "subject_id": subject,
+        "region_code": cmd.region_code,
+        "household_id": cmd.household_id,
+        "as_of": cmd.as_of,
+        "month": cmd.as_of.strftime("%Y-%m"),
+        "state": DecisionState.CALCULATED.value,
+        "amount_fen": repo.fen(outcome.allowed),
+        "calculated_fen": repo.fen(outcome.calculated),
+        "funding_source": None if result.funding_source is None else str(result.funding_source),
+        "policy_id": result.policy_id,
+        "policy_version": result.policy_version,
+        "clause": result.clause,
+        "inputs": json.dumps(dict(cmd.inputs), ensure_ascii=False, default=str),
+        "parameters": json.dumps(dict(result.parameters), ensure_ascii=False),
+        "breakdown": json.dumps([line.as_dict() for line in outcome.lines], ensure_ascii=False),
+        "explanations": json.dumps(
+            [e.as_dict() for e in (*result.explanations, *outcome.explanations)], ensure_ascii=False
+        ),
+        "history": json.dumps([step], ensure_ascii=False),
+        "rejection_reason": None,
+        "origin": cmd.origin,
+        "origin_event_id": cmd.origin_event_id,
+        "created_by": by,
+        "created_at": now,
+        "version": 1,
+    }
+    await repo.insert_decision(session, row, {line.person_id for line in outcome.lines if line.person_id})
+    uow.add_event(_event("decision_calculated", row))
+    stored = await repo.get_decision(session, did)
+    return decision_read(stored)
+
+
+async def get_visible(uow_or_session: Any, decision_id: str, principal: Principal) -> Any:
+    session = getattr(uow_or_session, "session", uow_or_session)
+    row = await repo.get_decision(session, decision_id)
+    if row is None or not principal.sees(row.region_code):
+        raise NotFound(f"no decision {decision_id}")
+    return row
+
+
+async def transition(
+    uow: UnitOfWork,
+    decision_id: str,
+    action: DecisionAction,
+    principal: Principal,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Approve, pay or reject; 404 outside jurisdiction, 403 for a role that may not, 409 for a
+    state that does not allow it or a concurrent change. The caller commits."""
+    row = await get_visible(uow, decision_id, principal)
+    if principal.role not in APPROVER_ROLES:
+        raise Forbidden(f"only county, province or admin officers may {action.value} a subsidy decision")
+    history = json.loads(row.history)
+    now = utcnow()
+    current = Decision(
+        id=row.id,
+        kind=SubsidyKind(row.kind),
+        subject_id=row.subject_id,
+        amount=repo.yuan(row.amount_fen),
+        state=DecisionState(row.state),
+        rejection_reason=row.rejection_reason,
+    )
+    try:
+        moved = current.apply(action, by=principal.sub, at=now, reason=reason)
+    except DomainRefusal as exc:
+        raise Conflict(exc.message, code=exc.code) from None
+    except SubsidyInputError as exc:
+        raise domain_error(exc) from None
+    ev: DecisionEvent = moved.history[-1]
+    step: dict[str, Any] = {
+        "action": ev.action.value,
+        "from": ev.from_state.value,
+        "to": ev.to_state.value,
+        "by": ev.by,
+        "role": principal.role,
+        "at": _iso(ev.at),
+    }
+    if ev.reason:
+        step["reason"] = ev.reason
+    if note:
+        step["note"] = note
+    by_col, at_col = _STEP_COLUMNS[action]
+    values: dict[str, Any] = {
+        "state": moved.state.value,
+        "history": json.dumps([*history, step], ensure_ascii=False),
+        by_col: principal.sub,
+        at_col: now,
+    }
+    if moved.state is DecisionState.REJECTED:
+        values["rejection_reason"] = moved.rejection_reason
+    if not await repo.update_decision(uow.session, row.id, row.version, values):
+        raise Conflict("the decision was changed by someone else; reload and retry", code="concurrent_update")
+    updated = await repo.get_decision(uow.session, row.id)
+    uow.add_event(_event(_EVENT_NAMES[action], updated._mapping))
+    return decision_read(updated)

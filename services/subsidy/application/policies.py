@@ -1,0 +1,34 @@
+"""The subsidy policy store: the shipped YAML versions plus those added through
+`/admin/policies`, resolved by (region, date) — one store per running app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.subsidy.adapters.orm import policy_versions
+from services.subsidy.domain import load_shipped_policies, resolve_subsidy_policy
+from shared.errors import FieldError, Unprocessable
+from shared.policy import PolicyNotFound, ResolvedPolicy
+from shared.policy_store import PolicyStore
+
+__all__ = ["make_policy_store", "policy_not_found", "resolve"]
+
+
+def make_policy_store() -> PolicyStore:
+    shipped = load_shipped_policies()
+    known = {name for version in shipped for name in version.parameters}
+    return PolicyStore(service="subsidy", shipped=shipped, table=policy_versions, known_parameters=known)
+
+
+def policy_not_found(exc: PolicyNotFound, path: str = "region_code") -> Unprocessable:
+    return Unprocessable(str(exc), code="policy_not_found", errors=[FieldError(path, str(exc), "policy_not_found")])
+
+
+async def resolve(store: PolicyStore, session: AsyncSession, region_code: str, as_of: dt.date) -> ResolvedPolicy:
+    """The policy in force, or 422 `policy_not_found`."""
+    try:
+        return resolve_subsidy_policy(region_code, as_of, await store.versions(session))
+    except PolicyNotFound as exc:
+        raise policy_not_found(exc) from None
