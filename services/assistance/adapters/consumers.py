@@ -1,0 +1,194 @@
+"""Consumers of identification's events (contract in docs/assistance.md). Each handler runs in
+the inbox consumer's transaction: a redelivered event finds its inbox row and has no second
+effect. Events that can never be handled (no household id, no village code) are poison."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.assistance.application.common import CST, now_local
+from services.assistance.application.plans import close_plan, open_plan, reopen_plan
+from services.assistance.domain.recommendation import HouseholdProfile
+from shared.app import ConsumerSpec, ServiceContext
+from shared.consumer import PoisonEvent
+from shared.db import UnitOfWork
+from shared.events import Event
+
+from .repository import Repository
+
+__all__ = ["CONSUMERS"]
+
+log = logging.getLogger("fangfan.assistance.consumers")
+Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+
+
+def _household_and_village(ev: Event) -> tuple[str, str]:
+    household_id = str(ev.data.get("household_id") or ev.subject or "")
+    village = str(ev.data.get("region_code") or ev.region or "")
+    if not household_id:
+        raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
+    if len(village) != 12 or not village.isdigit():
+        raise PoisonEvent(f"{ev.type} {ev.id}: region must be a 12-digit village code, got {village!r}")
+    return household_id, village
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _event_day(ev: Event) -> dt.date:
+    return ev.time.astimezone(CST).date()
+
+
+def _risks(data: dict[str, Any]) -> list[str]:
+    raw = data.get("risk_types") or []
+    return [str(r) for r in raw] if isinstance(raw, list) else []
+
+
+def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
+    """`has_labor_capacity`, else inferred from `labor_capable_members` (or identification's
+    `able_bodied_members`); unknown → labour-capable (development measures are proposed and the
+    officer adjusts them)."""
+    members = data.get("labor_capable_members", data.get("able_bodied_members"))
+    count = int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
+    has = data.get("has_labor_capacity")
+    if isinstance(has, bool):
+        return has, count
+    return (count is None or count > 0), count
+
+
+def on_identified(ctx: ServiceContext) -> Handler:
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, village = _household_and_village(ev)
+        d = ev.data
+        identified_on = _date(d.get("identified_on")) or _date(d.get("monitored_since")) or _event_day(ev)
+        has_labor, capable = _labor(d)
+        self_farming = bool(d.get("self_farming", False))
+        at = now_local(ctx)
+        await Repository(uow.session).upsert_household(
+            household_id,
+            {
+                "region_code": village,
+                "case_id": d.get("case_id"),
+                "category": d.get("category"),
+                "risk_types": _risks(d),
+                "has_labor_capacity": has_labor,
+                "labor_capable_members": capable,
+                "self_farming": self_farming,
+                "monitoring_status": "monitored",
+                "identified_on": identified_on,
+                "eliminated_on": None,
+            },
+            at,
+        )
+        await open_plan(
+            uow,
+            household_id=household_id,
+            region_code=village,
+            case_id=d.get("case_id"),
+            opened_on=identified_on,
+            profile=HouseholdProfile(_risks(d), has_labor, self_farming, bool(d.get("weak_motivation", False))),
+            origin="identified",
+            at=at,
+        )
+
+    return handle
+
+
+def on_application_submitted(ctx: ServiceContext) -> Handler:
+    """Green channel (绿色通道, 002 篇二 §(一)5): an urgent application starts a plan at once —
+    assistance first, procedure afterwards. Other applications wait for identification."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        d = ev.data
+        if d.get("urgent") is not True:
+            return
+        household_id, village = _household_and_village(ev)
+        has_labor, capable = _labor(d)
+        at = now_local(ctx)
+        repo = Repository(uow.session)
+        if await repo.household(household_id) is None:
+            await repo.upsert_household(
+                household_id,
+                {
+                    "region_code": village,
+                    "case_id": d.get("case_id"),
+                    "category": d.get("category"),
+                    "risk_types": _risks(d),
+                    "has_labor_capacity": has_labor,
+                    "labor_capable_members": capable,
+                    "self_farming": bool(d.get("self_farming", False)),
+                    "monitoring_status": "pending",
+                    "identified_on": None,
+                    "eliminated_on": None,
+                },
+                at,
+            )
+        await open_plan(
+            uow,
+            household_id=household_id,
+            region_code=village,
+            case_id=d.get("case_id"),
+            opened_on=_date(d.get("at")) or _event_day(ev),
+            profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
+            origin="green_channel",
+            at=at,
+        )
+
+    return handle
+
+
+def on_risk_eliminated(ctx: ServiceContext) -> Handler:
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, _village = _household_and_village(ev)
+        on = _date(ev.data.get("eliminated_on")) or _event_day(ev)
+        at = now_local(ctx)
+        repo = Repository(uow.session)
+        if await repo.household(household_id) is not None:
+            await repo.upsert_household(household_id, {"monitoring_status": "eliminated", "eliminated_on": on}, at)
+        if await close_plan(uow, household_id=household_id, on=on, at=at) is None:
+            log.info("risk.eliminated %s: household has no open plan", ev.id)
+
+    return handle
+
+
+def on_case_status_changed(ctx: ServiceContext) -> Handler:
+    """`to == "rolled_back"` (回退) reopens the plan; `to == "cleared"` (清退) closes it for good."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        to = ev.data.get("to")
+        if to not in ("rolled_back", "cleared"):
+            return
+        household_id = str(ev.data.get("household_id") or "")
+        if not household_id:
+            raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
+        at = now_local(ctx)
+        on = _date(ev.data.get("at")) or _event_day(ev)
+        repo = Repository(uow.session)
+        known = await repo.household(household_id) is not None
+        if to == "rolled_back":
+            if known:
+                await repo.upsert_household(household_id, {"monitoring_status": "monitored", "eliminated_on": None}, at)
+            await reopen_plan(uow, household_id=household_id, on=on, at=at)
+        else:
+            if known:
+                await repo.upsert_household(household_id, {"monitoring_status": "cleared"}, at)
+            await close_plan(uow, household_id=household_id, on=on, at=at, action="cleared")
+
+    return handle
+
+
+CONSUMERS = [
+    ConsumerSpec("identified", ["fangfan.household.identified.>"], on_identified),
+    ConsumerSpec("applications", ["fangfan.application.submitted.>"], on_application_submitted),
+    ConsumerSpec("eliminated", ["fangfan.risk.eliminated.>"], on_risk_eliminated),
+    ConsumerSpec("case-status", ["fangfan.case.status_changed.>"], on_case_status_changed),
+]

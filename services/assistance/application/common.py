@@ -1,0 +1,92 @@
+"""What every assistance use case needs: the clock (China Standard Time, injectable in tests),
+the policy in force, the caller's reach (jurisdiction and role), actor labels, event building."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from services.assistance.domain.errors import RuleViolation
+from services.assistance.domain.params import AssistancePolicy, assistance_policy
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from shared.events import Event
+from shared.identifiers import REGION_LEVELS
+from shared.policy import PolicyNotFound, PolicyParameterMissing
+
+__all__ = [
+    "CST",
+    "SOURCE",
+    "assistance_event",
+    "conflict_from",
+    "ensure_sees",
+    "now_local",
+    "policy_for",
+    "region_filter",
+    "require_officer",
+    "require_reader",
+    "today",
+]
+
+CST = dt.timezone(dt.timedelta(hours=8))
+SOURCE = "assistance"
+_READERS = ("province", "county", "township", "village", "admin", "contact", "department")
+
+
+def now_local(ctx: ServiceContext) -> dt.datetime:
+    """The service clock in China Standard Time; tests inject `ctx.state["clock"]`."""
+    clock: Callable[[], dt.datetime] | None = ctx.state.get("clock")
+    value = clock() if clock is not None else dt.datetime.now(CST)
+    return value.astimezone(CST)
+
+
+def today(ctx: ServiceContext) -> dt.date:
+    return now_local(ctx).date()
+
+
+def policy_for(region_code: str, as_of: dt.date) -> AssistancePolicy:
+    try:
+        return assistance_policy(region_code, as_of)
+    except (PolicyNotFound, PolicyParameterMissing) as exc:
+        raise ServiceUnavailable(f"assistance policy: {exc}", code="policy_missing") from exc
+
+
+def conflict_from(err: RuleViolation) -> Conflict:
+    return Conflict(err.detail, code=err.code, source=err.source or None)
+
+
+def ensure_sees(principal: Principal, region_code: str, what: str = "record") -> None:
+    """Out of the caller's jurisdiction → 404, so existence does not leak."""
+    if not principal.sees(region_code):
+        raise NotFound(f"{what} not found")
+
+
+def require_officer(principal: Principal) -> None:
+    if not principal.is_officer:
+        raise Forbidden("officers only", code="role_not_allowed")
+
+
+def require_reader(principal: Principal) -> None:
+    if principal.role not in _READERS:
+        raise Forbidden("this role cannot read assistance records", code="role_not_allowed")
+
+
+def region_filter(principal: Principal, region: str | None) -> str:
+    """The region prefix a list is limited to: the asked one (inside the caller's), else the
+    caller's own. A well-formed region outside the caller's scope lists nothing (404)."""
+    if region is None or region == "":
+        return principal.region
+    if not region.isdigit() or len(region) not in REGION_LEVELS:
+        raise Unprocessable(
+            "region must be a 2/4/6/9/12-digit code",
+            errors=[FieldError("region", "must be a 2/4/6/9/12-digit code")],
+        )
+    if not principal.sees(region):
+        raise NotFound("region not found")
+    return region
+
+
+def assistance_event(name: str, subject: str, region: str, data: dict[str, Any]) -> Event:
+    return Event("assistance", name, subject, region, data, source=SOURCE)
