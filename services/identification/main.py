@@ -18,10 +18,18 @@ from services.identification.api import (
     signals,
     statistics,
 )
-from shared.app import ServiceSpec, create_service_app
+from services.identification.application.policies import POLICY_STORE
+from services.identification.application.screening import resume_screenings
+from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.settings import Settings
 
 SERVICE = "identification"
+
+
+async def _on_startup(ctx: ServiceContext) -> None:
+    """Per-app state: the policy store (shipped YAML + `policy_versions`)."""
+    ctx.state["policy_store"] = POLICY_STORE
+    await resume_screenings(ctx)
 
 
 def spec() -> ServiceSpec:
@@ -38,6 +46,7 @@ def spec() -> ServiceSpec:
             signals.router,
             statistics.router,
         ],
+        on_startup=_on_startup,
         description=__doc__ or "",
     )
 

@@ -23,7 +23,7 @@ households = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("household_number", sa.String(64), nullable=False, unique=True),
-    sa.Column("region_code", sa.String(12), nullable=False, index=True),
+    sa.Column("region_code", sa.String(12), nullable=False),
     sa.Column("escaped_poverty", sa.Boolean, nullable=False, default=False),
     sa.Column("dibao_status", sa.String(16), nullable=False, default="none"),
     sa.Column("phone_enc", sa.LargeBinary, nullable=True),
@@ -42,6 +42,10 @@ households = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    #: Keyed hash (HMAC, blind-index key) of the imported record: a re-sent unchanged row is skipped.
+    sa.Column("content_hash", sa.String(64), nullable=True),
+    # keyset pagination of a region's households (screening, simulation): region prefix, then id
+    sa.Index("ix_households_region_id", "region_code", "id"),
 )
 
 members = sa.Table(
@@ -62,4 +66,32 @@ members = sa.Table(
     sa.Column("disability_kind", sa.String(16), nullable=True),
     sa.Column("serious_illness", sa.Boolean, nullable=False, default=False),
     sa.Column("schooling", sa.String(16), nullable=False, default="none"),
+)
+
+#: Long-running work (bulk imports, screenings): progress, resumption point and the error report.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # import | screening
+    sa.Column("status", sa.String(16), nullable=False),  # running | completed | failed
+    sa.Column("region", sa.String(12), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    #: JSON: what the job was asked (format, as_of …) — never personal data.
+    sa.Column("params", sa.Text, nullable=False, default="{}"),
+    #: Resumption point: input lines consumed (import) or the keyset cursor (screening), JSON.
+    sa.Column("cursor", sa.Text, nullable=True),
+    sa.Column("rows_done", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_failed", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_total", sa.Integer, nullable=True),
+    #: JSON list of the first errors [{line, household_number, path, message}] (no personal data).
+    sa.Column("errors", sa.Text, nullable=False, default="[]"),
+    sa.Column("error_count", sa.Integer, nullable=False, default=0),
+    #: JSON: counts (inserted/updated/unchanged, warnings raised …).
+    sa.Column("result", sa.Text, nullable=False, default="{}"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("kind", "created_by", "idempotency_key", name="uq_jobs_idempotency"),
 )

@@ -1,5 +1,60 @@
-"""Routes: assessments (placeholder until its use cases land)."""
+"""Routes: `POST /api/v1/assessments` — stateless evaluation of one household against the policy
+in force (DESIGN.md), with optional what-if `policy_overrides`."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.jobs import job_read
+from services.identification.api.schemas import (
+    AssessmentCreate,
+    AssessmentRead,
+    JobRead,
+    ScreeningCreate,
+    SimulationCreate,
+)
+from services.identification.application.assessments import assess_household
+from services.identification.application.policies import policy_store
+from services.identification.application.screening import simulate, start_screening
+from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.auth import Principal
+from shared.policy_store import PolicyStore
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])
+
+
+@router.post("/assessments", response_model=AssessmentRead, summary="Assess one household (stateless)")
+async def create_assessment(
+    body: AssessmentCreate,
+    principal: Principal = Depends(get_principal),
+    session: AsyncSession = Depends(get_session),
+    store: PolicyStore = Depends(policy_store),
+) -> dict[str, Any]:
+    return await assess_household(session=session, store=store, principal=principal, body=body)
+
+
+@router.post("/assessments:simulate", summary="What-if: how many households of a region change category")
+async def simulate_assessments(
+    body: SimulationCreate,
+    principal: Principal = Depends(get_principal),
+    session: AsyncSession = Depends(get_session),
+    store: PolicyStore = Depends(policy_store),
+) -> dict[str, Any]:
+    return await simulate(session=session, store=store, principal=principal, body=body)
+
+
+@router.post("/screenings", status_code=202, response_model=JobRead, summary="Screen every household of a region")
+async def create_screening(
+    body: ScreeningCreate,
+    principal: Principal = Depends(get_principal),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> JSONResponse:
+    job = await start_screening(ctx, principal, body)
+    return JSONResponse(
+        jsonable_encoder(job_read(job)), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
+    )

@@ -1,5 +1,10 @@
-"""Routes: policies (placeholder until its use cases land)."""
+"""Routes: `/api/v1/admin/policies` — dated identification policy versions added without a
+redeploy (shared.policy_store), merged with the shipped YAML."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1", tags=["policies"])
+from services.identification.application.policies import POLICY_STORE
+from shared.app import get_principal, get_session, get_uow
+from shared.policy_store import policy_router
+
+router = policy_router(POLICY_STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal)

@@ -1,0 +1,119 @@
+"""The identification policy store: shipped YAML versions plus versions added at run time
+(`POST /admin/policies`), resolved by (region, date). One store per process; its cache is kept
+per database so that several apps in one process (tests) never see each other's versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.orm import policy_versions
+from services.identification.domain.params import IDENTIFICATION_PARAMETERS, SERVICE
+from services.identification.domain.policies import load_shipped_policies
+from shared.app import ServiceContext, get_ctx
+from shared.errors import FieldError, Unprocessable
+from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
+from shared.policy_store import PolicyStore
+
+__all__ = ["POLICY_STORE", "IdentificationPolicyStore", "policy_store", "resolve_or_422", "validate_parameter"]
+
+_POSITIVE_MONEY = {
+    "monitoring_line",
+    "dibao_standard_rural",
+    "dibao_standard_urban",
+    "local_disposable_income_per_capita",
+    "minimum_wage_monthly",
+}
+_NON_NEGATIVE_MONEY = {"elimination_income_floor"}
+_WHOLE = {
+    "public_notice_days": (0, 365),
+    "identification_time_limit_days": (1, 365),
+    "elimination_min_months": (0, 120),
+    "gradual_exit_months": (0, 120),
+    "elimination_min_measure_months": (0, 120),
+    "elimination_public_notice_days": (0, 365),
+    "elimination_stable_months": (0, 120),
+}
+_FRACTIONS = {"scale_risk_threshold", "sudden_hardship_income_drop_ratio"}
+_RATIOS = {"sudden_hardship_rigid_to_income_ratio", "income_growth_target"}
+_CHOICES = {
+    "identification_time_limit_kind": ("calendar", "working"),
+    "expenditure_hardship_variant": ("edge_standard", "above_twice_dibao"),
+}
+_MM_DD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+def validate_parameter(name: str, value: Any) -> str | None:
+    """Why `value` is not a sensible value for identification parameter `name` (None: fine)."""
+    if name in _CHOICES:
+        return None if value in _CHOICES[name] else f"must be one of {', '.join(_CHOICES[name])}"
+    if name == "income_year_start":
+        return None if isinstance(value, str) and _MM_DD.match(value) else "must be 'MM-DD', e.g. '10-01'"
+    if name == "elimination_requires_stable_year":
+        return None if isinstance(value, bool) else "must be true or false"
+    if not isinstance(value, Decimal):
+        return "must be a number"
+    if name in _POSITIVE_MONEY:
+        return None if value > 0 else "must be greater than 0"
+    if name in _NON_NEGATIVE_MONEY:
+        return None if value >= 0 else "must not be negative"
+    if name == "dibao_edge_multiplier":
+        return None if Decimal(1) <= value <= Decimal(3) else "must be between 1 and 3"
+    if name in _WHOLE:
+        lo, hi = _WHOLE[name]
+        ok = value == value.to_integral_value() and lo <= value <= hi
+        return None if ok else f"must be a whole number from {lo} to {hi}"
+    if name in _FRACTIONS:
+        return None if 0 <= value <= 1 else "must be a fraction between 0 and 1"
+    if name in _RATIOS:
+        return None if 0 <= value <= 100 else "must be a non-negative ratio"
+    return None
+
+
+class IdentificationPolicyStore(PolicyStore):
+    """`PolicyStore` whose cache is kept per database (the session's engine URL)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            service=SERVICE,
+            shipped=load_shipped_policies(),
+            table=policy_versions,
+            known_parameters=IDENTIFICATION_PARAMETERS,
+            validate_value=validate_parameter,
+        )
+        self._caches: dict[str, Any] = {}
+
+    async def versions(self, session: AsyncSession) -> list[PolicyVersion]:
+        key = str(session.bind.url) if session.bind is not None else ""
+        self._cache = self._caches.get(key)
+        result = await super().versions(session)
+        self._caches[key] = self._cache
+        return result
+
+    def invalidate(self) -> None:
+        self._caches.clear()
+        self._cache = None
+
+
+#: The one store of this process (the router is built on it at import time).
+POLICY_STORE = IdentificationPolicyStore()
+
+
+def policy_store(ctx: ServiceContext = Depends(get_ctx)) -> PolicyStore:
+    """FastAPI dependency: the service's policy store (`ctx.state["policy_store"]`)."""
+    return ctx.state.get("policy_store", POLICY_STORE)  # type: ignore[no-any-return]
+
+
+async def resolve_or_422(
+    store: PolicyStore, session: AsyncSession, region_code: str, as_of: dt.date, *, path: str = "region_code"
+) -> ResolvedPolicy:
+    """The policy in force, or 422 `policy_not_found` at `path`."""
+    try:
+        return await store.resolve(session, region_code, as_of)
+    except PolicyNotFound as exc:
+        raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError(path, str(exc))]) from None

@@ -1,0 +1,26 @@
+"""Fixtures of the identification integration tests: the service running in-process against a
+real database and a real NATS server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.identification.main import create_app
+from shared.nats import NatsServer
+from shared.settings import Settings
+from tests.helpers import make_settings, running_app
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_server: NatsServer, database_url: str) -> Settings:
+    return make_settings(tmp_path, nats_url=nats_server.url, database_url=database_url)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(create_app, settings) as c:
+        yield c

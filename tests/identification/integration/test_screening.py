@@ -1,0 +1,98 @@
+"""POST /api/v1/screenings: a job that evaluates every household of a region, stores the outcome
+and emits one risk.warning_raised per household whose warning is raised (through the outbox);
+running it again raises nothing new."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import sqlalchemy as sa
+
+from services.identification.adapters.orm import households
+from shared.cli.generate import generate_households
+from shared.settings import Settings
+from tests.helpers import auth, collect_events
+
+N = 600
+
+
+async def _import(client: httpx.AsyncClient, settings: Settings) -> list[dict]:
+    items = list(generate_households(N, "341221"))
+    body = "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in items).encode()
+    r = await client.post(
+        "/api/v1/households/import",
+        content=body,
+        headers={"content-type": "application/x-ndjson"} | auth(settings, "county", "341221"),
+    )
+    assert r.json()["rows_done"] == N
+    return items
+
+
+async def _wait(client: httpx.AsyncClient, settings: Settings, job_id: str) -> dict:
+    for _ in range(300):
+        job = (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(settings, "county", "341221"))).json()
+        if job["status"] != "running":
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError("screening did not finish")
+
+
+async def test_screening_stores_outcomes_and_emits_warning_events(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    items = await _import(client, settings)
+    headers = auth(settings, "county", "341221")
+    r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
+    assert r.status_code == 202, r.text
+    assert r.json()["rows_total"] == N
+    job = await _wait(client, settings, r.json()["id"])
+    assert job["status"] == "completed"
+    assert job["rows_done"] == N
+    raised = job["result"]["warnings_raised"]
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    async with ctx.sessions() as s:
+        warned = (
+            await s.execute(sa.select(sa.func.count()).select_from(households).where(households.c.warning.is_not(None)))
+        ).scalar_one()
+        assessed = (
+            await s.execute(
+                sa.select(sa.func.count()).select_from(households).where(households.c.assessed_at.is_not(None))
+            )
+        ).scalar_one()
+        outbox = (await s.execute(sa.select(ctx.tables["outbox"].c.payload))).scalars().all()
+    assert assessed == N
+    assert raised == warned > 0
+    assert len(outbox) == raised
+    events = await collect_events(settings.nats_url, "fangfan.risk.warning_raised.34.3412.341221.>", count=raised)
+    assert len(events) == raised
+    ids = {m["id_number"] for h in items for m in h["members"]}
+    names = {m["name"] for h in items for m in h["members"]}
+    for ev in events:
+        data = ev["data"]
+        assert {"household_id", "household_number", "warning", "category", "risk_types", "per_capita_income"} <= set(
+            data
+        )
+        assert data["policy"]["id"] == "linquan-2020"
+        text = json.dumps(ev, ensure_ascii=False)
+        assert not any(i in text for i in ids)
+        assert not any(f'"{n}"' in text for n in names)
+        assert "." in data["per_capita_income"]
+
+    again = (
+        await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
+    ).json()
+    again = await _wait(client, settings, again["id"])
+    assert again["result"]["warnings_raised"] == 0
+
+
+async def test_screening_roles_and_jurisdiction(client: httpx.AsyncClient, settings: Settings) -> None:
+    body = {"region": "341221", "as_of": "2024-06-30"}
+    r = await client.post("/api/v1/screenings", json=body, headers=auth(settings, "county", "341225"))
+    assert r.status_code == 404
+    r = await client.post("/api/v1/screenings", json=body, headers=auth(settings, "village", "341221001201"))
+    assert r.status_code == 403
+    r = await client.post("/api/v1/screenings", json=body | {"region": "3412210"}, headers=auth(settings, "admin", ""))
+    assert r.status_code == 422
