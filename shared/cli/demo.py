@@ -213,6 +213,10 @@ async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
 
         village_officer = system.token("village", village)
         township_officer = system.token("township", village[:9])
+        _say("   the village keeps a roster of assistance contact persons (帮扶联系人)")
+        for name, unit in (("联系人 甲", "县农业农村局"), ("联系人 乙", "镇政府")):
+            contact = {"region_code": village, "name": name, "phone": "17000000001", "unit": unit}
+            _show(await c.post("/api/v1/contacts", json=contact, headers=village_officer), "id", "name", "phone")
         steps = [
             ("village officer opens household verification", village_officer, {"action": "advance"}),
             (

@@ -32,3 +32,8 @@ async def test_demo_walks_a_household_to_monitored(tmp_path: Path) -> None:
     assert event["type"] == "cn.fangfan.household.identified.v1"
     assert event["subject"] == seen["application"]["household_id"]
     assert seen["subsidy"]["amount"] == "4320.00"
+    plans = seen["plans"]["items"]
+    assert len(plans) == 1
+    assert plans[0]["household_id"] == seen["application"]["household_id"]
+    assert plans[0]["measures"]
+    assert plans[0]["contact_person"] is not None
