@@ -21,7 +21,7 @@ from gateway.auth import Authenticator, JwtVerifier
 from gateway.config import GatewayConfig
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import GatewayState, ProxyMiddleware
-from shared.app import RequestContextMiddleware, add_ops_routes, install_error_handlers
+from shared.app import RequestContextMiddleware, add_ops_routes, document_problems, install_error_handlers
 from shared.db import make_engine
 from shared.logging import setup_logging
 from shared.migrations import upgrade
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     )
     app.state.gateway = state
     install_error_handlers(app)
+    document_problems(app)
     app.include_router(apikeys.router)
     merger = OpenApiMerger(config.upstreams, app.openapi, title="fangfan", version=VERSION)
     app.state.openapi = merger

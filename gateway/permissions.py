@@ -64,6 +64,7 @@ def _r(methods: tuple[str, ...] | str, pattern: str, roles: frozenset[str], **kw
 RULES: list[Rule] = [
     # identification — assessments are stateless what-if evaluations
     _r("POST", "/assessments", EVERYONE - {DEPARTMENT}),
+    _r("POST", "/assessments:simulate", STAFF),  # a whole region under what-if overrides
     # self-applications (citizens, with their own bucket) and officer-started cases
     _r("POST", "/applications", STAFF | {CITIZEN}, bucket="self_application", bucket_roles=frozenset({CITIZEN})),
     _r(R, "/applications", STAFF | {CITIZEN, CONTACT}),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -42,10 +44,12 @@ from shared.pii import FieldCipher
 from shared.settings import Settings, get_settings
 
 __all__ = [
+    "CST",
     "ConsumerSpec",
     "ServiceContext",
     "ServiceSpec",
     "create_service_app",
+    "document_problems",
     "get_ctx",
     "get_principal",
     "get_session",
@@ -54,6 +58,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("fangfan.app")
+#: China Standard Time, the zone of every deadline and date the rules speak of.
+CST = dt.timezone(dt.timedelta(hours=8))
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -100,6 +106,16 @@ class ServiceContext:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.tables["outbox"], on_commit=self.relay.wake)
 
+    def now(self) -> dt.datetime:
+        """The service clock in China Standard Time (deadlines and notice periods are local
+        dates). Tests and the demo set `state["clock"]` (a callable returning an aware datetime)
+        to run a 7-day public notice in a second."""
+        clock: Callable[[], dt.datetime] | None = self.state.get("clock")
+        return (clock() if clock is not None else dt.datetime.now(CST)).astimezone(CST)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
     @property
     def cipher(self) -> FieldCipher:
         if self._cipher is None:
@@ -113,6 +129,57 @@ class ServiceContext:
 
 def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_VALIDATION_PROBLEM = {
+    "type": "object",
+    "title": "ValidationProblem",
+    "description": "RFC 9457 problem; for payload validation `errors` lists every field path",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """FastAPI documents its 422 as `application/json` `HTTPValidationError`, but
+    `install_error_handlers` answers every error as `application/problem+json`: say so in the
+    OpenAPI document, so that clients (and schema fuzzers) see what the service sends."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/ValidationProblem"}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                resp = op.get("responses", {}).get("422") if isinstance(op, dict) else None
+                if resp is not None:
+                    resp["content"] = {PROBLEM_JSON: {"schema": ref}}
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        comps["ValidationProblem"] = _VALIDATION_PROBLEM
+        if "schemas/HTTPValidationError" not in json.dumps(schema["paths"]):
+            comps.pop("HTTPValidationError", None)
+            if "schemas/ValidationError" not in json.dumps(comps):
+                comps.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -358,6 +425,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    document_problems(app)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
 
     async def ready() -> dict[str, Any]:

@@ -96,3 +96,13 @@ async def test_over_http_403_404_405_are_problems_and_never_reach_the_service(ga
         r = await client.post("/api/v1/applications", json={}, headers=citizen)
         assert r.status_code == 200, r.text
     assert [s["path"] for s in echo.seen] == ["/api/v1/households/h-1", "/api/v1/applications"]
+
+
+def test_simulate_is_in_the_surface_for_officers_only() -> None:
+    from gateway.permissions import check, match
+    from shared.errors import Forbidden
+
+    rule = match("POST", "/assessments:simulate")
+    check(rule, "county", "/assessments:simulate", "")
+    with pytest.raises(Forbidden):
+        check(rule, "citizen", "/assessments:simulate", "")

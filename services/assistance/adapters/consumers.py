@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.assistance.application.common import CST, now_local
+from services.assistance.application.common import CST
 from services.assistance.application.plans import close_plan, open_plan, reopen_plan
 from services.assistance.domain.recommendation import HouseholdProfile
 from shared.app import ConsumerSpec, ServiceContext
@@ -72,7 +72,7 @@ def on_identified(ctx: ServiceContext) -> Handler:
         identified_on = _date(d.get("identified_on")) or _date(d.get("monitored_since")) or _event_day(ev)
         has_labor, capable = _labor(d)
         self_farming = bool(d.get("self_farming", False))
-        at = now_local(ctx)
+        at = ctx.now()
         await Repository(uow.session).upsert_household(
             household_id,
             {
@@ -113,7 +113,7 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
             return
         household_id, village = _household_and_village(ev)
         has_labor, capable = _labor(d)
-        at = now_local(ctx)
+        at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is None:
             await repo.upsert_household(
@@ -150,7 +150,7 @@ def on_risk_eliminated(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, _village = _household_and_village(ev)
         on = _date(ev.data.get("eliminated_on")) or _event_day(ev)
-        at = now_local(ctx)
+        at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is not None:
             await repo.upsert_household(household_id, {"monitoring_status": "eliminated", "eliminated_on": on}, at)
@@ -170,7 +170,7 @@ def on_case_status_changed(ctx: ServiceContext) -> Handler:
         household_id = str(ev.data.get("household_id") or "")
         if not household_id:
             raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
-        at = now_local(ctx)
+        at = ctx.now()
         on = _date(ev.data.get("at")) or _event_day(ev)
         repo = Repository(uow.session)
         known = await repo.household(household_id) is not None

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.adapters.orm import employment_records, employment_services
 from services.assistance.application import employment as use
-from services.assistance.application.common import now_local, policy_for, region_filter, require_reader, today
+from services.assistance.application.common import policy_for, region_filter, require_reader
 from services.assistance.domain.employment import STANDARD_SOURCE, check_standard
 from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
 from shared.auth import Principal
@@ -53,7 +53,7 @@ async def upsert_record(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """Create or update the laborer's record (by `person_ref`)."""
-    rid, created = await use.upsert_record(uow, principal, survey=body.model_dump(exclude_none=True), at=now_local(ctx))
+    rid, created = await use.upsert_record(uow, principal, survey=body.model_dump(exclude_none=True), at=ctx.now())
     await uow.commit()
     row = await use.record_for(uow, principal, record_id=rid)
     return {**(await _record_read(uow.session, row)), "created": created}
@@ -103,8 +103,8 @@ async def add_service(
         kind=str(body.kind),
         provided_on=body.provided_on,
         detail=body.detail,
-        today=today(ctx),
-        at=now_local(ctx),
+        today=ctx.today(),
+        at=ctx.now(),
     )
     await uow.commit()
     row = await use.record_for(uow, principal, record_id=record_id)
@@ -139,7 +139,7 @@ async def standard(
         ).all()
         for rec_id, kind in svc:
             kinds.setdefault(rec_id, []).append(kind)
-    day = today(ctx)
+    day = ctx.today()
     villages: dict[str, dict[str, Any]] = {}
     for r in rows:
         policy = policy_for(r.region_code, day).employment
@@ -181,7 +181,7 @@ async def placement(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """Record a job placement; publishes `assistance.placement_recorded` (transport allowance)."""
-    out = await use.record_placement(uow, principal, body=body.model_dump(), at=now_local(ctx))
+    out = await use.record_placement(uow, principal, body=body.model_dump(), at=ctx.now())
     await uow.commit()
     return out
 
@@ -194,6 +194,6 @@ async def post_wage(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """Record a public-welfare post's annual wage; publishes `assistance.post_wage_recorded`."""
-    out = await use.record_post_wage(uow, principal, body=body.model_dump(), at=now_local(ctx))
+    out = await use.record_post_wage(uow, principal, body=body.model_dump(), at=ctx.now())
     await uow.commit()
     return out

@@ -14,10 +14,8 @@ from services.assistance.adapters.repository import Repository
 from services.assistance.application import plans as use
 from services.assistance.application.common import (
     ensure_sees,
-    now_local,
     region_filter,
     require_reader,
-    today,
 )
 from services.assistance.application.reads import measure_read, plan_read, plan_summary
 from services.assistance.domain.params import assistance_policy
@@ -54,7 +52,7 @@ async def list_plans(
     (no measure accepted) past their due date (002 篇二 §(一)5: 10 days)."""
     require_reader(principal)
     scope = region_filter(principal, region)
-    day = today(ctx)
+    day = ctx.today()
     q = sa.select(plans).where(_prefix(plans.c.region_code, scope))
     if household_id is not None:
         q = q.where(plans.c.household_id == household_id)
@@ -81,7 +79,7 @@ async def get_plan(
     if row is None:
         raise NotFound("plan not found")
     ensure_sees(principal, row.region_code, "plan")
-    day = today(ctx)
+    day = ctx.today()
     out = await plan_read(ctx, session, principal, row, day)
     out["policy"] = {
         "plan_due_days": {
@@ -107,7 +105,7 @@ async def add_measure(
         measure_type=body.type,
         reason=body.reason,
         description=body.description,
-        at=now_local(ctx),
+        at=ctx.now(),
     )
     await uow.commit()
     m = await Repository(uow.session).measure(row["id"])
@@ -123,11 +121,11 @@ async def reassign_contact(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     await use.assign_contact(
-        uow, principal, plan_id=plan_id, contact_id=body.contact_id, reason=body.reason, at=now_local(ctx)
+        uow, principal, plan_id=plan_id, contact_id=body.contact_id, reason=body.reason, at=ctx.now()
     )
     await uow.commit()
     row = await Repository(uow.session).plan(plan_id)
-    return await plan_read(ctx, uow.session, principal, row, today(ctx))
+    return await plan_read(ctx, uow.session, principal, row, ctx.today())
 
 
 @router.get("/measures")
@@ -163,7 +161,7 @@ async def list_measures(
     if stalled:
         from services.assistance.application.sweep import is_stalled
 
-        now = now_local(ctx)
+        now = ctx.now()
         rows = [r for r in rows if is_stalled(r, now)]
     rows = rows[offset : offset + limit]
     return {"items": [measure_read(r, principal) for r in rows], "limit": limit, "offset": offset}
@@ -204,7 +202,7 @@ async def edit_measure(
         description=body.description,
         department=body.department,
         version=body.version,
-        at=now_local(ctx),
+        at=ctx.now(),
     )
     await uow.commit()
     return measure_read(await Repository(uow.session).measure(measure_id), principal)
@@ -229,7 +227,7 @@ async def measure_transition(
         outcome=body.outcome,
         reason=body.reason,
         version=body.version,
-        at=now_local(ctx),
+        at=ctx.now(),
     )
     await uow.commit()
     return measure_read(await Repository(uow.session).measure(measure_id), principal)

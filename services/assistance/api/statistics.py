@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.adapters.orm import households, measures, plans, visits
-from services.assistance.application.common import region_filter, require_reader, today
+from services.assistance.application.common import region_filter, require_reader
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
 
@@ -118,7 +118,7 @@ def _csv(stats: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-@router.get("/plans/statistics", response_model=None)
+@router.get("/plans/statistics", response_model=None, responses={200: {"content": {"text/csv": {}}}})
 async def statistics(
     region: str | None = None,
     format: str = Query(default="json", pattern="^(json|csv)$"),
@@ -127,7 +127,7 @@ async def statistics(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any] | Response:
     require_reader(principal)
-    stats = await assistance_statistics(session, region_filter(principal, region), today(ctx))
+    stats = await assistance_statistics(session, region_filter(principal, region), ctx.today())
     if format == "csv":
         return Response(_csv(stats), media_type="text/csv; charset=utf-8")
     return stats

@@ -13,10 +13,8 @@ from services.assistance.adapters.orm import contacts, plans, visits
 from services.assistance.adapters.repository import Repository
 from services.assistance.application.common import (
     ensure_sees,
-    now_local,
     region_filter,
     require_reader,
-    today,
 )
 from services.assistance.application.reads import contact_read
 from services.assistance.application.visits import create_contact, record_visit
@@ -50,7 +48,7 @@ async def add_contact(
         name=body.name,
         phone=body.phone,
         unit=body.unit,
-        at=now_local(ctx),
+        at=ctx.now(),
     )
     await uow.commit()
     return contact_read(ctx, await Repository(uow.session).contact(cid), 0)
@@ -115,8 +113,8 @@ async def add_visit(
         findings=body.findings,
         income=body.income.model_dump(exclude_none=True) if body.income else None,
         attachments=body.attachments,
-        today=today(ctx),
-        at=now_local(ctx),
+        today=ctx.today(),
+        at=ctx.now(),
     )
     await uow.commit()
     return out
@@ -194,7 +192,7 @@ async def visits_due(
     """Visits due by `until` (default: the end of the next 30 days), overdue ones included and
     flagged; monthly while monitored, six-monthly after elimination (002 篇八 §(一))."""
     require_reader(principal)
-    day = today(ctx)
+    day = ctx.today()
     items = await _schedule(
         session, region_filter(principal, region), contact, until or day + dt.timedelta(days=30), day, False
     )
@@ -210,6 +208,6 @@ async def visits_overdue(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     require_reader(principal)
-    day = today(ctx)
+    day = ctx.today()
     items = await _schedule(session, region_filter(principal, region), contact, None, day, True)
     return {"as_of": day.isoformat(), "items": items}

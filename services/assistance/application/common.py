@@ -4,12 +4,10 @@ the policy in force, the caller's reach (jurisdiction and role), actor labels, e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from services.assistance.domain.errors import RuleViolation
 from services.assistance.domain.params import AssistancePolicy, assistance_policy
-from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from shared.events import Event
@@ -22,28 +20,15 @@ __all__ = [
     "assistance_event",
     "conflict_from",
     "ensure_sees",
-    "now_local",
     "policy_for",
     "region_filter",
     "require_officer",
     "require_reader",
-    "today",
 ]
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SOURCE = "assistance"
 _READERS = ("province", "county", "township", "village", "admin", "contact", "department")
-
-
-def now_local(ctx: ServiceContext) -> dt.datetime:
-    """The service clock in China Standard Time; tests inject `ctx.state["clock"]`."""
-    clock: Callable[[], dt.datetime] | None = ctx.state.get("clock")
-    value = clock() if clock is not None else dt.datetime.now(CST)
-    return value.astimezone(CST)
-
-
-def today(ctx: ServiceContext) -> dt.date:
-    return now_local(ctx).date()
 
 
 def policy_for(region_code: str, as_of: dt.date) -> AssistancePolicy:

@@ -377,7 +377,8 @@ async def edit_measure(
 ) -> None:
     repo = Repository(uow.session)
     m = await repo.measure(measure_id)
-    if m is None:
+    if m is None or (principal.role == "department" and principal.dept != m.department):
+        # another department's measure does not exist for this caller (404, not 403)
         raise NotFound("measure not found")
     plan = await _plan_for_officer(repo, principal, m.plan_id)
     try:

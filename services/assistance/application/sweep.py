@@ -18,7 +18,7 @@ from services.assistance.domain.schedule import is_overdue, stalled_since
 from shared.app import ServiceContext
 from shared.db import insert_ignoring_duplicates
 
-from .common import CST, assistance_event, now_local, policy_for
+from .common import CST, assistance_event, policy_for
 
 __all__ = ["is_stalled", "overdue_sweep", "run_sweep"]
 
@@ -33,7 +33,7 @@ def is_stalled(row: Any, now: dt.datetime) -> bool:
 
 async def run_sweep(ctx: ServiceContext) -> dict[str, int]:
     """One pass; returns how many events of each kind it published."""
-    now = now_local(ctx)
+    now = ctx.now()
     day = now.date()
     published = {"plan_overdue": 0, "measure_stalled": 0, "visit_overdue": 0}
     async with ctx.uow() as uow:

@@ -32,7 +32,7 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
     )
 
 
-@router.get("/statistics")
+@router.get("/statistics", responses={200: {"content": {"text/csv": {}}}})
 async def statistics(
     region: str | None = Query(default=None, max_length=12),
     group_by: str = Query(default="region", description="region | category | state | warning"),
@@ -47,7 +47,7 @@ async def statistics(
     return JSONResponse(body)
 
 
-@router.get("/statistics/scale-risk")
+@router.get("/statistics/scale-risk", responses={200: {"content": {"text/csv": {}}}})
 async def scale_risk(
     region: str | None = Query(default=None, max_length=12),
     all: bool = Query(default=False, description="every village with its share, not only the flagged ones"),

@@ -26,7 +26,6 @@ from services.identification.application.cases import (
     actor_label,
     emit_case_events,
     load_visible_case,
-    now_local,
     procedure_policy,
     resolve_identification,
     submitter_index,
@@ -187,7 +186,7 @@ async def _submit(
     if not principal.sees(region_code):
         raise NotFound("no such region in your jurisdiction")
     domain_household: Household = to_domain_household(household, region_code=region_code)
-    at = now_local(ctx)
+    at = ctx.now()
     async with ctx.uow() as uow:
         session = uow.session
         resolved = await resolve_identification(ctx, session, region_code, at.date())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters import cases_repo as repo_mod
-from services.identification.adapters.cases_repo import CST, CasesRepository, StaleCase, village_figures
+from services.identification.adapters.cases_repo import CasesRepository, StaleCase, village_figures
 from services.identification.adapters.households import get_household
 from services.identification.adapters.orm_cases import applications, cases
 from services.identification.application.policies import POLICY_STORE
@@ -65,7 +65,6 @@ __all__ = [
     "get_case",
     "list_cases",
     "load_visible_case",
-    "now_local",
     "procedure_policy",
     "resolve_identification",
     "submitter_index",
@@ -86,14 +85,6 @@ _HOUSEHOLD_STATUS: Mapping[type[CaseEvent], str] = {
 }
 
 # --------------------------------------------------------------------------- seams
-
-
-def now_local(ctx: ServiceContext) -> dt.datetime:
-    """The service clock (China Standard Time). Tests inject `ctx.state["clock"]` (a callable
-    returning an aware datetime) to run a 7-day public notice in a second."""
-    clock: Callable[[], dt.datetime] | None = ctx.state.get("clock")
-    value = clock() if clock is not None else dt.datetime.now(CST)
-    return value.astimezone(CST)
 
 
 async def resolve_identification(
@@ -344,7 +335,7 @@ async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: UnitOfWork, village: 
 async def case_read(
     ctx: ServiceContext, session: AsyncSession, principal: Principal, case: Case, row: Any
 ) -> dict[str, Any]:
-    today = now_local(ctx).date()
+    today = ctx.now().date()
     policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, today))
     facts = await household_facts(ctx, session, case, today=today) if _needs_facts(case) else None
     application_id = row.application_id or await CasesRepository(session).application_of_case(case.id)
@@ -439,7 +430,7 @@ async def list_cases(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     prefix = _region_filter(principal, region)
-    today = now_local(ctx).date()
+    today = ctx.now().date()
     out: dict[str, Any] = {"items": [], "page": page, "page_size": page_size, "total": 0}
     if prefix is None:
         return out
@@ -522,7 +513,7 @@ async def transition_case(
             code="version_conflict",
             current_version=case.version,
         )
-    at = now_local(ctx)
+    at = ctx.now()
     policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, at.date()))
     facts = await household_facts(ctx, session, case, today=at.date(), extras=extras) if _needs_facts(case) else None
     request = TransitionRequest(

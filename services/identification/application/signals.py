@@ -24,7 +24,6 @@ from services.identification.adapters.orm import households
 from services.identification.adapters.orm_cases import leads, risk_warnings, signals
 from services.identification.application.cases import (
     emit_case_events,
-    now_local,
     procedure_policy,
     resolve_identification,
 )
@@ -162,7 +161,7 @@ async def receive_signals(
     if principal.role not in SENDER_ROLES:
         raise Forbidden("only departments, county and province officers may send signals", code="role_not_allowed")
     session = uow.session
-    at = now_local(ctx)
+    at = ctx.now()
     repo = CasesRepository(session)
     existing = await _existing_signals(session, items)
     indexes = {it.id_number: ctx.cipher.blind_index(it.id_number) for it in items if it.id_number}

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.cases_repo import village_figures
 from services.identification.adapters.orm import households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
-from services.identification.application.cases import now_local, procedure_policy, resolve_identification
+from services.identification.application.cases import procedure_policy, resolve_identification
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
 from shared.auth import Principal
@@ -117,7 +117,7 @@ async def statistics(
             for cat, status, n in (await session.execute(stmt)).all()
         ]
     elif group_by == "state":
-        today = now_local(ctx).date()
+        today = ctx.now().date()
         overdue = sa.func.sum(sa.case((sa.and_(cases.c.is_open.is_(True), cases.c.deadline < today), 1), else_=0))
         stmt = (
             sa.select(cases.c.procedure, cases.c.state, sa.func.count(), overdue)
@@ -154,7 +154,7 @@ async def scale_risk_villages(
     out: dict[str, Any] = {"region": region or principal.region, "villages": []}
     if prefix is None:
         return out
-    today = now_local(ctx).date()
+    today = ctx.now().date()
     population = dict(
         (
             await session.execute(

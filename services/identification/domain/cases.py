@@ -1014,6 +1014,21 @@ def _resolve_objection(
     return TransitionResult(case=new, events=(event,))
 
 
+def _to_end_state(
+    case: Case,
+    request: TransitionRequest,
+    role: Role,
+    action: Action,
+    to_state: CaseState,
+    specific: Callable[[Case], CaseEvent],
+) -> TransitionResult:
+    """reject / rollback / clear: a reason is required, the case ends in `to_state`, and the
+    status change is published together with the action's own event."""
+    reason = _require_reason(request, action)
+    new = _step(case, request, role, to_state, reason, reason=reason)
+    return TransitionResult(case=new, events=(_status_changed(case, new, request, role), specific(new)))
+
+
 def _reject(
     case: Case,
     request: TransitionRequest,
@@ -1021,11 +1036,13 @@ def _reject(
     policy: ProcedurePolicy,
     facts: HouseholdFacts | None,
 ) -> TransitionResult:
-    reason = _require_reason(request, Action.REJECT)
-    new = _step(case, request, role, CaseState.REJECTED, reason, reason=reason)
-    events = (
-        _status_changed(case, new, request, role),
-        CaseRejected(
+    return _to_end_state(
+        case,
+        request,
+        role,
+        Action.REJECT,
+        CaseState.REJECTED,
+        lambda new: CaseRejected(
             case_id=new.id,
             household_id=new.household_id,
             at=request.at,
@@ -1033,7 +1050,6 @@ def _reject(
             from_state=case.state,
         ),
     )
-    return TransitionResult(case=new, events=events)
 
 
 def _propose_elimination(
@@ -1106,18 +1122,16 @@ def _rollback(
     policy: ProcedurePolicy,
     facts: HouseholdFacts | None,
 ) -> TransitionResult:
-    reason = _require_reason(request, Action.ROLLBACK)
-    new = _step(case, request, role, CaseState.ROLLED_BACK, reason, reason=reason)
-    events = (
-        _status_changed(case, new, request, role),
-        HouseholdRolledBack(
-            case_id=new.id,
-            household_id=new.household_id,
-            at=request.at,
-            parent_case_id=new.parent_case_id,
+    return _to_end_state(
+        case,
+        request,
+        role,
+        Action.ROLLBACK,
+        CaseState.ROLLED_BACK,
+        lambda new: HouseholdRolledBack(
+            case_id=new.id, household_id=new.household_id, at=request.at, parent_case_id=new.parent_case_id
         ),
     )
-    return TransitionResult(case=new, events=events)
 
 
 def _clear(
@@ -1127,13 +1141,14 @@ def _clear(
     policy: ProcedurePolicy,
     facts: HouseholdFacts | None,
 ) -> TransitionResult:
-    reason = _require_reason(request, Action.CLEAR)
-    new = _step(case, request, role, CaseState.CLEARED, reason, reason=reason)
-    events = (
-        _status_changed(case, new, request, role),
-        HouseholdCleared(case_id=new.id, household_id=new.household_id, at=request.at),
+    return _to_end_state(
+        case,
+        request,
+        role,
+        Action.CLEAR,
+        CaseState.CLEARED,
+        lambda new: HouseholdCleared(case_id=new.id, household_id=new.household_id, at=request.at),
     )
-    return TransitionResult(case=new, events=events)
 
 
 _Handler = Callable[[Case, TransitionRequest, Role, ProcedurePolicy, HouseholdFacts | None], TransitionResult]

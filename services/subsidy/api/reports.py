@@ -23,7 +23,11 @@ router = APIRouter(prefix="/api/v1/subsidies", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/reports", summary="Totals decided, approved and paid, grouped")
+@router.get(
+    "/reports",
+    summary="Totals decided, approved and paid, grouped",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}}},
+)
 async def subsidy_report(
     region: str | None = Query(default=None, description="region prefix within yours (default: yours)"),
     group_by: Literal["kind", "month", "funding_source", "region_level"] = "kind",

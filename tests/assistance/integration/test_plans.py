@@ -135,6 +135,19 @@ async def test_edit_measure_with_reason_and_optimistic_version(service: Service)
     assert r.json()["code"] == "stale_measure"
 
 
+async def test_another_departments_measure_is_404_on_edit_like_a_missing_one(service: Service) -> None:
+    """Regression (jurisdiction matrix): PATCH by a department answered 403 for another
+    department's measure and 404 for a missing one, so the measure's existence leaked."""
+    plan = await service.identified_plan()
+    [m] = plan["measures"]
+    other = "health" if m["department"] != "health" else "education"
+    dept = service.headers("department", COUNTY, dept=other)
+    body = {"reason": "x"}
+    r = await service.client.patch(f"/api/v1/measures/{m['id']}", json=body, headers=dept)
+    ghost = await service.client.patch(f"/api/v1/measures/{uuid.uuid4()}", json=body, headers=dept)
+    assert (r.status_code, r.json()["code"]) == (ghost.status_code, ghost.json()["code"]) == (404, "not_found")
+
+
 async def test_bad_measure_type_and_unknown_fields_are_422(service: Service) -> None:
     plan = await service.identified_plan()
     url = f"/api/v1/plans/{plan['id']}/measures"
