@@ -20,7 +20,6 @@ from services.identification.adapters.households import HouseholdRecord, get_hou
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_cases import applications
 from services.identification.api.schemas import HouseholdIn
-from services.identification.application import idempotency
 from services.identification.application.assessments import to_domain_household
 from services.identification.application.cases import (
     actor_label,
@@ -33,6 +32,7 @@ from services.identification.application.cases import (
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
+from shared import idempotency
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
@@ -150,7 +150,13 @@ async def submit_application(
 ) -> tuple[int, dict[str, Any]]:
     """`POST /applications`: (status, body). `body` is the validated request as JSON, hashed
     for the Idempotency-Key check."""
-    claim = await idempotency.claim(ctx, scope=idempotency.scope_for(ROUTE, principal), key=idempotency_key, body=body)
+    claim = await idempotency.claim(
+        ctx.uow,
+        ctx.tables["idempotency_keys"],
+        scope=idempotency.scope_for(ROUTE, principal),
+        key=idempotency_key,
+        body=body,
+    )
     if claim.replay is not None:
         return claim.replay
     try:
@@ -166,7 +172,7 @@ async def submit_application(
             household_number=household_number,
         )
     except BaseException:
-        await idempotency.release(ctx, claim)
+        await idempotency.release(ctx.uow, ctx.tables["idempotency_keys"], claim)
         raise
     return 201, result
 
@@ -280,7 +286,7 @@ async def _submit(
         )
         row = (await session.execute(sa.select(applications).where(applications.c.id == application_id))).one()
         response = _application_read(row, case)
-        await idempotency.complete(session, ctx, claim, 201, response)
+        await idempotency.complete(session, ctx.tables["idempotency_keys"], claim, 201, response)
         await uow.commit()
     return response
 

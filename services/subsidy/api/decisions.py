@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.subsidy.adapters import idempotency
 from services.subsidy.adapters import repository as repo
 from services.subsidy.application.calculation import check_region
 from services.subsidy.application.decisions import (
@@ -20,6 +19,7 @@ from services.subsidy.application.decisions import (
     transition,
 )
 from services.subsidy.domain import DecisionAction, DecisionState, SubsidyKind
+from shared import idempotency
 from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow, problem_response
 from shared.auth import Principal
 from shared.db import UnitOfWork
@@ -51,13 +51,12 @@ def make_router(store: PolicyStore) -> APIRouter:
         require_officer(principal)
         body, raw = await read_body(request, DecisionCreate)
         check_region(body.region_code, principal.sees)
-        scope = f"subsidy.decisions:{principal.role}:{principal.sub}"
-        digest = idempotency.request_hash(raw)
-        async with ctx.uow() as uow:
-            stored = await idempotency.reserve(uow.session, scope, idempotency_key, digest)
-            await uow.commit()
-        if stored is not None:
-            return _replay(stored)
+        keys = ctx.tables["idempotency_keys"]
+        claim = await idempotency.claim(
+            ctx.uow, keys, scope=idempotency.scope_for("subsidy.decisions", principal), key=idempotency_key, body=raw
+        )
+        if claim.replay is not None:
+            return _replay(*claim.replay)
         cmd = DecisionCommand(
             kind=body.kind,
             region_code=body.region_code,
@@ -69,19 +68,17 @@ def make_router(store: PolicyStore) -> APIRouter:
         try:
             async with ctx.uow() as uow:
                 read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
-                await idempotency.complete(uow.session, scope, idempotency_key, 201, read)
+                await idempotency.complete(uow.session, keys, claim, 201, read)
                 await uow.commit()
         except DomainError as exc:
             # A refusal is an answer too: the same request again gets the same problem.
             problem = exc.to_problem(instance=request.url.path)
             async with ctx.uow() as uow:
-                await idempotency.complete(uow.session, scope, idempotency_key, exc.status, problem)
+                await idempotency.complete(uow.session, keys, claim, exc.status, problem)
                 await uow.commit()
             raise
         except BaseException:
-            async with ctx.uow() as uow:
-                await idempotency.release(uow.session, scope, idempotency_key)
-                await uow.commit()
+            await idempotency.release(ctx.uow, keys, claim)
             raise
         return JSONResponse(read, status_code=201, headers={"Location": f"{router.prefix}/{read['id']}"})
 
@@ -186,8 +183,8 @@ def make_router(store: PolicyStore) -> APIRouter:
     return router
 
 
-def _replay(stored: idempotency.StoredResponse) -> JSONResponse:
+def _replay(status: int, body: dict[str, Any]) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"}
-    if stored.status >= 400:
-        return problem_response(stored.status, stored.body, headers)
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    if status >= 400:
+        return problem_response(status, body, headers)
+    return JSONResponse(body, status_code=status, headers=headers)

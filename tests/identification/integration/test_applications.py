@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from services.identification.adapters.orm_cases import applications
 from services.identification.api.applications import ApplicationCreate
-from services.identification.application.idempotency import request_hash, scope_for
 from shared.auth import Principal
+from shared.idempotency import request_hash, scope_for
 from tests.identification.integration.test_cases_support import (
     OTHER_VILLAGE,
     TOWNSHIP,

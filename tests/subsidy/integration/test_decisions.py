@@ -173,13 +173,14 @@ async def test_idempotency_key(client, as_role, settings) -> None:
 async def test_a_duplicate_while_the_first_runs_is_409(client, as_role) -> None:
     officer = as_role(sub="officer-c")
     body = transport("p-running")
-    from services.subsidy.adapters.idempotency import request_hash
+    from shared.auth import Principal
+    from shared.idempotency import request_hash, scope_for
 
     ctx = client.app.state.ctx
     async with ctx.uow() as uow:  # the first request has reserved the key and is still working
         await uow.session.execute(
             sa.insert(infra["idempotency_keys"]).values(
-                scope="subsidy.decisions:county:officer-c",
+                scope=scope_for("subsidy.decisions", Principal(sub="officer-c", role="county", region="341221")),
                 key="busy",
                 request_hash=request_hash(body),
                 status=None,
