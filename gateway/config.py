@@ -44,7 +44,10 @@ def _env(env: Mapping[str, str], name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class GatewayConfig:
+    #: The first replica of each service (its OpenAPI is fetched from there).
     upstreams: dict[str, str] = field(default_factory=dict)
+    #: Every replica of each service: `FANGFAN_<SERVICE>_URL` may list several, comma-separated.
+    replicas: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: A JWKS for RS256: a file path, an https URL, or an http URL on loopback.
     jwks: str | None = None
     #: Token buckets. Generous by default: only abuse should meet them.
@@ -62,10 +65,17 @@ class GatewayConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
+        replicas = {
+            s: tuple(
+                u.strip().rstrip("/")
+                for u in _env(env, f"{s.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[s]}").split(",")
+                if u.strip()
+            )
+            for s in SERVICES
+        }
         return cls(
-            upstreams={
-                s: _env(env, f"{s.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[s]}").rstrip("/") for s in SERVICES
-            },
+            upstreams={s: urls[0] for s, urls in replicas.items()},
+            replicas=replicas,
             jwks=env.get("FANGFAN_JWT_JWKS") or None,
             rate_ip=parse_bucket(_env(env, "RATE_IP", "500/s,2000")),
             rate_principal=parse_bucket(_env(env, "RATE_PRINCIPAL", "200/s,1000")),

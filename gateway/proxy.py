@@ -7,12 +7,13 @@ the answer back. The gateway's own routes (/admin/api-keys) continue to FastAPI.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,10 +131,12 @@ class GatewayState:
     principal_buckets: TokenBuckets | None = None
     extra_buckets: dict[str, TokenBuckets] = field(default_factory=dict)
     timeouts: dict[float, aiohttp.ClientTimeout] = field(default_factory=dict)
+    round_robin: dict[str, Iterator[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = self.config
         self.breakers = {s: CircuitBreaker(s, c.breaker_failures, c.breaker_cooldown_s) for s in c.upstreams}
+        self.round_robin = {s: itertools.count() for s in c.upstreams}
         self.ip_buckets = TokenBuckets("per client IP", c.rate_ip)
         self.principal_buckets = TokenBuckets("per caller", c.rate_principal)
         self.extra_buckets = {
@@ -252,15 +255,19 @@ class ProxyMiddleware:
         breaker = st.breakers[service]
         breaker.before()
         headers = self._upstream_headers(scope, principal, ip, content_length if more else None)
-        url = st.config.upstreams[service] + full_path
-        if query:
-            url += "?" + query
+        pool = st.config.replicas.get(service) or (st.config.upstreams[service],)
+        first = next(st.round_robin[service])
+        suffix = full_path + ("?" + query if query else "")
         body_state: dict[str, bool] = {}
         data: Any = _stream_body(chunk, receive, max_body, body_state) if more else chunk
         http = st.http
         assert http is not None, "gateway not started"
         attempts = _RETRIES + 1 if method in _RETRY_METHODS and not more else 1
+        if len(pool) > 1 and not more:
+            # A refused connection means nothing was sent: another replica may take any method.
+            attempts = max(attempts, len(pool))
         for attempt in range(attempts):
+            url = pool[(first + attempt) % len(pool)] + suffix
             try:
                 upstream = await http.request(
                     method,
@@ -278,7 +285,9 @@ class ProxyMiddleware:
                 if body_state.get("client_gone"):
                     return
                 timed_out = isinstance(exc, TimeoutError)
-                if attempt + 1 < attempts and not timed_out:
+                unsent = isinstance(exc, aiohttp.ClientConnectorError)
+                may_retry = method in _RETRY_METHODS or (unsent and len(pool) > 1)
+                if attempt + 1 < attempts and not timed_out and may_retry:
                     await asyncio.sleep(0.05 * (attempt + 1))
                     continue
                 breaker.failure()

@@ -227,3 +227,29 @@ async def test_circuit_breaker_opens_fails_fast_and_half_opens(gateway, upstream
             assert r.status_code == 200, r.text
         breakers = client.app.state.gateway.breakers
         assert breakers["identification"].state == "closed"
+
+
+async def test_replicas_share_requests_and_a_dead_one_is_skipped(gateway, upstream, settings) -> None:
+    """FANGFAN_<SERVICE>_URL may list several replicas: requests go round-robin; a replica that
+    refuses connections (killed) is skipped even for a POST, because nothing was sent to it."""
+    from tests.gateway.conftest import EchoUpstream, serve
+
+    echo_a, url_a = upstream
+    echo_b = EchoUpstream(settings.secret("internal_secret"))
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    h = auth(settings, "county", "341221")
+    async with serve(echo_b.app) as url_b:
+        replicas = dict.fromkeys(SERVICES, (url_a, url_b))
+        async with gateway(replicas=replicas) as client:
+            for i in range(10):
+                r = await client.get(f"/api/v1/cases/{i}", headers=h)
+                assert r.status_code == 200
+        assert len(echo_a.seen) == 5
+        assert len(echo_b.seen) == 5
+        with_dead = dict.fromkeys(SERVICES, (dead, url_b))
+        async with gateway(replicas=with_dead) as client:
+            for _ in range(4):
+                r = await client.post("/api/v1/cases/1/transitions", json={"action": "advance"}, headers=h)
+                assert r.status_code == 200, r.text
+        posts = [s for s in echo_b.seen if s["method"] == "POST"]
+        assert len(posts) == 4  # each POST delivered once, none lost to the dead replica
