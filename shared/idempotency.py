@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 RETENTION = dt.timedelta(hours=24)
-STALE_AFTER = dt.timedelta(minutes=5)
+#: A claim with no response after this long belongs to a process that died: another may take it.
+#: Longer than any request may run; `FANGFAN_IDEMPOTENCY_STALE_AFTER_S` changes it.
+STALE_AFTER = dt.timedelta(seconds=float(os.environ.get("FANGFAN_IDEMPOTENCY_STALE_AFTER_S", "300")))
 MAX_KEY_LENGTH = 200
 
 
