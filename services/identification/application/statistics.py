@@ -1,5 +1,6 @@
-"""Read models over the procedure's tables: counts by region level, category, case state and
-warning colour; villages over the scale-risk threshold (规模性返贫风险); the printable public
+"""Read models over the procedure's tables: counts by region level, category, case state,
+warning colour, risk type and month; the income-drop summary by cause; villages over the
+scale-risk threshold (规模性返贫风险); the printable public
 notice (公示) of a village with masked ID numbers. Reads only; nothing here commits."""
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.cases_repo import village_figures
+from services.identification.adapters.households import iter_region_households
 from services.identification.adapters.orm import households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.application.cases import procedure_policy, resolve_identification
+from services.identification.domain.income_drop import INCOME_DROP_SOURCE, income_drop
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
 from shared.auth import Principal
@@ -25,16 +28,19 @@ from shared.identifiers import REGION_LEVELS
 
 __all__ = [
     "GROUPS",
+    "income_drop_summary",
     "public_notice_html",
+    "public_notice_rows",
     "scale_risk_villages",
     "statistics",
     "village_figures",
 ]
 
 _SHARE = Decimal("0.0001")
-GROUPS = ("region", "category", "state", "warning")
+GROUPS = ("region", "category", "state", "warning", "risk_type", "month")
 _READERS = frozenset({"province", "county", "township", "village", "department", "admin"})
 _NEXT_LEVEL = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
+_ENDED = frozenset({"rejected", "rolled_back", "cleared"})
 
 
 def _check_reader(principal: Principal) -> None:
@@ -129,6 +135,34 @@ async def statistics(
             {"procedure": p, "state": s, "cases": int(n), "overdue": int(o or 0)}
             for p, s, n, o in (await session.execute(stmt)).all()
         ]
+    elif group_by == "risk_type":
+        # Households under monitoring (or on their way) by risk type; a household with several
+        # risks counts once under each.
+        counts: dict[tuple[str, str], int] = {}
+        stmt = sa.select(cases.c.state, cases.c.risk_types).where(
+            cases.c.region_code.like(prefix + "%"), cases.c.procedure == "identification"
+        )
+        for state, risk_json in (await session.execute(stmt)).all():
+            status = "monitored" if state == "monitored" else ("open" if state not in _ENDED else state)
+            for risk in json.loads(risk_json or "[]") or ["none"]:
+                counts[(risk, status)] = counts.get((risk, status), 0) + 1
+        rows = [{"risk_type": r, "status": st, "households": n} for (r, st), n in sorted(counts.items())]
+    elif group_by == "month":
+        # Households identified per category per month (the month monitoring began).
+        month = sa.func.substr(sa.cast(cases.c.monitored_since, sa.String), 1, 7)
+        stmt = (
+            sa.select(month.label("month"), cases.c.category, sa.func.count())
+            .where(
+                cases.c.region_code.like(prefix + "%"),
+                cases.c.procedure == "identification",
+                cases.c.monitored_since.is_not(None),
+            )
+            .group_by(month, cases.c.category)
+            .order_by(month, cases.c.category)
+        )
+        rows = [
+            {"month": m, "category": cat, "households": int(n)} for m, cat, n in (await session.execute(stmt)).all()
+        ]
     else:
         colour = sa.func.coalesce(risk_warnings.c.colour, households.c.warning)
         stmt = (
@@ -204,9 +238,12 @@ _NOTICE_TITLE = {
 }
 
 
-async def public_notice_html(ctx: ServiceContext, session: AsyncSession, principal: Principal, village: str) -> str:
-    """The printable notice of the village's cases under public notice: masked ID numbers of
-    the members, category, risk types and the notice period (no names, no clear ID numbers)."""
+async def public_notice_rows(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, village: str
+) -> list[dict[str, Any]]:
+    """The village's cases under public notice, one row per case: masked ID numbers of the
+    members, relations, category, risk types and the notice period (no names, no clear ID
+    numbers) — what the printed notice (HTML) and the spreadsheet (XLSX) show."""
     if not (village.isdigit() and len(village) == 12):
         raise Unprocessable("village must be a 12-digit code", errors=[FieldError("village", "12-digit village code")])
     if not principal.sees(village) or principal.role in ("citizen", "contact"):
@@ -229,6 +266,29 @@ async def public_notice_html(ctx: ServiceContext, session: AsyncSession, princip
             )
         ).all():
             masked.setdefault(hid, []).append((mask, relation))
+    out: list[dict[str, Any]] = []
+    numbers: dict[str, int] = {}
+    for r in rows:
+        numbers[r.procedure] = numbers.get(r.procedure, 0) + 1
+        people = masked.get(r.household_id, [])
+        start = r.notice_started_on
+        end = start + dt.timedelta(days=(r.notice_days or 1) - 1) if start else None
+        out.append(
+            {
+                "公示事项": _NOTICE_TITLE[r.procedure],
+                "序号": numbers[r.procedure],
+                "身份证号(脱敏)": " / ".join(m for m, _ in people),
+                "与户主关系": " / ".join(rel for _, rel in people),
+                "类别": r.category or "",
+                "风险类型": "、".join(json.loads(r.risk_types)),
+                "公示期": f"{start} 至 {end}" if start else "",
+            }
+        )
+    return out
+
+
+def public_notice_html(village: str, rows: list[dict[str, Any]]) -> str:
+    """The printable notice (one table per procedure)."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -242,27 +302,63 @@ async def public_notice_html(ctx: ServiceContext, session: AsyncSession, princip
     ]
     if not rows:
         parts.append("<p>目前没有公示中的对象。</p>")
-    for procedure in ("identification", "elimination"):
-        group = [r for r in rows if r.procedure == procedure]
-        if not group:
-            continue
-        parts.append(f"<h2>{e(_NOTICE_TITLE[procedure])}</h2>")
-        parts.append(
-            "<table><thead><tr><th>序号</th><th>身份证号(脱敏)</th><th>与户主关系</th>"
-            "<th>类别</th><th>风险类型</th><th>公示期</th></tr></thead><tbody>"
-        )
-        for n, r in enumerate(group, 1):
-            people = masked.get(r.household_id, [])
-            id_cells = "<br>".join(e(m) for m, _ in people)
-            relations = "<br>".join(e(rel) for _, rel in people)
-            start = r.notice_started_on
-            end = start + dt.timedelta(days=(r.notice_days or 1) - 1) if start else None
-            period = f"{start} 至 {end}" if start else ""
-            risks = "、".join(json.loads(r.risk_types))
-            parts.append(
-                f"<tr><td>{n}</td><td>{id_cells}</td><td>{relations}</td><td>{e(r.category or '')}</td>"
-                f"<td>{e(risks)}</td><td>{e(period)}</td></tr>"
-            )
+    columns = ("序号", "身份证号(脱敏)", "与户主关系", "类别", "风险类型", "公示期")
+    for title in dict.fromkeys(r["公示事项"] for r in rows):
+        parts.append(f"<h2>{e(title)}</h2>")
+        parts.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr></thead><tbody>")
+        for r in (r for r in rows if r["公示事项"] == title):
+            cells = [e(str(r[c])).replace(" / ", "<br>") for c in columns]
+            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         parts.append("</tbody></table>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+async def income_drop_summary(
+    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None
+) -> dict[str, Any]:
+    """The income-drop screening of 002 篇一 per region: households whose income of some kind fell
+    against last year, their share of the households with last year's income on file, and the
+    households per cause (a household with drops of several causes counts under each)."""
+    _check_reader(principal)
+    prefix = _scope(principal, region)
+    out: dict[str, Any] = {"region": region or principal.region, "households_compared": 0, "with_drop": 0}
+    out["share_with_drop"] = "0.0000"
+    out["causes"] = []
+    out["source"] = INCOME_DROP_SOURCE
+    if prefix is None:
+        return out
+    today = ctx.now().date()
+    policies: dict[str, Any] = {}
+    compared = with_drop = 0
+    causes: dict[str, int] = {}
+    after: tuple[str, str] | None = None
+    while True:
+        batch = await iter_region_households(session, prefix, after=after, limit=1000)
+        if not batch:
+            break
+        for h in batch:
+            county = h.region_code[:6]
+            if county not in policies:
+                policies[county] = await resolve_identification(ctx, session, h.region_code, today)
+            result, _ = income_drop(h.to_domain(), policies[county])
+            if result is None:
+                continue
+            compared += 1
+            if result.any_drop:
+                with_drop += 1
+                for cause in set(result.causes):
+                    causes[cause.value] = causes.get(cause.value, 0) + 1
+        after = (batch[-1].region_code, batch[-1].id)
+    out["households_compared"] = compared
+    out["with_drop"] = with_drop
+    out["share_with_drop"] = str((Decimal(with_drop) / compared).quantize(_SHARE)) if compared else "0.0000"
+    out["causes"] = [
+        {
+            "cause": cause,
+            "households": n,
+            "share_of_drops": str((Decimal(n) / with_drop).quantize(_SHARE)),
+        }
+        for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return out

@@ -110,3 +110,79 @@ async def test_public_notice_lists_masked_id_numbers(service: Service) -> None:
         "/api/v1/notices/public", params={"village": OTHER_VILLAGE}, headers=service.headers("village", OTHER_VILLAGE)
     )
     assert "没有公示中的对象" in empty.text
+
+
+async def test_counts_by_risk_type_and_month_and_xlsx(service: Service) -> None:
+    from openpyxl import load_workbook
+
+    v = service.headers("village", VILLAGE)
+    first = (await service.apply(application(VILLAGE), v)).json()
+    await service.apply(
+        application(OTHER_VILLAGE, risk_types=["illness", "disability"]), service.headers("village", OTHER_VILLAGE)
+    )
+    await service.to_monitored(first["case_id"])
+    county = service.headers("county", COUNTY)
+    r = await service.client.get("/api/v1/statistics", params={"group_by": "risk_type"}, headers=county)
+    rows = {(x["risk_type"], x["status"]): x["households"] for x in r.json()["rows"]}
+    assert rows[("illness", "monitored")] == 1
+    assert rows[("illness", "open")] == 1
+    assert rows[("disability", "open")] == 1
+    r = await service.client.get("/api/v1/statistics", params={"group_by": "month"}, headers=county)
+    [month] = r.json()["rows"]
+    assert month["category"] == "marginal"
+    assert month["households"] == 1
+    assert len(month["month"]) == 7  # YYYY-MM
+    r = await service.client.get(
+        "/api/v1/statistics", params={"group_by": "risk_type", "format": "xlsx"}, headers=county
+    )
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0] == ("risk_type", "status", "households")
+    assert ("illness", "monitored", 1) in table
+
+
+async def test_income_drop_summary_by_cause_with_shares(service: Service) -> None:
+    v = service.headers("village", VILLAGE)
+    # wage fell from 9,000 to 6,000: a drop of wage income (lost or shorter wage work)
+    dropped = application(VILLAGE)
+    dropped["household"]["last_year_income"] = {"wage": "9000"}
+    await service.apply(dropped, v)
+    steady = application(OTHER_VILLAGE)
+    steady["household"]["last_year_income"] = {"wage": "5000"}
+    await service.apply(steady, service.headers("village", OTHER_VILLAGE))
+    no_history = application(VILLAGE, ids=[id_number("19700101"), id_number("19720202")])
+    await service.apply(no_history, v)
+    county = service.headers("county", COUNTY)
+    r = await service.client.get("/api/v1/statistics/income-drop", params={"region": COUNTY}, headers=county)
+    body = r.json()
+    assert r.status_code == 200, body
+    assert body["households_compared"] == 2  # the household without last year's income is not compared
+    assert body["with_drop"] == 1
+    assert body["share_with_drop"] == "0.5000"
+    assert body["causes"] == [{"cause": "wage_work_lost", "households": 1, "share_of_drops": "1.0000"}]
+    assert "篇一" in body["source"]
+    r = await service.client.get(
+        "/api/v1/statistics/income-drop", params={"region": COUNTY, "format": "csv"}, headers=county
+    )
+    assert next(iter(csv.DictReader(io.StringIO(r.text))))["cause"] == "wage_work_lost"
+
+
+async def test_public_notice_as_a_spreadsheet(service: Service) -> None:
+    from openpyxl import load_workbook
+
+    head = id_number()
+    v = service.headers("village", VILLAGE)
+    case_id = (await service.apply(application(VILLAGE, ids=[head, id_number("19850505")]), v)).json()["case_id"]
+    for body in (
+        {"action": "advance"},
+        {"action": "advance", "investigators": ["甲", "乙"]},
+        {"action": "advance", "note": "评议通过"},
+    ):
+        assert (await service.act(case_id, v, **body)).status_code == 200
+    r = await service.client.get("/api/v1/notices/public", params={"village": VILLAGE, "format": "xlsx"}, headers=v)
+    assert r.status_code == 200
+    table = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert table[0][:3] == ("公示事项", "序号", "身份证号(脱敏)")
+    assert head[:6] + "********" + head[14:] in table[1][2]
+    assert all(head not in str(cell) for row in table for cell in row)
