@@ -2,26 +2,125 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from services.notification.adapters.http import OutboundHttp
 from services.notification.adapters.orm import metadata
-from shared.app import ServiceSpec, create_service_app
+from services.notification.adapters.sms import HttpSmsProvider
+from services.notification.api import inbox, subscriptions
+from services.notification.application.dispatcher import Dispatcher
+from services.notification.application.fanout import fanout_handler
+from services.notification.application.people import ReminderPolicies, people_handler
+from services.notification.application.reminders import ReminderScheduler
+from services.notification.application.sms import SmsSender
+from services.notification.domain.ssrf import parse_allowlist
+from services.notification.settings import NotificationSettings
+from shared.app import ConsumerSpec, ServiceContext, ServiceSpec, create_service_app
+from shared.consumer import EventHandler
 from shared.settings import Settings
 
 SERVICE = "notification"
 
 
-def spec() -> ServiceSpec:
+def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
+    ns = nsettings or NotificationSettings()
+    sms_on = ns.sms_enabled and bool(ns.sms_provider_url)
+
+    async def on_startup(ctx: ServiceContext) -> None:
+        ctx.state["notification_settings"] = ns
+        http = OutboundHttp(
+            parse_allowlist(ctx.settings.webhook_allowlist),
+            timeout_s=ns.webhook_timeout_s,
+            limit=max(64, ns.webhook_max_in_flight),
+        )
+        ctx.state["http"] = http
+        ctx.state["dispatcher"] = Dispatcher(ctx, ns, http)
+        if sms_on:
+            assert ns.sms_provider_url is not None
+            provider = HttpSmsProvider(
+                ns.sms_provider_url, ns.sms_body_template, json.loads(ns.sms_headers), timeout_s=ns.sms_timeout_s
+            )
+            ctx.state["sms_provider"] = provider
+            ctx.state["sms"] = SmsSender(ctx, ns, provider)
+        ctx.state["reminders"] = ReminderScheduler(
+            ctx, poll_s=ns.reminder_poll_s, sms=sms_on, wake_sms=_waker(ctx, "sms")
+        )
+
+    async def on_shutdown(ctx: ServiceContext) -> None:
+        # The frame cancelled our background tasks; wait until they have let go of their
+        # database connections before the engine is disposed.
+        for task in ctx.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await ctx.state["http"].close()
+        if "sms_provider" in ctx.state:
+            await ctx.state["sms_provider"].close()
+
+    def fanout(ctx: ServiceContext) -> EventHandler:
+        return fanout_handler(_waker(ctx, "dispatcher"))
+
+    def people(ctx: ServiceContext) -> EventHandler:
+        return people_handler(ctx.cipher, ReminderPolicies(), sms=sms_on, wake_sms=_waker(ctx, "sms"))
+
+    background = []
+    if ns.dispatcher_enabled:
+        background.append(_worker("dispatcher"))
+    if ns.reminders_enabled:
+        background.append(_worker("reminders"))
+    if sms_on:
+        background.append(_worker("sms"))
+
     return ServiceSpec(
         name=SERVICE,
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
-        routers=[],
+        routers=[subscriptions.router, inbox.router],
+        consumers=[
+            ConsumerSpec("webhooks", ["fangfan.>"], handler=fanout),
+            ConsumerSpec("people", ["fangfan.>"], handler=people),
+        ],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        background=background,
         description=__doc__ or "",
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(spec(), settings)
+def _worker(name: str) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:
+    """A background task the frame may cancel at shutdown: the cancel becomes a request to stop
+    between two database operations (a cancel inside one would strand its connection)."""
+
+    async def run(ctx: ServiceContext) -> None:
+        worker = ctx.state[name]
+        inner = asyncio.create_task(worker.run(), name=f"notification-{name}")
+        try:
+            await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            stopped = worker.stop()
+            if asyncio.iscoroutine(stopped):
+                await stopped
+            with contextlib.suppress(Exception):
+                await inner
+            raise
+
+    return run
+
+
+def _waker(ctx: ServiceContext, name: str):  # type: ignore[no-untyped-def]
+    def wake() -> None:
+        worker = ctx.state.get(name)
+        if worker is not None:
+            worker.wake()
+
+    return wake
+
+
+def create_app(settings: Settings | None = None, nsettings: NotificationSettings | None = None) -> FastAPI:
+    return create_service_app(spec(nsettings), settings)

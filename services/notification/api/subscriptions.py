@@ -1,0 +1,122 @@
+"""Routes: `/api/v1/subscriptions` (webhooks for departments, Standard Webhooks signed) and
+`/api/v1/deliveries/{id}/replay`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notification.api.schemas import (
+    DeliveryPage,
+    DeliveryRead,
+    ReplayResult,
+    SecretRotated,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionPage,
+    SubscriptionRead,
+)
+from services.notification.application import subscriptions as uc
+from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from shared.auth import Principal
+from shared.db import UnitOfWork
+
+router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+
+
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)
+async def create_subscription(
+    body: SubscriptionCreate,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    cmd = uc.NewSubscription(body.url, body.event_types, body.region, body.description)
+    return await uc.create_subscription(ctx, uow, principal, cmd)
+
+
+@router.get("/subscriptions", response_model=SubscriptionPage)
+async def list_subscriptions(
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    return await uc.list_subscriptions(session, principal, limit=limit, offset=offset)
+
+
+@router.get("/subscriptions/{sub_id}", response_model=SubscriptionRead)
+async def get_subscription(
+    sub_id: str, session: AsyncSession = Depends(get_session), principal: Principal = Depends(get_principal)
+) -> dict[str, object]:
+    return await uc.get_subscription(session, principal, sub_id)
+
+
+@router.post("/subscriptions/{sub_id}/rotate-secret", response_model=SecretRotated)
+async def rotate_secret(
+    sub_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    grace = ctx.state["notification_settings"].webhook_rotation_grace_s
+    return await uc.rotate_secret(ctx, uow, principal, sub_id, grace_s=grace)
+
+
+@router.post("/subscriptions/{sub_id}/disable", response_model=SubscriptionRead)
+async def disable(
+    sub_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    return await uc.set_enabled(ctx, uow, principal, sub_id, False)
+
+
+@router.post("/subscriptions/{sub_id}/enable", response_model=SubscriptionRead)
+async def enable(
+    sub_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    return await uc.set_enabled(ctx, uow, principal, sub_id, True)
+
+
+@router.get("/subscriptions/{sub_id}/deliveries", response_model=DeliveryPage)
+async def list_deliveries(
+    sub_id: str,
+    status: str | None = Query(None, pattern="^(pending|delivered|dead)$"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    return await uc.list_deliveries(session, principal, sub_id, status=status, limit=limit, offset=offset)
+
+
+@router.post("/subscriptions/{sub_id}/replay", response_model=ReplayResult)
+async def replay_subscription(
+    sub_id: str,
+    since: dt.datetime = Query(..., description="re-send the dead-lettered deliveries queued since then"),
+    include_delivered: bool = Query(False, description="also re-send what was delivered"),
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    since_utc = since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since.astimezone(dt.UTC)
+    return await uc.replay_subscription(
+        ctx, uow, principal, sub_id, since=since_utc, include_delivered=include_delivered
+    )
+
+
+@router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
+async def replay_delivery(
+    delivery_id: int,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, object]:
+    return await uc.replay_delivery(ctx, uow, principal, delivery_id)

@@ -1,0 +1,89 @@
+"""Helpers the notification use cases share: who a person is (a blind index, never the clear
+token subject: a citizen's subject is their resident ID number), inbox items and SMS rows from
+domain notices, waking a background worker once a transaction has committed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from services.notification.adapters.orm import inbox_items, sms_messages
+from services.notification.domain.routing import Notice, sms_text
+from shared.auth import Principal
+from shared.db import UnitOfWork, utcnow
+from shared.pii import FieldCipher
+
+__all__ = ["after_commit", "person_hash", "subject_hash", "write_notices"]
+
+
+def subject_hash(cipher: FieldCipher, role: str, sub: str) -> str:
+    """The same convention as identification's `submitter_index`: a citizen by their subject
+    (ID number), everyone else by `role:subject`."""
+    return cipher.blind_index(sub if role == "citizen" else f"{role}:{sub}")
+
+
+def person_hash(cipher: FieldCipher, principal: Principal) -> str:
+    return subject_hash(cipher, principal.role, principal.sub)
+
+
+def after_commit(uow: UnitOfWork, key: str, fn: Callable[[], None]) -> None:
+    """Call `fn` once after this unit of work commits (e.g. wake the dispatcher)."""
+    info = uow.session.info
+    if info.get(key):
+        return
+    info[key] = True
+
+    def _fire(_session: Any) -> None:
+        info.pop(key, None)
+        fn()
+
+    sa_event.listen(uow.session.sync_session, "after_commit", _fire, once=True)
+
+
+async def write_notices(
+    uow: UnitOfWork, notices: list[Notice], *, event_id: str | None, sms: bool, wake_sms: Callable[[], None] | None
+) -> list[str]:
+    """Inbox rows (one per person, one per role), and an SMS row for each person-addressed
+    notice that asks for one. Returns the item ids."""
+    now = utcnow()
+    items: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    for n in notices:
+        base = {
+            "region": n.region,
+            "kind": n.kind,
+            "title": n.title,
+            "body": n.body,
+            "data": {k: v for k, v in n.data.items() if v is not None},
+            "event_id": event_id,
+            "created_at": now,
+        }
+        if n.audience.person:
+            item_id = str(uuid.uuid4())
+            items.append(dict(base, id=item_id, recipient_hash=n.audience.person, recipient_role=None))
+            if sms and n.sms:
+                texts.append(
+                    {
+                        "recipient_hash": n.audience.person,
+                        "kind": n.kind,
+                        "text": sms_text(n),
+                        "inbox_item_id": item_id,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
+        for role in n.audience.roles:
+            items.append(dict(base, id=str(uuid.uuid4()), recipient_hash=None, recipient_role=role))
+    if items:
+        await uow.session.execute(sa.insert(inbox_items), items)
+    if texts:
+        await uow.session.execute(sa.insert(sms_messages), texts)
+        if wake_sms is not None:
+            after_commit(uow, "wake_sms", wake_sms)
+    return [i["id"] for i in items]
