@@ -31,8 +31,10 @@ __all__ = [
 STREAM = "FANGFAN"
 SUBJECT_ROOT = "fangfan"
 _TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
-_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-_PHONE_LIKE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# Bounded by anything but ASCII letters and digits: a number in text stands apart (spaces,
+# punctuation, CJK), while hex digests and UUIDs may contain digit runs that merely look alike.
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE_LIKE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
 
 
 class PersonalDataInEvent(ValueError):

@@ -306,7 +306,11 @@ async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
         seen["subsidy"] = _show(r, "amount", "policy", "explanations")
 
         _say("10. notification: what the applicant sees in the app's inbox")
-        r = await c.get("/api/v1/inbox", headers=citizen)
+        for _ in range(50):  # the inbox is fed by events: give the last one a moment
+            r = await c.get("/api/v1/inbox", headers=citizen)
+            if r.status_code == 200 and any("已纳入监测" in i.get("body", "") for i in r.json().get("items", [])):
+                break
+            await asyncio.sleep(0.2)
         seen["inbox"] = _show(r)
     return seen
 

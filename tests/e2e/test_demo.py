@@ -37,3 +37,5 @@ async def test_demo_walks_a_household_to_monitored(tmp_path: Path) -> None:
     assert plans[0]["household_id"] == seen["application"]["household_id"]
     assert plans[0]["measures"]
     assert plans[0]["contact_person"] is not None
+    inbox = seen["inbox"]["items"]
+    assert any(i["kind"] == "application_status" and "已纳入监测" in i["body"] for i in inbox)

@@ -275,6 +275,9 @@ async def _submit(
                     "urgent": urgent,
                     "deadline": case.deadline.isoformat() if case.deadline else None,
                     "submitted_by_role": principal.role,
+                    # The submitter's blind index (keyed HMAC, not the ID number): lets the
+                    # notification service route status changes to the applicant's inbox.
+                    "applicant_sub_hash": submitter_index(ctx, principal),
                     "at": at.isoformat(),
                 },
                 source=SOURCE,

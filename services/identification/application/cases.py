@@ -273,6 +273,8 @@ async def emit_case_events(
                 data["role"] = str(ev.role)
             if application_id is not None:
                 data["application_id"] = application_id
+            if data.get("to") == "public_notice" and subject_case.notice_ends_on is not None:
+                data["notice_ends_on"] = subject_case.notice_ends_on.isoformat()
             data["at"] = ev.at.isoformat()
             uow.add_event(Event("case", "status_changed", subject_case.id, region_code, data, source=SOURCE))
         elif isinstance(ev, ObjectionRaised | ObjectionResolved):

@@ -156,6 +156,12 @@ def test_events_refuse_personal_data_and_fill_missing_levels() -> None:
         encode_event(Event("risk", "warning_raised", "h1", "341221001001", {"member": "341221199001011231"}))
     with pytest.raises(PersonalDataInEvent):
         encode_event(Event("risk", "warning_raised", "h1", "341221001001", {"contact": {"phone": "13812345678"}}))
+    with pytest.raises(PersonalDataInEvent):
+        encode_event(Event("risk", "warning_raised", "h1", "341221001001", {"note": "电话13812345678联系"}))
+    # hex digests and UUIDs may hold phone-like digit runs: not personal data
+    digest = "ab13812345678cd" + "0" * 49
+    encode_event(Event("application", "submitted", "h1", "341221001001", {"applicant_sub_hash": digest}))
+    encode_event(Event("case", "status_changed", "c1", "341221001001", {"case_id": "e13812345678f-0000"}))
     assert event_subject("risk", "scale_flagged", "341221") == "fangfan.risk.scale_flagged.34.3412.341221._._"
     with pytest.raises(ValueError, match="region"):
         event_subject("risk", "warning_raised", "3412210012")
