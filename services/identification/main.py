@@ -3,6 +3,8 @@ department signals, bulk imports and screenings, statistics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,8 +20,9 @@ from services.identification.api import (
     signals,
     statistics,
 )
+from services.identification.application.households import shutdown_import_pool
 from services.identification.application.policies import POLICY_STORE
-from services.identification.application.screening import resume_screenings
+from services.identification.application.screening import chunk_worker
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.settings import Settings
 
@@ -29,7 +32,13 @@ SERVICE = "identification"
 async def _on_startup(ctx: ServiceContext) -> None:
     """Per-app state: the policy store (shipped YAML + `policy_versions`)."""
     ctx.state["policy_store"] = POLICY_STORE
-    await resume_screenings(ctx)
+
+
+async def _on_shutdown(ctx: ServiceContext) -> None:
+    """The background tasks were cancelled: let them finish (roll back) before the engine goes."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*ctx.tasks, return_exceptions=True), 65)
+    shutdown_import_pool(ctx)
 
 
 def spec() -> ServiceSpec:
@@ -47,6 +56,9 @@ def spec() -> ServiceSpec:
             statistics.router,
         ],
         on_startup=_on_startup,
+        on_shutdown=_on_shutdown,
+        # screenings are chunks that any replica claims (application/screening.py)
+        background=[chunk_worker],
         description=__doc__ or "",
     )
 

@@ -6,6 +6,8 @@ Public (other use cases build on these; none of them commits — the unit of wor
 
 - `upsert_household(session, cipher, record, *, source=...) -> UpsertOutcome`
 - `upsert_households(session, cipher, records, *, source=...) -> UpsertSummary` (bulk; COPY on PostgreSQL)
+- `RowEncoder(...).encode_many(canonical households) -> PreparedBatch` (CPU only: the import's
+  worker processes run it) and `write_prepared(session, batch) -> UpsertSummary` (the writing)
 - `get_household(session, household_id, *, cipher=None) -> StoredHousehold | None`
 - `find_members_by_id_number(session, cipher, id_number) -> list[StoredMember]`
 - `iter_region_households(session, region, *, after=None, limit=...) -> list[StoredHousehold]`
@@ -17,7 +19,10 @@ Encryption contexts (associated data): `members.id_number`, `members.name`, `hou
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import io
 import json
+import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -26,10 +31,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm import households, members
 from services.identification.api.schemas import HouseholdIn
+from services.identification.domain.columnar import profile_of
 from services.identification.domain.model import (
     Assets,
     DibaoStatus,
@@ -44,7 +52,7 @@ from services.identification.domain.model import (
     residence_of_region,
 )
 from shared.db import is_postgres, utcnow
-from shared.identifiers import id_birth_date, id_check_digit, id_sex
+from shared.identifiers import id_check_digit
 from shared.pii import FieldCipher, mask_id_number
 
 __all__ = [
@@ -52,6 +60,8 @@ __all__ = [
     "NAME_CONTEXT",
     "PHONE_CONTEXT",
     "HouseholdRecord",
+    "PreparedBatch",
+    "RowEncoder",
     "StoredHousehold",
     "StoredMember",
     "UpsertOutcome",
@@ -63,6 +73,7 @@ __all__ = [
     "new_household_id",
     "upsert_household",
     "upsert_households",
+    "write_prepared",
 ]
 
 ID_NUMBER_CONTEXT = b"members.id_number"
@@ -230,84 +241,336 @@ def _stand_in_id(born: dt.date, position: int) -> str:
 
 def facts_of(household: HouseholdIn) -> dict[str, Any]:
     """The non-personal facts kept as JSON: income, expenses, last year's income, assets, declared risks."""
-    dumped = household.model_dump(mode="json", include={"income", "expenses", "last_year_income", "assets"})
-    dumped["declared_risks"] = [str(r) for r in household.declared_risks]
-    return dumped
+    return _facts(household.model_dump(mode="json"))
 
 
-def _content_hash(cipher: FieldCipher, record: HouseholdRecord) -> str:
-    body = {
-        "n": record.household_number,
-        "r": record.region_code,
-        "p": record.phone,
-        "h": record.household.model_dump(mode="json"),
-    }
-    # keyed (blind-index key): the hash of a record with ID numbers must not be guessable
-    return cipher.blind_index(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
-
-
-def _household_row(
-    cipher: FieldCipher, record: HouseholdRecord, hid: str, digest: str, now: dt.datetime, source: str
-) -> dict[str, Any]:
-    h = record.household
+def _facts(canon: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": hid,
-        "household_number": record.household_number,
-        "region_code": record.region_code,
-        "escaped_poverty": h.escaped_poverty,
-        "dibao_status": str(h.dibao_status),
-        "phone_enc": cipher.encrypt(record.phone, context=PHONE_CONTEXT) if record.phone else None,
-        "phone_index": cipher.blind_index(record.phone) if record.phone else None,
-        "facts": json.dumps(facts_of(h), ensure_ascii=False, separators=(",", ":")),
-        "status": "registered",
-        "category": None,
-        "low_income_category": None,
-        "warning": None,
-        "per_capita_income": None,
-        "assessed_at": None,
-        "source": source,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        "content_hash": digest,
+        "income": canon["income"],
+        "expenses": canon["expenses"],
+        "last_year_income": canon["last_year_income"],
+        "assets": canon["assets"],
+        "declared_risks": canon["declared_risks"],
     }
 
 
-def _member_rows(cipher: FieldCipher, hid: str, household: HouseholdIn) -> list[dict[str, Any]]:
-    out = []
-    for i, m in enumerate(household.members):
-        out.append(
-            {
-                "household_id": hid,
-                "position": i,
-                "id_number_enc": cipher.encrypt(m.id_number, context=ID_NUMBER_CONTEXT),
-                "id_number_index": cipher.blind_index(m.id_number),
-                "id_number_masked": mask_id_number(m.id_number),
-                "name_enc": cipher.encrypt(m.name, context=NAME_CONTEXT),
-                "relation": m.relation,
-                "sex": id_sex(m.id_number),
-                "birth_date": id_birth_date(m.id_number),
-                "labor_capacity": str(m.labor_capacity),
-                "disability_grade": m.disability_grade,
-                "disability_kind": None if m.disability_kind is None else str(m.disability_kind),
-                "serious_illness": m.serious_illness,
-                "schooling": str(m.schooling),
-            }
-        )
+def _canonical(record: HouseholdRecord) -> dict[str, Any]:
+    canon = record.household.model_dump(mode="json")
+    canon.update(household_number=record.household_number, region_code=record.region_code, phone=record.phone)
+    return canon
+
+
+_HOUSEHOLD_WRITE = (
+    "id",
+    "household_number",
+    "region_code",
+    "escaped_poverty",
+    "dibao_status",
+    "phone_enc",
+    "phone_index",
+    "facts",
+    "status",
+    "source",
+    "version",
+    "created_at",
+    "updated_at",
+    "content_hash",
+    "screening_profile",
+)
+#: what an update of a changed household rewrites (besides version and updated_at)
+_HOUSEHOLD_UPDATE = (
+    "region_code",
+    "escaped_poverty",
+    "dibao_status",
+    "phone_enc",
+    "phone_index",
+    "facts",
+    "content_hash",
+    "screening_profile",
+)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_NULL = "\\N"
+
+
+def _esc(value: str) -> str:
+    """A text value for PostgreSQL's COPY text format."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _new_ids(n: int) -> list[str]:
+    """`n` UUID4 strings (one os.urandom call), none with an 11-digit run (see new_household_id)."""
+    out: list[str] = []
+    while len(out) < n:
+        raw = bytearray(os.urandom(16 * (n - len(out))))
+        for i in range(0, len(raw), 16):
+            raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
+            raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
+            h = raw[i : i + 16].hex()
+            value = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            if not _DIGIT_RUN.search(value):
+                out.append(value)
     return out
 
 
-async def _copy_rows(
-    session: AsyncSession, table: sa.Table, columns: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    """PostgreSQL: COPY through asyncpg inside the unit of work's transaction."""
+@dataclass
+class PreparedBatch:
+    """Households ready to write: per household its number, keyed content hash, a fresh id, its
+    `households` row and its `members` rows — PostgreSQL: COPY text lines (the id first on each);
+    SQLite: tuples in `_HOUSEHOLD_WRITE` / `_MEMBER_COLUMNS` order. Built by `RowEncoder` (in the
+    import's worker processes, or in process for a single household)."""
+
+    postgres: bool
+    numbers: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    households: list[Any] = field(default_factory=list)
+    members: list[Any] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+class RowEncoder:
+    """Canonical households (`HouseholdImport.model_dump(mode="json")`) → `PreparedBatch`:
+    ID numbers, names and phones AES-GCM encrypted (the `FieldCipher` format), HMAC blind
+    indexes, masked ID numbers, facts JSON, the keyed content hash and the screening profile."""
+
+    def __init__(self, aes: AESGCM, index_key: bytes, *, postgres: bool, source: str, now: dt.datetime) -> None:
+        self._aes = aes
+        self._index_key = index_key
+        self.postgres = postgres
+        self._source = source
+        self._now = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    @classmethod
+    def for_cipher(cls, cipher: FieldCipher, *, postgres: bool, source: str, now: dt.datetime) -> RowEncoder:
+        return cls(cipher._aes, cipher._index_key, postgres=postgres, source=source, now=now)
+
+    def _blind(self, value: str) -> str:  # = FieldCipher.blind_index
+        return hmac.digest(self._index_key, value.strip().upper().encode(), "sha256").hex()
+
+    def _encrypt(self, value: str, nonce: bytes, context: bytes) -> bytes:  # = FieldCipher.encrypt
+        return b"\x01" + nonce + self._aes.encrypt(nonce, value.encode(), context)
+
+    def encode_many(self, canons: list[dict[str, Any]]) -> PreparedBatch:
+        latest: dict[str, dict[str, Any]] = {}
+        for c in canons:  # the last record of a number wins
+            latest.pop(c["household_number"], None)
+            latest[c["household_number"]] = c
+        batch = PreparedBatch(self.postgres)
+        ids = _new_ids(len(latest))
+        nonces = os.urandom(12 * sum(2 * len(c["members"]) + 1 for c in latest.values()))
+        at = 0
+        pg = self.postgres
+        now, source = self._now, self._source
+        for hid, c in zip(ids, latest.values(), strict=True):
+            facts = json.dumps(_facts(c), ensure_ascii=False, separators=(",", ":"))
+            number, region, phone = c["household_number"], c["region_code"], c["phone"]
+            parts = [number, region, phone or "", "1" if c["escaped_poverty"] else "0", c["dibao_status"], facts]
+            mrows = []
+            for i, m in enumerate(c["members"]):
+                idn, name = m["id_number"], m["name"]
+                grade, kind = m["disability_grade"], m["disability_kind"]
+                parts.append(
+                    f"{idn}\x1f{name}\x1f{m['relation']}\x1f{m['labor_capacity']}\x1f{grade}\x1f{kind}"
+                    f"\x1f{m['serious_illness']}\x1f{m['schooling']}"
+                )
+                id_enc = self._encrypt(idn, nonces[at : at + 12], ID_NUMBER_CONTEXT)
+                name_enc = self._encrypt(name, nonces[at + 12 : at + 24], NAME_CONTEXT)
+                at += 24
+                born = f"{idn[6:10]}-{idn[10:12]}-{idn[12:14]}"
+                sex = "male" if int(idn[16]) % 2 else "female"
+                if pg:
+                    g = _NULL if grade is None else grade
+                    k = _NULL if kind is None else kind
+                    ill = "t" if m["serious_illness"] else "f"
+                    mrows.append(
+                        f"{hid}\t{i}\t\\\\x{id_enc.hex()}\t{self._blind(idn)}\t{mask_id_number(idn)}"
+                        f"\t\\\\x{name_enc.hex()}\t{_esc(m['relation'])}\t{sex}\t{born}\t{m['labor_capacity']}"
+                        f"\t{g}\t{k}\t{ill}\t{m['schooling']}\n"
+                    )
+                else:
+                    mrows.append(
+                        (
+                            hid,
+                            i,
+                            id_enc,
+                            self._blind(idn),
+                            mask_id_number(idn),
+                            name_enc,
+                            m["relation"],
+                            sex,
+                            born,
+                            m["labor_capacity"],
+                            grade,
+                            kind,
+                            m["serious_illness"],
+                            m["schooling"],
+                        )
+                    )
+            digest = hmac.digest(self._index_key, "\x1e".join(parts).encode(), "sha256").hex()
+            phone_enc = self._encrypt(phone, nonces[at : at + 12], PHONE_CONTEXT) if phone else None
+            at += 12
+            phone_index = self._blind(phone) if phone else None
+            profile = profile_of(c, region)
+            if pg:
+                esc_poverty = "t" if c["escaped_poverty"] else "f"
+                p_enc = _NULL if phone_enc is None else "\\\\x" + phone_enc.hex()
+                batch.households.append(
+                    f"{hid}\t{number}\t{region}\t{esc_poverty}\t{c['dibao_status']}\t{p_enc}\t{phone_index or _NULL}"
+                    f"\t{_esc(facts)}\tregistered\t{source}\t1\t{now}\t{now}\t{digest}\t{profile}\n"
+                )
+                batch.members.append("".join(mrows))
+            else:
+                batch.households.append(
+                    (
+                        hid,
+                        number,
+                        region,
+                        c["escaped_poverty"],
+                        c["dibao_status"],
+                        phone_enc,
+                        phone_index,
+                        facts,
+                        "registered",
+                        source,
+                        1,
+                        now,
+                        now,
+                        digest,
+                        profile,
+                    )
+                )
+                batch.members.append(mrows)
+            batch.numbers.append(number)
+            batch.hashes.append(digest)
+            batch.ids.append(hid)
+        return batch
+
+
+async def _raw(session: AsyncSession) -> Any:
     conn = await session.connection()
     raw = await conn.get_raw_connection()
-    apg = raw.driver_connection
-    assert apg is not None
-    await apg.copy_records_to_table(
-        table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=list(columns)
-    )
+    return raw.driver_connection
+
+
+async def write_prepared(session: AsyncSession, batch: PreparedBatch) -> UpsertSummary:
+    """Upsert a prepared batch by household number in the session's transaction: new households
+    COPYed (PostgreSQL) or inserted with executemany (SQLite); unchanged ones (same content hash)
+    not touched; changed ones updated (`version` + 1) and their members replaced, keeping their
+    id. A concurrent import that inserted one of the numbers first makes this raise (a unique
+    violation): run the batch again in a new transaction. The caller commits."""
+    summary = UpsertSummary()
+    if not batch.numbers:
+        return summary
+    if batch.postgres:
+        # through SQLAlchemy first: it opens the transaction that the raw COPYs below then join
+        found = (
+            await session.execute(
+                sa.text(
+                    "SELECT household_number, id, content_hash FROM households WHERE household_number = ANY(:n)"
+                ).bindparams(sa.bindparam("n", type_=ARRAY(sa.Text))),
+                {"n": batch.numbers},
+            )
+        ).all()
+        apg = await _raw(session)
+    else:
+        found = []
+        for i in range(0, len(batch.numbers), 500):
+            found += (
+                await session.execute(
+                    sa.select(households.c.household_number, households.c.id, households.c.content_hash).where(
+                        households.c.household_number.in_(batch.numbers[i : i + 500])
+                    )
+                )
+            ).all()
+    existing = {r[0]: (r[1], r[2]) for r in found}
+    new_h, new_m, changed_h, changed_m, changed_ids = [], [], [], [], []
+    for number, digest, hid, hrow, mrows in zip(
+        batch.numbers, batch.hashes, batch.ids, batch.households, batch.members, strict=True
+    ):
+        old = existing.get(number)
+        if old is None:
+            summary.inserted += 1
+            summary.ids[number] = hid
+            new_h.append(hrow)
+            new_m.append(mrows)
+        elif old[1] == digest:
+            summary.unchanged += 1
+            summary.ids[number] = old[0]
+        else:
+            summary.updated += 1
+            summary.ids[number] = old[0]
+            changed_ids.append(old[0])
+            if batch.postgres:
+                changed_h.append(hrow)
+                changed_m.append(mrows.replace(hid, old[0]))
+            else:
+                changed_h.append(hrow)
+                changed_m.append([(old[0], *m[1:]) for m in mrows])
+    if batch.postgres:
+        await _write_pg(apg, new_h, new_m, changed_h, changed_m, changed_ids)
+    else:
+        await _write_sqlite(session, new_h, new_m, changed_h, changed_m, changed_ids)
+    return summary
+
+
+async def _copy_text(apg: Any, table: str, columns: Sequence[str], lines: list[str]) -> None:
+    data = "".join(lines).encode()
+    await apg.copy_to_table(table, source=io.BytesIO(data), columns=list(columns), format="text")
+
+
+async def _write_pg(
+    apg: Any, new_h: list[str], new_m: list[str], changed_h: list[str], changed_m: list[str], changed_ids: list[str]
+) -> None:
+    if changed_h:
+        await apg.execute("CREATE TEMP TABLE IF NOT EXISTS households_stage (LIKE households) ON COMMIT DELETE ROWS")
+        await _copy_text(apg, "households_stage", _HOUSEHOLD_WRITE, changed_h)
+        await apg.execute("ANALYZE households_stage")
+        sets = ", ".join(f"{c} = s.{c}" for c in _HOUSEHOLD_UPDATE)
+        await apg.execute(
+            f"UPDATE households h SET {sets}, updated_at = s.updated_at, version = h.version + 1 "
+            "FROM households_stage s WHERE h.household_number = s.household_number"
+        )
+        await apg.execute("DELETE FROM members WHERE household_id = ANY($1::text[])", changed_ids)
+    if new_h:
+        await _copy_text(apg, "households", _HOUSEHOLD_WRITE, new_h)
+    if new_m or changed_m:
+        await _copy_text(apg, "members", _MEMBER_COLUMNS, new_m + changed_m)
+
+
+async def _write_sqlite(
+    session: AsyncSession,
+    new_h: list[tuple[Any, ...]],
+    new_m: list[list[tuple[Any, ...]]],
+    changed_h: list[tuple[Any, ...]],
+    changed_m: list[list[tuple[Any, ...]]],
+    changed_ids: list[str],
+) -> None:
+    conn = await session.connection()
+    if changed_h:
+        pos = {c: i for i, c in enumerate(_HOUSEHOLD_WRITE)}
+        sets = ", ".join(f"{c} = ?" for c in _HOUSEHOLD_UPDATE)
+        await conn.exec_driver_sql(
+            f"UPDATE households SET {sets}, updated_at = ?, version = version + 1 WHERE id = ?",
+            [
+                (*(r[pos[c]] for c in _HOUSEHOLD_UPDATE), r[pos["updated_at"]], hid)
+                for r, hid in zip(changed_h, changed_ids, strict=True)
+            ],
+        )
+        for i in range(0, len(changed_ids), 500):
+            await session.execute(sa.delete(members).where(members.c.household_id.in_(changed_ids[i : i + 500])))
+    if new_h:
+        marks = ", ".join("?" * len(_HOUSEHOLD_WRITE))
+        await conn.exec_driver_sql(f"INSERT INTO households ({', '.join(_HOUSEHOLD_WRITE)}) VALUES ({marks})", new_h)
+    rows = [m for ms in new_m for m in ms] + [m for ms in changed_m for m in ms]
+    if rows:
+        marks = ", ".join("?" * len(_MEMBER_COLUMNS))
+        await conn.exec_driver_sql(f"INSERT INTO members ({', '.join(_MEMBER_COLUMNS)}) VALUES ({marks})", rows)
 
 
 async def upsert_households(
@@ -321,86 +584,10 @@ async def upsert_households(
     call). Unchanged records (same keyed content hash) are not touched at all, so re-sending a
     file changes nothing; changed ones are updated, their members replaced, `version` + 1.
     Uses COPY on PostgreSQL and executemany on SQLite. The caller commits."""
-    summary = UpsertSummary()
     if not records:
-        return summary
-    latest: dict[str, HouseholdRecord] = {}
-    for r in records:
-        latest[r.household_number] = r
-    existing = {
-        row.household_number: (row.id, row.content_hash, row.version)
-        for row in (
-            await session.execute(
-                sa.select(
-                    households.c.household_number, households.c.id, households.c.content_hash, households.c.version
-                ).where(households.c.household_number.in_(list(latest)))
-            )
-        ).all()
-    }
-    now = utcnow()
-    new_households: list[dict[str, Any]] = []
-    new_members: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for number, record in latest.items():
-        digest = _content_hash(cipher, record)
-        found = existing.get(number)
-        if found is not None and found[1] == digest:
-            summary.unchanged += 1
-            summary.ids[number] = found[0]
-            continue
-        hid = found[0] if found is not None else new_household_id()
-        summary.ids[number] = hid
-        row = _household_row(cipher, record, hid, digest, now, source)
-        new_members.extend(_member_rows(cipher, hid, record.household))
-        if found is None:
-            new_households.append(row)
-            summary.inserted += 1
-        else:
-            upd = {
-                f"b_{k}": row[k]
-                for k in (
-                    "region_code",
-                    "escaped_poverty",
-                    "dibao_status",
-                    "phone_enc",
-                    "phone_index",
-                    "facts",
-                    "content_hash",
-                )
-            }
-            upd |= {"b_id": hid, "b_updated_at": now, "b_version": found[2] + 1}
-            updates.append(upd)
-            summary.updated += 1
-    if updates:
-        await session.execute(
-            sa.update(households)
-            .where(households.c.id == sa.bindparam("b_id"))
-            .values(
-                region_code=sa.bindparam("b_region_code"),
-                escaped_poverty=sa.bindparam("b_escaped_poverty"),
-                dibao_status=sa.bindparam("b_dibao_status"),
-                phone_enc=sa.bindparam("b_phone_enc"),
-                phone_index=sa.bindparam("b_phone_index"),
-                facts=sa.bindparam("b_facts"),
-                content_hash=sa.bindparam("b_content_hash"),
-                updated_at=sa.bindparam("b_updated_at"),
-                version=sa.bindparam("b_version"),
-            )
-            .execution_options(synchronize_session=False),
-            updates,
-        )
-        await session.execute(sa.delete(members).where(members.c.household_id.in_([u["b_id"] for u in updates])))
-    if is_postgres(session.bind):
-        if new_households:
-            await _copy_rows(session, households, _HOUSEHOLD_COLUMNS, new_households)
-        if new_members:
-            await _copy_rows(session, members, _MEMBER_COLUMNS, new_members)
-    else:
-        if new_households:
-            await session.execute(sa.insert(households), new_households)
-        if new_members:
-            await session.execute(sa.insert(members), new_members)
-    return summary
+        return UpsertSummary()
+    encoder = RowEncoder.for_cipher(cipher, postgres=is_postgres(session.bind), source=source, now=utcnow())
+    return await write_prepared(session, encoder.encode_many([_canonical(r) for r in records]))
 
 
 async def upsert_household(

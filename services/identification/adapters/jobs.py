@@ -1,6 +1,7 @@
 """Jobs (bulk imports, screenings) at rest: created once per idempotency key, progress and the
 resumption point written in the same transaction as the work they describe, so a crash resumes
-exactly where the last commit left off. None of these commit."""
+exactly where the last commit left off; and a job's chunks, which any replica may claim (a lease)
+and finish. None of these commit."""
 
 from __future__ import annotations
 
@@ -13,10 +14,25 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.households import new_household_id
-from services.identification.adapters.orm import jobs
-from shared.db import utcnow
+from services.identification.adapters.orm import job_chunks, jobs
+from shared.db import is_postgres, utcnow
 
-__all__ = ["MAX_ERRORS", "Job", "create_job", "find_job", "get_job", "job_read", "save_progress"]
+__all__ = [
+    "MAX_ERRORS",
+    "Chunk",
+    "Job",
+    "chunk_summary",
+    "chunks_left",
+    "claim_chunk",
+    "create_chunks",
+    "create_job",
+    "find_job",
+    "finish_chunk",
+    "get_job",
+    "job_read",
+    "lock_job",
+    "save_progress",
+]
 
 #: How many row errors a job keeps in full (the rest are only counted).
 MAX_ERRORS = 100
@@ -166,4 +182,161 @@ def job_read(job: Job) -> dict[str, Any]:
         "created_at": job.started_at,
         "updated_at": job.updated_at,
         "finished_at": job.finished_at,
+    }
+
+
+# --- chunks: a job's work shared by the replicas -------------------------------------------
+
+
+@dataclass
+class Chunk:
+    job_id: str
+    seq: int
+    after: tuple[str, str] | None
+    last: tuple[str, str]
+    rows: int
+    claimed_by: str | None
+    attempts: int
+
+
+def _chunk(row: Any) -> Chunk:
+    return Chunk(
+        job_id=row.job_id,
+        seq=row.seq,
+        after=None if row.after_region is None else (row.after_region, row.after_id),
+        last=(row.last_region, row.last_id),
+        rows=row.rows,
+        claimed_by=row.claimed_by,
+        attempts=row.attempts,
+    )
+
+
+async def create_chunks(session: AsyncSession, job_id: str, bounds: list[tuple[str, str, int]]) -> int:
+    """The job's chunks from the keyset bounds [(last region_code, last id, rows)] in order."""
+    rows = []
+    after: tuple[str | None, str | None] = (None, None)
+    for seq, (region, last_id, n) in enumerate(bounds):
+        rows.append(
+            {
+                "job_id": job_id,
+                "seq": seq,
+                "after_region": after[0],
+                "after_id": after[1],
+                "last_region": region,
+                "last_id": last_id,
+                "rows": n,
+                "status": "pending",
+                "attempts": 0,
+            }
+        )
+        after = (region, last_id)
+    for i in range(0, len(rows), 500):
+        await session.execute(sa.insert(job_chunks), rows[i : i + 500])
+    return len(rows)
+
+
+async def claim_chunk(session: AsyncSession, *, kind: str, replica: str, lease: dt.timedelta) -> Chunk | None:
+    """Claim the next pending chunk of a running job of `kind` — or one whose claim's lease ran
+    out (its replica died) — for `replica`. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas
+    never wait for one another; SQLite: the write lock (BEGIN IMMEDIATE) serializes claims."""
+    now = utcnow()
+    pick = (
+        sa.select(job_chunks.c.job_id, job_chunks.c.seq)
+        .join(jobs, jobs.c.id == job_chunks.c.job_id)
+        .where(
+            jobs.c.kind == kind,
+            jobs.c.status == "running",
+            sa.or_(
+                job_chunks.c.status == "pending",
+                sa.and_(job_chunks.c.status == "claimed", job_chunks.c.lease_until < now),
+            ),
+        )
+        .order_by(jobs.c.started_at, job_chunks.c.job_id, job_chunks.c.seq)
+        .limit(1)
+    )
+    if is_postgres(session.bind):
+        pick = pick.with_for_update(skip_locked=True, of=job_chunks)
+    found = (await session.execute(pick)).first()
+    if found is None:
+        return None
+    await session.execute(
+        sa.update(job_chunks)
+        .where(job_chunks.c.job_id == found.job_id, job_chunks.c.seq == found.seq)
+        .values(
+            status="claimed",
+            claimed_by=replica,
+            claimed_at=now,
+            lease_until=now + lease,
+            attempts=job_chunks.c.attempts + 1,
+        )
+    )
+    row = (
+        await session.execute(
+            sa.select(job_chunks).where(job_chunks.c.job_id == found.job_id, job_chunks.c.seq == found.seq)
+        )
+    ).one()
+    return _chunk(row)
+
+
+async def finish_chunk(session: AsyncSession, chunk: Chunk, *, replica: str, result: dict[str, Any]) -> bool:
+    """Mark the chunk done if `replica` still holds it (first statement of the chunk's
+    transaction: it locks the row, so a replica whose lease ran out and was re-claimed cannot
+    also commit it). False: someone else has it now — roll back."""
+    done = await session.execute(
+        sa.update(job_chunks)
+        .where(
+            job_chunks.c.job_id == chunk.job_id,
+            job_chunks.c.seq == chunk.seq,
+            job_chunks.c.status == "claimed",
+            job_chunks.c.claimed_by == replica,
+        )
+        .values(status="done", finished_at=utcnow(), result=json.dumps(result))
+    )
+    return done.rowcount == 1
+
+
+async def lock_job(session: AsyncSession, job_id: str) -> Job | None:
+    """The job, locked for update (PostgreSQL) for the rest of the transaction: chunk commits of
+    one job queue on it, so the last one sees every other chunk done."""
+    stmt = sa.select(jobs).where(jobs.c.id == job_id)
+    if is_postgres(session.bind):
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).first()
+    return None if row is None else _job(row)
+
+
+async def chunks_left(session: AsyncSession, job_id: str) -> int:
+    return (
+        await session.execute(
+            sa.select(sa.func.count())
+            .select_from(job_chunks)
+            .where(job_chunks.c.job_id == job_id, job_chunks.c.status != "done")
+        )
+    ).scalar_one()
+
+
+async def chunk_summary(session: AsyncSession, job_id: str) -> dict[str, Any] | None:
+    """For `GET /jobs/{id}`: chunks by status and, per replica, the chunks and rows it did."""
+    rows = (
+        await session.execute(
+            sa.select(job_chunks.c.status, job_chunks.c.claimed_by, job_chunks.c.rows, job_chunks.c.attempts).where(
+                job_chunks.c.job_id == job_id
+            )
+        )
+    ).all()
+    if not rows:
+        return None
+    by_status: dict[str, int] = {"pending": 0, "claimed": 0, "done": 0}
+    replicas: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+        if r.claimed_by and r.status == "done":
+            rep = replicas.setdefault(r.claimed_by, {"chunks": 0, "rows": 0})
+            rep["chunks"] += 1
+            rep["rows"] += r.rows
+    return {
+        "total": len(rows),
+        **by_status,
+        "reclaimed": sum(1 for r in rows if r.attempts > 1),
+        "by_replica": [{"claimed_by": k, **v} for k, v in sorted(replicas.items())],
     }

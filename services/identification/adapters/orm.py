@@ -44,6 +44,9 @@ households = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     #: Keyed hash (HMAC, blind-index key) of the imported record: a re-sent unchanged row is skipped.
     sa.Column("content_hash", sa.String(64), nullable=True),
+    #: What screenings need, reduced once at write time (domain.columnar.profile_of): sizes,
+    #: counted income and deductions, flags, risk types; no ID numbers or names.
+    sa.Column("screening_profile", sa.Text, nullable=True),
     # keyset pagination of a region's households (screening, simulation): region prefix, then id
     sa.Index("ix_households_region_id", "region_code", "id"),
 )
@@ -94,4 +97,32 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("kind", "created_by", "idempotency_key", name="uq_jobs_idempotency"),
+)
+
+#: A job's share of work that any replica may claim (screenings: a slice of a region's
+#: households by (region_code, id) keyset). Claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL
+#: (a write lock on SQLite); a claim is a lease: a replica that dies leaves `lease_until` to run
+#: out and another replica takes the chunk again. A chunk's results, events and `status = done`
+#: are one transaction, so a chunk is done exactly once.
+job_chunks = sa.Table(
+    "job_chunks",
+    metadata,
+    sa.Column("job_id", sa.String(36), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    #: keyset bounds: households with (region_code, id) > (after_region, after_id) and
+    #: <= (last_region, last_id); the first chunk has no lower bound
+    sa.Column("after_region", sa.String(12), nullable=True),
+    sa.Column("after_id", sa.String(36), nullable=True),
+    sa.Column("last_region", sa.String(12), nullable=False),
+    sa.Column("last_id", sa.String(36), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # pending | claimed | done
+    sa.Column("claimed_by", sa.String(200), nullable=True),  # hostname-pid of the replica
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    #: JSON: this chunk's counts (done, failed, warnings raised)
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Index("ix_job_chunks_claimable", "status", "lease_until"),
 )

@@ -11,12 +11,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.jobs import get_job, job_read
+from services.identification.adapters.jobs import chunk_summary, get_job, job_read
 from services.identification.api.schemas import JobRead
 from services.identification.application.households import (
     detect_format,
-    parse_stream,
-    run_import,
+    run_import_stream,
     start_import_job,
 )
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
@@ -24,6 +23,13 @@ from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
+
+
+class JobWithChunksRead(JobRead):
+    """A job; for a screening also `chunks`: {total, pending, claimed, done, reclaimed,
+    by_replica: [{claimed_by, chunks, rows}]} — which replica (hostname-pid) did what."""
+
+    chunks: dict[str, Any] | None = None
 
 
 def _job_response(body: dict[str, Any], status: int) -> JSONResponse:
@@ -71,11 +77,11 @@ async def import_households(
             if chunk:
                 yield chunk
 
-    job = await run_import(ctx, principal, job, parse_stream(chunks(), fmt))
+    job = await run_import_stream(ctx, principal, job, chunks(), fmt)
     return _job_response(job_read(job), 202)
 
 
-@router.get("/jobs/{job_id}", response_model=JobRead, summary="A job's progress and error report")
+@router.get("/jobs/{job_id}", response_model=JobWithChunksRead, summary="A job's progress and error report")
 async def read_job(
     job_id: str,
     principal: Principal = Depends(get_principal),
@@ -86,4 +92,7 @@ async def read_job(
     job = await get_job(session, job_id)
     if job is None or not (principal.sees(job.region) or job.created_by == principal.sub):
         raise NotFound("no such job")
-    return job_read(job)
+    body = job_read(job)
+    if job.kind == "screening":
+        body["chunks"] = await chunk_summary(session, job.id)
+    return body

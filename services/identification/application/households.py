@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import collections
 import csv
+import functools
 import json
+import logging
+import multiprocessing
+import os
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from asyncpg.exceptions import UniqueViolationError
+from sqlalchemy.exc import IntegrityError
 
-from services.identification.adapters.households import HouseholdRecord, upsert_households
+from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
 from services.identification.api.schemas import HouseholdImport
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import is_postgres, utcnow
 from shared.errors import FieldError, Forbidden, Unprocessable
-from shared.pii import FieldCipher
 
-from .assessments import household_field_errors
+from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows, validate_canonical
 
 __all__ = [
     "FORMATS",
@@ -34,11 +40,17 @@ __all__ = [
     "detect_format",
     "parse_stream",
     "run_import",
+    "run_import_stream",
+    "shutdown_import_pool",
     "start_import_job",
     "validate_row",
 ]
 
-IMPORT_BATCH = 1000
+log = logging.getLogger("fangfan.identification.import")
+#: households per chunk: one worker task and one transaction (with the job's progress)
+IMPORT_BATCH = 2000
+#: chunks prepared on a thread before an import starts the worker processes (small files never do)
+_POOL_AFTER = 4
 FORMATS = ("ndjson", "json", "csv")
 _MAX_ITEM_CHARS = 1 << 20  # one household over 1 MiB of text is refused, not buffered forever
 _IMPORT_ROLES = ("admin", "province", "county")
@@ -253,61 +265,156 @@ def parse_stream(chunks: AsyncIterator[bytes], fmt: str) -> AsyncIterator[Parsed
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
 def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord | None, list[dict[str, Any]]]:
     """A storable record, or the row's errors [{line, household_number, path, message}] — never
-    the offending values (they may be ID numbers)."""
-    number = None
-    if row.obj is not None and isinstance(row.obj.get("household_number"), str):
-        number = row.obj["household_number"][:64]
-
-    def err(path: str, message: str) -> dict[str, Any]:
-        return {"line": row.line, "household_number": number, "path": path, "message": message}
-
-    if row.obj is None:
-        return None, [err("", row.error or "unreadable")]
-    try:
-        h = HouseholdImport.model_validate(row.obj)
-    except ValidationError as exc:
-        return None, [err(_path(e["loc"]), e["msg"]) for e in exc.errors(include_input=False, include_url=False)]
-    errors = [err(e["path"], e["message"]) for e in household_field_errors(h, path="")]
-    errors = [e | {"path": e["path"].lstrip(".")} for e in errors]
-    if not principal.sees(h.region_code):
-        errors.append(err("region_code", "outside your jurisdiction"))
-    if errors:
+    the offending values (they may be ID numbers). The bulk path's rules (`import_rows`)."""
+    canon, errors = validate_canonical(row.line, row.obj, row.error, principal)
+    if canon is None:
         return None, errors
-    # a HouseholdImport is a HouseholdIn: stored as it is (no second validation)
+    h = HouseholdImport.model_validate(canon)
     return HouseholdRecord(h.household_number, h.region_code, h, h.phone), []
 
 
-def _prepare(batch: list[ParsedRow], principal: Principal) -> tuple[list[HouseholdRecord], list[dict[str, Any]]]:
-    records: list[HouseholdRecord] = []
-    errors: list[dict[str, Any]] = []
-    for row in batch:
-        rec, errs = validate_row(row, principal)
-        if rec is not None:
-            records.append(rec)
-        errors.extend(errs)
-    return records, errors
+def _import_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
+    """The service's worker processes for imports (created on the first large import, shut down
+    with the service; `FANGFAN_IMPORT_WORKERS=0` keeps imports in process)."""
+    pool = ctx.state.get("import_pool")
+    if pool is None:
+        workers = int(os.environ.get("FANGFAN_IMPORT_WORKERS", str(min(4, os.cpu_count() or 1))))
+        if workers < 1:
+            return None
+        keys = (ctx.settings.pii_key_bytes(), ctx.settings.pii_index_key_bytes())
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=keys
+        )
+        ctx.state["import_pool"] = pool
+    return pool
 
 
-async def _commit_batch(
-    ctx: ServiceContext, cipher: FieldCipher, job: Job, batch: list[ParsedRow], principal: Principal
-) -> None:
-    records, errors = await asyncio.to_thread(_prepare, batch, principal)
-    async with ctx.uow() as uow:
-        summary = await upsert_households(uow.session, cipher, records, source="import")
-        job.rows_done += len(records)
-        job.rows_failed += len(batch) - len(records)
-        job.add_errors(errors)
-        for k in ("inserted", "updated", "unchanged"):
-            job.result[k] = job.result.get(k, 0) + getattr(summary, k)
-        job.cursor = {"line": batch[-1].line}
-        await save_progress(uow.session, job)
-        await uow.commit()
+def shutdown_import_pool(ctx: ServiceContext) -> None:
+    pool = ctx.state.pop("import_pool", None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _ndjson_pieces(chunks: AsyncIterator[bytes], rows: int) -> AsyncIterator[tuple[int, bytes]]:
+    """Whole lines of an NDJSON body in pieces of about `rows` lines: (first line number, bytes).
+    The main process only counts newlines; decoding and parsing happen in the workers."""
+    buf = bytearray()
+    line, newlines, first, skipping = 1, 0, True, False
+    async for chunk in chunks:
+        if first:
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        if skipping:  # the rest of a line over 1 MiB
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                continue
+            chunk, skipping = chunk[cut:], False
+        buf += chunk
+        newlines += chunk.count(b"\n")
+        while newlines >= 2 * rows:  # a big chunk: pieces of `rows` lines
+            cut = -1
+            for _ in range(rows):
+                cut = buf.find(b"\n", cut + 1)
+            yield line, bytes(buf[: cut + 1])
+            del buf[: cut + 1]
+            line += rows
+            newlines -= rows
+        if newlines >= rows:
+            cut = buf.rfind(b"\n") + 1
+            yield line, bytes(buf[:cut])
+            del buf[:cut]
+            line += newlines
+            newlines = 0
+        elif newlines == 0 and len(buf) > _MAX_ITEM_CHARS:
+            buf = bytearray(b"\x00too long")
+            skipping = True
+    if buf:
+        yield line, bytes(buf)
+
+
+async def _rows_pieces(rows: AsyncIterator[ParsedRow], size: int) -> AsyncIterator[list[tuple[int, Any, Any]]]:
+    piece: list[tuple[int, Any, Any]] = []
+    async for row in rows:
+        piece.append((row.line, row.obj, row.error))
+        if len(piece) >= size:
+            yield piece
+            piece = []
+    if piece:
+        yield piece
+
+
+async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> None:
+    """Store one prepared chunk and the job's progress in one transaction (retried when a
+    concurrent import inserted one of its households first)."""
+    for attempt in range(3):
+        try:
+            async with ctx.uow() as uow:
+                summary = UpsertSummary()
+                if result.batch is not None and len(result.batch):
+                    summary = await write_prepared(uow.session, result.batch)
+                state = (
+                    job.rows_done,
+                    job.rows_failed,
+                    dict(job.result),
+                    list(job.errors),
+                    job.error_count,
+                    job.cursor,
+                )
+                job.rows_done += result.rows - result.failed
+                job.rows_failed += result.failed
+                job.add_errors(result.errors)
+                for k in ("inserted", "updated", "unchanged"):
+                    job.result[k] = job.result.get(k, 0) + getattr(summary, k)
+                job.cursor = {"line": max(result.last_line, int((job.cursor or {}).get("line", 0)))}
+                try:
+                    await save_progress(uow.session, job)
+                    await uow.commit()
+                except BaseException:
+                    (job.rows_done, job.rows_failed, job.result, job.errors, job.error_count, job.cursor) = state
+                    raise
+            return
+        except (IntegrityError, UniqueViolationError):
+            if attempt == 2:
+                raise
+            log.info("import %s: a concurrent import stored some of these households first; retrying", job.id)
+
+
+async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ...]], *, in_process: int) -> None:
+    """Run the tasks (a prepare function and its arguments, in input order) on threads for the
+    first `in_process`, then on the worker processes, a few ahead of the writer, and write their
+    results in input order. If the input fails, what was read before is written first."""
+    loop = asyncio.get_running_loop()
+    keys = (ctx.settings.pii_key_bytes(), ctx.settings.pii_index_key_bytes())
+    pending: collections.deque[asyncio.Future[ChunkResult]] = collections.deque()
+    pool: ProcessPoolExecutor | None = None
+    ahead = 2
+    submitted = 0
+    try:
+        async for fn, *args in tasks:
+            if submitted >= in_process and pool is None:
+                pool = _import_pool(ctx)
+                if pool is not None:
+                    ahead = pool._max_workers + 1
+            if pool is not None and submitted >= in_process:
+                fut = loop.run_in_executor(pool, functools.partial(fn, *args))
+            else:
+                fut = loop.run_in_executor(None, functools.partial(fn, *args, keys=keys))
+            submitted += 1
+            pending.append(fut)
+            while len(pending) > ahead:
+                await _write_chunk(ctx, job, await pending.popleft())
+    except BaseException:
+        while pending:
+            fut = pending.popleft()
+            try:
+                await _write_chunk(ctx, job, await fut)
+            except Exception:
+                break
+        raise
+    while pending:
+        await _write_chunk(ctx, job, await pending.popleft())
 
 
 async def start_import_job(
@@ -350,25 +457,52 @@ async def run_import(
     *,
     batch_size: int = IMPORT_BATCH,
 ) -> Job:
-    """Consume `rows`, skipping lines a previous attempt of this job already committed, and
-    commit every `batch_size` households with the job's progress. Marks the job completed."""
-    cipher = ctx.cipher
+    """Consume parsed `rows`, skipping lines a previous attempt of this job already committed,
+    and commit every `batch_size` households with the job's progress. Marks the job completed."""
     done_line = int((job.cursor or {}).get("line", 0))
+    postgres = is_postgres(ctx.engine)
+    now = utcnow()
+
+    async def tasks() -> AsyncIterator[tuple[Any, ...]]:
+        async for piece in _rows_pieces(_after(rows, done_line), batch_size):
+            yield (prepare_rows, piece, principal, postgres, now)
+
+    return await _run(ctx, job, tasks())
+
+
+async def run_import_stream(
+    ctx: ServiceContext, principal: Principal, job: Job, chunks: AsyncIterator[bytes], fmt: str
+) -> Job:
+    """The import of a request body: NDJSON is cut into pieces of whole lines that the worker
+    processes decode, validate and encrypt; JSON arrays and CSV are parsed here first."""
+    if fmt != "ndjson":
+        return await run_import(ctx, principal, job, parse_stream(chunks, fmt))
+    done_line = int((job.cursor or {}).get("line", 0))
+    postgres = is_postgres(ctx.engine)
+    now = utcnow()
+
+    async def tasks() -> AsyncIterator[tuple[Any, ...]]:
+        async for first, data in _ndjson_pieces(chunks, IMPORT_BATCH):
+            if first + data.count(b"\n") <= done_line:
+                continue  # committed by an earlier attempt
+            yield (prepare_ndjson, data, first, done_line, principal, postgres, now)
+
+    return await _run(ctx, job, tasks())
+
+
+async def _after(rows: AsyncIterator[ParsedRow], done_line: int) -> AsyncIterator[ParsedRow]:
+    async for row in rows:
+        if row.line > done_line:
+            yield row
+
+
+async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ...]]) -> Job:
     if job.status != "running":
         job.status = "running"
         job.finished_at = None
-    batch: list[ParsedRow] = []
     # On any failure (client gone, crash) the job stays `running` at its last committed line:
     # re-sending the file with the same Idempotency-Key resumes after it.
-    async for row in rows:
-        if row.line <= done_line:
-            continue
-        batch.append(row)
-        if len(batch) >= batch_size:
-            await _commit_batch(ctx, cipher, job, batch, principal)
-            batch = []
-    if batch:
-        await _commit_batch(ctx, cipher, job, batch, principal)
+    await _pipeline(ctx, job, tasks, in_process=_POOL_AFTER)
     job.status = "completed"
     job.rows_total = job.rows_done + job.rows_failed
     job.finished_at = utcnow()

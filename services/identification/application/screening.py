@@ -8,8 +8,13 @@ evaluator (domain/columnar.py), one policy per village."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import itertools
+import json
 import logging
+import os
+import socket
 from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
@@ -17,16 +22,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.households import StoredHousehold, iter_region_households
-from services.identification.adapters.jobs import Job, create_job, get_job, save_progress
-from services.identification.adapters.orm import households, jobs
+from services.identification.adapters.households import StoredHousehold, get_household, iter_region_households
+from services.identification.adapters.jobs import (
+    Chunk,
+    Job,
+    chunks_left,
+    claim_chunk,
+    create_chunks,
+    create_job,
+    finish_chunk,
+    get_job,
+    lock_job,
+    save_progress,
+)
+from services.identification.adapters.orm import households, job_chunks
 from services.identification.api.schemas import ScreeningCreate, SimulationCreate
-from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate
+from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate, profile_of
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import is_postgres, utcnow
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
-from shared.events import Event
+from shared.events import Event, encode_event
 from shared.identifiers import REGION_LEVELS
 from shared.policy import PolicyNotFound, PolicyParameterMissing, ResolvedPolicy
 from shared.policy_store import PolicyStore
@@ -34,10 +50,20 @@ from shared.policy_store import PolicyStore
 from .assessments import money_str
 from .policies import POLICY_STORE
 
-__all__ = ["SCREEN_BATCH", "resume_screenings", "run_screening", "simulate", "start_screening"]
+__all__ = [
+    "SCREEN_CHUNK",
+    "chunk_worker",
+    "replica_id",
+    "run_one_chunk",
+    "screen_chunk",
+    "simulate",
+    "start_screening",
+    "wake_chunk_worker",
+]
 
 log = logging.getLogger("fangfan.identification.screening")
-SCREEN_BATCH = 1000
+#: households per screening chunk (one claim, one transaction)
+SCREEN_CHUNK = 10_000
 _SCREEN_ROLES = ("admin", "province", "county", "township")
 
 
@@ -83,23 +109,71 @@ async def _evaluate_page(
     return out
 
 
+def _screen_chunk_size(ctx: ServiceContext) -> int:
+    return int(ctx.state.get("screening_chunk_size") or os.environ.get("FANGFAN_SCREENING_CHUNK", SCREEN_CHUNK))
+
+
+def _lease(ctx: ServiceContext) -> dt.timedelta:
+    return dt.timedelta(seconds=float(ctx.state.get("chunk_lease_s") or os.environ.get("FANGFAN_CHUNK_LEASE_S", 60)))
+
+
+_REPLICAS = itertools.count(1)
+
+
+def replica_id(ctx: ServiceContext) -> str:
+    """`hostname-pid` of this replica (a second app in the same process gets a suffix)."""
+    rid = ctx.state.get("replica_id")
+    if rid is None:
+        n = next(_REPLICAS)
+        rid = f"{socket.gethostname()}-{os.getpid()}" + ("" if n == 1 else f"-{n}")
+        ctx.state["replica_id"] = rid
+    return str(rid)
+
+
 async def start_screening(ctx: ServiceContext, principal: Principal, body: ScreeningCreate) -> Job:
-    """Create the screening job and run it in the background; returns the job (202)."""
+    """Create the screening job and its chunks (slices of the region's households in
+    (region_code, id) order, `screening_chunk_size` each) that any replica may claim; returns the
+    job (202). This replica starts on the chunks at once; the others find them by polling."""
     _check_region(principal, body.region, _SCREEN_ROLES)
+    size = _screen_chunk_size(ctx)
     async with ctx.uow() as uow:
+        numbered = sa.select(
+            households.c.region_code,
+            households.c.id,
+            sa.func.row_number().over(order_by=(households.c.region_code, households.c.id)).label("n"),
+        ).where(_region(body.region))
+        sub = numbered.subquery()
         total = (
             await uow.session.execute(sa.select(sa.func.count()).select_from(households).where(_region(body.region)))
         ).scalar_one()
+        ends = (
+            await uow.session.execute(
+                sa.select(sub.c.region_code, sub.c.id, sub.c.n)
+                .where(sa.or_(sub.c.n % size == 0, sub.c.n == total))
+                .order_by(sub.c.n)
+            )
+        ).all()
         job = await create_job(
             uow.session,
             kind="screening",
             region=body.region,
             created_by=principal.sub,
-            params={"as_of": body.as_of.isoformat()},
+            params={"as_of": body.as_of.isoformat(), "chunk_size": size},
             rows_total=total,
         )
+        previous = 0
+        bounds = []
+        for region, last_id, n in ends:
+            bounds.append((region, last_id, n - previous))
+            previous = n
+        await create_chunks(uow.session, job.id, bounds)
+        if not bounds:
+            job.status = "completed"
+            job.finished_at = utcnow()
+            job.result["warnings_raised"] = 0
+            await save_progress(uow.session, job)
         await uow.commit()
-    _spawn(ctx, job.id)
+    wake_chunk_worker(ctx)
     return job
 
 
@@ -107,127 +181,267 @@ def _region(region: str) -> Any:
     return sa.true() if region == "" else households.c.region_code.like(f"{region}%")
 
 
-def _spawn(ctx: ServiceContext, job_id: str) -> None:
-    task = asyncio.create_task(_run_logged(ctx, job_id), name=f"screening-{job_id}")
-    ctx.tasks.append(task)
+def wake_chunk_worker(ctx: ServiceContext) -> None:
+    event = ctx.state.get("chunk_wake")
+    if event is not None:
+        event.set()
 
 
-async def _run_logged(ctx: ServiceContext, job_id: str) -> None:
+async def chunk_worker(ctx: ServiceContext) -> None:
+    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` (2) loops that each claim a
+    claimable chunk (pending, or its lease run out), do it, repeat — two, so that one evaluates
+    while the other waits for the database; when there is none, wait for a wake-up or a poll."""
+    wake = ctx.state.setdefault("chunk_wake", asyncio.Event())
+    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "2"))
+    await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
+
+
+async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
+    # wait first: a replica that just started (or a short-lived one) touches the database only
+    # when woken by a new job of its own or at the next poll
+    while True:
+        poll = float(ctx.state.get("chunk_poll_s") or os.environ.get("FANGFAN_CHUNK_POLL_S", 2.0))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), poll)
+        wake.clear()
+        while True:
+            try:
+                did = await run_one_chunk(ctx)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("screening chunk worker: claiming failed; retrying")
+                did = False
+            if not did:
+                break
+            await asyncio.sleep(0)  # let requests in between chunks
+
+
+async def run_one_chunk(ctx: ServiceContext) -> bool:
+    """Claim one chunk and do it. False when there was nothing to claim."""
+    replica = replica_id(ctx)
+    async with ctx.uow() as uow:
+        chunk = await claim_chunk(uow.session, kind="screening", replica=replica, lease=_lease(ctx))
+        await uow.commit()
+    if chunk is None:
+        return False
     try:
-        await run_screening(ctx, job_id)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("screening %s failed; it stays running and resumes on the next start", job_id)
+        await screen_chunk(ctx, chunk, replica=replica)
+    except (PolicyParameterMissing, ValueError, KeyError) as exc:
+        await _fail(ctx, chunk.job_id, f"chunk {chunk.seq}: {exc}")
+    except Exception as exc:
+        log.exception("screening %s chunk %s failed", chunk.job_id, chunk.seq)
+        await _fail(ctx, chunk.job_id, f"chunk {chunk.seq}: {type(exc).__name__}: {exc}")
+    return True
 
 
-async def resume_screenings(ctx: ServiceContext) -> None:
-    """On start: carry on every screening a crash or a stop left running (from its cursor)."""
-    async with ctx.sessions() as s:
-        ids = (
-            (await s.execute(sa.select(jobs.c.id).where(jobs.c.kind == "screening", jobs.c.status == "running")))
-            .scalars()
-            .all()
-        )
-    for job_id in ids:
-        _spawn(ctx, job_id)
+async def _fail(ctx: ServiceContext, job_id: str, why: str) -> None:
+    """A screening that cannot go on is marked failed (its other chunks are no longer claimed)."""
+    async with ctx.uow() as uow:
+        job = await lock_job(uow.session, job_id)
+        if job is None or job.status != "running":
+            return
+        job.status = "failed"
+        job.finished_at = utcnow()
+        job.result["error"] = why
+        job.add_errors([{"household_number": None, "path": "", "message": why}])
+        await save_progress(uow.session, job)
+        await uow.commit()
 
 
-async def run_screening(ctx: ServiceContext, job_id: str, *, batch_size: int = SCREEN_BATCH) -> Job:
-    """Evaluate the region's households page by page; each page's household updates, events and
-    the job's cursor are one transaction, so a crash resumes after the last committed page and
-    never emits an event twice."""
+async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> None:
+    """Evaluate the chunk's households and, in one transaction: mark the chunk done (only if this
+    replica still holds it), store every outcome, write one `risk.warning_raised` outbox row per
+    raised warning, and add the counts to the job (completing it with its last chunk)."""
     store: PolicyStore = ctx.state.get("policy_store", POLICY_STORE)
     async with ctx.sessions() as s:
-        job = await get_job(s, job_id)
-    if job is None or job.status != "running":
-        return job  # type: ignore[return-value]
+        job = await get_job(s, chunk.job_id)
+        if job is None or job.status != "running":
+            return
+        rows = await _chunk_rows(s, chunk)
     as_of = dt.date.fromisoformat(job.params["as_of"])
-    cache: dict[str, ResolvedPolicy | None] = {}
-    while True:
-        async with ctx.uow() as uow:
-            after = tuple(job.cursor) if job.cursor else None
-            page = await iter_region_households(uow.session, job.region, after=after, limit=batch_size)  # type: ignore[arg-type]
-            if not page:
-                job.status = "completed"
-                job.finished_at = utcnow()
-                await save_progress(uow.session, job)
-                await uow.commit()
-                return job
-            now = utcnow()
-            updates: list[dict[str, Any]] = []
-            raised = 0
-            errors = []
-            for h, policy, result, i in await _evaluate_page(uow.session, store, page, as_of, cache):
-                if policy is None or result is None:
-                    errors.append(
-                        {
-                            "household_number": h.household_number,
-                            "path": "region_code",
-                            "message": f"no identification policy in force on {as_of}",
-                        }
-                    )
-                    continue
-                pc = result.per_capita_income[i]
-                warning = result.warning[i]
-                category = result.category[i]
-                low = result.low_income_category[i]
-                updates.append(
+    now = utcnow()
+    postgres = is_postgres(ctx.engine)
+    updates: list[tuple[Any, ...]] = []
+    outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
+    errors: list[dict[str, Any]] = []
+    by_village: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_village[r.region_code].append(r)
+    async with ctx.uow() as uow:
+        if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
+            log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
+            return
+        for village, hs in by_village.items():
+            try:
+                policy = await store.resolve(uow.session, village, as_of)
+            except PolicyNotFound:
+                errors.extend(
                     {
-                        "b_id": h.id,
-                        "b_category": None if category is None else str(category),
-                        "b_low": None if low is None else str(low),
-                        "b_warning": None if warning is None else str(warning),
-                        "b_pc": pc,
-                        "b_at": now,
+                        "household_number": h.household_number,
+                        "path": "region_code",
+                        "message": f"no identification policy in force on {as_of}",
                     }
+                    for h in hs
+                )
+                continue
+            cols = HouseholdColumns()
+            for h in hs:
+                cols.append_profile(h.screening_profile or await _profile_of_stored(uow.session, h.id))
+            result = evaluate(cols, policy, as_of=as_of)
+            policy_ref = {"id": policy.id, "version": policy.version}
+            for i, h in enumerate(hs):
+                category, low, warning = result.category[i], result.low_income_category[i], result.warning[i]
+                pc = result.per_capita_income[i]
+                updates.append(
+                    (
+                        h.id,
+                        None if category is None else str(category),
+                        None if low is None else str(low),
+                        None if warning is None else str(warning),
+                        pc,
+                    )
                 )
                 if warning is not None and str(warning) != h.warning:
-                    raised += 1
-                    uow.add_event(
-                        Event(
-                            domain="risk",
-                            name="warning_raised",
-                            subject=h.id,
-                            region=h.region_code,
-                            source="identification",
-                            data={
-                                "household_id": h.id,
-                                "household_number": h.household_number,
-                                "warning": str(warning),
-                                "previous_warning": h.warning,
-                                "category": None if category is None else str(category),
-                                "low_income_category": None if low is None else str(low),
-                                "risk_types": [str(r) for r in result.risk_types[i]],
-                                "per_capita_income": money_str(pc),
-                                "as_of": as_of.isoformat(),
-                                "policy": {"id": policy.id, "version": policy.version},
-                                "screening_job_id": job.id,
-                            },
-                        )
+                    event = Event(
+                        domain="risk",
+                        name="warning_raised",
+                        subject=h.id,
+                        region=h.region_code,
+                        source="identification",
+                        data={
+                            "household_id": h.id,
+                            "household_number": h.household_number,
+                            "warning": str(warning),
+                            "previous_warning": h.warning,
+                            "category": None if category is None else str(category),
+                            "low_income_category": None if low is None else str(low),
+                            "risk_types": [str(x) for x in result.risk_types[i]],
+                            "per_capita_income": money_str(pc),
+                            "as_of": as_of.isoformat(),
+                            "policy": policy_ref,
+                            "screening_job_id": job.id,
+                        },
                     )
-            if updates:
-                await uow.session.execute(
-                    sa.update(households)
-                    .where(households.c.id == sa.bindparam("b_id"))
-                    .values(
-                        category=sa.bindparam("b_category"),
-                        low_income_category=sa.bindparam("b_low"),
-                        warning=sa.bindparam("b_warning"),
-                        per_capita_income=sa.bindparam("b_pc"),
-                        assessed_at=sa.bindparam("b_at"),
-                    )
-                    .execution_options(synchronize_session=False),
-                    updates,
-                )
-            job.rows_done += len(updates)
-            job.rows_failed += len(errors)
-            job.add_errors(errors)
-            job.result["warnings_raised"] = job.result.get("warnings_raised", 0) + raised
-            job.cursor = [page[-1].region_code, page[-1].id]
-            await save_progress(uow.session, job)
-            await uow.commit()
-        await asyncio.sleep(0)  # let requests in between pages
+                    subject, payload = encode_event(event)
+                    outbox_rows.append((event.id, subject, payload, now))
+        await write_outcomes(uow.session, updates, now, postgres=postgres)
+        await write_outbox(uow.session, ctx.tables["outbox"], outbox_rows, postgres=postgres)
+        counts = {"done": len(updates), "failed": len(errors), "warnings_raised": len(outbox_rows)}
+        await uow.session.execute(
+            sa.update(job_chunks)
+            .where(job_chunks.c.job_id == chunk.job_id, job_chunks.c.seq == chunk.seq)
+            .values(result=json.dumps(counts))
+        )
+        locked = await lock_job(uow.session, chunk.job_id)
+        if locked is None or locked.status != "running":
+            return  # failed meanwhile: roll back
+        locked.rows_done += len(updates)
+        locked.rows_failed += len(errors)
+        locked.add_errors(errors)
+        locked.result["warnings_raised"] = locked.result.get("warnings_raised", 0) + len(outbox_rows)
+        if await chunks_left(uow.session, chunk.job_id) == 0:
+            locked.status = "completed"
+            locked.finished_at = utcnow()
+        await save_progress(uow.session, locked)
+        await uow.commit()
+    if outbox_rows:
+        ctx.relay.wake()
+
+
+_CHUNK_COLUMNS = (
+    households.c.id,
+    households.c.household_number,
+    households.c.region_code,
+    households.c.warning,
+    households.c.screening_profile,
+)
+
+
+async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
+    # No region filter: the bounds are households of the region and codes have a fixed length,
+    # so everything between them is in the region — and the (region_code, id) index serves it
+    # (a LIKE prefix cannot use it under a non-C collation).
+    key = sa.tuple_(households.c.region_code, households.c.id)
+    stmt = sa.select(*_CHUNK_COLUMNS).where(key <= sa.tuple_(*chunk.last))
+    if chunk.after is not None:
+        stmt = stmt.where(key > sa.tuple_(*chunk.after))
+    return list((await session.execute(stmt.order_by(households.c.region_code, households.c.id))).all())
+
+
+async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:
+    """The screening profile of a household stored without one (written before profiles)."""
+    h = await get_household(session, household_id)
+    assert h is not None
+    canon = dict(h.facts)
+    canon.update(
+        escaped_poverty=h.escaped_poverty,
+        dibao_status=h.dibao_status,
+        members=[
+            {
+                "id_number": f"000000{m.birth_date:%Y%m%d}0000",
+                "labor_capacity": m.labor_capacity,
+                "disability_grade": m.disability_grade,
+                "disability_kind": m.disability_kind,
+                "serious_illness": m.serious_illness,
+                "schooling": m.schooling,
+            }
+            for m in h.members
+        ],
+    )
+    return profile_of(canon, h.region_code)
+
+
+async def write_outcomes(
+    session: AsyncSession, updates: list[tuple[Any, ...]], now: dt.datetime, *, postgres: bool
+) -> None:
+    """Store (id, category, low_income_category, warning, per_capita_income) on each household:
+    PostgreSQL: COPY into a temporary table and one `UPDATE … FROM`; SQLite: executemany."""
+    if not updates:
+        return
+    if postgres:
+        await session.execute(sa.text("SELECT 1"))  # the transaction is open before the raw calls
+        conn = await session.connection()
+        apg = (await conn.get_raw_connection()).driver_connection
+        assert apg is not None
+        await apg.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS screening_stage (id text, category text, low text, warning text, "
+            "pc numeric(14, 2)) ON COMMIT DELETE ROWS"
+        )
+        await apg.copy_records_to_table("screening_stage", records=updates)
+        await apg.execute("ANALYZE screening_stage")  # else the planner guesses a hash join over households
+        await apg.execute(
+            "UPDATE households h SET category = s.category, low_income_category = s.low, warning = s.warning, "
+            "per_capita_income = s.pc, assessed_at = $1 FROM screening_stage s WHERE h.id = s.id",
+            now,
+        )
+        return
+    conn = await session.connection()
+    at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    await conn.exec_driver_sql(
+        "UPDATE households SET category = ?, low_income_category = ?, warning = ?, per_capita_income = ?, "
+        "assessed_at = ? WHERE id = ?",
+        [(c, lo, w, float(pc), at, hid) for hid, c, lo, w, pc in updates],
+    )
+
+
+async def write_outbox(
+    session: AsyncSession, outbox: sa.Table, rows: list[tuple[str, str, bytes, dt.datetime]], *, postgres: bool
+) -> None:
+    """Outbox rows (event_id, subject, payload, created_at) in bulk, in the caller's transaction."""
+    if not rows:
+        return
+    if postgres:
+        conn = await session.connection()
+        apg = (await conn.get_raw_connection()).driver_connection
+        assert apg is not None
+        await apg.copy_records_to_table(
+            outbox.name, records=rows, columns=["event_id", "subject", "payload", "created_at"]
+        )
+        return
+    await session.execute(
+        sa.insert(outbox), [{"event_id": e, "subject": s, "payload": p, "created_at": t} for e, s, p, t in rows]
+    )
 
 
 async def simulate(

@@ -5,7 +5,10 @@ under one policy, from column lists, without building explanations. It must agre
 county); the explanations of any one household come from `assess()`.
 
 Plain Python (no numpy): the policy is read once, each household is reduced to a few Decimals
-and flags (`HouseholdColumns.from_households`) and the rules run as comparisons on them."""
+and flags (`HouseholdColumns.from_households`) and the rules run as comparisons on them. The
+reduction does not depend on the date or the policy, so imports store it with each household as
+a one-line *screening profile* (`profile_of`), and screenings rebuild the columns from those
+strings (`HouseholdColumns.append_profile`) without reading members or facts."""
 
 from __future__ import annotations
 
@@ -29,16 +32,97 @@ from .model import (
     ReturnCategory,
     RiskType,
     Warning,
+    residence_of_region,
 )
 from .params import decimal_param, quantize_money, str_param, validate_overrides
 from .risk import RISK_TYPE_ORDER
 
-__all__ = ["ColumnarResult", "HouseholdColumns", "evaluate", "evaluate_households"]
+__all__ = ["PROFILE_VERSION", "ColumnarResult", "HouseholdColumns", "evaluate", "evaluate_households", "profile_of"]
 
 _ABLE = frozenset({LaborCapacity.ORDINARY, LaborCapacity.SKILLED})
 _IN_PROGRAMME = frozenset({DibaoStatus.DIBAO, DibaoStatus.TEKUN})
 _QUALIFIES = frozenset({LowIncomeCategory.DIBAO, LowIncomeCategory.TEKUN})
 _MONTHS = 12
+PROFILE_VERSION = "1"
+_INCOME_COUNTED = ("wage", "business", "property", "transfer", "insurance_claims")
+_MIND = frozenset({"intellectual", "mental"})
+_NON_COMPULSORY = frozenset({"senior_high", "vocational", "university", "postgraduate"})
+_ABLE_NAMES = frozenset({"ordinary", "skilled"})
+_STATUS = {s.value: s for s in DibaoStatus}
+_RISK_NAMES = {r.value: r for r in RiskType}
+_RISKS_OF: dict[str, tuple[RiskType, ...]] = {"": ()}
+_NO_TEKUN = ((False, False, None),)  # some member can work: the tekun criteria fail
+
+
+def profile_of(household: Mapping[str, Any], region_code: str) -> str:
+    """The screening profile of a household given as plain data (the JSON form of `HouseholdIn`:
+    money as decimal strings, enums as their values) in village `region_code`:
+    `1|size|counted|unverified|deducted|rigid|edu_other|last_counted|dibao_status|escaped|urban|
+    assets_blocked|supporters_able|risk types|dependants` — what `HouseholdColumns.append` keeps,
+    and nothing personal (birth dates only of households where nobody can work, for tekun)."""
+    inc = household.get("income") or {}
+    exp = household.get("expenses") or {}
+    last = household.get("last_year_income")
+    assets = household.get("assets") or {}
+    ms = household["members"]
+
+    def money(d: Mapping[str, Any], k: str) -> Decimal:
+        v = d.get(k)
+        return ZERO if v is None else Decimal(v)
+
+    counted = sum((money(inc, k) for k in _INCOME_COUNTED), ZERO)
+    medical, education = money(exp, "compliant_oop_medical"), money(exp, "education")
+    employment, other = money(exp, "employment_costs"), money(exp, "other_rigid")
+    found = set(household.get("declared_risks") or ())
+    grades = [m.get("disability_grade") for m in ms]
+    if any(m.get("serious_illness") for m in ms):
+        found.add("illness")
+    severe = any(
+        g is not None and (g <= 2 or (g == 3 and m.get("disability_kind") in _MIND))
+        for g, m in zip(grades, ms, strict=True)
+    )
+    if severe or sum(g is not None for g in grades) >= 2:
+        found.add("disability")
+    if any(m.get("schooling") in _NON_COMPULSORY for m in ms):
+        found.add("schooling")
+    if not any(m.get("labor_capacity") in _ABLE_NAMES for m in ms):
+        found.add("lack_of_labor")
+    last_counted = ""
+    if last is not None:
+        last_counted = str(sum((money(last, k) for k in _INCOME_COUNTED), ZERO))
+        if money(inc, "wage") < money(last, "wage"):
+            found.add("unstable_employment")
+        if money(inc, "business") < money(last, "business"):
+            found.add("industry_failure")
+    risks = ",".join(r.value for r in RISK_TYPE_ORDER if r.value in found)
+    deps = ""
+    if all(m.get("labor_capacity") == "none" for m in ms):
+        deps = ";".join(f"{int(g is not None)}{m['id_number'][6:14]}" for g, m in zip(grades, ms, strict=True))
+    flags = "".join(
+        "1" if x else "0"
+        for x in (
+            household.get("escaped_poverty"),
+            residence_of_region(region_code) is Residence.URBAN,
+            any(assets.get(f) for f in ASSET_FLAGS),
+            assets.get("supporters_able"),
+        )
+    )
+    return "|".join(
+        (
+            PROFILE_VERSION,
+            str(len(ms)),
+            str(counted),
+            str(int(inc.get("unverified_earners") or 0)),
+            str(medical + employment),
+            str(medical + education + other),
+            str(education + other),
+            last_counted,
+            str(household.get("dibao_status") or "none"),
+            flags,
+            risks,
+            deps,
+        )
+    )
 
 
 @dataclass
@@ -71,6 +155,29 @@ class HouseholdColumns:
         for h in households:
             cols.append(h)
         return cols
+
+    def append_profile(self, profile: str) -> None:
+        """Append a household from its stored screening profile (`profile_of`)."""
+        (_, size, counted, unverified, deducted, rigid, edu_other, last, status, flags, risks, deps) = profile.split(
+            "|"
+        )
+        self.size.append(int(size))
+        self.counted.append(Decimal(counted))
+        self.unverified.append(int(unverified))
+        self.deducted.append(Decimal(deducted))
+        self.rigid.append(Decimal(rigid))
+        self.edu_other.append(Decimal(edu_other))
+        self.last_counted.append(Decimal(last) if last else None)
+        self.dibao_status.append(_STATUS[status])
+        self.escaped.append(flags[0] == "1")
+        self.urban.append(flags[1] == "1")
+        self.assets_blocked.append(flags[2] == "1")
+        self.supporters_able.append(flags[3] == "1")
+        found = _RISKS_OF.get(risks)
+        if found is None:
+            found = _RISKS_OF[risks] = tuple(_RISK_NAMES[r] for r in risks.split(","))
+        self.risks.append(found)
+        self.dependants.append(_NO_TEKUN if not deps else tuple(_dependant(d) for d in deps.split(";")))
 
     def append(self, h: Household) -> None:
         inc, exp = h.income, h.expenses
@@ -108,6 +215,15 @@ class HouseholdColumns:
                 (m.labor_capacity is LaborCapacity.NONE, m.disability_grade is not None, _born(m.id_number)) for m in ms
             )
         )
+
+
+def _dependant(item: str) -> tuple[bool, bool, dt.date | None]:
+    ymd = item[1:]
+    try:
+        born: dt.date | None = dt.date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:8]))
+    except ValueError:
+        born = None
+    return (True, item[0] == "1", born)
 
 
 def _born(id_number: str) -> dt.date | None:

@@ -1,5 +1,5 @@
 """identification: policy versions added at run time; households and members; jobs (imports,
-screenings).
+screenings) and their chunks (shared by replicas).
 
 Revision ID: iden_0002
 Revises: iden_0001
@@ -7,7 +7,7 @@ Revises: iden_0001
 
 from alembic import op
 
-from services.identification.adapters.orm import households, jobs, members, policy_versions
+from services.identification.adapters.orm import households, job_chunks, jobs, members, policy_versions
 
 revision = "iden_0002"
 down_revision = "iden_0001"
@@ -17,10 +17,10 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    for table in (policy_versions, households, members, jobs):
+    for table in (policy_versions, households, members, jobs, job_chunks):
         table.create(bind)
 
 
 def downgrade() -> None:
-    for table in ("jobs", "members", "households", "policy_versions"):
+    for table in ("job_chunks", "jobs", "members", "households", "policy_versions"):
         op.drop_table(table)
