@@ -392,6 +392,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                     link=link,
                     max_deliver=c.max_deliver,
                     retry_delays=c.retry_delays,
+                    ack_wait=settings.consumer_ack_wait_s,
                 )
             )
         if spec.on_startup:

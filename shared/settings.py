@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     webhook_allowlist: str = ""
     log_level: str = "INFO"
     gateway_port: int = 8000
+    #: How long JetStream waits for a consumer's ack before redelivering (to another replica, if
+    #: the one that fetched the message died).
+    consumer_ack_wait_s: float = 60.0
     #: Replicas of the FANGFAN stream: 1 on one machine, 3 on a 3-node JetStream cluster (R3).
     stream_replicas: int = 1
     #: Apply the service's migrations when it starts (off when a migration job runs them first).

@@ -58,6 +58,12 @@ class ScaleOut:
             FANGFAN_RATE_IP="off",
             FANGFAN_RATE_PRINCIPAL="off",
             FANGFAN_RATE_SELF_APPLICATION="off",
+            # Fail-over waits shortened for the test (production: 60 s each).
+            FANGFAN_CONSUMER_ACK_WAIT_S="10",
+            FANGFAN_CHUNK_LEASE_S="10",
+            FANGFAN_SCREENING_CHUNK="1500",
+            FANGFAN_CHUNK_POLL_S="0.5",
+            FANGFAN_IDEMPOTENCY_STALE_AFTER_S="5",
             PYTHONPATH=str(ROOT),
         )
         self.env = env

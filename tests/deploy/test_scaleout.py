@@ -32,6 +32,8 @@ from tests.helpers import TEST_SECRETS
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # runs once; brings its own PostgreSQL databases
 
 APPLICATIONS = int(os.environ.get("FANGFAN_SCALEOUT_APPLICATIONS", "240"))
+HOUSEHOLDS = int(os.environ.get("FANGFAN_SCALEOUT_HOUSEHOLDS", "24000"))
+SCREENED_COUNTY = "341222"  # another county, so the screening sees only the imported households
 DECISIONS = int(os.environ.get("FANGFAN_SCALEOUT_DECISIONS", "200"))
 COUNTY = "341221"
 REPORT = Path(__file__).resolve().parents[2] / "bench" / "out" / "scaleout.json"
@@ -135,7 +137,6 @@ async def _post_retrying(c: httpx.AsyncClient, url: str, body: Any, headers: dic
 
 @pytest.mark.skipif(not _pg_available(), reason="needs PostgreSQL on 127.0.0.1:5432")
 async def test_two_replicas_share_the_work_and_one_killed_loses_nothing(tmp_path: Path) -> None:
-    os.environ["FANGFAN_IDEMPOTENCY_STALE_AFTER_S"] = "5"  # the killed replica's claims expire fast
     so = ScaleOut(tmp_path)
     report: dict[str, Any] = {}
     t0 = time.monotonic()
@@ -257,6 +258,8 @@ async def test_two_replicas_share_the_work_and_one_killed_loses_nothing(tmp_path
             report["notification_events_handled"] = notification_events
             assert 0 < survivor_assistance < assistance_events
             assert 0 < survivor_notification < notification_events
+
+            await _import_and_screen_while_a_replica_dies(so, c, report)
             assert all(n > 0 for n in report["http_requests_per_identification_replica"])
     finally:
         report["total_s"] = round(time.monotonic() - t0, 1)
@@ -264,6 +267,89 @@ async def test_two_replicas_share_the_work_and_one_killed_loses_nothing(tmp_path
         REPORT.write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
         await so.stop()
+
+
+async def _job(c: httpx.AsyncClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    for _ in range(5):
+        try:
+            r = await c.get(f"/api/v1/jobs/{job_id}", headers=headers)
+            if r.status_code == 200:
+                return dict(r.json())
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"job {job_id} unreadable")
+
+
+async def _import_and_screen_while_a_replica_dies(so: ScaleOut, c: httpx.AsyncClient, report: dict[str, Any]) -> None:
+    """A county's households imported through the gateway, then screened in chunks that both
+    identification replicas claim; one of them is SIGKILLed once chunks are flowing: its chunk's
+    lease runs out and the survivor finishes. Every household is screened once and every warning
+    is one event."""
+    county = _token("county", SCREENED_COUNTY)
+    rows = generate_households(HOUSEHOLDS, SCREENED_COUNTY, seed=5)
+    body = "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in rows).encode()
+    t = time.monotonic()
+    r = await c.post(
+        "/api/v1/households/import",
+        content=body,
+        headers={**county, "Content-Type": "application/x-ndjson", "Idempotency-Key": "so-import"},
+        timeout=600,
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    job = r.json()
+    while job["status"] not in ("completed", "failed"):
+        await asyncio.sleep(0.5)
+        job = await _job(c, job["id"], county)
+    assert job["status"] == "completed", job
+    report["import_households_per_s"] = round(HOUSEHOLDS / (time.monotonic() - t))
+
+    t = time.monotonic()
+    r = await c.post("/api/v1/screenings", json={"region": SCREENED_COUNTY, "as_of": "2026-11-01"}, headers=county)
+    assert r.status_code in (200, 201, 202), r.text
+    job_id = r.json()["id"]
+    killed = False
+    while True:
+        job = await _job(c, job_id, county)
+        chunks = job.get("chunks") or {}
+        both_working = len(chunks.get("by_replica") or []) == 2 and chunks.get("claimed", 0) >= 1
+        if not killed and both_working:
+            so.kill("identification-0")  # mid-screening: both replicas have done chunks, some are claimed
+            killed = True
+            report["identification_killed_at"] = {k: chunks.get(k) for k in ("done", "claimed", "pending")}
+        if job["status"] in ("completed", "failed"):
+            break
+        assert time.monotonic() - t < 300, job
+        await asyncio.sleep(0.3)
+    assert job["status"] == "completed", job
+    assert killed, chunks  # the screening must not have finished before both replicas took part
+    report["screening_s"] = round(time.monotonic() - t, 1)
+    report["screening_chunks"] = chunks
+    replicas = {r["claimed_by"] for r in chunks["by_replica"]}
+    assert len(replicas) == 2, chunks  # both replicas screened part of the county
+    assert chunks["done"] == chunks["total"]
+
+    ident_db = so.database_url("identification")
+    screened = await _count(
+        ident_db,
+        f"SELECT count(*) FROM households WHERE region_code LIKE '{SCREENED_COUNTY}%' AND assessed_at IS NOT NULL",
+    )
+    warned = await _count(
+        ident_db, f"SELECT count(*) FROM households WHERE region_code LIKE '{SCREENED_COUNTY}%' AND warning IS NOT NULL"
+    )
+    conn = await asyncpg.connect(ident_db.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        payloads = await conn.fetch(
+            "SELECT payload FROM outbox WHERE subject LIKE $1", f"fangfan.risk.warning_raised.%.{SCREENED_COUNTY}.%"
+        )
+    finally:
+        await conn.close()
+    subjects = [json.loads(bytes(p["payload"]))["subject"] for p in payloads]
+    report["screened_households"] = screened
+    report["warnings_raised"] = len(subjects)
+    assert screened == HOUSEHOLDS
+    assert len(subjects) == warned > 0
+    assert len(set(subjects)) == len(subjects)  # no household warned twice
 
 
 async def _eq(url: str, sql: str, n: int) -> bool:
