@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import nats
 import pytest
 from aiohttp import web
 
@@ -204,6 +205,14 @@ async def test_two_replicas_share_the_work_and_one_killed_loses_nothing(tmp_path
                     so.kill(name)
                 report["killed"] = ["assistance-0", "notification-0", "subsidy-0"]
                 report["killed_after_applications"] = done
+                # and the JetStream node leading the FANGFAN stream (R3: a new leader takes over)
+                nc = await nats.connect(so.cluster.url.split(","))
+                try:
+                    leader = (await nc.jetstream().stream_info("FANGFAN")).cluster.leader
+                finally:
+                    await nc.close()
+                so.cluster.kill_node(leader)
+                report["nats_stream_leader_killed"] = leader
 
             t1 = time.monotonic()
             results = await asyncio.gather(
