@@ -1,6 +1,6 @@
 """Webhook fan-out throughput and latency against a real NATS server (from the wheel), a real
-database and real loopback receivers (aiohttp.web, in this process — so the figures include the
-receivers' share of the one event loop and are conservative).
+database and real loopback receivers (aiohttp.web, in a child process of their own, so that they
+do not take the service's event loop; receipts are stamped with the system-wide monotonic clock).
 
     .venv/bin/python bench/notification_bench.py --db sqlite   --events 10000 --subscribers 20
     .venv/bin/python bench/notification_bench.py --db postgres --events 10000 --subscribers 20
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import nats
 import sqlalchemy as sa
-from aiohttp import web
+from aiohttp import ClientSession, web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.notification.main import create_app
@@ -44,36 +44,100 @@ VILLAGE = "341221001001"
 
 
 class Receivers:
+    """S loopback receivers (aiohttp.web) in a child process of their own, so that their work
+    does not share the service's event loop and core; receipts are stamped with
+    `time.monotonic()` (CLOCK_MONOTONIC, the same clock in both processes)."""
+
     def __init__(self, n: int) -> None:
         self.n = n
         self.ports = [free_port() for _ in range(n)]
-        self.receipts: dict[str, list[float]] = {}
+        self.control = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.session: ClientSession | None = None
         self.count = 0
-        self.runners: list[web.AppRunner] = []
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.receipts.setdefault(request.headers["webhook-id"], []).append(time.perf_counter())
-        self.count += 1
-        return web.Response(status=204)
 
     async def start(self) -> None:
-        for port in self.ports:
-            app = web.Application()
-            app.router.add_post("/hook", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
-            self.runners.append(runner)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--receivers", ",".join(map(str, self.ports)), "--control", str(self.control)
+        )
+        self.session = ClientSession(base_url=f"http://127.0.0.1:{self.control}")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await self.refresh()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+    async def refresh(self) -> int:
+        assert self.session is not None
+        async with self.session.get("/count") as r:
+            self.count = int(await r.text())
+        return self.count
+
+    async def receipts(self) -> dict[str, list[float]]:
+        assert self.session is not None
+        async with self.session.get("/receipts") as r:
+            return await r.json()  # type: ignore[no-any-return]
+
+    async def reset(self) -> None:
+        assert self.session is not None
+        async with self.session.post("/reset") as r:
+            await r.read()
+        self.count = 0
 
     async def stop(self) -> None:
-        for r in self.runners:
-            await r.cleanup()
+        if self.session is not None:
+            await self.session.close()
+        if self.proc is not None:
+            self.proc.terminate()
+            await self.proc.wait()
 
     async def wait(self, total: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.count < total and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        while await self.refresh() < total and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+
+async def _serve_receivers(ports: list[int], control: int) -> None:
+    receipts: dict[str, list[float]] = {}
+    count = 0
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal count
+        await request.read()
+        receipts.setdefault(request.headers["webhook-id"], []).append(time.monotonic())
+        count += 1
+        return web.Response(status=204)
+
+    async def get_count(_: web.Request) -> web.Response:
+        return web.Response(text=str(count))
+
+    async def get_receipts(_: web.Request) -> web.Response:
+        return web.json_response(receipts)
+
+    async def reset(_: web.Request) -> web.Response:
+        nonlocal count
+        receipts.clear()
+        count = 0
+        return web.Response(status=204)
+
+    for port in ports:
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    ctl = web.Application()
+    ctl.router.add_get("/count", get_count)
+    ctl.router.add_get("/receipts", get_receipts)
+    ctl.router.add_post("/reset", reset)
+    runner = web.AppRunner(ctl, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", control).start()
+    await asyncio.Event().wait()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -88,13 +152,16 @@ def latencies(sent: dict[str, float], receipts: dict[str, list[float]]) -> list[
 async def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="fangfan-noti-bench-"))
     server = NatsServer(tmp / "js", log_file=tmp / "nats.log").start()
-    pg_name = None
+    pg_name = prod_pg = None
     if args.db == "postgres":
         pg_name, url = await create_pg_database("fangfan_bench")
+        # the producer (another service) keeps its outbox on PostgreSQL too, as in production
+        prod_pg, prod_url = await create_pg_database("fangfan_bench_producer")
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'notification.db'}"
+        prod_url = f"sqlite+aiosqlite:///{tmp / 'producer.db'}"
     settings = make_settings(tmp, nats_url=server.url, database_url=url)
-    ns = NotificationSettings(webhook_poll_s=0.05, webhook_max_in_flight=args.in_flight)
+    ns = NotificationSettings(webhook_max_in_flight=args.in_flight)
     receivers = Receivers(args.subscribers)
     await receivers.start()
     app = create_app(settings, ns)
@@ -123,25 +190,24 @@ async def run(args: argparse.Namespace) -> None:
             encoded = [(ev.id, *encode_event(ev)) for ev in events]
             sent: dict[str, float] = {}
             total = args.events * args.subscribers
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             futures = []
             for eid, subject, payload in encoded:
-                sent[eid] = time.perf_counter()
+                sent[eid] = time.monotonic()
                 futures.append(await js.publish_async(subject, payload, headers={"Nats-Msg-Id": eid}))
             await asyncio.gather(*futures)
             await receivers.wait(total, args.timeout)
-            elapsed = time.perf_counter() - t0
+            elapsed = time.monotonic() - t0
             got = receivers.count
-            lat = latencies(sent, receivers.receipts)
+            lat = latencies(sent, await receivers.receipts())
             print(f"burst: {args.events} events x {args.subscribers} subscribers ({args.db})")
             print(f"  deliveries {got}/{total} in {elapsed:.1f} s = {got / elapsed:,.0f} deliveries/s")
             print(f"  publish->receipt p50 {pct(lat, 50):,.0f} ms  p99 {pct(lat, 99):,.0f} ms")
             await nc.close()
 
             # --- phase 2: steady rate, commit -> receipt, through a producer's outbox and relay
-            receivers.receipts.clear()
-            receivers.count = 0
-            prod_engine = make_engine(f"sqlite+aiosqlite:///{tmp / 'producer.db'}")
+            await receivers.reset()
+            prod_engine = make_engine(prod_url)
             md = sa.MetaData()
             outbox = infra_tables(md)["outbox"]
             async with prod_engine.begin() as conn:
@@ -154,19 +220,19 @@ async def run(args: argparse.Namespace) -> None:
             sessions = async_sessionmaker(prod_engine, expire_on_commit=False)
             committed: dict[str, float] = {}
             n = int(args.rate * args.seconds)
-            start = time.perf_counter()
+            start = time.monotonic()
             for i in range(n):
                 due = start + i / args.rate
-                delay = due - time.perf_counter()
+                delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 ev = Event("risk", "warning_raised", f"hh-{i}", VILLAGE, {"household_id": f"hh-{i}", "n": i})
                 async with UnitOfWork(sessions, outbox, on_commit=relay.wake) as uow:
                     uow.add_event(ev)
                     await uow.commit()
-                committed[ev.id] = time.perf_counter()
+                committed[ev.id] = time.monotonic()
             await receivers.wait(n * args.subscribers, args.timeout)
-            lat = latencies(committed, receivers.receipts)
+            lat = latencies(committed, await receivers.receipts())
             print(f"steady: {args.rate:g} events/s for {args.seconds:g} s x {args.subscribers} subscribers")
             print(
                 f"  deliveries {receivers.count}/{n * args.subscribers}; commit->receipt "
@@ -179,8 +245,9 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await receivers.stop()
         server.stop()
-        if pg_name:
-            await drop_pg_database(pg_name)
+        for name in (pg_name, prod_pg):
+            if name:
+                await drop_pg_database(name)
 
 
 def main() -> None:
@@ -192,7 +259,19 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--in-flight", type=int, default=256)
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--profile", metavar="FILE", help="cProfile the whole run (service and bench) into FILE")
+    ap.add_argument("--receivers", help=argparse.SUPPRESS)  # child process: serve these ports
+    ap.add_argument("--control", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.receivers:
+        asyncio.run(_serve_receivers([int(p) for p in args.receivers.split(",")], args.control))
+        return
+    if args.profile:
+        import cProfile
+
+        os.environ.setdefault("FANGFAN_LOG_LEVEL", "WARNING")
+        cProfile.runctx("asyncio.run(run(args))", globals(), {"args": args}, args.profile)
+        return
     os.environ.setdefault("FANGFAN_LOG_LEVEL", "WARNING")
     asyncio.run(run(args))
 

@@ -15,6 +15,7 @@ from services.notification.adapters.http import OutboundHttp
 from services.notification.adapters.orm import metadata
 from services.notification.adapters.sms import HttpSmsProvider
 from services.notification.api import inbox, subscriptions
+from services.notification.application.common import serial_writers
 from services.notification.application.dispatcher import Dispatcher
 from services.notification.application.fanout import fanout_handler
 from services.notification.application.people import ReminderPolicies, people_handler
@@ -35,6 +36,10 @@ def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
 
     async def on_startup(ctx: ServiceContext) -> None:
         ctx.state["notification_settings"] = ns
+        # SQLite: this process's writers take turns on one lock instead of SQLite's busy handler.
+        ctx.state["uow"] = serial_writers(ctx)
+        for consumer in ctx.consumers:
+            consumer.uow_factory = ctx.state["uow"]
         http = OutboundHttp(
             parse_allowlist(ctx.settings.webhook_allowlist),
             timeout_s=ns.webhook_timeout_s,
@@ -64,7 +69,9 @@ def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
             await ctx.state["sms_provider"].close()
 
     def fanout(ctx: ServiceContext) -> EventHandler:
-        return fanout_handler(_waker(ctx, "dispatcher"))
+        # Fresh rows go straight to this replica's dispatcher (leased in the fan-out
+        # transaction) when it runs here; the rest wait for its claim loop.
+        return fanout_handler(_waker(ctx, "dispatcher"), lambda: ctx.state.get("dispatcher"))
 
     def people(ctx: ServiceContext) -> EventHandler:
         return people_handler(ctx.cipher, ReminderPolicies(), sms=sms_on, wake_sms=_waker(ctx, "sms"))

@@ -4,8 +4,10 @@ domain notices, waking a background worker once a transaction has committed."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,11 +15,12 @@ from sqlalchemy import event as sa_event
 
 from services.notification.adapters.orm import inbox_items, sms_messages
 from services.notification.domain.routing import Notice, sms_text
+from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.pii import FieldCipher
 
-__all__ = ["after_commit", "person_hash", "subject_hash", "write_notices"]
+__all__ = ["SerialUnitOfWork", "after_commit", "person_hash", "serial_writers", "subject_hash", "write_notices"]
 
 
 def subject_hash(cipher: FieldCipher, role: str, sub: str) -> str:
@@ -28,6 +31,55 @@ def subject_hash(cipher: FieldCipher, role: str, sub: str) -> str:
 
 def person_hash(cipher: FieldCipher, principal: Principal) -> str:
     return subject_hash(cipher, principal.role, principal.sub)
+
+
+class SerialUnitOfWork(UnitOfWork):
+    """A unit of work that first queues (FIFO) on a lock shared by this process's writers. On
+    SQLite every transaction takes the write lock (BEGIN IMMEDIATE) and a writer that finds it
+    taken sleeps in SQLite's busy handler — 1, 2, 5, … 100 ms steps, unfair, so under a steady
+    stream of events the fan-out, the people consumer and the dispatcher starved one another for
+    hundreds of milliseconds. Queued here they take turns at once."""
+
+    def __init__(self, lock: asyncio.Lock, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = lock
+
+    async def __aenter__(self) -> UnitOfWork:
+        await self._lock.acquire()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await super().__aexit__(exc_type, exc, tb)
+        finally:
+            self._lock.release()
+
+
+def serial_writers(ctx: ServiceContext) -> Callable[[], UnitOfWork]:
+    """On SQLite: a unit-of-work factory whose transactions take turns on one process-wide lock,
+    installed for the consumers and the background workers (`ctx.state["uow"]`). PostgreSQL
+    keeps concurrent transactions (row locks, SKIP LOCKED)."""
+    if ctx.engine.dialect.name != "sqlite":
+        return ctx.uow
+    lock = asyncio.Lock()
+    outbox = ctx.tables["outbox"]
+
+    def factory() -> UnitOfWork:
+        return SerialUnitOfWork(lock, ctx.sessions, outbox, on_commit=ctx.relay.wake)
+
+    return factory
+
+
+def uow_factory(ctx: ServiceContext) -> Callable[[], UnitOfWork]:
+    """The unit-of-work factory the background workers use (see `serial_writers`)."""
+    factory: Callable[[], UnitOfWork] = ctx.state.get("uow", ctx.uow)
+    return factory
 
 
 def after_commit(uow: UnitOfWork, key: str, fn: Callable[[], None]) -> None:

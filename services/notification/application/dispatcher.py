@@ -28,7 +28,7 @@ from services.notification.adapters.orm import (
     subscription_secrets,
     subscriptions,
 )
-from services.notification.application.common import write_notices
+from services.notification.application.common import uow_factory, write_notices
 from services.notification.application.subscriptions import SECRET_CONTEXT
 from services.notification.domain.routing import Audience, Notice
 from services.notification.domain.signing import webhook_headers
@@ -80,16 +80,61 @@ class Dispatcher:
         self._sends_over = False
         self._analyzed = 0.0
         self._stop_maintenance: asyncio.Event | None = None
+        self._running = False
+        #: rows may be waiting for the claim loop (blocked behind an earlier delivery of their
+        #: household, or left over when there was no room): recording an outcome wakes it.
+        self.unsettled = True
+        self._plain: dict[str, str] = {}  # encrypted secret -> decrypted (AES-GCM once each)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def wake(self) -> None:
         self._wake.set()
 
+    # --- direct hand-off from the fan-out ----------------------------------------------------
+
+    def room(self) -> int:
+        """How many more sends this dispatcher takes now (0 unless it is running)."""
+        if not self._running or self._stopping:
+            return 0
+        return max(0, self.settings.webhook_max_in_flight - self.in_flight)
+
+    def secrets(self, encrypted: list[str]) -> list[str]:
+        out = []
+        for enc in encrypted:
+            plain = self._plain.get(enc)
+            if plain is None:
+                if len(self._plain) > 10_000:
+                    self._plain.clear()
+                plain = self._plain[enc] = self.ctx.cipher.decrypt_text(enc, context=SECRET_CONTEXT)
+            out.append(plain)
+        return out
+
+    def claimed_for(
+        self, delivery_id: int, subscription_id: str, event_id: str, url: str, payload: bytes, secrets_enc: list[str]
+    ) -> _Claimed:
+        """A fresh row the fan-out inserted already leased to us (first attempt)."""
+        return _Claimed(delivery_id, subscription_id, event_id, 0, 0, url, payload, self.secrets(secrets_enc))
+
+    def submit(self, claimed: list[_Claimed]) -> None:
+        """Send rows leased to us by a committed transaction (called from its commit hook).
+        Stopping: they are left to the lease (released by `stop`, or expiring)."""
+        if self._stopping:
+            return
+        for c in claimed:
+            self._start_send(c)
+
+    def _start_send(self, c: _Claimed) -> None:
+        self.in_flight += 1
+        task = asyncio.create_task(self._send(c))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
     async def run(self) -> None:
         """The background task: claim loop, result writer and maintenance side by side. It
         stops when `stop()` asks, between database operations (never cancelled inside one: a
         cancel there would strand a connection in the middle of its transaction)."""
+        self._running = True
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="webhook-claim"),
             asyncio.create_task(self._write_loop(), name="webhook-results"),
@@ -112,7 +157,7 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Give back what we hold so another replica (or our next start) need not wait the lease out.
         with contextlib.suppress(Exception):
-            async with self.ctx.uow() as uow:
+            async with uow_factory(self.ctx)() as uow:
                 await uow.session.execute(
                     sa.update(deliveries)
                     .where(deliveries.c.lease_owner == self.owner, deliveries.c.status == "pending")
@@ -135,10 +180,11 @@ class Dispatcher:
                 claimed = await self.claim(min(self.settings.webhook_claim_batch, capacity)) if worth_it else []
                 backoff = 0.1
                 for c in claimed:
-                    self.in_flight += 1
-                    task = asyncio.create_task(self._send(c))
-                    self._sends.add(task)
-                    task.add_done_callback(self._sends.discard)
+                    self._start_send(c)
+                if claimed:
+                    self.unsettled = True  # their successors may become due
+                elif worth_it and self.in_flight == 0:
+                    self.unsettled = False  # nothing due and nothing out: only retries remain
                 if claimed and capacity - len(claimed) > 0:
                     continue
                 with contextlib.suppress(TimeoutError):
@@ -173,7 +219,7 @@ class Dispatcher:
             .order_by(d.id)
             .limit(limit)
         )
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             session = uow.session
             pg = session.get_bind().dialect.name == "postgresql"
             if pg:
@@ -215,9 +261,7 @@ class Dispatcher:
                     .order_by(ss.id.desc())
                 )
             ).all():
-                secrets[sec.subscription_id].append(
-                    self.ctx.cipher.decrypt_text(sec.secret_enc, context=SECRET_CONTEXT)
-                )
+                secrets[sec.subscription_id].extend(self.secrets([sec.secret_enc]))
             await uow.commit()
         return [
             _Claimed(
@@ -270,7 +314,8 @@ class Dispatcher:
                     await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
             self.in_flight -= len(batch)
             self.sent += len(batch)
-            self._wake.set()  # successors of what just finished may be due now
+            if self.unsettled or any(not o.result.ok for o in batch):
+                self._wake.set()  # successors of what just finished may be due now
 
     async def _record(self, batch: list[_Outcome]) -> None:
         now = utcnow()
@@ -333,7 +378,7 @@ class Dispatcher:
                 lease_until=None,
             )
         )
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             await uow.session.execute(stmt, updates)
             await uow.session.execute(sa.insert(delivery_attempts), attempts)
             s = subscriptions.c
@@ -373,7 +418,7 @@ class Dispatcher:
         now = utcnow()
         cutoff = now - dt.timedelta(seconds=self.settings.webhook_disable_after_s)
         s = subscriptions.c
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             q = sa.select(subscriptions).where(
                 s.status == "active", s.failing_since.is_not(None), s.failing_since < cutoff
             )

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.notification.adapters.orm import reminders
-from services.notification.application.common import write_notices
+from services.notification.application.common import uow_factory, write_notices
 from services.notification.domain.routing import Audience, reminder_notice
 from shared.app import ServiceContext
 from shared.db import utcnow
@@ -66,7 +66,7 @@ class ReminderScheduler:
             .order_by(rc.fire_at)
             .limit(self.batch)
         )
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             if uow.session.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             rows = (await uow.session.execute(q)).all()

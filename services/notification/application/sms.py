@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from services.notification.adapters.orm import sms_messages, sms_recipients
 from services.notification.adapters.sms import SmsProvider, SmsSendError
+from services.notification.application.common import uow_factory
 from services.notification.domain.retry import parse_schedule
 from services.notification.settings import NotificationSettings
 from shared.app import ServiceContext
@@ -59,7 +60,7 @@ class SmsSender:
         """Claim one due message; decide no_phone / rate_limited in the same transaction."""
         m = sms_messages.c
         now = utcnow()
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             session = uow.session
             pg = session.get_bind().dialect.name == "postgresql"
             q = (
@@ -149,7 +150,7 @@ class SmsSender:
             else:
                 values = {"status": "failed", "attempts": attempts, "error": str(exc)[:500], "lease_until": None}
             log.info("sms %s not sent: %s", msg.id, exc)
-        async with self.ctx.uow() as uow:
+        async with uow_factory(self.ctx)() as uow:
             await uow.session.execute(sa.update(sms_messages).where(m.id == msg.id).values(**values))
             await uow.commit()
         return True

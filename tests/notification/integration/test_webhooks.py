@@ -270,3 +270,24 @@ async def test_disable_by_owner_holds_and_enable_sends(
     assert r.status_code == 200
     [got] = await receiver.wait_for(1)
     assert got.headers["webhook-id"] == ev.id
+
+
+async def test_fresh_events_need_no_poll(settings: Settings, app_factory: Any, receiver: Receiver) -> None:
+    """The fan-out hands fresh rows straight to the dispatcher, and a row held behind an earlier
+    event of its household is claimed as soon as that one is recorded — a 60 s poll never runs."""
+    a1, a2 = (risk_event(household="hh-a", seq=i) for i in range(2))
+    b1 = risk_event(household="hh-b", seq=0)
+    async with running_app(app_factory(fast(webhook_poll_s=60.0)), settings) as client:
+        sub = await subscribe(client, settings, receiver.url)
+        await asyncio.sleep(0.2)  # the claim loop's first (empty) claim is behind us
+        await publish(settings.resolved_nats_url(), a1, a2, b1)
+        got = await receiver.wait_for(3, timeout=5.0)
+        ids = [g.headers["webhook-id"] for g in got]
+        assert ids.index(a1.id) < ids.index(a2.id)
+        items = await eventually(lambda: _all_delivered(client, settings, sub["id"], 3))
+        assert all(len(d["attempts"]) == 1 for d in items)
+
+
+async def _all_delivered(client: httpx.AsyncClient, settings: Settings, sub_id: str, n: int) -> Any:
+    items = await deliveries_of(client, settings, sub_id)
+    return items if len(items) == n and all(d["status"] == "delivered" for d in items) else None
