@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
 from shared.events import STREAM, SUBJECT_ROOT
+from shared.process import die_with_parent
 
 __all__ = ["NatsCluster", "NatsLink", "NatsServer", "ensure_stream", "free_port", "nats_server_binary"]
 
@@ -76,7 +77,7 @@ class NatsServer:
             str(self.store_dir),
         ]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True)
+        self.proc = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -253,7 +254,11 @@ class NatsCluster:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.base_dir / f"{name}.log", "ab")  # noqa: SIM115
         self.procs[name] = subprocess.Popen(
-            [nats_server_binary(), "-c", str(self._render(i))], stdout=log, stderr=log, start_new_session=True
+            [nats_server_binary(), "-c", str(self._render(i))],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -4,7 +4,6 @@ that dies with its parent; stopped in order (gateway, services, NATS) on Ctrl-C 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -14,16 +13,8 @@ import urllib.request
 from pathlib import Path
 
 from shared.nats import NatsServer, free_port
+from shared.process import die_with_parent
 from shared.settings import SERVICE_PORTS, SERVICES, Settings, ensure_dev_secrets
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 class Launcher:
@@ -92,7 +83,7 @@ class Launcher:
             "10",
         ]
         proc = subprocess.Popen(
-            cmd, env=self.env, stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent
+            cmd, env=self.env, stdout=log, stderr=log, start_new_session=True, preexec_fn=die_with_parent
         )
         self.children.append((name, proc))
 

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from shared.nats import NatsCluster, free_port
+from shared.process import die_with_parent
 from shared.settings import SERVICES
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import TEST_SECRETS
@@ -87,6 +88,7 @@ class ScaleOut:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def wait_ready(self, timeout: float = 90) -> None:

@@ -25,6 +25,7 @@ from services.identification.api.schemas import SCHOOLING_ALIASES, HouseholdImpo
 from services.identification.domain.model import DibaoStatus, DisabilityKind, LaborCapacity, RiskType, Schooling
 from shared.auth import Principal
 from shared.identifiers import InvalidRegionCode, validate_region_code
+from shared.process import die_with_parent
 
 __all__ = [
     "ChunkResult",
@@ -317,7 +318,9 @@ _ENCODER: dict[str, Any] = {}
 
 
 def init_worker(key: bytes, index_key: bytes) -> None:
-    """Process-pool initializer: the PII keys (never sent with each task)."""
+    """Process-pool initializer: die with the service (a SIGKILLed replica leaves no workers), and
+    the PII keys (never sent with each task)."""
+    die_with_parent()
     _ENCODER["keys"] = (key, index_key)
 
 
