@@ -11,6 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.audit import record_unmasked_read
+from services.identification.adapters.households import get_household
 from services.identification.adapters.jobs import chunk_summary, get_job, job_read
 from services.identification.api.schemas import JobRead
 from services.identification.application.households import (
@@ -20,7 +22,8 @@ from services.identification.application.households import (
 )
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
-from shared.errors import FieldError, NotFound, Unprocessable
+from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
+from shared.logging import request_id_var
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
 
@@ -96,3 +99,75 @@ async def read_job(
     if job.kind == "screening":
         body["chunks"] = await chunk_summary(session, job.id)
     return body
+
+
+_REVEALERS = frozenset({"county", "province", "admin"})
+
+
+@router.get("/households/{household_id}", summary="One household; ID numbers and names masked unless revealed")
+async def read_household(
+    household_id: str,
+    reveal: str | None = Query(default=None, description="`id_number`: clear ID numbers and names (county and above)"),
+    reason: str | None = Query(default=None, max_length=500, description="why the clear values are needed (audited)"),
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(get_principal),
+) -> JSONResponse:
+    """Members' ID numbers come masked (`341221********123X`) and names as the surname only. With
+    `reveal=id_number` a county, province or admin caller gets them in clear, and the read is
+    written to the hash-chained audit log (who, whose, why, request id) in the same transaction."""
+    if principal.role not in ("province", "county", "township", "village", "contact", "admin"):
+        raise Forbidden("households are for officers, contact persons and administrators", code="role_not_allowed")
+    wants_clear = reveal is not None
+    if wants_clear:
+        if reveal != "id_number":
+            raise Unprocessable("reveal takes id_number", errors=[FieldError("reveal", "must be id_number")])
+        if principal.role not in _REVEALERS:
+            raise Forbidden("only county, province and admin may read unmasked ID numbers", code="unmask_forbidden")
+        if not reason or not reason.strip():
+            raise Unprocessable("say why", errors=[FieldError("reason", "required with reveal (it is audited)")])
+    async with ctx.uow() as uow:
+        stored = await get_household(uow.session, household_id, cipher=ctx.cipher if wants_clear else None)
+        if stored is None or not principal.sees(stored.region_code):
+            raise NotFound("no such household in your jurisdiction")
+        if wants_clear:
+            await record_unmasked_read(
+                uow.session,
+                actor=principal.sub,
+                role=principal.role,
+                household_id=stored.id,
+                fields="id_number,name",
+                reason=(reason or "").strip(),
+                request_id=request_id_var.get(),
+            )
+            await uow.commit()
+    members = [
+        {
+            "position": m.position,
+            "relation": m.relation,
+            "sex": m.sex,
+            "birth_date": m.birth_date.isoformat(),
+            "labor_capacity": m.labor_capacity,
+            "disability_grade": m.disability_grade,
+            "disability_kind": m.disability_kind,
+            "serious_illness": m.serious_illness,
+            "schooling": m.schooling,
+            "id_number": m.id_number if wants_clear else m.id_number_masked,
+            "name": m.name if wants_clear else None,
+        }
+        for m in stored.members
+    ]
+    body = {
+        "id": stored.id,
+        "household_number": stored.household_number,
+        "region_code": stored.region_code,
+        "status": stored.status,
+        "category": stored.category,
+        "low_income_category": stored.low_income_category,
+        "warning": stored.warning,
+        "per_capita_income": None if stored.per_capita_income is None else f"{stored.per_capita_income:.2f}",
+        "escaped_poverty": stored.escaped_poverty,
+        "dibao_status": stored.dibao_status,
+        "members": members,
+        "unmasked": wants_clear,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
