@@ -33,9 +33,11 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.orm import households, members
+from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.api.schemas import HouseholdIn
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.model import (
@@ -97,27 +99,6 @@ _MEMBER_COLUMNS = (
     "disability_kind",
     "serious_illness",
     "schooling",
-)
-_HOUSEHOLD_COLUMNS = (
-    "id",
-    "household_number",
-    "region_code",
-    "escaped_poverty",
-    "dibao_status",
-    "phone_enc",
-    "phone_index",
-    "facts",
-    "status",
-    "category",
-    "low_income_category",
-    "warning",
-    "per_capita_income",
-    "assessed_at",
-    "source",
-    "version",
-    "created_at",
-    "updated_at",
-    "content_hash",
 )
 
 
@@ -294,7 +275,7 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 _NULL = "\\N"
 
 
-def _esc(value: str) -> str:
+def copy_escape(value: str) -> str:
     """A text value for PostgreSQL's COPY text format."""
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_ESCAPES)
@@ -390,7 +371,7 @@ class RowEncoder:
                     ill = "t" if m["serious_illness"] else "f"
                     mrows.append(
                         f"{hid}\t{i}\t\\\\x{id_enc.hex()}\t{self._blind(idn)}\t{mask_id_number(idn)}"
-                        f"\t\\\\x{name_enc.hex()}\t{_esc(m['relation'])}\t{sex}\t{born}\t{m['labor_capacity']}"
+                        f"\t\\\\x{name_enc.hex()}\t{copy_escape(m['relation'])}\t{sex}\t{born}\t{m['labor_capacity']}"
                         f"\t{g}\t{k}\t{ill}\t{m['schooling']}\n"
                     )
                 else:
@@ -422,7 +403,7 @@ class RowEncoder:
                 p_enc = _NULL if phone_enc is None else "\\\\x" + phone_enc.hex()
                 batch.households.append(
                     f"{hid}\t{number}\t{region}\t{esc_poverty}\t{c['dibao_status']}\t{p_enc}\t{phone_index or _NULL}"
-                    f"\t{_esc(facts)}\tregistered\t{source}\t1\t{now}\t{now}\t{digest}\t{profile}\n"
+                    f"\t{copy_escape(facts)}\tregistered\t{source}\t1\t{now}\t{now}\t{digest}\t{profile}\n"
                 )
                 batch.members.append("".join(mrows))
             else:
@@ -642,6 +623,44 @@ def _household_of(row: Any, ms: Sequence[StoredMember], cipher: FieldCipher | No
 
 
 _MEMBER_SELECT = [c for c in members.c if c.name != "id"]
+#: a household with its latest outcome (None before its first evaluation)
+_WITH_OUTCOME = sa.select(
+    households,
+    household_outcomes.c.category,
+    household_outcomes.c.low_income_category,
+    household_outcomes.c.warning,
+    household_outcomes.c.per_capita_income,
+).select_from(households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id))
+
+
+async def record_outcome(
+    session: AsyncSession,
+    household_id: str,
+    *,
+    category: str | None,
+    low_income_category: str | None,
+    warning: str | None,
+    per_capita_income: Decimal,
+    as_of: dt.date,
+    policy_id: str,
+    policy_version: str,
+) -> None:
+    """Store the latest evaluation of one household (an application's assessment), replacing the
+    previous one. Screenings write theirs in bulk (application.screening.write_outcomes)."""
+    values = {
+        "category": category,
+        "low_income_category": low_income_category,
+        "warning": warning,
+        "per_capita_income": per_capita_income,
+        "assessed_at": utcnow(),
+        "as_of": as_of,
+        "policy_id": policy_id,
+        "policy_version": policy_version,
+        "screening_job_id": None,
+    }
+    insert = pg_insert if is_postgres(session.bind) else sqlite_insert
+    stmt = insert(household_outcomes).values(household_id=household_id, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["household_id"], set_=values))
 
 
 async def get_household(
@@ -649,7 +668,7 @@ async def get_household(
 ) -> StoredHousehold | None:
     """One household with its members in order; ID numbers, names and phone decrypted only when
     `cipher` is given (check the caller's jurisdiction on `region_code` before showing it)."""
-    row = (await session.execute(sa.select(households).where(households.c.id == household_id))).first()
+    row = (await session.execute(_WITH_OUTCOME.where(households.c.id == household_id))).first()
     if row is None:
         return None
     mrows = (
@@ -681,7 +700,7 @@ async def iter_region_households(
 ) -> list[StoredHousehold]:
     """The next `limit` households of `region` in (region_code, id) order after the keyset
     `after`, with members but without decrypting anything (for screenings and simulations)."""
-    stmt = sa.select(households).where(region_filter(region))
+    stmt = _WITH_OUTCOME.where(region_filter(region))
     if after is not None:
         stmt = stmt.where(sa.tuple_(households.c.region_code, households.c.id) > sa.tuple_(*after))
     rows = (await session.execute(stmt.order_by(households.c.region_code, households.c.id).limit(limit))).all()

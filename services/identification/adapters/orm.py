@@ -32,12 +32,6 @@ households = sa.Table(
     sa.Column("facts", sa.Text, nullable=False),
     #: Monitoring status kept by the case procedure: registered | monitored | eliminated | cleared.
     sa.Column("status", sa.String(24), nullable=False, default="registered"),
-    # The latest evaluation (screening or assessment) — the explanation is in `assessments`.
-    sa.Column("category", sa.String(24), nullable=True),
-    sa.Column("low_income_category", sa.String(24), nullable=True),
-    sa.Column("warning", sa.String(8), nullable=True),
-    sa.Column("per_capita_income", sa.Numeric(14, 2), nullable=True),
-    sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("source", sa.String(20), nullable=False, default="import"),
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -49,6 +43,26 @@ households = sa.Table(
     sa.Column("screening_profile", sa.Text, nullable=True),
     # keyset pagination of a region's households (screening, simulation): region prefix, then id
     sa.Index("ix_households_region_id", "region_code", "id"),
+)
+
+#: The latest evaluation of each household (screening or assessment), apart from the wide
+#: `households` row: a screening writes a million of these without rewriting a million households
+#: (their facts and five indexes). Which policy version, as of which date, from which screening —
+#: what an officer needs to answer "why?" (the explanation itself: `POST /assessments`).
+household_outcomes = sa.Table(
+    "household_outcomes",
+    metadata,
+    sa.Column("household_id", sa.String(36), primary_key=True),
+    sa.Column("category", sa.String(24), nullable=True),
+    sa.Column("low_income_category", sa.String(24), nullable=True),
+    sa.Column("warning", sa.String(8), nullable=True),
+    sa.Column("per_capita_income", sa.Numeric(14, 2), nullable=True),
+    sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=True),
+    sa.Column("policy_id", sa.String(120), nullable=True),
+    sa.Column("policy_version", sa.String(40), nullable=True),
+    #: the screening job that wrote it (None: an application's assessment)
+    sa.Column("screening_job_id", sa.String(36), nullable=True),
 )
 
 members = sa.Table(

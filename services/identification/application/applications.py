@@ -4,7 +4,6 @@ with the policy's deadline, events to the outbox) and read (status and history, 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
@@ -16,7 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.cases_repo import CasesRepository
-from services.identification.adapters.households import HouseholdRecord, get_household, upsert_household
+from services.identification.adapters.households import (
+    HouseholdRecord,
+    get_household,
+    record_outcome,
+    upsert_household,
+)
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_cases import applications
 from services.identification.api.schemas import HouseholdIn
@@ -92,11 +96,7 @@ async def _save_household(
     outcome = await upsert_household(
         session, ctx.cipher, HouseholdRecord(number, region_code, body), source="application"
     )
-    await session.execute(
-        sa.update(households)
-        .where(households.c.id == outcome.household_id)
-        .values(assessed_at=dt.datetime.now(dt.UTC), **evaluation)
-    )
+    await record_outcome(session, outcome.household_id, **evaluation)
     return outcome.household_id
 
 
@@ -232,6 +232,9 @@ async def _submit(
                 "low_income_category": str(assessment.low_income_category) if assessment.low_income_category else None,
                 "warning": str(assessment.warning) if assessment.warning else None,
                 "per_capita_income": assessment.per_capita_income.quantize(_CENT),
+                "as_of": at.date(),
+                "policy_id": resolved.id,
+                "policy_version": resolved.version,
             },
         )
         case = _with_household(opened.case, household_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import itertools
 import json
 import logging
@@ -22,7 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.households import StoredHousehold, get_household, iter_region_households
+from services.identification.adapters.households import (
+    StoredHousehold,
+    copy_escape,
+    get_household,
+    iter_region_households,
+)
 from services.identification.adapters.jobs import (
     Chunk,
     Job,
@@ -35,19 +41,27 @@ from services.identification.adapters.jobs import (
     lock_job,
     save_progress,
 )
-from services.identification.adapters.orm import households, job_chunks
+from services.identification.adapters.orm import household_outcomes, households, job_chunks
 from services.identification.api.schemas import ScreeningCreate, SimulationCreate
 from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate, profile_of
+from services.identification.domain.risk import RISK_TYPE_ORDER
+from services.identification.domain.vectorized import (
+    CATEGORIES,
+    LOW_INCOME,
+    WARNINGS,
+    evaluate_profiles,
+    fen_str,
+    risks_of_mask,
+)
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import is_postgres, utcnow
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
-from shared.events import Event, encode_event
+from shared.events import Event, assert_no_personal_data
 from shared.identifiers import REGION_LEVELS
 from shared.policy import PolicyNotFound, PolicyParameterMissing, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
-from .assessments import money_str
 from .policies import POLICY_STORE
 
 __all__ = [
@@ -252,7 +266,11 @@ async def _fail(ctx: ServiceContext, job_id: str, why: str) -> None:
 async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> None:
     """Evaluate the chunk's households and, in one transaction: mark the chunk done (only if this
     replica still holds it), store every outcome, write one `risk.warning_raised` outbox row per
-    raised warning, and add the counts to the job (completing it with its last chunk)."""
+    raised warning, and add the counts to the job (completing it with its last chunk).
+
+    Villages whose policies come from the same versions are evaluated together with the numpy
+    evaluator (domain/vectorized.py; the per-household columnar evaluator where it cannot be
+    exact); only raised warnings become Python objects and events."""
     store: PolicyStore = ctx.state.get("policy_store", POLICY_STORE)
     async with ctx.sessions() as s:
         job = await get_job(s, chunk.job_id)
@@ -262,72 +280,57 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     as_of = dt.date.fromisoformat(job.params["as_of"])
     now = utcnow()
     postgres = is_postgres(ctx.engine)
-    updates: list[tuple[Any, ...]] = []
-    outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
     errors: list[dict[str, Any]] = []
-    by_village: dict[str, list[Any]] = defaultdict(list)
-    for r in rows:
-        by_village[r.region_code].append(r)
+    by_village: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_village[r.region_code].append(i)
     async with ctx.uow() as uow:
         if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
             log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
             return
-        for village, hs in by_village.items():
+        groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, list[int]]] = {}
+        for village, idx in by_village.items():
             try:
                 policy = await store.resolve(uow.session, village, as_of)
             except PolicyNotFound:
                 errors.extend(
                     {
-                        "household_number": h.household_number,
+                        "household_number": rows[i].household_number,
                         "path": "region_code",
                         "message": f"no identification policy in force on {as_of}",
                     }
-                    for h in hs
+                    for i in idx
                 )
                 continue
-            cols = HouseholdColumns()
-            for h in hs:
-                cols.append_profile(h.screening_profile or await _profile_of_stored(uow.session, h.id))
-            result = evaluate(cols, policy, as_of=as_of)
-            policy_ref = {"id": policy.id, "version": policy.version}
+            key = tuple((v.id, v.version) for v in policy.versions)
+            groups.setdefault(key, (policy, []))[1].extend(idx)
+        outcomes = _Outcomes(postgres, now, as_of, job.id)
+        outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
+        for policy, idx in groups.values():
+            hs = [rows[i] for i in idx]
+            profiles = [h.screening_profile or await _profile_of_stored(uow.session, h.id) for h in hs]
+            pc, category, low, warning, risks = _evaluate_group(profiles, policy, as_of)
+            outcomes.add(hs, pc, category, low, warning, policy)
             for i, h in enumerate(hs):
-                category, low, warning = result.category[i], result.low_income_category[i], result.warning[i]
-                pc = result.per_capita_income[i]
-                updates.append(
-                    (
-                        h.id,
-                        None if category is None else str(category),
-                        None if low is None else str(low),
-                        None if warning is None else str(warning),
-                        pc,
+                colour = _WARNING_TEXT[warning[i]]
+                if colour is not None and colour != h.warning:
+                    outbox_rows.append(
+                        _warning_event(
+                            h,
+                            colour,
+                            category[i],
+                            low[i],
+                            risks[i],
+                            pc[i],
+                            as_of=as_of,
+                            policy=policy,
+                            job_id=job.id,
+                            now=now,
+                        )
                     )
-                )
-                if warning is not None and str(warning) != h.warning:
-                    event = Event(
-                        domain="risk",
-                        name="warning_raised",
-                        subject=h.id,
-                        region=h.region_code,
-                        source="identification",
-                        data={
-                            "household_id": h.id,
-                            "household_number": h.household_number,
-                            "warning": str(warning),
-                            "previous_warning": h.warning,
-                            "category": None if category is None else str(category),
-                            "low_income_category": None if low is None else str(low),
-                            "risk_types": [str(x) for x in result.risk_types[i]],
-                            "per_capita_income": money_str(pc),
-                            "as_of": as_of.isoformat(),
-                            "policy": policy_ref,
-                            "screening_job_id": job.id,
-                        },
-                    )
-                    subject, payload = encode_event(event)
-                    outbox_rows.append((event.id, subject, payload, now))
-        await write_outcomes(uow.session, updates, now, postgres=postgres)
+        await outcomes.write(uow.session)
         await write_outbox(uow.session, ctx.tables["outbox"], outbox_rows, postgres=postgres)
-        counts = {"done": len(updates), "failed": len(errors), "warnings_raised": len(outbox_rows)}
+        counts = {"done": len(outcomes), "failed": len(errors), "warnings_raised": len(outbox_rows)}
         await uow.session.execute(
             sa.update(job_chunks)
             .where(job_chunks.c.job_id == chunk.job_id, job_chunks.c.seq == chunk.seq)
@@ -336,7 +339,7 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
         locked = await lock_job(uow.session, chunk.job_id)
         if locked is None or locked.status != "running":
             return  # failed meanwhile: roll back
-        locked.rows_done += len(updates)
+        locked.rows_done += len(outcomes)
         locked.rows_failed += len(errors)
         locked.add_errors(errors)
         locked.result["warnings_raised"] = locked.result.get("warnings_raised", 0) + len(outbox_rows)
@@ -349,11 +352,139 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
         ctx.relay.wake()
 
 
+_CATEGORY_TEXT = [None if c is None else str(c) for c in CATEGORIES]
+_LOW_TEXT = [None if c is None else str(c) for c in LOW_INCOME]
+_WARNING_TEXT = [None if c is None else str(c) for c in WARNINGS]
+
+
+def _evaluate_group(
+    profiles: list[str], policy: ResolvedPolicy, as_of: dt.date
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """Per household: per-capita income in fen and the codes of category, low-income category,
+    warning (indexes into CATEGORIES, LOW_INCOME, WARNINGS) and the risk-type bit mask."""
+    vec = evaluate_profiles(profiles, policy, as_of=as_of)
+    if vec is not None:
+        return (
+            vec.per_capita_fen.tolist(),
+            vec.category.tolist(),
+            vec.low_income_category.tolist(),
+            vec.warning.tolist(),
+            vec.risks.tolist(),
+        )
+    cols = HouseholdColumns()
+    for p in profiles:
+        cols.append_profile(p)
+    r = evaluate(cols, policy, as_of=as_of)
+    bits = {t: 1 << i for i, t in enumerate(RISK_TYPE_ORDER)}
+    return (
+        [int(x.scaleb(2)) for x in r.per_capita_income],
+        [CATEGORIES.index(c) for c in r.category],
+        [LOW_INCOME.index(c) for c in r.low_income_category],
+        [WARNINGS.index(c) for c in r.warning],
+        [sum(bits[t] for t in ts) for ts in r.risk_types],
+    )
+
+
+_SUBJECTS: dict[str, str] = {}
+
+
+def _warning_event(
+    h: Any,
+    colour: str,
+    category: int,
+    low: int,
+    risks: int,
+    pc: int,
+    *,
+    as_of: dt.date,
+    policy: ResolvedPolicy,
+    job_id: str,
+    now: dt.datetime,
+) -> tuple[str, str, bytes, dt.datetime]:
+    """The outbox row of one `risk.warning_raised` (CloudEvents JSON, as `encode_event` writes it;
+    the personal-data guard runs once over the encoded event instead of once per value)."""
+    event = Event(
+        domain="risk",
+        name="warning_raised",
+        subject=h.id,
+        region=h.region_code,
+        source="identification",
+        time=now,
+        data={
+            "household_id": h.id,
+            "household_number": h.household_number,
+            "warning": colour,
+            "previous_warning": h.warning,
+            "category": _CATEGORY_TEXT[category],
+            "low_income_category": _LOW_TEXT[low],
+            "risk_types": [str(x) for x in risks_of_mask(risks)],
+            "per_capita_income": fen_str(pc),
+            "as_of": as_of.isoformat(),
+            "policy": {"id": policy.id, "version": policy.version},
+            "screening_job_id": job_id,
+        },
+    )
+    body = json.dumps(event.to_cloudevent(), ensure_ascii=False, separators=(",", ":"))
+    assert_no_personal_data(body)
+    subject = _SUBJECTS.get(h.region_code)
+    if subject is None:
+        subject = _SUBJECTS[h.region_code] = event.nats_subject
+    return (event.id, subject, body.encode(), now)
+
+
+class _Outcomes:
+    """A chunk's outcomes, ready for `write_outcomes`: COPY text lines (PostgreSQL) or tuples."""
+
+    def __init__(self, postgres: bool, now: dt.datetime, as_of: dt.date, job_id: str) -> None:
+        self.postgres = postgres
+        self.rows: list[Any] = []
+        self._now = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self._as_of = as_of.isoformat()
+        self._job = job_id
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(
+        self, hs: list[Any], pc: list[int], category: list[int], low: list[int], warning: list[int], policy: Any
+    ) -> None:
+        pid, pver = policy.id, policy.version
+        if self.postgres:
+            null = "\\N"
+            cat_t = [null if c is None else c for c in _CATEGORY_TEXT]
+            low_t = [null if c is None else c for c in _LOW_TEXT]
+            warn_t = [null if c is None else c for c in _WARNING_TEXT]
+            tail = f"\t{self._now}\t{self._as_of}\t{copy_escape(pid)}\t{copy_escape(pver)}\t{self._job}\n"
+            self.rows.extend(
+                f"{h.id}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
+                for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
+            )
+        else:
+            self.rows.extend(
+                (
+                    h.id,
+                    _CATEGORY_TEXT[c],
+                    _LOW_TEXT[lo],
+                    _WARNING_TEXT[w],
+                    fen_str(p),
+                    self._now,
+                    self._as_of,
+                    pid,
+                    pver,
+                    self._job,
+                )
+                for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
+            )
+
+    async def write(self, session: AsyncSession) -> None:
+        await write_outcomes(session, self.rows, postgres=self.postgres)
+
+
 _CHUNK_COLUMNS = (
     households.c.id,
     households.c.household_number,
     households.c.region_code,
-    households.c.warning,
+    household_outcomes.c.warning,
     households.c.screening_profile,
 )
 
@@ -363,7 +494,11 @@ async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
     # so everything between them is in the region — and the (region_code, id) index serves it
     # (a LIKE prefix cannot use it under a non-C collation).
     key = sa.tuple_(households.c.region_code, households.c.id)
-    stmt = sa.select(*_CHUNK_COLUMNS).where(key <= sa.tuple_(*chunk.last))
+    stmt = (
+        sa.select(*_CHUNK_COLUMNS)
+        .select_from(households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id))
+        .where(key <= sa.tuple_(*chunk.last))
+    )
     if chunk.after is not None:
         stmt = stmt.where(key > sa.tuple_(*chunk.after))
     return list((await session.execute(stmt.order_by(households.c.region_code, households.c.id))).all())
@@ -392,36 +527,50 @@ async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:
     return profile_of(canon, h.region_code)
 
 
-async def write_outcomes(
-    session: AsyncSession, updates: list[tuple[Any, ...]], now: dt.datetime, *, postgres: bool
-) -> None:
-    """Store (id, category, low_income_category, warning, per_capita_income) on each household:
-    PostgreSQL: COPY into a temporary table and one `UPDATE … FROM`; SQLite: executemany."""
-    if not updates:
+_OUTCOME_COLUMNS = (
+    "household_id",
+    "category",
+    "low_income_category",
+    "warning",
+    "per_capita_income",
+    "assessed_at",
+    "as_of",
+    "policy_id",
+    "policy_version",
+    "screening_job_id",
+)
+_UPSERT_SET = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS[1:])
+
+
+async def write_outcomes(session: AsyncSession, rows: list[Any], *, postgres: bool) -> None:
+    """Store a screening's outcomes in `household_outcomes` (insert, or replace a household's
+    previous one): PostgreSQL: COPY into a temporary table and one `INSERT … SELECT … ON
+    CONFLICT`; SQLite: executemany of the same upsert."""
+    if not rows:
         return
+    columns = ", ".join(_OUTCOME_COLUMNS)
     if postgres:
         await session.execute(sa.text("SELECT 1"))  # the transaction is open before the raw calls
         conn = await session.connection()
         apg = (await conn.get_raw_connection()).driver_connection
         assert apg is not None
         await apg.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS screening_stage (id text, category text, low text, warning text, "
-            "pc numeric(14, 2)) ON COMMIT DELETE ROWS"
+            "CREATE TEMP TABLE IF NOT EXISTS outcomes_stage (LIKE household_outcomes) ON COMMIT DELETE ROWS"
         )
-        await apg.copy_records_to_table("screening_stage", records=updates)
-        await apg.execute("ANALYZE screening_stage")  # else the planner guesses a hash join over households
+        await apg.copy_to_table(
+            "outcomes_stage", source=io.BytesIO("".join(rows).encode()), columns=list(_OUTCOME_COLUMNS), format="text"
+        )
         await apg.execute(
-            "UPDATE households h SET category = s.category, low_income_category = s.low, warning = s.warning, "
-            "per_capita_income = s.pc, assessed_at = $1 FROM screening_stage s WHERE h.id = s.id",
-            now,
+            f"INSERT INTO household_outcomes ({columns}) SELECT {columns} FROM outcomes_stage "
+            f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}"
         )
         return
     conn = await session.connection()
-    at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    marks = ", ".join("?" * len(_OUTCOME_COLUMNS))
     await conn.exec_driver_sql(
-        "UPDATE households SET category = ?, low_income_category = ?, warning = ?, per_capita_income = ?, "
-        "assessed_at = ? WHERE id = ?",
-        [(c, lo, w, float(pc), at, hid) for hid, c, lo, w, pc in updates],
+        f"INSERT INTO household_outcomes ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}",
+        rows,
     )
 
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.cases_repo import CasesRepository
-from services.identification.adapters.orm import households
+from services.identification.adapters.orm import household_outcomes, households
 from services.identification.adapters.orm_cases import leads, risk_warnings, signals
 from services.identification.application.cases import (
     emit_case_events,
@@ -51,6 +51,9 @@ LEAD_READERS = frozenset({"village", "township", "county", "province", "admin"})
 #: signal without a threshold).
 LARGE_SELF_PAID_MEDICAL = Decimal("10000")
 _COLOURS = {"yellow": 1, "orange": 2, "red": 3}
+_HOUSEHOLD_ROW = sa.select(
+    households.c.id, households.c.region_code, households.c.status, household_outcomes.c.category
+).select_from(households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,17 +172,13 @@ async def receive_signals(
     wanted_ids = [it.household_id for it in items if it.household_id]
     household_rows: dict[str, Any] = {}
     for i in range(0, len(wanted_ids), 500):
-        stmt = sa.select(households.c.id, households.c.region_code, households.c.status, households.c.category).where(
-            households.c.id.in_(wanted_ids[i : i + 500])
-        )
+        stmt = _HOUSEHOLD_ROW.where(households.c.id.in_(wanted_ids[i : i + 500]))
         for row in (await session.execute(stmt)).all():
             household_rows[row.id] = row
     matched_ids = {hid for hid, _ in by_index.values()} | set(household_rows)
     missing = [h for h in matched_ids if h not in household_rows]
     for i in range(0, len(missing), 500):
-        stmt = sa.select(households.c.id, households.c.region_code, households.c.status, households.c.category).where(
-            households.c.id.in_(missing[i : i + 500])
-        )
+        stmt = _HOUSEHOLD_ROW.where(households.c.id.in_(missing[i : i + 500]))
         for row in (await session.execute(stmt)).all():
             household_rows[row.id] = row
     open_cases = await repo.open_cases_of_households(list(household_rows))

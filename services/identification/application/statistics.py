@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.cases_repo import village_figures
 from services.identification.adapters.households import iter_region_households
-from services.identification.adapters.orm import households, members
+from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.application.cases import procedure_policy, resolve_identification
 from services.identification.domain.income_drop import INCOME_DROP_SOURCE, income_drop
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _SHARE = Decimal("0.0001")
+_with_outcomes = households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id)
 GROUPS = ("region", "category", "state", "warning", "risk_type", "month")
 _READERS = frozenset({"province", "county", "township", "village", "department", "admin"})
 _NEXT_LEVEL = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
@@ -113,10 +114,11 @@ async def statistics(
             )
     elif group_by == "category":
         stmt = (
-            sa.select(households.c.category, households.c.status, sa.func.count())
+            sa.select(household_outcomes.c.category, households.c.status, sa.func.count())
+            .select_from(_with_outcomes)
             .where(in_h)
-            .group_by(households.c.category, households.c.status)
-            .order_by(households.c.status, households.c.category)
+            .group_by(household_outcomes.c.category, households.c.status)
+            .order_by(households.c.status, household_outcomes.c.category)
         )
         rows = [
             {"category": cat, "status": status, "households": int(n)}
@@ -164,10 +166,10 @@ async def statistics(
             {"month": m, "category": cat, "households": int(n)} for m, cat, n in (await session.execute(stmt)).all()
         ]
     else:
-        colour = sa.func.coalesce(risk_warnings.c.colour, households.c.warning)
+        colour = sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning)
         stmt = (
             sa.select(colour.label("warning"), sa.func.count())
-            .select_from(households.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id))
+            .select_from(_with_outcomes.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id))
             .where(in_h, colour.is_not(None))
             .group_by(colour)
             .order_by(colour)

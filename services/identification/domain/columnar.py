@@ -43,7 +43,7 @@ _ABLE = frozenset({LaborCapacity.ORDINARY, LaborCapacity.SKILLED})
 _IN_PROGRAMME = frozenset({DibaoStatus.DIBAO, DibaoStatus.TEKUN})
 _QUALIFIES = frozenset({LowIncomeCategory.DIBAO, LowIncomeCategory.TEKUN})
 _MONTHS = 12
-PROFILE_VERSION = "1"
+PROFILE_VERSION = "2"
 _INCOME_COUNTED = ("wage", "business", "property", "transfer", "insurance_claims")
 _MIND = frozenset({"intellectual", "mental"})
 _NON_COMPULSORY = frozenset({"senior_high", "vocational", "university", "postgraduate"})
@@ -57,9 +57,10 @@ _NO_TEKUN = ((False, False, None),)  # some member can work: the tekun criteria 
 def profile_of(household: Mapping[str, Any], region_code: str) -> str:
     """The screening profile of a household given as plain data (the JSON form of `HouseholdIn`:
     money as decimal strings, enums as their values) in village `region_code`:
-    `1|size|counted|unverified|deducted|rigid|edu_other|last_counted|dibao_status|escaped|urban|
-    assets_blocked|supporters_able|risk types|dependants` — what `HouseholdColumns.append` keeps,
-    and nothing personal (birth dates only of households where nobody can work, for tekun)."""
+    `2|size|counted|unverified|deducted|rigid|edu_other|last_counted|dibao_status|escaped urban
+    assets_blocked supporters_able|risk types|dependants`, money in integer fen (version 1, still
+    read, had decimal yuan) — what `HouseholdColumns.append` keeps, and nothing personal (birth
+    dates only of households where nobody can work, for tekun)."""
     inc = household.get("income") or {}
     exp = household.get("expenses") or {}
     last = household.get("last_year_income")
@@ -89,7 +90,7 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
         found.add("lack_of_labor")
     last_counted = ""
     if last is not None:
-        last_counted = str(sum((money(last, k) for k in _INCOME_COUNTED), ZERO))
+        last_counted = _fen(sum((money(last, k) for k in _INCOME_COUNTED), ZERO))
         if money(inc, "wage") < money(last, "wage"):
             found.add("unstable_employment")
         if money(inc, "business") < money(last, "business"):
@@ -111,11 +112,11 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
         (
             PROFILE_VERSION,
             str(len(ms)),
-            str(counted),
+            _fen(counted),
             str(int(inc.get("unverified_earners") or 0)),
-            str(medical + employment),
-            str(medical + education + other),
-            str(education + other),
+            _fen(medical + employment),
+            _fen(medical + education + other),
+            _fen(education + other),
             last_counted,
             str(household.get("dibao_status") or "none"),
             flags,
@@ -123,6 +124,18 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
             deps,
         )
     )
+
+
+def _fen(value: Decimal) -> str:
+    """Money as integer fen (it has at most two places: `HouseholdIn` refuses more)."""
+    fen = value.scaleb(2)
+    if fen != fen.to_integral_value():
+        raise ValueError(f"money with more than two decimal places: {value}")
+    return str(int(fen))
+
+
+def _money(text: str, version: str) -> Decimal:
+    return Decimal(text).scaleb(-2) if version != "1" else Decimal(text)
 
 
 @dataclass
@@ -158,16 +171,16 @@ class HouseholdColumns:
 
     def append_profile(self, profile: str) -> None:
         """Append a household from its stored screening profile (`profile_of`)."""
-        (_, size, counted, unverified, deducted, rigid, edu_other, last, status, flags, risks, deps) = profile.split(
+        (v, size, counted, unverified, deducted, rigid, edu_other, last, status, flags, risks, deps) = profile.split(
             "|"
         )
         self.size.append(int(size))
-        self.counted.append(Decimal(counted))
+        self.counted.append(_money(counted, v))
         self.unverified.append(int(unverified))
-        self.deducted.append(Decimal(deducted))
-        self.rigid.append(Decimal(rigid))
-        self.edu_other.append(Decimal(edu_other))
-        self.last_counted.append(Decimal(last) if last else None)
+        self.deducted.append(_money(deducted, v))
+        self.rigid.append(_money(rigid, v))
+        self.edu_other.append(_money(edu_other, v))
+        self.last_counted.append(_money(last, v) if last else None)
         self.dibao_status.append(_STATUS[status])
         self.escaped.append(flags[0] == "1")
         self.urban.append(flags[1] == "1")

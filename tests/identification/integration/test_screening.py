@@ -10,7 +10,7 @@ import json
 import httpx
 import sqlalchemy as sa
 
-from services.identification.adapters.orm import households
+from services.identification.adapters.orm import household_outcomes
 from shared.cli.generate import generate_households
 from shared.settings import Settings
 from tests.helpers import auth, collect_events
@@ -55,15 +55,31 @@ async def test_screening_stores_outcomes_and_emits_warning_events(
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     async with ctx.sessions() as s:
         warned = (
-            await s.execute(sa.select(sa.func.count()).select_from(households).where(households.c.warning.is_not(None)))
+            await s.execute(
+                sa.select(sa.func.count())
+                .select_from(household_outcomes)
+                .where(household_outcomes.c.warning.is_not(None))
+            )
         ).scalar_one()
         assessed = (
             await s.execute(
-                sa.select(sa.func.count()).select_from(households).where(households.c.assessed_at.is_not(None))
+                sa.select(sa.func.count())
+                .select_from(household_outcomes)
+                .where(household_outcomes.c.screening_job_id == job["id"])
             )
         ).scalar_one()
         outbox = (await s.execute(sa.select(ctx.tables["outbox"].c.payload))).scalars().all()
+        why = (
+            await s.execute(
+                sa.select(household_outcomes.c.as_of, household_outcomes.c.policy_id, sa.func.count()).group_by(
+                    household_outcomes.c.as_of, household_outcomes.c.policy_id
+                )
+            )
+        ).all()
     assert assessed == N
+    # every outcome says which policy version and which date it was made under
+    assert [(str(d), n) for d, _, n in why] == [("2024-06-30", N)]
+    assert all(p for _, p, _ in why)
     assert raised == warned > 0
     assert len(outbox) == raised
     events = await collect_events(settings.nats_url, "fangfan.risk.warning_raised.34.3412.341221.>", count=raised)

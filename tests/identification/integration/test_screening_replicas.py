@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.identification.adapters.orm import households, job_chunks
+from services.identification.adapters.orm import household_outcomes, job_chunks
 from services.identification.application import screening
 from services.identification.main import create_app
 from shared.cli.generate import generate_households
@@ -57,11 +57,17 @@ async def _check_exactly_once(client: httpx.AsyncClient, job: dict) -> None:
     async with ctx.sessions() as s:
         assessed = (
             await s.execute(
-                sa.select(sa.func.count()).select_from(households).where(households.c.assessed_at.is_not(None))
+                sa.select(sa.func.count())
+                .select_from(household_outcomes)
+                .where(household_outcomes.c.screening_job_id == job["id"])
             )
         ).scalar_one()
         warned = (
-            await s.execute(sa.select(sa.func.count()).select_from(households).where(households.c.warning.is_not(None)))
+            await s.execute(
+                sa.select(sa.func.count())
+                .select_from(household_outcomes)
+                .where(household_outcomes.c.warning.is_not(None))
+            )
         ).scalar_one()
         events = (await s.execute(sa.select(outbox.c.subject, outbox.c.payload))).all()
         chunks = (await s.execute(sa.select(job_chunks).where(job_chunks.c.job_id == job["id"]))).all()
