@@ -7,11 +7,12 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["FieldCipher", "mask_id_number", "mask_phone"]
+__all__ = ["FieldCipher", "mask_id_number", "mask_numbers_in_text", "mask_phone"]
 
 _VERSION = b"\x01"
 
@@ -75,3 +76,14 @@ def mask_phone(value: str) -> str:
     if len(value) < 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Free text as it is kept (a reason, a review note): resident ID numbers and mobile numbers
+    written into it are masked, since free text is stored and shown without encryption."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)

@@ -40,6 +40,7 @@ from shared.cli.demo import demo_system
 from shared.errors import DomainError
 from shared.identifiers import region_within
 from tests.e2e.jurisdiction_world import TODAY, VILLAGES, Obj, Principal, World, application_body, build_world
+from tests.e2e.pii_scan import find_in_text
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -387,6 +388,12 @@ async def test_jurisdiction_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         leaked = sorted(hidden & set(UUIDISH.findall(r.text)))
         if leaked:
             failures.append(f"LEAK {[(o.kind, o.region) for o in w.objects if o.id in leaked]}: {where}")
+        # resident ID numbers only masked (the matrix never asks to reveal): a clear one may only be
+        # one the caller sent itself, or a citizen's own
+        own = {f.masked for f in find_in_text(json.dumps([k.params, k.body, k.principal.sub], default=str))}
+        clear = {f.masked for f in find_in_text(r.text) if f.kind == "id_number"} - own
+        if clear:
+            failures.append(f"ID NUMBER IN CLEAR {sorted(clear)}: {where}")
         if k.variant == "out" and k.target is not None:
             g = ghost_of[(k.principal.name, k.method, k.template)]
             if s < 300 or (s, problem_code(r)) != (g.status_code, problem_code(g)):

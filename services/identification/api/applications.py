@@ -15,6 +15,7 @@ from services.identification.application import applications as uc
 from services.identification.domain.model import RiskType
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
+from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["applications"])
 
@@ -52,6 +53,11 @@ class ApplicationCreate(BaseModel):
     @classmethod
     def _village(cls, v: str) -> str:
         return validate_village_code(v)
+
+    @field_validator("reason")
+    @classmethod
+    def _no_numbers_in_clear(cls, v: str) -> str:
+        return mask_numbers_in_text(v)
 
 
 @router.post("/applications", status_code=201)

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.application import cases as uc
 from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
 from shared.auth import Principal
 from shared.db import UnitOfWork
+from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -48,6 +49,17 @@ class TransitionCreate(BaseModel):
     risk_factors_removed: bool | None = Field(default=None, description="Hebei stable-year guard")
     income_stable_since: dt.date | None = Field(default=None, description="Hebei stable-year guard")
 
+    @field_validator("note", "reason")
+    @classmethod
+    def _no_numbers_in_clear(cls, v: str | None) -> str | None:
+        """Review notes and reasons are kept and shown as they are: ID and phone numbers masked."""
+        return None if v is None else mask_numbers_in_text(v)
+
+    @field_validator("investigators")
+    @classmethod
+    def _investigators_masked(cls, v: list[str]) -> list[str]:
+        return [mask_numbers_in_text(x) for x in v]
+
 
 @router.get("/cases/{case_id}")
 async def read_case(
@@ -66,7 +78,8 @@ async def list_cases(
     procedure: str | None = Query(default=None, max_length=16),
     household_id: str | None = Query(default=None, max_length=36),
     overdue: bool | None = None,
-    page: int = Query(default=1, ge=1),
+    # bounded so that (page - 1) × page_size stays a 64-bit SQL integer (beyond it: 422, not 500)
+    page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, description=f"capped at {uc.MAX_PAGE_SIZE}"),
     ctx: ServiceContext = Depends(get_ctx),
     session: AsyncSession = Depends(get_session),

@@ -24,6 +24,7 @@ from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import request_id_var
+from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
 
@@ -136,7 +137,7 @@ async def read_household(
                 role=principal.role,
                 household_id=stored.id,
                 fields="id_number,name",
-                reason=(reason or "").strip(),
+                reason=mask_numbers_in_text((reason or "").strip()),  # kept in clear: no numbers
                 request_id=request_id_var.get(),
             )
             await uow.commit()

@@ -91,7 +91,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         household_id: str | None = None,
         as_of_from: dt.date | None = None,
         as_of_to: dt.date | None = None,
-        cursor: int | None = Query(default=None, description="next_cursor of the previous page"),
+        cursor: int | None = Query(default=None, ge=0, le=2**63 - 1, description="next_cursor of the previous page"),
         limit: int = Query(default=50, ge=1, le=500),
         principal: Principal = Depends(get_principal),
         session: AsyncSession = Depends(get_session),

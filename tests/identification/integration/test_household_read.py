@@ -83,3 +83,22 @@ async def test_masked_by_default_clear_only_for_county_with_a_reason_and_audited
 
     other = await service.client.get(url, headers=service.headers("village", OTHER_VILLAGE))
     assert other.status_code == 404
+
+
+async def test_audit_chain_detects_a_deleted_row(service: Service) -> None:
+    created = (await service.apply(application(VILLAGE, ids=[id_number()]), service.headers("village", VILLAGE))).json()
+    url = f"/api/v1/households/{created['household_id']}"
+    for i in range(3):
+        county = {**service.headers("county", COUNTY), "x-request-id": f"req-del-{i}"}
+        r = await service.client.get(url, params={"reveal": "id_number", "reason": f"核对 {i}"}, headers=county)
+        assert r.status_code == 200, r.text
+    rows = await _audit_rows(service)
+    assert [r.request_id for r in rows] == ["req-del-0", "req-del-1", "req-del-2"]
+    ctx = service.client.app.state.ctx
+    async with ctx.sessions() as session:
+        assert await verify_chain(session)
+    async with ctx.sessions() as session:  # a row removed from the middle of the log
+        await session.execute(sa.delete(audit_log).where(audit_log.c.seq == rows[1].seq))
+        await session.commit()
+    async with ctx.sessions() as session:
+        assert not await verify_chain(session)
