@@ -19,7 +19,7 @@ Encryption contexts (associated data): `members.id_number`, `members.name`, `hou
 from __future__ import annotations
 
 import datetime as dt
-import hmac
+import hashlib
 import io
 import json
 import os
@@ -235,6 +235,58 @@ def _facts(canon: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_FACTS_TEMPLATE = (
+    '{{"income":{income},"expenses":{{"compliant_oop_medical":"{compliant_oop_medical}","education":"{education}",'
+    '"employment_costs":"{employment_costs}","other_rigid":"{other_rigid}"}},"last_year_income":{last},'
+    '"assets":{assets},"declared_risks":{risks}}}'
+)
+_PLAIN = re.compile(r"[0-9A-Za-z_.\-]*\Z")
+
+
+def _income_json(d: dict[str, Any]) -> str:
+    return (
+        f'{{"wage":"{d["wage"]}","business":"{d["business"]}","property":"{d["property"]}",'
+        f'"transfer":"{d["transfer"]}","insurance_claims":"{d["insurance_claims"]}","exempt":"{d["exempt"]}",'
+        f'"unverified_earners":{d["unverified_earners"]}}}'
+    )
+
+
+def facts_json(canon: dict[str, Any]) -> str:
+    """`json.dumps(_facts(canon), ensure_ascii=False, separators=(",", ":"))`, the same text
+    (it is part of the content hash), written from a template when every value is a plain
+    token (validated money strings, enum values, flags) — json.dumps otherwise."""
+    try:
+        inc, exp, last, assets, risks = (
+            canon["income"],
+            canon["expenses"],
+            canon["last_year_income"],
+            canon["assets"],
+            canon["declared_risks"],
+        )
+        tokens = [*inc.values(), *exp.values(), *(last.values() if last else ()), *risks]
+        if (
+            list(inc) == _INCOME_ORDER
+            and list(exp) == _EXPENSE_ORDER
+            and (last is None or list(last) == _INCOME_ORDER)
+            and all((type(v) is str and _PLAIN.match(v)) or (type(v) is int) for v in tokens)
+            and all(v is True or v is False for v in assets.values())
+        ):
+            return _FACTS_TEMPLATE.format(
+                income=_income_json(inc),
+                last="null" if last is None else _income_json(last),
+                assets="{" + ",".join(f'"{k}":{"true" if v else "false"}' for k, v in assets.items()) + "}",
+                risks="[" + ",".join(f'"{r}"' for r in risks) + "]",
+                **exp,
+            )
+    except (KeyError, AttributeError, TypeError):
+        pass
+    return json.dumps(_facts(canon), ensure_ascii=False, separators=(",", ":"))
+
+
+_INCOME_ORDER = ["wage", "business", "property", "transfer", "insurance_claims", "exempt", "unverified_earners"]
+_EXPENSE_ORDER = ["compliant_oop_medical", "education", "employment_costs", "other_rigid"]
+
+
 def _canonical(record: HouseholdRecord) -> dict[str, Any]:
     canon = record.household.model_dump(mode="json")
     canon.update(household_number=record.household_number, region_code=record.region_code, phone=record.phone)
@@ -323,6 +375,9 @@ class RowEncoder:
     def __init__(self, aes: AESGCM, index_key: bytes, *, postgres: bool, source: str, now: dt.datetime) -> None:
         self._aes = aes
         self._index_key = index_key
+        key = (hashlib.sha256(index_key).digest() if len(index_key) > 64 else index_key).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
         self.postgres = postgres
         self._source = source
         self._now = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -332,7 +387,15 @@ class RowEncoder:
         return cls(cipher._aes, cipher._index_key, postgres=postgres, source=source, now=now)
 
     def _blind(self, value: str) -> str:  # = FieldCipher.blind_index
-        return hmac.digest(self._index_key, value.strip().upper().encode(), "sha256").hex()
+        return self._hmac(value.strip().upper().encode())
+
+    def _hmac(self, message: bytes) -> str:
+        """HMAC-SHA256 hex, with the key's inner and outer pads hashed once (= hmac.digest)."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def _encrypt(self, value: str, nonce: bytes, context: bytes) -> bytes:  # = FieldCipher.encrypt
         return b"\x01" + nonce + self._aes.encrypt(nonce, value.encode(), context)
@@ -349,7 +412,7 @@ class RowEncoder:
         pg = self.postgres
         now, source = self._now, self._source
         for hid, c in zip(ids, latest.values(), strict=True):
-            facts = json.dumps(_facts(c), ensure_ascii=False, separators=(",", ":"))
+            facts = facts_json(c)
             number, region, phone = c["household_number"], c["region_code"], c["phone"]
             parts = [number, region, phone or "", "1" if c["escaped_poverty"] else "0", c["dibao_status"], facts]
             mrows = []
@@ -393,7 +456,7 @@ class RowEncoder:
                             m["schooling"],
                         )
                     )
-            digest = hmac.digest(self._index_key, "\x1e".join(parts).encode(), "sha256").hex()
+            digest = self._hmac("\x1e".join(parts).encode())
             phone_enc = self._encrypt(phone, nonces[at : at + 12], PHONE_CONTEXT) if phone else None
             at += 12
             phone_index = self._blind(phone) if phone else None

@@ -285,7 +285,10 @@ def _import_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
             return None
         keys = (ctx.settings.pii_key_bytes(), ctx.settings.pii_index_key_bytes())
         pool = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=keys
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(*keys, os.getpid()),
         )
         ctx.state["import_pool"] = pool
     return pool

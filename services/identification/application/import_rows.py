@@ -317,10 +317,11 @@ class ChunkResult:
 _ENCODER: dict[str, Any] = {}
 
 
-def init_worker(key: bytes, index_key: bytes) -> None:
-    """Process-pool initializer: die with the service (a SIGKILLed replica leaves no workers), and
-    the PII keys (never sent with each task)."""
-    die_with_parent()
+def init_worker(key: bytes, index_key: bytes, service_pid: int | None = None) -> None:
+    """Process-pool initializer: die with the service (a SIGKILLed replica leaves no workers, even
+    one killed while its workers were still starting: `service_pid`), and the PII keys (never
+    sent with each task)."""
+    die_with_parent(parent=service_pid)
     _ENCODER["keys"] = (key, index_key)
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -484,24 +485,42 @@ _CHUNK_COLUMNS = (
     households.c.id,
     households.c.household_number,
     households.c.region_code,
-    household_outcomes.c.warning,
     households.c.screening_profile,
 )
 
 
-async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
+@dataclass(slots=True)
+class _Row:
+    id: str
+    household_number: str
+    region_code: str
+    screening_profile: str | None
+    warning: str | None  # of the previous evaluation
+
+
+async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[_Row]:
     # No region filter: the bounds are households of the region and codes have a fixed length,
     # so everything between them is in the region — and the (region_code, id) index serves it
     # (a LIKE prefix cannot use it under a non-C collation).
     key = sa.tuple_(households.c.region_code, households.c.id)
-    stmt = (
-        sa.select(*_CHUNK_COLUMNS)
-        .select_from(households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id))
-        .where(key <= sa.tuple_(*chunk.last))
-    )
+    stmt = sa.select(*_CHUNK_COLUMNS).where(key <= sa.tuple_(*chunk.last))
     if chunk.after is not None:
         stmt = stmt.where(key > sa.tuple_(*chunk.after))
-    return list((await session.execute(stmt.order_by(households.c.region_code, households.c.id))).all())
+    rows = [
+        _Row(*r, None)
+        for r in (await session.execute(stmt.order_by(households.c.region_code, households.c.id))).tuples()
+    ]
+    # the previous warnings by primary key (a join would let the planner scan every outcome)
+    by_id = {r.id: r for r in rows}
+    ids = list(by_id)
+    o = household_outcomes.c
+    for i in range(0, len(ids), 5000):
+        found = await session.execute(
+            sa.select(o.household_id, o.warning).where(o.household_id.in_(ids[i : i + 5000]), o.warning.is_not(None))
+        )
+        for hid, warning in found.tuples():
+            by_id[hid].warning = warning
+    return rows
 
 
 async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:

@@ -51,6 +51,7 @@ _ABLE_NAMES = frozenset({"ordinary", "skilled"})
 _STATUS = {s.value: s for s in DibaoStatus}
 _RISK_NAMES = {r.value: r for r in RiskType}
 _RISKS_OF: dict[str, tuple[RiskType, ...]] = {"": ()}
+_RISK_VALUES = tuple(r.value for r in RISK_TYPE_ORDER)
 _NO_TEKUN = ((False, False, None),)  # some member can work: the tekun criteria fail
 
 
@@ -67,11 +68,10 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
     assets = household.get("assets") or {}
     ms = household["members"]
 
-    def money(d: Mapping[str, Any], k: str) -> Decimal:
-        v = d.get(k)
-        return ZERO if v is None else Decimal(v)
+    def money(d: Mapping[str, Any], k: str) -> int:
+        return _fen_of(d.get(k))
 
-    counted = sum((money(inc, k) for k in _INCOME_COUNTED), ZERO)
+    counted = sum(money(inc, k) for k in _INCOME_COUNTED)
     medical, education = money(exp, "compliant_oop_medical"), money(exp, "education")
     employment, other = money(exp, "employment_costs"), money(exp, "other_rigid")
     found = set(household.get("declared_risks") or ())
@@ -90,12 +90,12 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
         found.add("lack_of_labor")
     last_counted = ""
     if last is not None:
-        last_counted = _fen(sum((money(last, k) for k in _INCOME_COUNTED), ZERO))
+        last_counted = str(sum(money(last, k) for k in _INCOME_COUNTED))
         if money(inc, "wage") < money(last, "wage"):
             found.add("unstable_employment")
         if money(inc, "business") < money(last, "business"):
             found.add("industry_failure")
-    risks = ",".join(r.value for r in RISK_TYPE_ORDER if r.value in found)
+    risks = ",".join(r for r in _RISK_VALUES if r in found)
     deps = ""
     if all(m.get("labor_capacity") == "none" for m in ms):
         deps = ";".join(f"{int(g is not None)}{m['id_number'][6:14]}" for g, m in zip(grades, ms, strict=True))
@@ -112,11 +112,11 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
         (
             PROFILE_VERSION,
             str(len(ms)),
-            _fen(counted),
+            str(counted),
             str(int(inc.get("unverified_earners") or 0)),
-            _fen(medical + employment),
-            _fen(medical + education + other),
-            _fen(education + other),
+            str(medical + employment),
+            str(medical + education + other),
+            str(education + other),
             last_counted,
             str(household.get("dibao_status") or "none"),
             flags,
@@ -126,12 +126,24 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
     )
 
 
-def _fen(value: Decimal) -> str:
-    """Money as integer fen (it has at most two places: `HouseholdIn` refuses more)."""
-    fen = value.scaleb(2)
+def _fen_of(value: Any) -> int:
+    """Money given as plain data (a decimal string, or a number) → integer fen; more than two
+    decimal places is refused (`HouseholdIn` never lets them through)."""
+    if value is None:
+        return 0
+    if type(value) is str:  # the usual spelling, "1234" or "1234.5", without Decimal
+        i = value.find(".")
+        if i < 0:
+            if value.isdigit() and value.isascii():
+                return int(value) * 100
+        else:
+            whole, frac = value[:i], value[i + 1 :]
+            if 0 < len(frac) <= 2 and frac.isdigit() and whole.isdigit() and value.isascii():
+                return int(whole) * 100 + int(frac) * (10 if len(frac) == 1 else 1)
+    fen = Decimal(str(value)).scaleb(2)
     if fen != fen.to_integral_value():
         raise ValueError(f"money with more than two decimal places: {value}")
-    return str(int(fen))
+    return int(fen)
 
 
 def _money(text: str, version: str) -> Decimal:
