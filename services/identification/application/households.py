@@ -42,6 +42,7 @@ __all__ = [
     "run_import",
     "run_import_stream",
     "shutdown_import_pool",
+    "worker_pool",
     "start_import_job",
     "validate_row",
 ]
@@ -275,9 +276,9 @@ def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord 
     return HouseholdRecord(h.household_number, h.region_code, h, h.phone), []
 
 
-def _import_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
-    """The service's worker processes for imports (created on the first large import, shut down
-    with the service; `FANGFAN_IMPORT_WORKERS=0` keeps imports in process)."""
+def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
+    """The service's worker processes for imports and large screening chunks (created on first
+    use, shut down with the service; `FANGFAN_IMPORT_WORKERS=0` keeps that work in process)."""
     pool = ctx.state.get("import_pool")
     if pool is None:
         workers = int(os.environ.get("FANGFAN_IMPORT_WORKERS", str(min(4, os.cpu_count() or 1))))
@@ -397,7 +398,7 @@ async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[An
     try:
         async for fn, *args in tasks:
             if submitted >= in_process and pool is None:
-                pool = _import_pool(ctx)
+                pool = worker_pool(ctx)
                 if pool is not None:
                     ahead = pool._max_workers + 1
             if pool is not None and submitted >= in_process:

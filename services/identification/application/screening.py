@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import io
 import itertools
 import json
 import logging
 import os
 import socket
+import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -58,11 +59,12 @@ from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import is_postgres, utcnow
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
-from shared.events import Event, assert_no_personal_data
+from shared.events import Event, assert_no_personal_data, event_subject
 from shared.identifiers import REGION_LEVELS
 from shared.policy import PolicyNotFound, PolicyParameterMissing, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
+from .households import worker_pool
 from .policies import POLICY_STORE
 
 __all__ = [
@@ -273,30 +275,26 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     evaluator (domain/vectorized.py; the per-household columnar evaluator where it cannot be
     exact); only raised warnings become Python objects and events."""
     store: PolicyStore = ctx.state.get("policy_store", POLICY_STORE)
+    errors: list[dict[str, Any]] = []
+    groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, list[int]]] = {}
     async with ctx.sessions() as s:
         job = await get_job(s, chunk.job_id)
         if job is None or job.status != "running":
             return
-        rows = await _chunk_rows(s, chunk)
-    as_of = dt.date.fromisoformat(job.params["as_of"])
-    now = utcnow()
-    postgres = is_postgres(ctx.engine)
-    errors: list[dict[str, Any]] = []
-    by_village: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(rows):
-        by_village[r.region_code].append(i)
-    async with ctx.uow() as uow:
-        if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
-            log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
-            return
-        groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, list[int]]] = {}
+        rows = [tuple(r) for r in await _chunk_rows(s, chunk)]
+        as_of = dt.date.fromisoformat(job.params["as_of"])
+        by_village: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            if r[_PROFILE] is None:  # stored before profiles existed
+                rows[i] = (*r[:_PROFILE], await _profile_of_stored(s, r[_ID]), r[_WARNING])
+            by_village[r[_REGION]].append(i)
         for village, idx in by_village.items():
             try:
-                policy = await store.resolve(uow.session, village, as_of)
+                policy = await store.resolve(s, village, as_of)
             except PolicyNotFound:
                 errors.extend(
                     {
-                        "household_number": rows[i].household_number,
+                        "household_number": rows[i][_NUMBER],
                         "path": "region_code",
                         "message": f"no identification policy in force on {as_of}",
                     }
@@ -305,32 +303,21 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
                 continue
             key = tuple((v.id, v.version) for v in policy.versions)
             groups.setdefault(key, (policy, []))[1].extend(idx)
-        outcomes = _Outcomes(postgres, now, as_of, job.id)
-        outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
-        for policy, idx in groups.values():
-            hs = [rows[i] for i in idx]
-            profiles = [h.screening_profile or await _profile_of_stored(uow.session, h.id) for h in hs]
-            pc, category, low, warning, risks = _evaluate_group(profiles, policy, as_of)
-            outcomes.add(hs, pc, category, low, warning, policy)
-            for i, h in enumerate(hs):
-                colour = _WARNING_TEXT[warning[i]]
-                if colour is not None and colour != h.warning:
-                    outbox_rows.append(
-                        _warning_event(
-                            h,
-                            colour,
-                            category[i],
-                            low[i],
-                            risks[i],
-                            pc[i],
-                            as_of=as_of,
-                            policy=policy,
-                            job_id=job.id,
-                            now=now,
-                        )
-                    )
-        await outcomes.write(uow.session)
+    now = utcnow()
+    postgres = is_postgres(ctx.engine)
+    task = functools.partial(screen_rows, rows, list(groups.values()), as_of, now, job.id, postgres)
+    pool = worker_pool(ctx) if len(rows) >= _pool_from(ctx) else None
+    if pool is not None:  # the CPU work in the service's worker processes, off the event loop
+        outcome_rows, outbox_rows = await asyncio.get_running_loop().run_in_executor(pool, task)
+    else:
+        outcome_rows, outbox_rows = task()
+    async with ctx.uow() as uow:
+        if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
+            log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
+            return
+        await write_outcomes(uow.session, outcome_rows, postgres=postgres)
         await write_outbox(uow.session, ctx.tables["outbox"], outbox_rows, postgres=postgres)
+        outcomes = outcome_rows
         counts = {"done": len(outcomes), "failed": len(errors), "warnings_raised": len(outbox_rows)}
         await uow.session.execute(
             sa.update(job_chunks)
@@ -351,6 +338,38 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
         await uow.commit()
     if outbox_rows:
         ctx.relay.wake()
+
+
+def _pool_from(ctx: ServiceContext) -> int:
+    """Chunks of at least this many households are evaluated in the worker processes."""
+    return int(ctx.state.get("screening_pool_from") or os.environ.get("FANGFAN_SCREENING_POOL_FROM", 2000))
+
+
+def screen_rows(
+    rows: list[tuple[Any, ...]],
+    groups: list[tuple[ResolvedPolicy, list[int]]],
+    as_of: dt.date,
+    now: dt.datetime,
+    job_id: str,
+    postgres: bool,
+) -> tuple[list[Any], list[tuple[str, str, bytes, dt.datetime]]]:
+    """The CPU side of a chunk (pure, picklable: runs in a worker process for large chunks):
+    evaluate each policy group, and return the outcome rows for `write_outcomes` and the outbox
+    rows of the warnings raised (a colour differing from the previous one)."""
+    outcomes = _Outcomes(postgres, now, as_of, job_id)
+    outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
+    for policy, idx in groups:
+        hs = [rows[i] for i in idx]
+        pc, category, low, warning, risks = _evaluate_group([h[_PROFILE] for h in hs], policy, as_of)
+        outcomes.add(hs, pc, category, low, warning, policy)
+        for i, h in enumerate(hs):
+            colour = _WARNING_TEXT[warning[i]]
+            if colour is not None and colour != h[_WARNING]:
+                event = _warning_event(
+                    h, colour, category[i], low[i], risks[i], pc[i], as_of=as_of, policy=policy, job_id=job_id, now=now
+                )
+                outbox_rows.append(event)
+    return outcomes.rows, outbox_rows
 
 
 _CATEGORY_TEXT = [None if c is None else str(c) for c in CATEGORIES]
@@ -387,6 +406,7 @@ def _evaluate_group(
 
 
 _SUBJECTS: dict[str, str] = {}
+_WARNING_TYPE = Event("risk", "warning_raised", "", "", {}).type
 
 
 def _warning_event(
@@ -402,35 +422,43 @@ def _warning_event(
     job_id: str,
     now: dt.datetime,
 ) -> tuple[str, str, bytes, dt.datetime]:
-    """The outbox row of one `risk.warning_raised` (CloudEvents JSON, as `encode_event` writes it;
-    the personal-data guard runs once over the encoded event instead of once per value)."""
-    event = Event(
-        domain="risk",
-        name="warning_raised",
-        subject=h.id,
-        region=h.region_code,
-        source="identification",
-        time=now,
-        data={
-            "household_id": h.id,
-            "household_number": h.household_number,
-            "warning": colour,
-            "previous_warning": h.warning,
-            "category": _CATEGORY_TEXT[category],
-            "low_income_category": _LOW_TEXT[low],
-            "risk_types": [str(x) for x in risks_of_mask(risks)],
-            "per_capita_income": fen_str(pc),
-            "as_of": as_of.isoformat(),
-            "policy": {"id": policy.id, "version": policy.version},
-            "screening_job_id": job_id,
+    """The outbox row of one `risk.warning_raised`: the CloudEvents JSON `encode_event` writes
+    (tests/identification/unit/test_screening_events.py compares them), with the personal-data
+    guard run once over the encoded event instead of once per value."""
+    hid, region = h[_ID], h[_REGION]
+    event_id = str(uuid.uuid4())
+    body = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "type": _WARNING_TYPE,
+            "source": "identification",
+            "time": now.isoformat().replace("+00:00", "Z"),
+            "subject": hid,
+            "region": region,
+            "datacontenttype": "application/json",
+            "data": {
+                "household_id": hid,
+                "household_number": h[_NUMBER],
+                "warning": colour,
+                "previous_warning": h[_WARNING],
+                "category": _CATEGORY_TEXT[category],
+                "low_income_category": _LOW_TEXT[low],
+                "risk_types": [str(x) for x in risks_of_mask(risks)],
+                "per_capita_income": fen_str(pc),
+                "as_of": as_of.isoformat(),
+                "policy": {"id": policy.id, "version": policy.version},
+                "screening_job_id": job_id,
+            },
         },
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
-    body = json.dumps(event.to_cloudevent(), ensure_ascii=False, separators=(",", ":"))
     assert_no_personal_data(body)
-    subject = _SUBJECTS.get(h.region_code)
+    subject = _SUBJECTS.get(region)
     if subject is None:
-        subject = _SUBJECTS[h.region_code] = event.nats_subject
-    return (event.id, subject, body.encode(), now)
+        subject = _SUBJECTS[region] = event_subject("risk", "warning_raised", region)
+    return (event_id, subject, body.encode(), now)
 
 
 class _Outcomes:
@@ -457,13 +485,13 @@ class _Outcomes:
             warn_t = [null if c is None else c for c in _WARNING_TEXT]
             tail = f"\t{self._now}\t{self._as_of}\t{copy_escape(pid)}\t{copy_escape(pver)}\t{self._job}\n"
             self.rows.extend(
-                f"{h.id}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
+                f"{h[_ID]}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
                 for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
             )
         else:
             self.rows.extend(
                 (
-                    h.id,
+                    h[_ID],
                     _CATEGORY_TEXT[c],
                     _LOW_TEXT[lo],
                     _WARNING_TEXT[w],
@@ -477,28 +505,21 @@ class _Outcomes:
                 for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
             )
 
-    async def write(self, session: AsyncSession) -> None:
-        await write_outcomes(session, self.rows, postgres=self.postgres)
 
-
+_o = household_outcomes.c
+#: a chunk row: (id, household_number, region_code, screening_profile, previous warning)
+_ID, _NUMBER, _REGION, _PROFILE, _WARNING = range(5)
 _CHUNK_COLUMNS = (
     households.c.id,
     households.c.household_number,
     households.c.region_code,
     households.c.screening_profile,
+    # the previous warning, looked up by key for each row (a join lets the planner hash every outcome)
+    sa.select(_o.warning).where(_o.household_id == households.c.id).scalar_subquery().label("warning"),
 )
 
 
-@dataclass(slots=True)
-class _Row:
-    id: str
-    household_number: str
-    region_code: str
-    screening_profile: str | None
-    warning: str | None  # of the previous evaluation
-
-
-async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[_Row]:
+async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
     # No region filter: the bounds are households of the region and codes have a fixed length,
     # so everything between them is in the region — and the (region_code, id) index serves it
     # (a LIKE prefix cannot use it under a non-C collation).
@@ -506,21 +527,15 @@ async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[_Row]:
     stmt = sa.select(*_CHUNK_COLUMNS).where(key <= sa.tuple_(*chunk.last))
     if chunk.after is not None:
         stmt = stmt.where(key > sa.tuple_(*chunk.after))
-    rows = [
-        _Row(*r, None)
-        for r in (await session.execute(stmt.order_by(households.c.region_code, households.c.id))).tuples()
-    ]
-    # the previous warnings by primary key (a join would let the planner scan every outcome)
-    by_id = {r.id: r for r in rows}
-    ids = list(by_id)
-    o = household_outcomes.c
-    for i in range(0, len(ids), 5000):
-        found = await session.execute(
-            sa.select(o.household_id, o.warning).where(o.household_id.in_(ids[i : i + 5000]), o.warning.is_not(None))
-        )
-        for hid, warning in found.tuples():
-            by_id[hid].warning = warning
-    return rows
+    stmt = stmt.order_by(households.c.region_code, households.c.id)
+    if is_postgres(session.bind):  # asyncpg's records straight (a million rows through the ORM layer cost seconds)
+        conn = await session.connection()
+        apg = (await conn.get_raw_connection()).driver_connection
+        assert apg is not None
+        compiled = stmt.compile(dialect=conn.dialect)
+        sql, params = str(compiled), compiled.params
+        return list(await apg.fetch(sql, *(params[n] for n in compiled.positiontup or ())))
+    return list((await session.execute(stmt)).all())
 
 
 async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:

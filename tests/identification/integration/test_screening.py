@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from services.identification.adapters.orm import household_outcomes
@@ -39,10 +40,13 @@ async def _wait(client: httpx.AsyncClient, settings: Settings, job_id: str) -> d
     raise AssertionError("screening did not finish")
 
 
+@pytest.mark.parametrize("in_workers", [False, True], ids=["in-process", "worker-processes"])
 async def test_screening_stores_outcomes_and_emits_warning_events(
-    client: httpx.AsyncClient, settings: Settings
+    client: httpx.AsyncClient, settings: Settings, in_workers: bool
 ) -> None:
     items = await _import(client, settings)
+    if in_workers:  # every chunk evaluated in the service's worker processes (as large ones are)
+        client.app.state.ctx.state["screening_pool_from"] = 1  # type: ignore[attr-defined]
     headers = auth(settings, "county", "341221")
     r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
     assert r.status_code == 202, r.text
@@ -50,6 +54,7 @@ async def test_screening_stores_outcomes_and_emits_warning_events(
     job = await _wait(client, settings, r.json()["id"])
     assert job["status"] == "completed"
     assert job["rows_done"] == N
+    assert (client.app.state.ctx.state.get("import_pool") is not None) is in_workers  # type: ignore[attr-defined]
     raised = job["result"]["warnings_raised"]
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
