@@ -42,9 +42,9 @@ __all__ = [
     "run_import",
     "run_import_stream",
     "shutdown_import_pool",
-    "worker_pool",
     "start_import_job",
     "validate_row",
+    "worker_pool",
 ]
 
 log = logging.getLogger("fangfan.identification.import")
