@@ -12,10 +12,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from shared.db import utcnow
 from shared.events import Event, encode_event
 from shared.nats import NatsLink, NatsServer
+from shared.outbox import PublishRefused
 from tests.shared.integration import outbox_harness as h
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -205,3 +208,33 @@ def test_event_json_is_cloudevents() -> None:
     assert body["id"] == ev.id
     assert body["region"] == "341221001001"
     assert body["data"] == {"warning": "red"}
+
+
+async def test_a_message_jetstream_does_not_store_leaves_the_batch_unmarked(
+    database_url: str, nats_server: NatsServer
+) -> None:
+    """A row whose subject no stream takes (JetStream's 503 "no responders") fails its whole
+    batch: nothing of it is marked published, and the rows that can go, go once it is fixed."""
+    engine = await h.setup_engine(database_url)
+    link = NatsLink(nats_server.url, name="t-refused")
+    link.start()
+    relay = h.make_relay(engine, link)
+    try:
+        await link.wait_ready(10)
+        await h.commit_changes(engine, 5)
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.insert(h.tables["outbox"]),
+                {"event_id": str(uuid.uuid4()), "subject": "nowhere.at.all", "payload": b"{}", "created_at": utcnow()},
+            )
+        with pytest.raises(PublishRefused, match="no responders"):
+            await relay.publish_batch()
+        assert await relay.backlog() == 6
+        async with engine.begin() as conn:
+            outbox = h.tables["outbox"]
+            await conn.execute(sa.delete(outbox).where(outbox.c.subject == "nowhere.at.all"))
+        assert await relay.publish_batch() == 5
+        assert await relay.backlog() == 0
+    finally:
+        await link.close()
+        await engine.dispose()
