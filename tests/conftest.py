@@ -22,6 +22,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"fangfan test database: {TEST_DB}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Unit tests (tests/<part>/unit/) touch no database: they run once, in the SQLite pass."""
+    for item in items:
+        if "unit" in item.path.parts[-3:-1]:
+            item.add_marker(pytest.mark.sqlite_only)
+
+
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server = NatsServer(tmp_path / "jetstream", log_file=tmp_path / "nats.log").start()
