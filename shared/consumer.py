@@ -151,19 +151,28 @@ class InboxConsumer:
                 decoded.append((m, decode_event(m.data)))
             except Exception as exc:
                 await self._dead_letter(m, None, f"undecodable event: {exc}")
-        if not decoded:
-            return
-        try:
-            await self._handle_together(decoded)
-        except Exception as exc:
-            log.info(
-                "consumer %s: batch of %d failed (%s); handling one by one",
-                self.name,
-                len(decoded),
-                exc,
-            )
-            for m, ev in decoded:
-                await self._handle_one(m, ev)
+        # Runs of events to handle, last first. When a handler fails, the events before it are
+        # handled together again, the failing one alone (retried later or dead-lettered) and the
+        # rest together: a poison event costs its batch one extra transaction, not one per event.
+        runs: list[tuple[list[tuple[Any, Event]], bool]] = [(decoded, False)]
+        while runs:
+            run, alone = runs.pop()
+            if alone:
+                await self._handle_one(*run[0])
+                continue
+            if not run:
+                continue
+            failed_at: list[int] = []
+            try:
+                await self._handle_together(run, failed_at)
+                continue
+            except Exception as exc:
+                log.info("consumer %s: batch of %d failed (%s)", self.name, len(run), exc)
+            if not failed_at:  # not in a handler (the claim, the commit): one by one
+                runs.extend(([one], True) for one in reversed(run))
+                continue
+            i = failed_at[0]
+            runs += [(run[i + 1 :], False), ([run[i]], True), (run[:i], False)]
 
     async def _claim(self, uow: UnitOfWork, ids: list[str]) -> set[str]:
         """Insert the inbox rows and return the ids that were not there yet. Done first, in the
@@ -180,15 +189,21 @@ class InboxConsumer:
             params["ids"] = json.dumps(list(dict.fromkeys(ids)))
         return set((await uow.session.execute(sql, params)).scalars())
 
-    async def _handle_together(self, batch: list[tuple[Any, Event]]) -> None:
+    async def _handle_together(self, batch: list[tuple[Any, Event]], failed_at: list[int] | None = None) -> None:
+        """One transaction for the batch; if a handler raises, its index goes to `failed_at`."""
         async with self.uow_factory() as uow:
             fresh = await self._claim(uow, [ev.id for _, ev in batch])
             handled = 0
-            for _, ev in batch:
+            for i, (_, ev) in enumerate(batch):
                 if ev.id not in fresh:  # processed before, or twice in this very batch
                     continue
                 fresh.discard(ev.id)
-                await self.handler(uow, ev)
+                try:
+                    await self.handler(uow, ev)
+                except Exception:
+                    if failed_at is not None:
+                        failed_at.append(i)
+                    raise
                 handled += 1
             await uow.commit()
         for m, _ in batch:

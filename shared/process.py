@@ -10,9 +10,11 @@ import signal
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Call in the child (between fork and exec, or first thing in a worker)."""
-    parent = os.getppid()
+def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> None:
+    """Call in the child (between fork and exec, or first thing in a worker). A spawned worker
+    runs this only after its interpreter has started — the parent may be gone by then — so it
+    passes the `parent` pid it was started by: a different parent means it is already orphaned."""
+    parent = parent or os.getppid()
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
