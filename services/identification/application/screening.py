@@ -190,6 +190,11 @@ async def start_screening(ctx: ServiceContext, principal: Principal, body: Scree
             job.result["warnings_raised"] = 0
             await save_progress(uow.session, job)
         await uow.commit()
+    if total >= _pool_from(ctx):  # start the worker processes while the first chunks are read
+        pool = worker_pool(ctx)
+        if pool is not None:
+            for _ in range(pool._max_workers):
+                pool.submit(int)
     wake_chunk_worker(ctx)
     return job
 
@@ -205,11 +210,12 @@ def wake_chunk_worker(ctx: ServiceContext) -> None:
 
 
 async def chunk_worker(ctx: ServiceContext) -> None:
-    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` (2) loops that each claim a
-    claimable chunk (pending, or its lease run out), do it, repeat — two, so that one evaluates
-    while the other waits for the database; when there is none, wait for a wake-up or a poll."""
+    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` (4) loops that each claim a
+    claimable chunk (pending, or its lease run out), do it, repeat — several, so that some are
+    evaluated in the worker processes while others read or write; when there is none, wait for a
+    wake-up or a poll."""
     wake = ctx.state.setdefault("chunk_wake", asyncio.Event())
-    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "2"))
+    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "4"))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
 
