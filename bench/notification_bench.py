@@ -7,15 +7,16 @@ do not take the service's event loop; receipts are stamped with the system-wide 
 
 Phase 1 (burst): N events published to the stream as fast as JetStream takes them, each matching
 all S subscriptions: deliveries/s (first publish → last receipt) and p50/p99 from an event's
-publish to its receipt. Phase 2 (steady): a producer commits one event per transaction to its own
-outbox at --rate events/s for --seconds (the outbox relay publishes them): p50/p99 from the
-producer's commit to the receipt, every subscriber.
+publish to its receipt. Phase 2 (steady): a producer — another service, in a process of its own —
+commits one event per transaction to its own outbox at --rate events/s for --seconds (its outbox
+relay publishes them): p50/p99 from the producer's commit to the receipt, every subscriber.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -191,6 +192,7 @@ async def run(args: argparse.Namespace) -> None:
             sent: dict[str, float] = {}
             total = args.events * args.subscribers
             t0 = time.monotonic()
+            cpu0 = time.process_time()
             futures = []
             for eid, subject, payload in encoded:
                 sent[eid] = time.monotonic()
@@ -198,39 +200,37 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.gather(*futures)
             await receivers.wait(total, args.timeout)
             elapsed = time.monotonic() - t0
+            cpu = time.process_time() - cpu0
             got = receivers.count
             lat = latencies(sent, await receivers.receipts())
             print(f"burst: {args.events} events x {args.subscribers} subscribers ({args.db})")
             print(f"  deliveries {got}/{total} in {elapsed:.1f} s = {got / elapsed:,.0f} deliveries/s")
             print(f"  publish->receipt p50 {pct(lat, 50):,.0f} ms  p99 {pct(lat, 99):,.0f} ms")
+            print(f"  service process CPU {cpu:.1f} s = {cpu / max(got, 1) * 1000:.2f} ms per delivery")
             await nc.close()
 
             # --- phase 2: steady rate, commit -> receipt, through a producer's outbox and relay
+            # (another service: a process of its own, as in production)
             await receivers.reset()
-            prod_engine = make_engine(prod_url)
-            md = sa.MetaData()
-            outbox = infra_tables(md)["outbox"]
-            async with prod_engine.begin() as conn:
-                await conn.run_sync(md.create_all)
-            link = NatsLink(server.url, name="bench-producer")
-            link.start()
-            await link.wait_ready(15)
-            relay = OutboxRelay(prod_engine, outbox, link, service="producer", idle_interval=0.05)
-            relay.start()
-            sessions = async_sessionmaker(prod_engine, expire_on_commit=False)
-            committed: dict[str, float] = {}
+            out = tmp / "committed.json"
             n = int(args.rate * args.seconds)
-            start = time.monotonic()
-            for i in range(n):
-                due = start + i / args.rate
-                delay = due - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                ev = Event("risk", "warning_raised", f"hh-{i}", VILLAGE, {"household_id": f"hh-{i}", "n": i})
-                async with UnitOfWork(sessions, outbox, on_commit=relay.wake) as uow:
-                    uow.add_event(ev)
-                    await uow.commit()
-                committed[ev.id] = time.monotonic()
+            producer = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--producer",
+                prod_url,
+                "--nats",
+                server.url,
+                "--rate",
+                str(args.rate),
+                "--seconds",
+                str(args.seconds),
+                "--out",
+                str(out),
+            )
+            cpu0 = time.process_time()
+            assert await producer.wait() == 0, "producer failed"
+            committed: dict[str, float] = json.loads(await asyncio.to_thread(out.read_text))
             await receivers.wait(n * args.subscribers, args.timeout)
             lat = latencies(committed, await receivers.receipts())
             print(f"steady: {args.rate:g} events/s for {args.seconds:g} s x {args.subscribers} subscribers")
@@ -238,16 +238,49 @@ async def run(args: argparse.Namespace) -> None:
                 f"  deliveries {receivers.count}/{n * args.subscribers}; commit->receipt "
                 f"p50 {pct(lat, 50):,.1f} ms  p99 {pct(lat, 99):,.1f} ms  max {max(lat):,.1f} ms"
             )
-            print(f"  (mean {statistics.fmean(lat):.1f} ms)")
-            await relay.stop()
-            await link.close()
-            await prod_engine.dispose()
+            cpu = time.process_time() - cpu0
+            print(f"  (mean {statistics.fmean(lat):.1f} ms; service process CPU {cpu / args.seconds:.0%} of a core)")
     finally:
         await receivers.stop()
         server.stop()
         for name in (pg_name, prod_pg):
             if name:
                 await drop_pg_database(name)
+
+
+async def produce(url: str, nats_url: str, rate: float, seconds: float) -> dict[str, float]:
+    """The producer (child process): commits one event per transaction to its own outbox at
+    `rate` events/s, its relay publishes them; returns {event id: commit time}."""
+    engine = make_engine(url)
+    md = sa.MetaData()
+    outbox = infra_tables(md)["outbox"]
+    async with engine.begin() as conn:
+        await conn.run_sync(md.create_all)
+    link = NatsLink(nats_url, name="bench-producer")
+    link.start()
+    await link.wait_ready(15)
+    relay = OutboxRelay(engine, outbox, link, service="producer", idle_interval=0.05)
+    relay.start()
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    committed: dict[str, float] = {}
+    n = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ev = Event("risk", "warning_raised", f"hh-{i}", VILLAGE, {"household_id": f"hh-{i}", "n": i})
+        async with UnitOfWork(sessions, outbox, on_commit=relay.wake) as uow:
+            uow.add_event(ev)
+            await uow.commit()
+        committed[ev.id] = time.monotonic()
+    while await relay.backlog():
+        await asyncio.sleep(0.05)
+    await relay.stop()
+    await link.close()
+    await engine.dispose()
+    return committed
 
 
 def main() -> None:
@@ -261,10 +294,18 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--profile", metavar="FILE", help="cProfile the whole run (service and bench) into FILE")
     ap.add_argument("--receivers", help=argparse.SUPPRESS)  # child process: serve these ports
+    ap.add_argument("--producer", help=argparse.SUPPRESS)  # child process: produce into this database
+    ap.add_argument("--nats", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--control", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.receivers:
         asyncio.run(_serve_receivers([int(p) for p in args.receivers.split(",")], args.control))
+        return
+    if args.producer:
+        os.environ.setdefault("FANGFAN_LOG_LEVEL", "WARNING")
+        committed = asyncio.run(produce(args.producer, args.nats, args.rate, args.seconds))
+        Path(args.out).write_text(json.dumps(committed))
         return
     if args.profile:
         import cProfile

@@ -46,6 +46,9 @@ contacts = sa.Table(
     sa.Column("name_enc", sa.LargeBinary, nullable=False),
     sa.Column("phone_enc", sa.LargeBinary, nullable=True),
     sa.Column("unit", sa.String(200), nullable=True),  # 派出单位 (township, work team, county office)
+    #: blind index of the contact person's token subject (`blind_index("contact:" + sub)`): the
+    #: address notification files their inbox items under; the subject itself is not kept
+    sa.Column("sub_hash", sa.String(64), nullable=True, index=True),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", _TS, nullable=False),
@@ -67,6 +70,8 @@ plans = sa.Table(
     sa.Column("contact_id", sa.String(36), sa.ForeignKey("contacts.id"), nullable=True, index=True),
     sa.Column("last_visit_on", sa.Date, nullable=True),
     sa.Column("next_visit_due", sa.Date, nullable=True),
+    #: the id the next visit will be recorded under (announced in `visit_scheduled` beforehand)
+    sa.Column("next_visit_id", sa.String(36), nullable=True),
     sa.Column("completed_at", _TS, nullable=True),
     sa.Column("closed_at", _TS, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),

@@ -65,6 +65,18 @@ class ContactCreate(_Strict):
     name: str = Field(min_length=1, max_length=50)
     phone: str | None = Field(default=None, pattern=r"^[0-9+\-]{5,20}$")
     unit: str | None = Field(default=None, max_length=200)
+    sub: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the contact person's account (the `sub` of their token); kept only as a blind index",
+    )
+
+
+class ContactAccount(_Strict):
+    sub: str | None = Field(
+        min_length=1, max_length=200, description="the contact person's token `sub`; null unlinks the account"
+    )
 
 
 _Money = Field(default=None, ge=0, max_digits=14, decimal_places=2)

@@ -17,13 +17,13 @@ from services.assistance.application.common import (
     require_reader,
 )
 from services.assistance.application.reads import contact_read
-from services.assistance.application.visits import create_contact, record_visit
+from services.assistance.application.visits import create_contact, link_contact_account, record_visit
 from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import NotFound
 
-from .schemas import ContactCreate, VisitCreate
+from .schemas import ContactAccount, ContactCreate, VisitCreate
 
 router = APIRouter(prefix="/api/v1", tags=["contacts and visits"])
 
@@ -49,9 +49,25 @@ async def add_contact(
         phone=body.phone,
         unit=body.unit,
         at=ctx.now(),
+        sub=body.sub,
     )
     await uow.commit()
     return contact_read(ctx, await Repository(uow.session).contact(cid), 0)
+
+
+@router.put("/contacts/{contact_id}/account")
+async def put_contact_account(
+    contact_id: str,
+    body: ContactAccount,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    """Link the contact person's account (their token `sub`) so that notification puts new plans,
+    visit reminders and overdue alerts in their inbox; `null` unlinks it."""
+    row = await link_contact_account(ctx, uow, principal, contact_id=contact_id, sub=body.sub, at=ctx.now())
+    await uow.commit()
+    return contact_read(ctx, row)
 
 
 @router.get("/contacts")

@@ -12,6 +12,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from shared.events import Event
 from shared.identifiers import REGION_LEVELS
+from shared.pii import FieldCipher
 from shared.policy import PolicyNotFound, PolicyParameterMissing
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "SOURCE",
     "assistance_event",
     "conflict_from",
+    "contact_sub_hash",
     "ensure_sees",
     "policy_for",
     "region_filter",
@@ -75,3 +77,11 @@ def region_filter(principal: Principal, region: str | None) -> str:
 
 def assistance_event(name: str, subject: str, region: str, data: dict[str, Any]) -> Event:
     return Event("assistance", name, subject, region, data, source=SOURCE)
+
+
+def contact_sub_hash(cipher: FieldCipher, sub: str) -> str:
+    """Where notification files a contact person's inbox items: the blind index of
+    `contact:<token sub>` — notification's `subject_hash` for role `contact` (every role but
+    `citizen` is indexed as `role:sub`), keyed with the shared `FANGFAN_PII_INDEX_KEY`. Events
+    carry this, never the subject, a name or an ID number."""
+    return cipher.blind_index(f"contact:{sub}")

@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.assistance.adapters.orm import measures, plans
+import sqlalchemy as sa
+
+from services.assistance.adapters.orm import contacts, measures, plans
 from services.assistance.adapters.repository import Repository
 from services.assistance.domain.catalogue import CATALOGUE, Department, MeasureType
 from services.assistance.domain.contacts import choose_contact, ensure_same_village
@@ -37,8 +39,10 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "add_measure",
+    "announce_visit",
     "assign_contact",
     "close_plan",
+    "contact_hash",
     "edit_measure",
     "open_plan",
     "reopen_plan",
@@ -76,6 +80,62 @@ def _measure_row(plan: Any, mt: MeasureType, department: Department, at: dt.date
         "updated_at": at,
         **extra,
     }
+
+
+async def contact_hash(uow: UnitOfWork, contact_id: str | None) -> str | None:
+    """The contact person's inbox address (`contacts.sub_hash`), if they have an account."""
+    if not contact_id:
+        return None
+    q = sa.select(contacts.c.sub_hash).where(contacts.c.id == contact_id)
+    value: str | None = (await uow.session.execute(q)).scalar_one_or_none()
+    return value
+
+
+async def announce_visit(
+    uow: UnitOfWork,
+    *,
+    visit_id: str,
+    plan_id: str,
+    household_id: str,
+    region_code: str,
+    due: dt.date,
+    contact_id: str | None,
+) -> None:
+    """`visit_scheduled`: the next visit of a plan, the id it will be recorded under and its due
+    date — notification sets the contact person's reminder from it. Published again (same
+    `visit_id`) whenever the date or the contact person changes: the reminder moves."""
+    uow.add_event(
+        assistance_event(
+            "visit_scheduled",
+            household_id,
+            region_code,
+            {
+                "visit_id": visit_id,
+                "plan_id": plan_id,
+                "household_id": household_id,
+                "region_code": region_code,
+                "due_date": due.isoformat(),
+                "contact_id": contact_id,
+                "contact_person_sub_hash": await contact_hash(uow, contact_id),
+            },
+        )
+    )
+
+
+def cancel_visit_event(plan: Any, reason: str) -> Any:
+    """`visit_cancelled`: the announced visit will not happen (the household was cleared out)."""
+    return assistance_event(
+        "visit_cancelled",
+        plan.household_id,
+        plan.region_code,
+        {
+            "visit_id": plan.next_visit_id,
+            "plan_id": plan.id,
+            "household_id": plan.household_id,
+            "region_code": plan.region_code,
+            "reason": reason,
+        },
+    )
 
 
 async def _insert_recommendations(
@@ -148,6 +208,7 @@ async def open_plan(
 
     contact = choose_contact(await repo.contact_loads(region_code), region_code)
     plan_id = str(uuid.uuid4())
+    visit_id = str(uuid.uuid4())
     await uow.session.execute(
         plans.insert().values(
             id=plan_id,
@@ -161,6 +222,7 @@ async def open_plan(
             due_date=plan_due_date(opened_on, policy.plan_due_days),
             contact_id=contact.contact_id if contact else None,
             next_visit_due=next_visit_due(opened_on, MonitoringStatus.MONITORED, policy.visits),
+            next_visit_id=visit_id,
             version=1,
             created_at=at,
             updated_at=at,
@@ -195,9 +257,19 @@ async def open_plan(
                 "origin": origin,
                 "due_date": plan.due_date.isoformat(),
                 "contact_id": plan.contact_id,
+                "contact_person_sub_hash": await contact_hash(uow, plan.contact_id),
                 "measures": [{"id": m["id"], "type": m["type"], "department": m["department"]} for m in new],
             },
         )
+    )
+    await announce_visit(
+        uow,
+        visit_id=visit_id,
+        plan_id=plan_id,
+        household_id=household_id,
+        region_code=region_code,
+        due=plan.next_visit_due,
+        contact_id=plan.contact_id,
     )
     return plan, new, True
 
@@ -212,9 +284,16 @@ async def close_plan(
         return None
     policy = policy_for(plan.region_code, on)
     due = next_visit_due(on, MonitoringStatus.ELIMINATED, policy.visits) if action == "close" else None
+    visit_id = (plan.next_visit_id or str(uuid.uuid4())) if due is not None else None
     await repo.update_plan(
         plan,
-        {"status": str(PlanStatus.CLOSED), "active_key": None, "closed_at": at, "next_visit_due": due},
+        {
+            "status": str(PlanStatus.CLOSED),
+            "active_key": None,
+            "closed_at": at,
+            "next_visit_due": due,
+            "next_visit_id": visit_id,
+        },
         at,
     )
     await repo.plan_history(
@@ -228,6 +307,18 @@ async def close_plan(
             {"plan_id": plan.id, "household_id": household_id, "region_code": plan.region_code, "reason": action},
         )
     )
+    if due is not None and visit_id is not None:
+        await announce_visit(
+            uow,
+            visit_id=visit_id,
+            plan_id=plan.id,
+            household_id=household_id,
+            region_code=plan.region_code,
+            due=due,
+            contact_id=plan.contact_id,
+        )
+    elif plan.next_visit_id:
+        uow.add_event(cancel_visit_event(plan, action))
     return plan
 
 
@@ -240,6 +331,8 @@ async def reopen_plan(uow: UnitOfWork, *, household_id: str, on: dt.date, at: dt
     if plan is None:
         return None
     policy = policy_for(plan.region_code, on)
+    due = next_visit_due(on, MonitoringStatus.MONITORED, policy.visits)
+    visit_id = plan.next_visit_id or str(uuid.uuid4())
     await repo.update_plan(
         plan,
         {
@@ -247,7 +340,8 @@ async def reopen_plan(uow: UnitOfWork, *, household_id: str, on: dt.date, at: dt
             "active_key": household_id,
             "closed_at": None,
             "completed_at": None,
-            "next_visit_due": next_visit_due(on, MonitoringStatus.MONITORED, policy.visits),
+            "next_visit_due": due,
+            "next_visit_id": visit_id,
         },
         at,
     )
@@ -268,6 +362,15 @@ async def reopen_plan(uow: UnitOfWork, *, household_id: str, on: dt.date, at: dt
             plan.region_code,
             {"plan_id": plan.id, "household_id": household_id, "region_code": plan.region_code},
         )
+    )
+    await announce_visit(
+        uow,
+        visit_id=visit_id,
+        plan_id=plan.id,
+        household_id=household_id,
+        region_code=plan.region_code,
+        due=due,
+        contact_id=plan.contact_id,
     )
     return plan
 
@@ -470,6 +573,20 @@ async def transition(
     )
     if target is MeasureAction.ACCEPT and plan.drawn_up_on is None:
         await repo.update_plan(plan, {"drawn_up_on": at.date()}, at)
+        uow.add_event(
+            assistance_event(
+                "plan_drawn_up",
+                plan.household_id,
+                plan.region_code,
+                {
+                    "plan_id": plan.id,
+                    "household_id": plan.household_id,
+                    "region_code": plan.region_code,
+                    "drawn_up_on": at.date().isoformat(),
+                    "due_date": plan.due_date.isoformat(),
+                },
+            )
+        )
     if target is MeasureAction.REFER:
         uow.add_event(
             assistance_event(
@@ -516,3 +633,14 @@ async def assign_contact(
         at=at,
         note=f"{plan.contact_id or '-'} → {contact_id}: {reason}",
     )
+    if plan.next_visit_due is not None and plan.next_visit_id:
+        # the same visit, now the new contact person's: their reminder replaces the old one's
+        await announce_visit(
+            uow,
+            visit_id=plan.next_visit_id,
+            plan_id=plan.id,
+            household_id=plan.household_id,
+            region_code=plan.region_code,
+            due=plan.next_visit_due,
+            contact_id=contact_id,
+        )

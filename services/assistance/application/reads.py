@@ -34,6 +34,7 @@ def contact_read(ctx: ServiceContext, row: Any, households: int | None = None) -
         "phone": mask_phone(phone) if phone else None,
         "unit": row.unit,
         "active": row.active,
+        "has_account": row.sub_hash is not None,
     }
     if households is not None:
         out["households"] = households

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.assistance.adapters.orm import alerts, measures, plans
+from services.assistance.adapters.orm import alerts, contacts, measures, plans
 from services.assistance.domain.schedule import is_overdue, stalled_since
 from shared.app import ServiceContext
 from shared.db import insert_ignoring_duplicates
@@ -46,6 +46,15 @@ async def run_sweep(ctx: ServiceContext) -> dict[str, int]:
                 )
             )
         ).all()
+        due_visits = (
+            await s.execute(sa.select(plans).where(plans.c.next_visit_due.is_not(None), plans.c.next_visit_due < day))
+        ).all()
+        # the contact persons' inbox addresses (notification files the alerts under them)
+        wanted = {p.contact_id for p in [*late_plans, *due_visits] if p.contact_id}
+        hashes: dict[str, str | None] = {}
+        if wanted:
+            q = sa.select(contacts.c.id, contacts.c.sub_hash).where(contacts.c.id.in_(wanted))
+            hashes = {r.id: r.sub_hash for r in (await s.execute(q)).all()}
         for p in late_plans:
             candidates.append(
                 (
@@ -59,6 +68,8 @@ async def run_sweep(ctx: ServiceContext) -> dict[str, int]:
                         "region_code": p.region_code,
                         "due_date": p.due_date.isoformat(),
                         "days_overdue": (day - p.due_date).days,
+                        "contact_id": p.contact_id,
+                        "contact_person_sub_hash": hashes.get(p.contact_id),
                     },
                 )
             )
@@ -88,9 +99,6 @@ async def run_sweep(ctx: ServiceContext) -> dict[str, int]:
                     },
                 )
             )
-        due_visits = (
-            await s.execute(sa.select(plans).where(plans.c.next_visit_due.is_not(None), plans.c.next_visit_due < day))
-        ).all()
         for p in due_visits:
             if not is_overdue(p.next_visit_due, day):
                 continue
@@ -105,6 +113,8 @@ async def run_sweep(ctx: ServiceContext) -> dict[str, int]:
                         "household_id": p.household_id,
                         "region_code": p.region_code,
                         "contact_id": p.contact_id,
+                        "contact_person_sub_hash": hashes.get(p.contact_id),
+                        "visit_id": p.next_visit_id,
                         "due_date": p.next_visit_due.isoformat(),
                         "days_overdue": (day - p.next_visit_due).days,
                     },

@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["inbox"])
 async def list_inbox(
     unread: bool = Query(False, description="only unread items"),
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     ctx: ServiceContext = Depends(get_ctx),
     session: AsyncSession = Depends(get_session),
     principal: Principal = Depends(get_principal),
@@ -91,7 +91,7 @@ async def mark_read(
 async def list_reminders(
     pending: bool = Query(True, description="only reminders not fired or cancelled yet"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     session: AsyncSession = Depends(get_session),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:

@@ -40,7 +40,7 @@ async def create_subscription(
 @router.get("/subscriptions", response_model=SubscriptionPage)
 async def list_subscriptions(
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     session: AsyncSession = Depends(get_session),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
@@ -90,7 +90,7 @@ async def list_deliveries(
     sub_id: str,
     status: str | None = Query(None, pattern="^(pending|delivered|dead)$"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     session: AsyncSession = Depends(get_session),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:

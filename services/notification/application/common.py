@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -20,7 +20,16 @@ from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.pii import FieldCipher
 
-__all__ = ["SerialUnitOfWork", "after_commit", "person_hash", "serial_writers", "subject_hash", "write_notices"]
+__all__ = [
+    "BatchingUnitOfWork",
+    "SerialUnitOfWork",
+    "after_commit",
+    "defer",
+    "person_hash",
+    "serial_writers",
+    "subject_hash",
+    "write_notices",
+]
 
 
 def subject_hash(cipher: FieldCipher, role: str, sub: str) -> str:
@@ -33,7 +42,37 @@ def person_hash(cipher: FieldCipher, principal: Principal) -> str:
     return subject_hash(cipher, principal.role, principal.sub)
 
 
-class SerialUnitOfWork(UnitOfWork):
+class BatchingUnitOfWork(UnitOfWork):
+    """A unit of work that runs the writes deferred to it (`defer`) just before it commits, in the
+    same transaction. A consumer handles a whole fetched batch in one unit of work, so the
+    fan-out and the inbox items of hundreds of events go in as one multi-row statement per table
+    instead of several statements per event."""
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.deferred: dict[str, Callable[[], Awaitable[None]]] = {}
+        return await super().__aenter__()
+
+    async def commit(self) -> None:
+        while self.deferred:
+            key = next(iter(self.deferred))
+            await self.deferred.pop(key)()
+        await super().commit()
+
+    async def rollback(self) -> None:
+        self.deferred = {}
+        await super().rollback()
+
+
+def defer(uow: UnitOfWork, key: str, flush: Callable[[], Awaitable[None]]) -> bool:
+    """Have `flush` run once just before `uow` commits; False when this unit of work does not
+    defer (the caller then writes at once)."""
+    if not isinstance(uow, BatchingUnitOfWork):
+        return False
+    uow.deferred.setdefault(key, flush)
+    return True
+
+
+class SerialUnitOfWork(BatchingUnitOfWork):
     """A unit of work that first queues (FIFO) on a lock shared by this process's writers. On
     SQLite every transaction takes the write lock (BEGIN IMMEDIATE) and a writer that finds it
     taken sleeps in SQLite's busy handler — 1, 2, 5, … 100 ms steps, unfair, so under a steady
@@ -62,13 +101,17 @@ class SerialUnitOfWork(UnitOfWork):
 
 
 def serial_writers(ctx: ServiceContext) -> Callable[[], UnitOfWork]:
-    """On SQLite: a unit-of-work factory whose transactions take turns on one process-wide lock,
-    installed for the consumers and the background workers (`ctx.state["uow"]`). PostgreSQL
-    keeps concurrent transactions (row locks, SKIP LOCKED)."""
-    if ctx.engine.dialect.name != "sqlite":
-        return ctx.uow
-    lock = asyncio.Lock()
+    """The unit-of-work factory installed for the consumers and the background workers
+    (`ctx.state["uow"]`): batching (`BatchingUnitOfWork`), and on SQLite also taking turns on one
+    process-wide lock. PostgreSQL keeps concurrent transactions (row locks, SKIP LOCKED)."""
     outbox = ctx.tables["outbox"]
+    if ctx.engine.dialect.name != "sqlite":
+
+        def batching() -> UnitOfWork:
+            return BatchingUnitOfWork(ctx.sessions, outbox, on_commit=ctx.relay.wake)
+
+        return batching
+    lock = asyncio.Lock()
 
     def factory() -> UnitOfWork:
         return SerialUnitOfWork(lock, ctx.sessions, outbox, on_commit=ctx.relay.wake)
@@ -132,10 +175,26 @@ async def write_notices(
                 )
         for role in n.audience.roles:
             items.append(dict(base, id=str(uuid.uuid4()), recipient_hash=None, recipient_role=role))
-    if items:
-        await uow.session.execute(sa.insert(inbox_items), items)
-    if texts:
-        await uow.session.execute(sa.insert(sms_messages), texts)
-        if wake_sms is not None:
-            after_commit(uow, "wake_sms", wake_sms)
+    if texts and wake_sms is not None:
+        after_commit(uow, "wake_sms", wake_sms)
+    info = uow.session.info
+    pending = info.get("pending_notices")
+    if pending is None:
+        pending = info["pending_notices"] = ([], [])
+
+        async def flush() -> None:
+            info.pop("pending_notices", None)
+            if pending[0]:
+                await uow.session.execute(sa.insert(inbox_items), pending[0])
+            if pending[1]:
+                await uow.session.execute(sa.insert(sms_messages), pending[1])
+
+        if not defer(uow, "notices", flush):
+            info.pop("pending_notices", None)
+            pending[0].extend(items)
+            pending[1].extend(texts)
+            await flush()
+            return [i["id"] for i in items]
+    pending[0].extend(items)
+    pending[1].extend(texts)
     return [i["id"] for i in items]

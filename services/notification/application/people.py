@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from services.notification.adapters.orm import application_links, reminders
 from services.notification.application.common import subject_hash, write_notices
-from services.notification.domain.routing import ReminderPolicy, ReminderSchedule, route_event
+from services.notification.domain.routing import ReminderCancel, ReminderPolicy, ReminderSchedule, route_event
 from shared.consumer import EventHandler
 from shared.db import UnitOfWork, insert_ignoring_duplicates, utcnow
 from shared.events import Event
@@ -30,8 +30,19 @@ class ReminderPolicies:
 
     def __init__(self, versions: list[PolicyVersion] | None = None) -> None:
         self.versions = versions if versions is not None else load_policy_dir(POLICY_DIR)
+        self._resolved: dict[tuple[str, Any], ReminderPolicy] = {}
 
     def at(self, region: str, as_of: Any) -> ReminderPolicy:
+        """Resolved once per (region, day): the versions are loaded at start and never change."""
+        key = (region, as_of)
+        found = self._resolved.get(key)
+        if found is None:
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            found = self._resolved[key] = self._resolve(region, as_of)
+        return found
+
+    def _resolve(self, region: str, as_of: Any) -> ReminderPolicy:
         try:
             p = resolve_policy(self.versions, service="notification", region_code=region, as_of=as_of)
         except PolicyNotFound:
@@ -70,7 +81,45 @@ async def upsert_reminder(uow: UnitOfWork, r: ReminderSchedule, event_id: str) -
         return
     if row.fired_at is not None and row.due_date == r.due_date:
         return
+    if row.cancelled_at is not None and not r.revive:
+        return
     await uow.session.execute(sa.update(reminders).where(rc.id == row.id).values(fired_at=None, **values))
+
+
+async def cancel_reminders(uow: UnitOfWork, cancel: ReminderCancel, ev: Event) -> None:
+    rc = reminders.c
+    now = utcnow()
+    await uow.session.execute(
+        sa.update(reminders)
+        .where(rc.kind.in_(cancel.kinds), rc.ref_id == cancel.ref_id, rc.fired_at.is_(None), rc.cancelled_at.is_(None))
+        .values(cancelled_at=now, cancel_reason=cancel.reason[:200], updated_at=now)
+    )
+    if not cancel.final:
+        return
+    # Done for good: keep a cancelled placeholder for a reminder not scheduled yet, so that a
+    # schedule arriving late (a retried event overtaken by this one) finds it cancelled.
+    placeholders = [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": kind,
+            "ref_id": cancel.ref_id,
+            "region": ev.region,
+            "household_id": ev.data.get("household_id") or ev.subject,
+            "due_date": ev.time.date(),
+            "fire_at": ev.time,
+            "recipient_hash": None,
+            "recipient_roles": [],
+            "data": {},
+            "source_event_id": ev.id,
+            "created_at": now,
+            "updated_at": now,
+            "fired_at": None,
+            "cancelled_at": now,
+            "cancel_reason": cancel.reason[:200],
+        }
+        for kind in cancel.kinds
+    ]
+    await uow.session.execute(insert_ignoring_duplicates(uow.session.get_bind().dialect.name, reminders, placeholders))
 
 
 def people_handler(
@@ -122,17 +171,7 @@ def people_handler(
         if routing.notices:
             await write_notices(uow, routing.notices, event_id=ev.id, sms=sms, wake_sms=wake_sms)
         for cancel in routing.cancels:
-            rc = reminders.c
-            await session.execute(
-                sa.update(reminders)
-                .where(
-                    rc.kind.in_(cancel.kinds),
-                    rc.ref_id == cancel.ref_id,
-                    rc.fired_at.is_(None),
-                    rc.cancelled_at.is_(None),
-                )
-                .values(cancelled_at=utcnow(), cancel_reason=cancel.reason[:200], updated_at=utcnow())
-            )
+            await cancel_reminders(uow, cancel, ev)
         for schedule in routing.schedules:
             await upsert_reminder(uow, schedule, ev.id)
 

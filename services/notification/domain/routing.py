@@ -81,6 +81,9 @@ class ReminderSchedule:
     audience: Audience
     household_id: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: False: a cancelled reminder stays cancelled (a recorded visit is not scheduled again, so
+    #: a late or redelivered `visit_scheduled` must not bring its reminder back).
+    revive: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,9 @@ class ReminderCancel:
     kinds: tuple[str, ...]
     ref_id: str
     reason: str
+    #: The thing is done for good: if its reminder is not there yet (events out of order after a
+    #: retry), a cancelled placeholder is kept so the late schedule finds it cancelled.
+    final: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,10 +315,12 @@ def _assistance(
                     Audience(person=contact, roles=("village",)),
                     str(household),
                     links,
+                    revive=False,
                 )
             )
     elif name in VISIT_DONE_EVENTS:
-        out.cancels.append(ReminderCancel(("visit_due",), str(data.get("visit_id") or subject), f"assistance.{name}"))
+        visit_id = str(data.get("visit_id") or subject)
+        out.cancels.append(ReminderCancel(("visit_due",), visit_id, f"assistance.{name}", final=True))
     elif name == "visit_overdue":
         out.notices.append(
             Notice(

@@ -139,3 +139,27 @@ def test_routing_terminal_cancels() -> None:
     assert r.schedules == []
     r = route_event("assistance", "plan_drawn_up", "h1", "341221001001", {"plan_id": "p1"})
     assert r.cancels[0].kinds == ("plan_due",)
+
+
+def test_routing_visits_address_the_contact_and_cancel_for_good() -> None:
+    scheduled = route_event(
+        "assistance",
+        "visit_scheduled",
+        "hh-1",
+        "341221001001",
+        {"visit_id": "v-1", "household_id": "hh-1", "due_date": "2024-05-10"},
+        contact="hash-of-contact",
+        policy=ReminderPolicy(visit_due_lead_days=3, reminder_hour=8),
+    )
+    [r] = scheduled.schedules
+    assert (r.kind, r.ref_id, r.due_date) == ("visit_due", "v-1", dt.date(2024, 5, 10))
+    assert r.fire_at == dt.datetime(2024, 5, 7, 0, 0, tzinfo=dt.UTC)  # 08:00 China time
+    assert r.audience.person == "hash-of-contact"
+    assert r.audience.roles == ("village",)
+    assert r.revive is False  # a recorded visit is never scheduled again
+    for name in ("visit_recorded", "visit_cancelled"):
+        done = route_event("assistance", name, "hh-1", "341221001001", {"visit_id": "v-1"})
+        [c] = done.cancels
+        assert (c.kinds, c.ref_id, c.final) == (("visit_due",), "v-1", True)
+    drawn = route_event("assistance", "plan_drawn_up", "hh-1", "341221001001", {"plan_id": "p-1"})
+    assert [(c.kinds, c.ref_id, c.final) for c in drawn.cancels] == [(("plan_due",), "p-1", False)]
