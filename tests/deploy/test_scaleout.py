@@ -341,10 +341,13 @@ async def _import_and_screen_while_a_replica_dies(so: ScaleOut, c: httpx.AsyncCl
     ident_db = so.database_url("identification")
     screened = await _count(
         ident_db,
-        f"SELECT count(*) FROM households WHERE region_code LIKE '{SCREENED_COUNTY}%' AND assessed_at IS NOT NULL",
+        "SELECT count(*) FROM households h JOIN household_outcomes o ON o.household_id = h.id "
+        f"WHERE h.region_code LIKE '{SCREENED_COUNTY}%' AND o.screening_job_id = '{job_id}'",
     )
     warned = await _count(
-        ident_db, f"SELECT count(*) FROM households WHERE region_code LIKE '{SCREENED_COUNTY}%' AND warning IS NOT NULL"
+        ident_db,
+        "SELECT count(*) FROM households h JOIN household_outcomes o ON o.household_id = h.id "
+        f"WHERE h.region_code LIKE '{SCREENED_COUNTY}%' AND o.warning IS NOT NULL",
     )
     conn = await asyncpg.connect(ident_db.replace("postgresql+asyncpg://", "postgresql://"))
     try:
