@@ -409,6 +409,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         finally:
             for t in ctx.tasks:
                 t.cancel()
+            # wait for them to unwind (roll back, return their connections) before the engine is
+            # disposed: a task still inside a transaction then left an aiosqlite close pending
+            # forever, and the event loop could not close (a hang at shutdown)
+            if ctx.tasks:
+                await asyncio.wait(ctx.tasks, timeout=10)
             for consumer in ctx.consumers:
                 await consumer.stop()
             await relay.stop()
