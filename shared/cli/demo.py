@@ -285,9 +285,9 @@ async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
             await nc.close()
 
         _say("8. assistance drew up the household's plan (一户一档一方案) from its risks")
-        for _ in range(50):
+        for _ in range(150):  # the plan follows household.identified through NATS: wait for it
             r = await c.get("/api/v1/plans", params={"household_id": household_id}, headers=county)
-            if r.status_code == 200 and r.json():
+            if r.status_code == 200 and r.json().get("items"):
                 break
             await asyncio.sleep(0.2)
         seen["plans"] = _show(r)
