@@ -407,13 +407,20 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         try:
             yield
         finally:
+            ctx.state["stopping"] = True
             for t in ctx.tasks:
                 t.cancel()
-            # wait for them to unwind (roll back, return their connections) before the engine is
-            # disposed: a task still inside a transaction then left an aiosqlite close pending
-            # forever, and the event loop could not close (a hang at shutdown)
-            if ctx.tasks:
-                await asyncio.wait(ctx.tasks, timeout=10)
+            # Wait for them to unwind (roll back, return their connections) before the engine is
+            # disposed, cancelling again what is still running: Python 3.11's asyncio.wait_for can
+            # swallow a cancellation that arrives as its wait ends, and a task left running kept
+            # the event loop from closing (an intermittent hang at shutdown).
+            pending = set(ctx.tasks)
+            for _ in range(20):
+                if not pending:
+                    break
+                _, pending = await asyncio.wait(pending, timeout=0.5)
+                for t in pending:
+                    t.cancel()
             for consumer in ctx.consumers:
                 await consumer.stop()
             await relay.stop()

@@ -223,7 +223,7 @@ async def chunk_worker(ctx: ServiceContext) -> None:
 async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
     # wait first: a replica that just started (or a short-lived one) touches the database only
     # when woken by a new job of its own or at the next poll
-    while True:
+    while not ctx.state.get("stopping"):
         poll = float(ctx.state.get("chunk_poll_s") or os.environ.get("FANGFAN_CHUNK_POLL_S", 2.0))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll)
@@ -236,7 +236,7 @@ async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
             except Exception:
                 log.exception("screening chunk worker: claiming failed; retrying")
                 did = False
-            if not did:
+            if not did or ctx.state.get("stopping"):
                 break
             await asyncio.sleep(0)  # let requests in between chunks
 
