@@ -22,7 +22,6 @@ __all__ = [
     "validate_region_code",
 ]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 
@@ -46,9 +45,14 @@ class InvalidRegionCode(ValueError):
 
 
 def id_check_digit(first17: str) -> str:
-    """The GB 11643 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    """The GB 11643 MOD 11-2 check character for the first 17 digits.
+
+    The weights are 2^(17-i) mod 11 (7, 9, 10, 5, … for i = 0, 1, 2, …), and 13 ≡ 2 (mod 11), so
+    the weighted sum is 2 × (the digits read as a base-13 number) mod 11: one `int()` call
+    instead of a loop (imports check millions). tests/shared check it against the weights."""
+    if len(first17) != 17 or not (first17.isdigit() and first17.isascii()):
+        raise ValueError("the first 17 characters of an ID number are digits")
+    return _CHECK[2 * int(first17, 13) % 11]
 
 
 def validate_id_number(value: str, *, today: dt.date | None = None) -> str:

@@ -210,13 +210,13 @@ def wake_chunk_worker(ctx: ServiceContext) -> None:
 
 
 async def chunk_worker(ctx: ServiceContext) -> None:
-    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` (2) loops that each claim a
-    claimable chunk (pending, or its lease run out), do it, repeat — several, so that one is
-    evaluated in the worker processes while another reads or writes (4 screen a million
-    households on PostgreSQL faster; on SQLite, where writers queue anyway, keep 2); when there is
-    none, wait for a wake-up or a poll."""
+    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` loops (4 on PostgreSQL, 2 on
+    SQLite) that each claim a claimable chunk (pending, or its lease run out), do it, repeat —
+    several, so that chunks are evaluated in the worker processes while others are read or
+    written (on SQLite, where writers queue anyway, more do not help); when there is none, wait
+    for a wake-up or a poll."""
     wake = ctx.state.setdefault("chunk_wake", asyncio.Event())
-    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "2"))
+    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "4" if is_postgres(ctx.engine) else "2"))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
 

@@ -67,38 +67,52 @@ def profile_of(household: Mapping[str, Any], region_code: str) -> str:
     last = household.get("last_year_income")
     assets = household.get("assets") or {}
     ms = household["members"]
-
-    def money(d: Mapping[str, Any], k: str) -> int:
-        return _fen_of(d.get(k))
-
-    counted = sum(money(inc, k) for k in _INCOME_COUNTED)
-    medical, education = money(exp, "compliant_oop_medical"), money(exp, "education")
-    employment, other = money(exp, "employment_costs"), money(exp, "other_rigid")
+    fen = _fen_of
+    wage, business = fen(inc.get("wage")), fen(inc.get("business"))
+    counted = wage + business + fen(inc.get("property")) + fen(inc.get("transfer")) + fen(inc.get("insurance_claims"))
+    medical, education = fen(exp.get("compliant_oop_medical")), fen(exp.get("education"))
+    employment, other = fen(exp.get("employment_costs")), fen(exp.get("other_rigid"))
     found = set(household.get("declared_risks") or ())
-    grades = [m.get("disability_grade") for m in ms]
-    if any(m.get("serious_illness") for m in ms):
+    ill = severe = schooling = able = False
+    graded = 0
+    for m in ms:  # one pass over the members
+        g = m.get("disability_grade")
+        if g is not None:
+            graded += 1
+            if g <= 2 or (g == 3 and m.get("disability_kind") in _MIND):
+                severe = True
+        if m.get("serious_illness"):
+            ill = True
+        if m.get("schooling") in _NON_COMPULSORY:
+            schooling = True
+        if m.get("labor_capacity") in _ABLE_NAMES:
+            able = True
+    if ill:
         found.add("illness")
-    severe = any(
-        g is not None and (g <= 2 or (g == 3 and m.get("disability_kind") in _MIND))
-        for g, m in zip(grades, ms, strict=True)
-    )
-    if severe or sum(g is not None for g in grades) >= 2:
+    if severe or graded >= 2:
         found.add("disability")
-    if any(m.get("schooling") in _NON_COMPULSORY for m in ms):
+    if schooling:
         found.add("schooling")
-    if not any(m.get("labor_capacity") in _ABLE_NAMES for m in ms):
+    if not able:
         found.add("lack_of_labor")
     last_counted = ""
     if last is not None:
-        last_counted = str(sum(money(last, k) for k in _INCOME_COUNTED))
-        if money(inc, "wage") < money(last, "wage"):
+        last_wage, last_business = fen(last.get("wage")), fen(last.get("business"))
+        last_counted = str(
+            last_wage
+            + last_business
+            + fen(last.get("property"))
+            + fen(last.get("transfer"))
+            + fen(last.get("insurance_claims"))
+        )
+        if wage < last_wage:
             found.add("unstable_employment")
-        if money(inc, "business") < money(last, "business"):
+        if business < last_business:
             found.add("industry_failure")
     risks = ",".join(r for r in _RISK_VALUES if r in found)
     deps = ""
     if all(m.get("labor_capacity") == "none" for m in ms):
-        deps = ";".join(f"{int(g is not None)}{m['id_number'][6:14]}" for g, m in zip(grades, ms, strict=True))
+        deps = ";".join(f"{int(m.get('disability_grade') is not None)}{m['id_number'][6:14]}" for m in ms)
     flags = "".join(
         "1" if x else "0"
         for x in (
@@ -131,7 +145,11 @@ def _fen_of(value: Any) -> int:
     decimal places is refused (`HouseholdIn` never lets them through)."""
     if value is None:
         return 0
-    if type(value) is str:  # the usual spelling, "1234" or "1234.5", without Decimal
+    if type(value) is str:  # the usual spellings, "1234.56", "1234" or "1234.5", without Decimal
+        if len(value) > 3 and value[-3] == ".":
+            digits = value[:-3] + value[-2:]
+            if digits.isdigit() and digits.isascii():
+                return int(digits)
         i = value.find(".")
         if i < 0:
             if value.isdigit() and value.isascii():

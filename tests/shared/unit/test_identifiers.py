@@ -64,6 +64,25 @@ def valid_ids(draw: st.DrawFn) -> str:
     return first17 + id_check_digit(first17)
 
 
+# GB 11643's weights, 2^(17-i) mod 11: what id_check_digit's base-13 shortcut must agree with
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_digit_equals_the_weighted_sum_of_the_standard(first17: str) -> None:
+    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    assert id_check_digit(first17) == "10X98765432"[total % 11]
+
+
+@pytest.mark.parametrize(
+    "first17", ["3412211990010112", "341221199001011231", "34122119900101123A", "3412211990010112a"]
+)
+def test_check_digit_needs_seventeen_digits(first17: str) -> None:
+    with pytest.raises(ValueError):
+        id_check_digit(first17)
+
+
 @settings(max_examples=200, deadline=None)
 @given(valid_ids())
 def test_every_single_substitution_fails(number: str) -> None:
