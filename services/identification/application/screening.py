@@ -19,6 +19,8 @@ import os
 import socket
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -282,42 +284,32 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     evaluator (domain/vectorized.py; the per-household columnar evaluator where it cannot be
     exact); only raised warnings become Python objects and events."""
     store: PolicyStore = ctx.state.get("policy_store", POLICY_STORE)
-    errors: list[dict[str, Any]] = []
-    groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, list[int]]] = {}
+    groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, set[str]]] = {}
+    unresolved: set[str] = set()
     async with ctx.sessions() as s:
         job = await get_job(s, chunk.job_id)
         if job is None or job.status != "running":
             return
-        rows = [tuple(r) for r in await _chunk_rows(s, chunk)]
         as_of = dt.date.fromisoformat(job.params["as_of"])
-        by_village: dict[str, list[int]] = defaultdict(list)
-        for i, r in enumerate(rows):
-            if r[_PROFILE] is None:  # stored before profiles existed
-                rows[i] = (*r[:_PROFILE], await _profile_of_stored(s, r[_ID]), r[_WARNING])
-            by_village[r[_REGION]].append(i)
-        for village, idx in by_village.items():
-            try:
-                policy = await store.resolve(s, village, as_of)
-            except PolicyNotFound:
-                errors.extend(
-                    {
-                        "household_number": rows[i][_NUMBER],
-                        "path": "region_code",
-                        "message": f"no identification policy in force on {as_of}",
-                    }
-                    for i in idx
-                )
-                continue
-            key = tuple((v.id, v.version) for v in policy.versions)
-            groups.setdefault(key, (policy, []))[1].extend(idx)
+        await _resolve(s, store, await _chunk_villages(s, chunk), as_of, groups, unresolved)
+        rows = await _chunk_rows(s, chunk)
     now = utcnow()
     postgres = is_postgres(ctx.engine)
-    task = functools.partial(screen_rows, rows, list(groups.values()), as_of, now, job.id, postgres)
-    pool = worker_pool(ctx) if len(rows) >= _pool_from(ctx) else None
+    task = functools.partial(screen_rows, rows, list(groups.values()), unresolved, as_of, now, job.id, postgres)
+    pool = worker_pool(ctx) if chunk.rows >= _pool_from(ctx) else None
     if pool is not None:  # the CPU work in the service's worker processes, off the event loop
-        outcome_rows, outbox_rows = await asyncio.get_running_loop().run_in_executor(pool, task)
+        done = await asyncio.get_running_loop().run_in_executor(pool, task)
     else:
-        outcome_rows, outbox_rows = task()
+        done = task()
+    if done.missing:  # stored before profiles existed, or in a village imported since: done here
+        async with ctx.sessions() as s:
+            rest = [
+                (*r[:_PROFILE], r[_PROFILE] or await _profile_of_stored(s, r[_ID]), r[_WARNING]) for r in done.missing
+            ]
+            await _resolve(s, store, {r[_REGION] for r in rest}, as_of, groups, unresolved)
+        done.missing = []
+        done.add(screen_rows(rest, list(groups.values()), unresolved, as_of, now, job.id, postgres))
+    outcome_rows, outbox_rows, errors = done.outcomes.rows, done.outbox, done.errors
     async with ctx.uow() as uow:
         if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
             log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
@@ -352,31 +344,102 @@ def _pool_from(ctx: ServiceContext) -> int:
     return int(ctx.state.get("screening_pool_from") or os.environ.get("FANGFAN_SCREENING_POOL_FROM", 2000))
 
 
+@dataclass
+class _ChunkDone:
+    """What `screen_rows` made of a chunk: the outcome rows for `write_outcomes`, the outbox rows
+    of the warnings raised, the errors (villages without a policy) and the rows it could not
+    evaluate (no stored profile: written before profiles existed)."""
+
+    outcomes: _Outcomes
+    outbox: list[tuple[str, str, bytes, dt.datetime]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, other: _ChunkDone) -> None:
+        self.outcomes.rows.extend(other.outcomes.rows)
+        self.outbox.extend(other.outbox)
+        self.errors.extend(other.errors)
+        self.missing.extend(other.missing)
+
+
 def screen_rows(
-    rows: list[tuple[Any, ...]],
-    groups: list[tuple[ResolvedPolicy, list[int]]],
+    rows: bytes | list[tuple[Any, ...]],
+    groups: list[tuple[ResolvedPolicy, set[str]]],
+    unresolved: set[str],
     as_of: dt.date,
     now: dt.datetime,
     job_id: str,
     postgres: bool,
-) -> tuple[list[Any], list[tuple[str, str, bytes, dt.datetime]]]:
+) -> _ChunkDone:
     """The CPU side of a chunk (pure, picklable: runs in a worker process for large chunks):
-    evaluate each policy group, and return the outcome rows for `write_outcomes` and the outbox
-    rows of the warnings raised (a colour differing from the previous one)."""
-    outcomes = _Outcomes(postgres, now, as_of, job_id)
-    outbox_rows: list[tuple[str, str, bytes, dt.datetime]] = []
-    for policy, idx in groups:
-        hs = [rows[i] for i in idx]
+    the chunk's rows (`_chunk_rows`: COPY text from PostgreSQL, tuples from SQLite) grouped by
+    the policy versions of their villages, each group evaluated at once; returns the outcome rows
+    and the outbox rows of the warnings raised (a colour differing from the previous one)."""
+    if isinstance(rows, bytes):
+        rows = decode_copy_rows(rows)
+    done = _ChunkDone(_Outcomes(postgres, now, as_of, job_id))
+    group_of = {v: i for i, (_, villages) in enumerate(groups) for v in villages}
+    members: list[list[tuple[Any, ...]]] = [[] for _ in groups]
+    for r in rows:
+        g = group_of.get(r[_REGION])
+        if g is None:
+            if r[_REGION] in unresolved:
+                done.errors.append(
+                    {
+                        "household_number": r[_NUMBER],
+                        "path": "region_code",
+                        "message": f"no identification policy in force on {as_of}",
+                    }
+                )
+            else:  # a village imported after the chunk's villages were resolved
+                done.missing.append(r)
+        elif r[_PROFILE] is None:
+            done.missing.append(r)
+        else:
+            members[g].append(r)
+    for (policy, _), hs in zip(groups, members, strict=True):
+        if not hs:
+            continue
         pc, category, low, warning, risks = _evaluate_group([h[_PROFILE] for h in hs], policy, as_of)
-        outcomes.add(hs, pc, category, low, warning, policy)
+        done.outcomes.add(hs, pc, category, low, warning, policy)
         for i, h in enumerate(hs):
             colour = _WARNING_TEXT[warning[i]]
             if colour is not None and colour != h[_WARNING]:
                 event = _warning_event(
                     h, colour, category[i], low[i], risks[i], pc[i], as_of=as_of, policy=policy, job_id=job_id, now=now
                 )
-                outbox_rows.append(event)
-    return outcomes.rows, outbox_rows
+                done.outbox.append(event)
+    return done
+
+
+def decode_copy_rows(data: bytes) -> list[tuple[str | None, ...]]:
+    """PostgreSQL's COPY text (tab-separated, `\\N` for NULL, backslash escapes) → tuples of
+    strings and None."""
+    text = data.decode()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if "\\" not in text:  # the usual case: ids, numbers, codes and profiles need no escapes
+        return [tuple(None if f == "\\N" else f for f in line.split("\t")) for line in lines]
+    return [tuple(None if f == "\\N" else _unescape(f) for f in line.split("\t")) for line in lines]
+
+
+_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    out, i = [], 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            out.append(_ESCAPES.get(value[i + 1], value[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 _CATEGORY_TEXT = [None if c is None else str(c) for c in CATEGORIES]
@@ -526,7 +589,7 @@ _CHUNK_COLUMNS = (
 )
 
 
-async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
+def _chunk_select(chunk: Chunk, *columns: Any) -> sa.Select[Any]:
     # No region filter: the bounds are households of the region and codes have a fixed length,
     # so everything between them is in the region — and the (region_code, id) index serves it
     # (a LIKE prefix cannot use it under a non-C collation).
@@ -534,18 +597,55 @@ async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> list[Any]:
     # cannot estimate a row comparison and, at a million households, took a chunk for a seventh
     # of the table (a parallel sequential scan and a JIT compile, a second per chunk).
     key = sa.tuple_(households.c.region_code, households.c.id)
-    stmt = sa.select(*_CHUNK_COLUMNS).where(key <= sa.tuple_(*chunk.last), households.c.region_code <= chunk.last[0])
+    stmt = sa.select(*columns).where(key <= sa.tuple_(*chunk.last), households.c.region_code <= chunk.last[0])
     if chunk.after is not None:
         stmt = stmt.where(key > sa.tuple_(*chunk.after), households.c.region_code >= chunk.after[0])
-    stmt = stmt.order_by(households.c.region_code, households.c.id)
-    if is_postgres(session.bind):  # asyncpg's records straight (a million rows through the ORM layer cost seconds)
+    return stmt
+
+
+async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> bytes | list[tuple[Any, ...]]:
+    """The chunk's households (`_CHUNK_COLUMNS`). PostgreSQL: as COPY text, one bytes object that
+    goes to the worker process as it is (a row object per household in this process, pickled to
+    the worker, cost more than the evaluation). SQLite: tuples."""
+    stmt = _chunk_select(chunk, *_CHUNK_COLUMNS).order_by(households.c.region_code, households.c.id)
+    if is_postgres(session.bind):
         conn = await session.connection()
         apg = (await conn.get_raw_connection()).driver_connection
         assert apg is not None
         compiled = stmt.compile(dialect=conn.dialect)
         sql, params = str(compiled), compiled.params
-        return list(await apg.fetch(sql, *(params[n] for n in compiled.positiontup or ())))
-    return list((await session.execute(stmt)).all())
+        out = io.BytesIO()
+        await apg.copy_from_query(sql, *(params[n] for n in compiled.positiontup or ()), output=out, format="text")
+        return out.getvalue()
+    return [tuple(r) for r in (await session.execute(stmt)).all()]
+
+
+async def _resolve(
+    session: AsyncSession,
+    store: PolicyStore,
+    villages: Iterable[str],
+    as_of: dt.date,
+    groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, set[str]]],
+    unresolved: set[str],
+) -> None:
+    """Each village's policy on `as_of`, its village added to the group of villages under the
+    same policy versions (or to `unresolved`: no policy in force)."""
+    for village in villages:
+        if village in unresolved or any(village in vs for _, vs in groups.values()):
+            continue
+        try:
+            policy = await store.resolve(session, village, as_of)
+        except PolicyNotFound:
+            unresolved.add(village)
+            continue
+        key = tuple((v.id, v.version) for v in policy.versions)
+        groups.setdefault(key, (policy, set()))[1].add(village)
+
+
+async def _chunk_villages(session: AsyncSession, chunk: Chunk) -> list[str]:
+    """The villages of the chunk's households (their policies are resolved here, once each)."""
+    stmt = _chunk_select(chunk, households.c.region_code).distinct()
+    return list((await session.execute(stmt)).scalars())
 
 
 async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.identification.adapters.orm import household_outcomes
+from services.identification.adapters.orm import household_outcomes, households
 from shared.cli.generate import generate_households
 from shared.settings import Settings
 from tests.helpers import auth, collect_events
@@ -117,3 +117,36 @@ async def test_screening_roles_and_jurisdiction(client: httpx.AsyncClient, setti
     assert r.status_code == 403
     r = await client.post("/api/v1/screenings", json=body | {"region": "3412210"}, headers=auth(settings, "admin", ""))
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("in_workers", [False, True], ids=["in-process", "worker-processes"])
+async def test_households_stored_without_a_profile_get_the_same_outcomes(
+    client: httpx.AsyncClient, settings: Settings, in_workers: bool
+) -> None:
+    """Households written before screening profiles existed (profile NULL) are evaluated from
+    their stored rows, beside the others of their chunk, with the outcomes their profile gives."""
+    await _import(client, settings)
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    if in_workers:
+        ctx.state["screening_pool_from"] = 1
+    headers = auth(settings, "county", "341221")
+    o = household_outcomes.c
+
+    async def screen() -> dict[str, tuple]:
+        r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
+        assert (await _wait(client, settings, r.json()["id"]))["status"] == "completed"
+        async with ctx.sessions() as s:
+            rows = await s.execute(
+                sa.select(o.household_id, o.category, o.low_income_category, o.warning, o.per_capita_income)
+            )
+            return {r[0]: tuple(r[1:]) for r in rows}
+
+    with_profiles = await screen()
+    async with ctx.uow() as uow:
+        ids = sorted(with_profiles)[::3]  # every third household loses its profile
+        await uow.session.execute(sa.update(households).where(households.c.id.in_(ids)).values(screening_profile=None))
+        await uow.session.execute(sa.delete(household_outcomes))
+        await uow.commit()
+    without = await screen()
+    assert len(without) == N
+    assert without == with_profiles

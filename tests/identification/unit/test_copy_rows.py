@@ -1,0 +1,25 @@
+"""Screening chunks come from PostgreSQL as COPY text and are decoded in the worker process."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.identification.application.screening import decode_copy_rows
+
+
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b"", []),
+        (b"a\t341221001201\t2|4|1\t\\N\n", [("a", "341221001201", "2|4|1", None)]),
+        (b"a\tb\n\\N\tc\n", [("a", "b"), (None, "c")]),
+        # what COPY TO escapes: backslash, tab, newline, carriage return …
+        (b"x\\\\y\tt\\tab\tn\\nl\n", [("x\\y", "t\tab", "n\nl")]),
+        (b"\\r\\b\\f\\v\t\\N\n", [("\r\b\f\v", None)]),
+        # "\N" is NULL only as a whole field; an escaped backslash before N is text
+        (b"\\\\N\n", [("\\N",)]),
+        ("区\t名\n".encode(), [("区", "名")]),
+    ],
+)
+def test_copy_text_is_decoded_to_tuples(data: bytes, rows: list[tuple]) -> None:
+    assert decode_copy_rows(data) == rows
