@@ -419,7 +419,7 @@ def decode_copy_rows(data: bytes) -> list[tuple[str | None, ...]]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if "\\" not in text:  # the usual case: ids, numbers, codes and profiles need no escapes
+    if text.count("\\") == text.count("\\N"):  # no backslash but in NULLs: nothing to unescape
         return [tuple(None if f == "\\N" else f for f in line.split("\t")) for line in lines]
     return [tuple(None if f == "\\N" else _unescape(f) for f in line.split("\t")) for line in lines]
 
