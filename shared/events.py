@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shared.identifiers import REGION_LEVELS, is_valid_id_number
+from shared.identifiers import REGION_LEVELS, is_valid_id_number, time_ordered_uuids
 
 __all__ = [
     "STREAM",
@@ -70,7 +70,7 @@ class Event:
     region: str
     data: dict[str, Any]
     source: str = "fangfan"
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=lambda: time_ordered_uuids(1)[0])  # outbox index: appended at one end
     time: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property

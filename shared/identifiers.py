@@ -4,7 +4,9 @@ plus the 12-digit statistical codes), compared by administrative level, never by
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import time
 from dataclasses import dataclass
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "is_valid_id_number",
     "region_level",
     "region_within",
+    "time_ordered_uuids",
     "validate_id_number",
     "validate_region_code",
 ]
@@ -139,3 +142,29 @@ class RegionCode:
 
     def within(self, prefix: str) -> bool:
         return region_within(self.code, prefix)
+
+
+_DIGIT_RUN = re.compile(r"[0-9]{11}")
+
+
+def time_ordered_uuids(n: int) -> list[str]:
+    """`n` time-ordered UUIDs (RFC 9562 version 7: 48 bits of Unix milliseconds, then 74 random
+    bits), in ascending order, none with a run of 11 digits (ids go into event payloads, whose
+    guard refuses anything that looks like a mobile number).
+
+    Time-ordered because an index of such ids (a primary key, members by household, the outbox's
+    event ids) takes a batch's new ids at one end instead of at random places: a bulk import into
+    a million households spends about half as long in PostgreSQL (bench/README.md). An id tells
+    when it was made, as the row's own timestamp does."""
+    out: list[str] = []
+    while len(out) < n:
+        prefix = (time.time_ns() // 1_000_000).to_bytes(6, "big")
+        raw = os.urandom(10 * (n - len(out)))
+        for i in range(0, len(raw), 10):
+            b = raw[i : i + 10]
+            h = (prefix + bytes(((b[0] & 0x0F) | 0x70, b[1], (b[2] & 0x3F) | 0x80)) + b[3:]).hex()
+            value = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            if not _DIGIT_RUN.search(value):
+                out.append(value)
+    out.sort()
+    return out
