@@ -18,12 +18,14 @@ import logging
 import os
 import socket
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from asyncpg.exceptions import UniqueViolationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.households import (
@@ -308,14 +310,34 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
             await _resolve(s, store, {r[_REGION] for r in rest}, as_of, groups, unresolved)
         done.missing = []
         done.add(screen_rows(rest, list(groups.values()), unresolved, as_of, now, job.id, postgres))
-    outcome_rows, outbox_rows, errors = done.outcomes.rows, done.outbox, done.errors
+    for attempt in range(2):
+        try:
+            await _write_chunk(ctx, chunk, done, replica=replica, postgres=postgres, upsert_all=attempt > 0)
+            break
+        except (IntegrityError, UniqueViolationError):
+            # an application stored an outcome for one of the chunk's new households meanwhile
+            if attempt:
+                raise
+            log.info("screening %s chunk %s: outcomes written meanwhile; upserting all", chunk.job_id, chunk.seq)
+    if done.outbox:
+        ctx.relay.wake()
+
+
+async def _write_chunk(
+    ctx: ServiceContext, chunk: Chunk, done: _ChunkDone, *, replica: str, postgres: bool, upsert_all: bool
+) -> None:
+    outbox_rows, errors = done.outbox, done.errors
     async with ctx.uow() as uow:
         if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
             log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
             return
-        await write_outcomes(uow.session, outcome_rows, postgres=postgres)
+        o = done.outcomes
+        if upsert_all:
+            await write_outcomes(uow.session, o.rows + o.new, postgres=postgres)
+        else:
+            await write_outcomes(uow.session, o.rows, postgres=postgres, new=o.new)
         await write_outbox(uow.session, ctx.tables["outbox"], outbox_rows, postgres=postgres)
-        outcomes = outcome_rows
+        outcomes = o.rows + o.new
         counts = {"done": len(outcomes), "failed": len(errors), "warnings_raised": len(outbox_rows)}
         await uow.session.execute(
             sa.update(job_chunks)
@@ -334,8 +356,6 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
             locked.finished_at = utcnow()
         await save_progress(uow.session, locked)
         await uow.commit()
-    if outbox_rows:
-        ctx.relay.wake()
 
 
 def _pool_from(ctx: ServiceContext) -> int:
@@ -356,6 +376,7 @@ class _ChunkDone:
 
     def add(self, other: _ChunkDone) -> None:
         self.outcomes.rows.extend(other.outcomes.rows)
+        self.outcomes.new.extend(other.outcomes.new)
         self.outbox.extend(other.outbox)
         self.errors.extend(other.errors)
         self.missing.extend(other.missing)
@@ -501,7 +522,7 @@ class _WarningEvents:
     def row(
         self, event_id: str, h: Any, colour: str, category: int, low: int, risks: int, pc: int
     ) -> tuple[str, str, bytes, dt.datetime]:
-        hid, number, region, previous = h[_ID], h[_NUMBER], h[_REGION], h[_WARNING]
+        hid, number, region, previous = h[_ID], h[_NUMBER], h[_REGION], h[_WARNING] or None
         income = fen_str(pc)
         assert_no_personal_data(f"{event_id} {hid} {number} {region} {income} {previous}")
         jid = _json_str(hid)
@@ -536,13 +557,14 @@ class _Outcomes:
 
     def __init__(self, postgres: bool, now: dt.datetime, as_of: dt.date, job_id: str) -> None:
         self.postgres = postgres
-        self.rows: list[Any] = []
+        self.rows: list[Any] = []  # households that had an outcome row (or may have: legacy rows)
+        self.new: list[Any] = []  # households that had none when the chunk was read
         self._now = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
         self._as_of = as_of.isoformat()
         self._job = job_id
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) + len(self.new)
 
     def add(
         self, hs: list[Any], pc: list[int], category: list[int], low: list[int], warning: list[int], policy: Any
@@ -554,10 +576,11 @@ class _Outcomes:
             low_t = [null if c is None else c for c in _LOW_TEXT]
             warn_t = [null if c is None else c for c in _WARNING_TEXT]
             tail = f"\t{self._now}\t{self._as_of}\t{copy_escape(pid)}\t{copy_escape(pver)}\t{self._job}\n"
-            self.rows.extend(
-                f"{h[_ID]}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
-                for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
-            )
+            new, rows = self.new.append, self.rows.append
+            for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True):
+                (new if h[_WARNING] is None else rows)(
+                    f"{h[_ID]}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
+                )
         else:
             self.rows.extend(
                 (
@@ -584,8 +607,12 @@ _CHUNK_COLUMNS = (
     households.c.household_number,
     households.c.region_code,
     households.c.screening_profile,
-    # the previous warning, looked up by key for each row (a join lets the planner hash every outcome)
-    sa.select(_o.warning).where(_o.household_id == households.c.id).scalar_subquery().label("warning"),
+    # the previous warning, looked up by key for each row (a join lets the planner hash every outcome):
+    # '' when the household's outcome has none, NULL when it has no outcome row yet (`_NO_OUTCOME`)
+    sa.select(sa.func.coalesce(_o.warning, ""))
+    .where(_o.household_id == households.c.id)
+    .scalar_subquery()
+    .label("warning"),
 )
 
 
@@ -686,28 +713,37 @@ _OUTCOME_COLUMNS = (
 _UPSERT_SET = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS[1:])
 
 
-async def write_outcomes(session: AsyncSession, rows: list[Any], *, postgres: bool) -> None:
-    """Store a screening's outcomes in `household_outcomes` (insert, or replace a household's
-    previous one): PostgreSQL: COPY into a temporary table and one `INSERT … SELECT … ON
-    CONFLICT`; SQLite: executemany of the same upsert."""
-    if not rows:
-        return
+async def write_outcomes(session: AsyncSession, rows: list[Any], *, postgres: bool, new: Sequence[Any] = ()) -> None:
+    """Store a screening's outcomes in `household_outcomes`. `rows` replace a household's
+    previous outcome or are inserted (PostgreSQL: COPY into a temporary table and one `INSERT …
+    SELECT … ON CONFLICT`; SQLite: executemany of the same upsert); `new` are of households that
+    had none when the chunk was read: on PostgreSQL COPYed straight into the table (half the work
+    of the upsert; a household given an outcome meanwhile makes it raise a unique violation — the
+    caller then upserts everything)."""
     columns = ", ".join(_OUTCOME_COLUMNS)
     if postgres:
+        if not rows and not new:
+            return
         await session.execute(sa.text("SELECT 1"))  # the transaction is open before the raw calls
         conn = await session.connection()
         apg = (await conn.get_raw_connection()).driver_connection
         assert apg is not None
-        await apg.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS outcomes_stage (LIKE household_outcomes) ON COMMIT DELETE ROWS"
-        )
-        await apg.copy_to_table(
-            "outcomes_stage", source=io.BytesIO("".join(rows).encode()), columns=list(_OUTCOME_COLUMNS), format="text"
-        )
-        await apg.execute(
-            f"INSERT INTO household_outcomes ({columns}) SELECT {columns} FROM outcomes_stage "
-            f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}"
-        )
+        if new:
+            data = io.BytesIO("".join(new).encode())
+            await apg.copy_to_table("household_outcomes", source=data, columns=list(_OUTCOME_COLUMNS), format="text")
+        if rows:
+            await apg.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS outcomes_stage (LIKE household_outcomes) ON COMMIT DELETE ROWS"
+            )
+            data = io.BytesIO("".join(rows).encode())
+            await apg.copy_to_table("outcomes_stage", source=data, columns=list(_OUTCOME_COLUMNS), format="text")
+            await apg.execute(
+                f"INSERT INTO household_outcomes ({columns}) SELECT {columns} FROM outcomes_stage "
+                f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}"
+            )
+        return
+    rows = [*rows, *new]
+    if not rows:
         return
     conn = await session.connection()
     marks = ", ".join("?" * len(_OUTCOME_COLUMNS))

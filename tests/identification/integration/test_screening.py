@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from services.identification.adapters.orm import household_outcomes, households
 from shared.cli.generate import generate_households
 from shared.settings import Settings
+from tests.conftest import TEST_DB
 from tests.helpers import auth, collect_events
 
 N = 600
@@ -150,3 +151,49 @@ async def test_households_stored_without_a_profile_get_the_same_outcomes(
     without = await screen()
     assert len(without) == N
     assert without == with_profiles
+
+
+@pytest.mark.postgres
+async def test_an_outcome_stored_while_a_chunk_is_evaluated_is_replaced_not_duplicated(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New households' outcomes are copied straight in (PostgreSQL); if an application gave one
+    of them an outcome after the chunk was read, the chunk's write fails on the key and is done
+    again as an upsert: every household ends with exactly one outcome, the screening's. (SQLite
+    upserts every outcome: nothing to race.)"""
+    from services.identification.application import screening
+
+    if TEST_DB != "postgres":
+        pytest.skip("PostgreSQL only")
+    await _import(client, settings)
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    read = screening._chunk_rows
+    raced: list[str] = []
+
+    async def read_then_race(session, chunk):  # type: ignore[no-untyped-def]
+        rows = await read(session, chunk)
+        async with ctx.uow() as uow:  # "an application" stores an outcome for the chunk's first household
+            first = sa.select(households.c.id).order_by(households.c.id).limit(1)
+            hid = (await uow.session.execute(first)).scalar_one()
+            await uow.session.execute(
+                sa.insert(household_outcomes).values(household_id=hid, warning="yellow", assessed_at=sa.func.now())
+            )
+            await uow.commit()
+        raced.append(hid)
+        return rows
+
+    monkeypatch.setattr(screening, "_chunk_rows", read_then_race)
+    headers = auth(settings, "county", "341221")
+    r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
+    job = await _wait(client, settings, r.json()["id"])
+    assert job["status"] == "completed", job
+    assert job["rows_done"] == N
+    async with ctx.sessions() as s:
+        n = (await s.execute(sa.select(sa.func.count()).select_from(household_outcomes))).scalar_one()
+        mine = (
+            await s.execute(
+                sa.select(household_outcomes.c.screening_job_id).where(household_outcomes.c.household_id == raced[0])
+            )
+        ).scalar_one()
+    assert n == N
+    assert mine == job["id"]  # the screening's outcome replaced the one stored meanwhile
