@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("fangfan.app")
+#: how long background tasks get to finish the work in hand at shutdown before they are cancelled
+_GRACEFUL_STOP_S = 10.0
 #: China Standard Time, the zone of every deadline and date the rules speak of.
 CST = dt.timezone(dt.timedelta(hours=8))
 PROBLEM_JSON = "application/problem+json"
@@ -407,14 +409,24 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         try:
             yield
         finally:
+            # Background tasks that registered a stop hook (`ctx.state["stop_hooks"]`) are asked
+            # to stop first (the flag, and their wake-ups) and given time to finish what they
+            # hold: a task cancelled inside a database call has its connection terminated, and
+            # with aiosqlite a terminated connection can leave a close waiting for a worker
+            # thread that has already ended — the event loop then never closes (the intermittent
+            # hang at shutdown after screenings).
             ctx.state["stopping"] = True
-            for t in ctx.tasks:
-                t.cancel()
-            # Wait for them to unwind (roll back, return their connections) before the engine is
-            # disposed, cancelling again what is still running: Python 3.11's asyncio.wait_for can
-            # swallow a cancellation that arrives as its wait ends, and a task left running kept
-            # the event loop from closing (an intermittent hang at shutdown).
+            hooks = ctx.state.get("stop_hooks", ())
+            for hook in hooks:
+                hook()
             pending = set(ctx.tasks)
+            if pending and hooks:  # tasks that registered a stop hook return once woken
+                _, pending = await asyncio.wait(pending, timeout=_GRACEFUL_STOP_S)
+            for t in pending:
+                t.cancel()
+            # Then wait for the rest to unwind (roll back, return their connections) before the
+            # engine is disposed, cancelling again what is still running: Python 3.11's
+            # asyncio.wait_for can swallow a cancellation that arrives as its wait ends.
             for _ in range(20):
                 if not pending:
                     break

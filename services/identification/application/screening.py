@@ -219,6 +219,7 @@ async def chunk_worker(ctx: ServiceContext) -> None:
     written (on SQLite, where writers queue anyway, more do not help); when there is none, wait
     for a wake-up or a poll."""
     wake = ctx.state.setdefault("chunk_wake", asyncio.Event())
+    ctx.state.setdefault("stop_hooks", []).append(wake.set)  # at shutdown: stop waiting, finish, return
     n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "4" if is_postgres(ctx.engine) else "2"))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
@@ -231,7 +232,7 @@ async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll)
         wake.clear()
-        while True:
+        while not ctx.state.get("stopping"):  # no new chunk once the service is stopping
             try:
                 did = await run_one_chunk(ctx)
             except asyncio.CancelledError:
@@ -239,7 +240,7 @@ async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
             except Exception:
                 log.exception("screening chunk worker: claiming failed; retrying")
                 did = False
-            if not did or ctx.state.get("stopping"):
+            if not did:
                 break
             await asyncio.sleep(0)  # let requests in between chunks
 
@@ -396,7 +397,7 @@ def screen_rows(
     the policy versions of their villages, each group evaluated at once; returns the outcome rows
     and the outbox rows of the warnings raised (a colour differing from the previous one)."""
     if isinstance(rows, bytes):
-        rows = decode_copy_rows(rows)
+        rows = decode_copy_rows(rows, nullable=(_PROFILE, _WARNING))  # type: ignore[assignment]
     done = _ChunkDone(_Outcomes(postgres, now, as_of, job_id))
     group_of = {v: i for i, (_, villages) in enumerate(groups) for v in villages}
     members: list[list[tuple[Any, ...]]] = [[] for _ in groups]
@@ -433,16 +434,22 @@ def screen_rows(
     return done
 
 
-def decode_copy_rows(data: bytes) -> list[tuple[str | None, ...]]:
-    """PostgreSQL's COPY text (tab-separated, `\\N` for NULL, backslash escapes) → tuples of
-    strings and None."""
+def decode_copy_rows(data: bytes, nullable: Sequence[int] = ()) -> list[list[str | None]]:
+    """PostgreSQL's COPY text (tab-separated, `\\N` for NULL, backslash escapes) → rows of
+    strings and None. Fast path: when no backslash is there but in NULLs, only the `nullable`
+    columns are looked at (every column when none are named)."""
     text = data.decode()
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if text.count("\\") == text.count("\\N"):  # no backslash but in NULLs: nothing to unescape
-        return [tuple(None if f == "\\N" else f for f in line.split("\t")) for line in lines]
-    return [tuple(None if f == "\\N" else _unescape(f) for f in line.split("\t")) for line in lines]
+    rows: list[list[str | None]] = [line.split("\t") for line in lines]  # type: ignore[misc]
+    if text.count("\\") == text.count("\\N") and nullable:  # no backslash but in NULLs
+        for r in rows:
+            for i in nullable:
+                if r[i] == "\\N":
+                    r[i] = None
+        return rows
+    return [[None if f == "\\N" else _unescape(f) for f in r] for r in rows]  # type: ignore[arg-type]
 
 
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}

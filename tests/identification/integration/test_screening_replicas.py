@@ -112,11 +112,6 @@ async def test_two_replicas_share_a_screening(
     assert again["result"]["warnings_raised"] == 0
 
 
-@pytest.mark.skip(
-    reason="hangs intermittently in teardown (an in-process stand-in for a dead replica that never returns); "
-    "the real case — a replica SIGKILLed holding claimed chunks, reclaimed after the lease — is proven by "
-    "tests/deploy/test_scaleout.py with separate processes"
-)
 async def test_a_dead_replicas_chunk_is_claimed_again_after_its_lease(
     two_replicas: tuple[httpx.AsyncClient, httpx.AsyncClient], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
