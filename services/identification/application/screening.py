@@ -368,7 +368,8 @@ def _pool_from(ctx: ServiceContext) -> int:
 class _ChunkDone:
     """What `screen_rows` made of a chunk: the outcome rows for `write_outcomes`, the outbox rows
     of the warnings raised, the errors (villages without a policy) and the rows it could not
-    evaluate (no stored profile: written before profiles existed)."""
+    evaluate (no stored profile — written before profiles existed — or a village whose policy was
+    not resolved: imported after the chunk's villages were listed)."""
 
     outcomes: _Outcomes
     outbox: list[tuple[str, str, bytes, dt.datetime]] = field(default_factory=list)
@@ -517,10 +518,9 @@ class _WarningEvents:
 
     def __init__(self, *, as_of: dt.date, policy: ResolvedPolicy, job_id: str, now: dt.datetime) -> None:
         self.now = now
-        time = now.isoformat().replace("+00:00", "Z")
-        constant = (time, as_of.isoformat(), policy.id, policy.version, job_id)
-        assert_no_personal_data(" ".join(constant))
-        self._head = f',"type":"{_WARNING_TYPE}","source":"identification","time":{_json_str(time)},"subject":'
+        at = now.isoformat().replace("+00:00", "Z")
+        assert_no_personal_data(" ".join((at, as_of.isoformat(), policy.id, policy.version, job_id)))
+        self._head = f',"type":"{_WARNING_TYPE}","source":"identification","time":{_json_str(at)},"subject":'
         self._tail = (
             f',"as_of":"{as_of.isoformat()}","policy":{{"id":{_json_str(policy.id)},'
             f'"version":{_json_str(policy.version)}}},"screening_job_id":{_json_str(job_id)}}}}}'

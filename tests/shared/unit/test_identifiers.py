@@ -149,3 +149,25 @@ def test_region_ancestors_and_expected_level() -> None:
     assert RegionCode("341221001200").ancestors() == ["34", "3412", "341221", "341221001", "341221001200"]
     with pytest.raises(InvalidRegionCode, match="expected a village code"):
         validate_region_code("341221001", level="village")
+
+
+def test_time_ordered_uuids_are_version_7_ascending_and_carry_the_time() -> None:
+    import re
+    import time
+    import uuid
+
+    from shared.identifiers import time_ordered_uuids
+
+    before = time.time_ns() // 1_000_000
+    ids = time_ordered_uuids(5000)
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == 5000
+    assert ids == sorted(ids)
+    for value in ids:
+        u = uuid.UUID(value)
+        assert (u.version, u.variant) == (7, uuid.RFC_4122)
+        assert before <= int(value.replace("-", "")[:12], 16) <= after
+        assert not re.search(r"[0-9]{11}", value)  # never reads as a phone number in an event
+    later = time_ordered_uuids(1)[0]
+    time.sleep(0.002)
+    assert time_ordered_uuids(1)[0] > later  # a later millisecond sorts after
