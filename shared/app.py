@@ -421,7 +421,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                 hook()
             pending = set(ctx.tasks)
             if pending and hooks:  # tasks that registered a stop hook return once woken
-                _, pending = await asyncio.wait(pending, timeout=_GRACEFUL_STOP_S)
+                grace = float(ctx.state.get("stop_grace_s", _GRACEFUL_STOP_S))
+                _, pending = await asyncio.wait(pending, timeout=grace)
             for t in pending:
                 t.cancel()
             # Then wait for the rest to unwind (roll back, return their connections) before the
