@@ -62,7 +62,10 @@ class ScaleOut:
             # Fail-over waits shortened for the test (production: 60 s each).
             FANGFAN_CONSUMER_ACK_WAIT_S="10",
             FANGFAN_CHUNK_LEASE_S="10",
-            FANGFAN_SCREENING_CHUNK="1500",
+            # Small chunks, one at a time per replica: the screening must still be running when
+            # the test kills a replica mid-way (4 loops each finished 16 chunks between two polls).
+            FANGFAN_SCREENING_CHUNK="1000",
+            FANGFAN_CHUNK_CONCURRENCY="1",
             FANGFAN_CHUNK_POLL_S="0.5",
             FANGFAN_IDEMPOTENCY_STALE_AFTER_S="5",
             PYTHONPATH=str(ROOT),
