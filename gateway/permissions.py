@@ -70,6 +70,11 @@ RULES: list[Rule] = [
     _r(R, "/applications", STAFF | {CITIZEN, CONTACT}),
     _r(R, "/applications/{id}", STAFF | {CITIZEN, CONTACT}),
     _r(R, "/applications/{id}/**", STAFF | {CITIZEN, CONTACT}),
+    # a citizen reads the cases of their own household; anyone may send a transition: the
+    # service answers 404 for a case the caller cannot see and 409 `role_not_allowed` (DESIGN.md)
+    # for one it can see but whose action its role may not take
+    _r(R, "/cases/{id}", STAFF | {CONTACT, CITIZEN}),
+    _r("POST", "/cases/{id}/transitions", EVERYONE),
     _r(R, "/cases/**", STAFF | {CONTACT}),
     _r(W, "/cases/**", STAFF),
     _r("POST", "/signals", STAFF - {TOWNSHIP, VILLAGE} | {DEPARTMENT}),

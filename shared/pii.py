@@ -57,6 +57,12 @@ class FieldCipher:
     def blind_index(self, value: str) -> str:
         return hmac.new(self._index_key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
 
+    def keyed_hash(self, value: str) -> str:
+        """HMAC-SHA256 of `value` exactly as given (no normalisation), with the blind-index key:
+        an identifier derived from content that may hold personal data, which nobody without the
+        key can test guesses against (a plain hash of an ID number can be brute-forced)."""
+        return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
+
     def encrypt_text(self, plaintext: str, *, context: bytes = b"") -> str:
         return base64.b64encode(self.encrypt(plaintext, context=context)).decode()
 

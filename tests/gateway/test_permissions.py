@@ -19,14 +19,17 @@ TABLE = [
     ("citizen", "POST", "/assessments", "", True),
     ("citizen", "POST", "/signals", "", False),
     ("citizen", "POST", "/subscriptions", "", False),
-    ("citizen", "GET", "/cases/c-1", "", False),
+    ("citizen", "GET", "/cases/c-1", "", True),  # their own household's (the service: 404 otherwise)
+    ("citizen", "GET", "/cases", "", False),
+    ("citizen", "POST", "/cases/c-1/transitions", "", True),  # the service: 409 role_not_allowed or 404
     ("citizen", "POST", "/households/import", "", False),
     ("citizen", "POST", "/admin/policies", "", False),
     ("department", "POST", "/signals", "", True),
     ("department", "POST", "/subscriptions", "", True),
     ("department", "GET", "/subscriptions/s-1/deliveries", "", True),
     ("department", "POST", "/assessments", "", False),
-    ("department", "POST", "/cases/c-1/transitions", "", False),
+    ("department", "POST", "/cases/c-1/transitions", "", True),  # the service: 404 (cases are not theirs)
+    ("department", "PATCH", "/cases/c-1", "", False),
     ("village", "POST", "/cases/c-1/transitions", "", True),
     ("village", "POST", "/households/import", "", False),
     ("township", "POST", "/households/import", "", False),

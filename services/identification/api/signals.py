@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.application import signals as uc
@@ -28,7 +29,13 @@ class SignalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source_dept: str = Field(min_length=1, max_length=64)
-    signal_id: str = Field(min_length=1, max_length=128, description="the department's own id: re-sending is harmless")
+    signal_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="the department's own id: re-sending is harmless. Without one, the signal's content "
+        "(department, kind, person or household, region, time, payload) identifies it",
+    )
     kind: str = Field(
         min_length=1,
         max_length=48,
@@ -66,9 +73,71 @@ class SignalIn(BaseModel):
         return self
 
 
-@router.post("/signals")
+class SignalBatch(BaseModel):
+    """The batch wrapped in an object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signals: list[SignalIn] = Field(max_length=MAX_BATCH)
+
+
+_SIGNALS = TypeAdapter(list[SignalIn])
+_BODY_SCHEMA = TypeAdapter(Annotated[list[SignalIn], Field(max_length=MAX_BATCH)] | SignalBatch | SignalIn).json_schema()
+
+
+def signals_of(body: Any) -> list[SignalIn]:
+    """The signals of a request body: a JSON array of signals, `{"signals": [...]}`, or one
+    signal. Errors carry the field path as the client wrote it (`3.kind`, `signals.3.kind`,
+    `kind`) and never the values (they may be ID numbers)."""
+    prefix: tuple[str | int, ...] = ()
+    single = False
+    if isinstance(body, dict) and "signals" in body:
+        if set(body) != {"signals"}:
+            extra = sorted(k for k in body if k != "signals")
+            raise RequestValidationError(
+                [{"loc": ("body", extra[0]), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]
+            )
+        body, prefix = body["signals"], ("signals",)
+    elif isinstance(body, dict):
+        body, single = [body], True
+    if not isinstance(body, list):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", *prefix),
+                    "msg": 'expected a signal, a list of signals or {"signals": [...]}',
+                    "type": "list_type",
+                }
+            ]
+        )
+    if len(body) > MAX_BATCH:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", *prefix),
+                    "msg": f"at most {MAX_BATCH:,} signals per request, got {len(body):,}",
+                    "type": "too_long",
+                }
+            ]
+        )
+    try:
+        return _SIGNALS.validate_python(body)
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors(include_url=False, include_input=False, include_context=False):
+            loc = e["loc"][1:] if single else e["loc"]
+            errors.append({"loc": ("body", *prefix, *loc), "msg": e["msg"], "type": e["type"]})
+        raise RequestValidationError(errors) from None
+
+
+@router.post(
+    "/signals",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}},
+    },
+)
 async def receive_signals(
-    batch: Annotated[list[SignalIn], Body(max_length=MAX_BATCH)],
+    body: Annotated[Any, Body()],
     ctx: ServiceContext = Depends(get_ctx),
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
@@ -76,7 +145,7 @@ async def receive_signals(
     items = [
         uc.SignalItem(
             source_dept=s.source_dept,
-            signal_id=s.signal_id,
+            signal_id=s.signal_id or "",
             kind=s.kind,
             region_code=s.region_code,
             observed_at=s.observed_at,
@@ -84,7 +153,7 @@ async def receive_signals(
             id_number=s.id_number,
             household_id=s.household_id,
         )
-        for s in batch
+        for s in signals_of(body)
     ]
     return await uc.receive_signals(ctx, uow, principal, items)
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,7 +33,7 @@ from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import Forbidden
 from shared.events import Event
-from shared.pii import mask_id_number
+from shared.pii import FieldCipher, mask_id_number
 
 __all__ = [
     "LARGE_SELF_PAID_MEDICAL",
@@ -114,13 +114,35 @@ class SignalItem:
     """One validated signal of a batch (the router builds these)."""
 
     source_dept: str
-    signal_id: str
+    signal_id: str  # "" when the department sent none: `content_signal_id` then names it
     kind: str
     region_code: str
     observed_at: dt.datetime
     payload: dict[str, Any]
     id_number: str | None = None
     household_id: str | None = None
+
+
+def content_signal_id(cipher: FieldCipher, it: SignalItem) -> str:
+    """The id of a signal sent without one: a keyed hash of what it says (department, kind, person
+    or household, region, time, payload), so the same signal sent again is recognised as a
+    duplicate — and the id reveals nothing of the ID number in it."""
+    content = json.dumps(
+        [
+            it.source_dept,
+            it.kind,
+            it.id_number,
+            it.household_id,
+            it.region_code,
+            _utc(it.observed_at).isoformat(),
+            it.payload,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "content-" + cipher.keyed_hash(content)[:40]
 
 
 def _max_colour(a: str | None, b: str) -> str:
@@ -163,6 +185,7 @@ async def receive_signals(
     `refused` (another department's name, or outside the caller's region)."""
     if principal.role not in SENDER_ROLES:
         raise Forbidden("only departments, county and province officers may send signals", code="role_not_allowed")
+    items = [it if it.signal_id else replace(it, signal_id=content_signal_id(ctx.cipher, it)) for it in items]
     session = uow.session
     at = ctx.now()
     repo = CasesRepository(session)

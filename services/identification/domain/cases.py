@@ -589,6 +589,7 @@ ACTION_ROLES: Mapping[tuple[CaseState, Action], frozenset[Role]] = {
     (CaseState.MONITORED, Action.PROPOSE_ELIMINATION): frozenset({Role.VILLAGE}),
     (CaseState.MONITORED, Action.CLEAR): frozenset({Role.PROVINCE}),
     (CaseState.ELIMINATED, Action.ROLLBACK): frozenset({Role.PROVINCE}),
+    (CaseState.ELIMINATED, Action.CLEAR): frozenset({Role.PROVINCE}),
 }
 
 #: Roles that may open an identification case (self-application or officer/platform discovery).
@@ -611,8 +612,17 @@ _TRANSITION_ACTIONS: tuple[Action, ...] = (
 
 
 def _procedure_allows(procedure: Procedure, state: CaseState, action: Action) -> bool:
-    if action in (Action.PROPOSE_ELIMINATION, Action.CLEAR):
+    """Proposing elimination starts from the identification case; rollback undoes an
+    elimination; clear-out (wrongly identified) ends either case — a monitored household's
+    identification case or an eliminated household's elimination case (DESIGN.md: "a monitored
+    or eliminated household may later be rolled_back or cleared")."""
+    if action is Action.PROPOSE_ELIMINATION:
         return procedure is Procedure.IDENTIFICATION
+    if action is Action.CLEAR:
+        return (procedure, state) in (
+            (Procedure.IDENTIFICATION, CaseState.MONITORED),
+            (Procedure.ELIMINATION, CaseState.ELIMINATED),
+        )
     if action is Action.ROLLBACK:
         return procedure is Procedure.ELIMINATION
     return True
@@ -855,7 +865,8 @@ def _require_note(request: TransitionRequest, what: str) -> str:
 
 
 def _require_reason(request: TransitionRequest, action: Action) -> str:
-    reason = _clean(request.reason)
+    """The reason of a reject / rollback / clear: `reason`, or `note` when only that was given."""
+    reason = _clean(request.reason) or _clean(request.note)
     if reason is None:
         raise TransitionRefused(Rule.REASON_REQUIRED, f"{action} needs a reason")
     return reason
@@ -974,7 +985,9 @@ def _object(
     policy: ProcedurePolicy,
     facts: HouseholdFacts | None,
 ) -> TransitionResult:
-    text = _require_note(request, "an objection")
+    text = _clean(request.note) or _clean(request.reason)  # what the objection says, in either field
+    if text is None:
+        raise TransitionRefused(Rule.NOTE_REQUIRED, "an objection needs a note (what is objected)")
     objection = Objection(
         id=f"objection-{len(case.objections) + 1}",
         raised_by=request.by,

@@ -1,4 +1,4 @@
-"""Routes: subsidy decisions — record (with `Idempotency-Key`), read, list, approve, pay, reject."""
+"""Routes: subsidy decisions — record (`Idempotency-Key` recommended), read, list, approve, pay, reject."""
 
 from __future__ import annotations
 
@@ -44,19 +44,18 @@ def make_router(store: PolicyStore) -> APIRouter:
     )
     async def create(
         request: Request,
-        idempotency_key: str = Header(alias="Idempotency-Key"),
+        idempotency_key: str | None = Header(
+            default=None,
+            alias="Idempotency-Key",
+            description="recommended: the same key and body again replay the first answer instead of "
+            "recording a second decision",
+        ),
         principal: Principal = Depends(get_principal),
         ctx: ServiceContext = Depends(get_ctx),
     ) -> JSONResponse:
         require_officer(principal)
         body, raw = await read_body(request, DecisionCreate)
         check_region(body.region_code, principal.sees)
-        keys = ctx.tables["idempotency_keys"]
-        claim = await idempotency.claim(
-            ctx.uow, keys, scope=idempotency.scope_for("subsidy.decisions", principal), key=idempotency_key, body=raw
-        )
-        if claim.replay is not None:
-            return _replay(*claim.replay)
         cmd = DecisionCommand(
             kind=body.kind,
             region_code=body.region_code,
@@ -65,6 +64,17 @@ def make_router(store: PolicyStore) -> APIRouter:
             household_id=body.household_id,
             note=body.note,
         )
+        if idempotency_key is None:
+            async with ctx.uow() as uow:
+                read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
+                await uow.commit()
+            return _created(read)
+        keys = ctx.tables["idempotency_keys"]
+        claim = await idempotency.claim(
+            ctx.uow, keys, scope=idempotency.scope_for("subsidy.decisions", principal), key=idempotency_key, body=raw
+        )
+        if claim.replay is not None:
+            return _replay(*claim.replay)
         try:
             async with ctx.uow() as uow:
                 read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
@@ -80,7 +90,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         except BaseException:
             await idempotency.release(ctx.uow, keys, claim)
             raise
-        return JSONResponse(read, status_code=201, headers={"Location": f"{router.prefix}/{read['id']}"})
+        return _created(read)
 
     @router.get("", summary="List decisions in your jurisdiction, newest first")
     async def list_(
@@ -181,6 +191,10 @@ def make_router(store: PolicyStore) -> APIRouter:
         return await _step(request, decision_id, DecisionAction.REJECT, principal, uow)
 
     return router
+
+
+def _created(read: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(read, status_code=201, headers={"Location": f"/api/v1/subsidies/decisions/{read['id']}"})
 
 
 def _replay(status: int, body: dict[str, Any]) -> JSONResponse:

@@ -134,8 +134,8 @@ class _Fields:
             allowed = ", ".join(e.value for e in enum)
             raise SubsidyInputError(self.at(name), f"must be one of: {allowed}") from None
 
-    def items(self, name: str) -> list[tuple[str, Any]]:
-        value = self._get(name, _MISSING)
+    def items(self, name: str, default: Any = _MISSING) -> list[tuple[str, Any]]:
+        value = self._get(name, default)
         if not isinstance(value, list | tuple):
             raise SubsidyInputError(self.at(name), "must be a list")
         return [(f"{self.at(name)}[{i}]", item) for i, item in enumerate(value)]
@@ -185,7 +185,7 @@ def _ages(f: _Fields, as_of: dt.date) -> int | None:
 def parse_enterprise_employment_reward(raw: Any, as_of: dt.date) -> EnterpriseEmploymentRewardInputs:
     f = _Fields(raw, "inputs")
     hires: list[Hire] = []
-    for path, item in f.items("hires"):
+    for path, item in f.items("hires", ()):  # none: a workshop's stable-employment award only
         h = _Fields(item, path)
         hires.append(
             Hire(
@@ -220,7 +220,8 @@ def parse_transport_allowance(raw: Any, as_of: dt.date) -> TransportAllowanceInp
     out = TransportAllowanceInputs(
         work_location=f.choice("work_location", WorkLocation),
         contract_months=f.integer("contract_months"),
-        social_insurance=f.boolean("social_insurance"),
+        # not given: not paid (the epidemic rule does not need it; the regular rule then explains)
+        social_insurance=f.boolean("social_insurance", False),
         epidemic_period=f.boolean("epidemic_period", False),
         stable_months=f.integer("stable_months", 0),
         person_id=f.text("person_id", None),

@@ -123,3 +123,48 @@ async def test_small_hospital_stay_only_warns_and_roles_are_checked(service: Ser
         "/api/v1/signals", json=[_signal("x", "dropout", id_number="123", household_id="h")], headers=county
     )
     assert bad.status_code == 422
+
+
+async def test_signal_without_an_id_is_named_by_its_content_and_any_batch_shape_is_accepted(service: Service) -> None:
+    """DESIGN.md lists no `signal_id`: a signal sent without one gets an id derived from its
+    content (a keyed hash: the ID number cannot be guessed from it), so the same signal sent
+    again is a duplicate and a different one is not. The batch may be a JSON array,
+    `{"signals": [...]}` or a single signal."""
+    known = id_number()
+    await _registered_household(service, [known])
+    dept = service.headers("department", COUNTY, dept="yibao")
+    plain = _signal("x", "income_drop", id_number=known)
+    del plain["signal_id"]
+
+    first = await service.client.post("/api/v1/signals", json=[plain], headers=dept)
+    assert first.status_code == 200, first.text
+    (out,) = first.json()["outcomes"]
+    assert out["outcome"] == "warning"
+    assert out["signal_id"].startswith("content-") and len(out["signal_id"]) == len("content-") + 40
+    assert known not in out["signal_id"]
+
+    wrapped = await service.client.post("/api/v1/signals", json={"signals": [plain]}, headers=dept)
+    assert wrapped.status_code == 200, wrapped.text
+    assert wrapped.json()["outcomes"][0]["outcome"] == "duplicate"
+    assert wrapped.json()["outcomes"][0]["signal_id"] == out["signal_id"]
+
+    later = dict(plain, observed_at="2024-03-02T08:00:00+08:00")  # another day: another signal
+    single = await service.client.post("/api/v1/signals", json=later, headers=dept)
+    assert single.status_code == 200, single.text
+    assert single.json()["outcomes"][0]["outcome"] == "warning"
+    assert single.json()["outcomes"][0]["signal_id"] != out["signal_id"]
+
+    # field paths as the client wrote the body; the offending ID number is not echoed
+    bad = dict(plain, id_number=known[:-1] + ("0" if known[-1] != "0" else "1"))
+    for body, path in (
+        ([plain, bad], "1.id_number"),
+        ({"signals": [bad]}, "signals.0.id_number"),
+        (bad, "id_number"),
+        ({"signals": [plain], "extra": 1}, "extra"),
+        ("nonsense", ""),
+    ):
+        r = await service.client.post("/api/v1/signals", json=body, headers=dept)
+        assert r.status_code == 422, (body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["path"] for e in r.json()["errors"]] == [path or "body"], r.text
+        assert bad["id_number"] not in r.text

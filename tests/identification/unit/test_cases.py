@@ -503,6 +503,10 @@ def test_upheld_objection_leads_to_rejection() -> None:
 
 def test_objection_needs_its_text() -> None:
     assert refused(_notice_case(), req(A.OBJECT, R.COUNTY)).rule is Rule.NOTE_REQUIRED
+    assert refused(_notice_case(), req(A.OBJECT, R.COUNTY, note=" ")).rule is Rule.NOTE_REQUIRED
+    # the text may come as `reason` too
+    case = apply(_notice_case(), req(A.OBJECT, R.COUNTY, reason="家有轿车"), policy=POLICY).case
+    assert case.objections[-1].text == "家有轿车"
 
 
 def test_resolution_needs_a_finding() -> None:

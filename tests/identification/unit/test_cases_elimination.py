@@ -148,6 +148,7 @@ ELIMINATION_TABLE: dict[tuple[CaseState, Action], tuple[CaseState, set[Role]]] =
     (S.PUBLIC_NOTICE, A.OBJECT): (S.PUBLIC_NOTICE, {R.VILLAGE, R.TOWNSHIP, R.COUNTY, R.PROVINCE}),
     (S.PUBLIC_NOTICE, A.RESOLVE_OBJECTION): (S.PUBLIC_NOTICE, {R.VILLAGE, R.TOWNSHIP}),
     (S.ELIMINATED, A.ROLLBACK): (S.ROLLED_BACK, {R.PROVINCE}),
+    (S.ELIMINATED, A.CLEAR): (S.CLEARED, {R.PROVINCE}),
 }
 
 
@@ -524,11 +525,25 @@ def test_clear_by_province() -> None:
     assert refused(result.case, req(A.PROPOSE_ELIMINATION), facts=FACTS).rule is (Rule.STATE_NOT_ALLOWED)
 
 
+def test_clear_an_eliminated_household_and_a_note_may_carry_the_reason() -> None:
+    """DESIGN.md: "a monitored or eliminated household may later be rolled_back or cleared" —
+    an eliminated household found wrongly identified is cleared out on its elimination case. A
+    reason given as `note` is the reason (rollback / clear / reject name one of the two)."""
+    case = elimination_case(S.ELIMINATED)
+    result = apply(case, req(A.CLEAR, R.PROVINCE, note="识别错误"), policy=POLICY)
+    assert result.case.state is S.CLEARED
+    assert result.case.reason == "识别错误"
+    assert result.events[1] == HouseholdCleared(case_id=case.id, household_id="hh-1", at=LATER)
+    rolled = apply(case, req(A.ROLLBACK, R.PROVINCE, note="收入不稳定"), policy=POLICY)
+    assert rolled.case.state is S.ROLLED_BACK
+    assert rolled.case.reason == "收入不稳定"
+    assert refused(case, req(A.CLEAR, R.COUNTY, note="识别错误")).rule is Rule.ROLE_NOT_ALLOWED
+
+
 @pytest.mark.parametrize(
     ("case", "action", "rule"),
     [
         pytest.param(monitored_case(), A.ROLLBACK, Rule.STATE_NOT_ALLOWED, id="rollback-monitored"),
-        pytest.param(elimination_case(S.ELIMINATED), A.CLEAR, Rule.STATE_NOT_ALLOWED, id="clear-eliminated"),
         pytest.param(
             elimination_case(S.ELIMINATED),
             A.PROPOSE_ELIMINATION,
@@ -546,8 +561,8 @@ def test_rollback_and_clear_refusals(case: Case, action: Action, rule: Rule) -> 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        pytest.param(R.PROVINCE, ["rollback"], id="province"),
-        pytest.param(R.ADMIN, ["rollback"], id="admin"),
+        pytest.param(R.PROVINCE, ["rollback", "clear"], id="province"),
+        pytest.param(R.ADMIN, ["rollback", "clear"], id="admin"),
         pytest.param(R.COUNTY, [], id="county"),
         pytest.param(R.VILLAGE, [], id="village"),
         pytest.param(R.CITIZEN, [], id="citizen"),

@@ -166,8 +166,15 @@ async def test_idempotency_key(client, as_role, settings) -> None:
     assert r5.json() == r4.json()  # a refusal replays too
     r = await client.get(URL, params={"subject_id": "p-idem"}, headers=officer)
     assert len(r.json()["items"]) == 1
+    # without a key (DESIGN.md does not ask for one) the decision is recorded, and nothing is
+    # replayed: the same body again is a second request, here refused by the one-off rule
     r = await client.post(URL, json=transport("p-x"), headers=officer)
-    assert r.status_code == 422  # the key is required
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"{URL}/{r.json()['id']}"
+    assert "idempotent-replayed" not in r.headers
+    again = await client.post(URL, json=transport("p-x"), headers=officer)
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_granted"
 
 
 async def test_a_duplicate_while_the_first_runs_is_409(client, as_role) -> None:

@@ -142,3 +142,22 @@ def test_optional_fields_take_their_defaults() -> None:
 def test_birth_date_becomes_the_age_on_the_as_of_date() -> None:
     parsed = parse_inputs("public_welfare_post", {"annual_wage": "4000", "birth_date": "1960-06-02"}, as_of=AS_OF)
     assert parsed.age == 59  # type: ignore[attr-defined]
+
+
+def test_fields_a_path_does_not_need_may_be_left_out() -> None:
+    """DESIGN.md lists the inputs of a kind; those one of its paths does not use may be omitted:
+    a poverty workshop's award for stable employment without new hires, and the transport
+    allowance's epidemic rule without `social_insurance` (omitted = not paid)."""
+    workshop = calculate(
+        "enterprise_employment_reward", {"workshop": True, "stable_6m_persons": 2}, policy()
+    )
+    assert workshop.amount == Decimal("6000.00")  # 2 × 3,000, one-off, outside the 40,000 cap
+    epidemic = calculate(
+        "transport_allowance",
+        {"work_location": "out_of_province", "contract_months": 3, "epidemic_period": True, "stable_months": 3},
+        policy(),
+    )
+    assert epidemic.amount == Decimal("500.00")
+    regular = calculate("transport_allowance", {"work_location": "out_of_province", "contract_months": 12}, policy())
+    assert regular.amount == Decimal("0.00")  # no social insurance: the regular rule is not met
+    assert any("insurance" in e.detail for e in regular.explanations)
