@@ -44,6 +44,11 @@ def require_officer(principal: Principal) -> Principal:
     return principal
 
 
+#: who may work out one subsidy: the recorders, and a household's contact person (帮扶联系人), who
+#: tells the family what it may claim (a calculation records nothing; their region still applies)
+CALCULATOR_ROLES = RECORDER_ROLES | {"contact"}
+
+
 class _BodyStreamingResponse(StreamingResponse):
     """A streaming response whose generator reads the request body while it answers. Starlette's
     own one listens for a disconnect on `receive` at the same time, which would swallow body
@@ -110,7 +115,8 @@ def make_router(store: PolicyStore) -> APIRouter:
         principal: Principal = Depends(get_principal),
         session: AsyncSession = Depends(get_session),
     ) -> dict[str, Any]:
-        require_officer(principal)
+        if principal.role not in CALCULATOR_ROLES:
+            raise Forbidden("subsidy calculations are for officers, contact persons, departments and administrators")
         body, _ = await read_body(request, SubsidyCalculate)
         check_region(body.region_code, principal.sees)
         policy = await resolve(store, session, body.region_code, body.as_of)

@@ -95,10 +95,32 @@ async def test_outside_jurisdiction_is_404(client, as_role) -> None:
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("role", ["citizen", "contact"])
-async def test_citizens_and_contacts_may_not_calculate(client, as_role, role) -> None:
-    r = await client.post(URL, json=body("housing_renovation", {"type": "rebuild"}), headers=as_role(role))
+async def test_citizens_may_not_calculate(client, as_role) -> None:
+    r = await client.post(URL, json=body("housing_renovation", {"type": "rebuild"}), headers=as_role("citizen"))
     assert r.status_code == 403
+
+
+async def test_a_contact_person_may_calculate_within_their_region(client, as_role) -> None:
+    """The gateway lets contact persons calculate (one at a time, not in bulk); so does the service."""
+    ok = await client.post(
+        URL,
+        json=body("housing_renovation", {"type": "rebuild"}, region="341225001001"),
+        headers=as_role("contact", region="341225001001"),
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["amount"] == "20000.00"
+    outside = await client.post(
+        URL,
+        json=body("housing_renovation", {"type": "rebuild"}, region="341225001002"),
+        headers=as_role("contact", region="341225001001"),
+    )
+    assert outside.status_code == 404
+    batch = await client.post(
+        f"{URL}:batch",
+        json=[body("housing_renovation", {"type": "rebuild"}, region="341225001001")],
+        headers=as_role("contact", region="341225001001"),
+    )
+    assert batch.status_code == 403
 
 
 @pytest.mark.parametrize(
