@@ -82,7 +82,9 @@ class SignalBatch(BaseModel):
 
 
 _SIGNALS = TypeAdapter(list[SignalIn])
-_BODY_SCHEMA = TypeAdapter(Annotated[list[SignalIn], Field(max_length=MAX_BATCH)] | SignalBatch | SignalIn).json_schema()
+_BODY_SCHEMA = TypeAdapter(
+    Annotated[list[SignalIn], Field(max_length=MAX_BATCH)] | SignalBatch | SignalIn
+).json_schema()
 
 
 def signals_of(body: Any) -> list[SignalIn]:

@@ -140,7 +140,8 @@ async def test_signal_without_an_id_is_named_by_its_content_and_any_batch_shape_
     assert first.status_code == 200, first.text
     (out,) = first.json()["outcomes"]
     assert out["outcome"] == "warning"
-    assert out["signal_id"].startswith("content-") and len(out["signal_id"]) == len("content-") + 40
+    assert out["signal_id"].startswith("content-")
+    assert len(out["signal_id"]) == len("content-") + 40
     assert known not in out["signal_id"]
 
     wrapped = await service.client.post("/api/v1/signals", json={"signals": [plain]}, headers=dept)

@@ -148,9 +148,7 @@ def test_fields_a_path_does_not_need_may_be_left_out() -> None:
     """DESIGN.md lists the inputs of a kind; those one of its paths does not use may be omitted:
     a poverty workshop's award for stable employment without new hires, and the transport
     allowance's epidemic rule without `social_insurance` (omitted = not paid)."""
-    workshop = calculate(
-        "enterprise_employment_reward", {"workshop": True, "stable_6m_persons": 2}, policy()
-    )
+    workshop = calculate("enterprise_employment_reward", {"workshop": True, "stable_6m_persons": 2}, policy())
     assert workshop.amount == Decimal("6000.00")  # 2 × 3,000, one-off, outside the 40,000 cap
     epidemic = calculate(
         "transport_allowance",
