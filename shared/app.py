@@ -44,6 +44,7 @@ from shared.pii import FieldCipher
 from shared.settings import Settings, get_settings
 
 __all__ = [
+    "request_body",
     "CST",
     "ConsumerSpec",
     "ServiceContext",
@@ -154,6 +155,30 @@ _VALIDATION_PROBLEM = {
         },
     },
 }
+
+
+def request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON request body that a route reads itself (several shapes,
+    or decoded with its own options), from a pydantic JSON schema. Its `$defs` are written in
+    place: a `#/$defs/…` reference inside an OpenAPI document would point at the document's root,
+    where there are none."""
+    defs = schema.get("$defs", {})
+
+    def inline(node: Any, seen: tuple[str, ...] = ()) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                if name in seen:  # recursive models keep one level
+                    return {"type": "object", "title": name}
+                rest = {k: inline(v, seen) for k, v in node.items() if k not in ("$ref", "$defs")}
+                return {**inline(defs[name], (*seen, name)), **rest}
+            return {k: inline(v, seen) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [inline(v, seen) for v in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
 
 
 def document_problems(app: FastAPI) -> None:

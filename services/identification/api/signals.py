@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.application import signals as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow, request_body
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
@@ -132,12 +132,7 @@ def signals_of(body: Any) -> list[SignalIn]:
         raise RequestValidationError(errors) from None
 
 
-@router.post(
-    "/signals",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}},
-    },
-)
+@router.post("/signals", openapi_extra=request_body(_BODY_SCHEMA))
 async def receive_signals(
     body: Annotated[Any, Body()],
     ctx: ServiceContext = Depends(get_ctx),

@@ -26,7 +26,7 @@ from services.subsidy.application.calculation import (
 )
 from services.subsidy.application.decisions import RECORDER_ROLES
 from services.subsidy.application.policies import resolve
-from shared.app import get_principal, get_session
+from shared.app import get_principal, get_session, request_body
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.policy_store import PolicyStore
@@ -43,6 +43,18 @@ def require_officer(principal: Principal) -> Principal:
         raise Forbidden("subsidies are for officers, departments and administrators")
     return principal
 
+
+def _batch_body() -> dict[str, Any]:
+    one = SubsidyCalculate.model_json_schema()
+    items = {k: v for k, v in one.items() if k != "$defs"}
+    extra = request_body({"type": "array", "items": items, "$defs": one.get("$defs", {})})
+    extra["requestBody"]["content"][NDJSON] = {
+        "schema": {"type": "string", "description": "one calculation object per line"}
+    }
+    return extra
+
+
+_BATCH_BODY = _batch_body()
 
 #: who may work out one subsidy: the recorders, and a household's contact person (帮扶联系人), who
 #: tells the family what it may claim (a calculation records nothing; their region still applies)
@@ -127,15 +139,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         "/calculate:batch",
         summary="Calculate many (JSON array or NDJSON; streamed in and out, results in order)",
         response_class=StreamingResponse,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"type": "array", "items": SubsidyCalculate.model_json_schema()}},
-                    NDJSON: {"schema": {"type": "string", "description": "one calculation object per line"}},
-                },
-            }
-        },
+        openapi_extra=_BATCH_BODY,
     )
     async def calculate_batch(
         request: Request,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.app import request_body
 from shared.errors import FieldError, Unprocessable
 
 __all__ = [
@@ -58,12 +59,7 @@ class DecisionReject(BaseModel):
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its body with `read_body`."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+    return request_body(model.model_json_schema())
 
 
 def _errors(exc: ValidationError) -> list[FieldError]:
