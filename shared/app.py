@@ -44,7 +44,6 @@ from shared.pii import FieldCipher
 from shared.settings import Settings, get_settings
 
 __all__ = [
-    "request_body",
     "CST",
     "ConsumerSpec",
     "ServiceContext",
@@ -56,6 +55,7 @@ __all__ = [
     "get_session",
     "get_uow",
     "problem_response",
+    "request_body",
 ]
 
 log = logging.getLogger("fangfan.app")
