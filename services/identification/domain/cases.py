@@ -253,8 +253,8 @@ class ProcedurePolicy:
     Suining/Lingshou, 7 in Hunan; ``identification_time_limit_days`` 15 calendar days in Liaoning,
     20 working days in Hebei). The others are extensions with documented defaults:
     ``elimination_public_notice_days`` 7 (002 篇九 §四(二)), ``identification_time_limit_kind``
-    ``calendar``, ``elimination_min_measure_months`` 6 (Liaoning half-year rule, 002 篇二 §(二)4;
-    0 switches it off), ``elimination_requires_stable_year`` off (Hebei 篇十二 §(六)) with
+    ``calendar``, ``elimination_min_measure_months`` 0 (off; Liaoning's half-year rule, 002 篇二
+    §(三)4, is 6), ``elimination_requires_stable_year`` off (Hebei 篇十二 §(六)) with
     ``elimination_stable_months`` 12.
     """
 
@@ -265,7 +265,7 @@ class ProcedurePolicy:
     scale_risk_threshold: Decimal
     elimination_public_notice_days: int = 7
     identification_time_limit_kind: TimeLimitKind = TimeLimitKind.CALENDAR
-    elimination_min_measure_months: int = 6
+    elimination_min_measure_months: int = 0
     elimination_requires_stable_year: bool = False
     elimination_stable_months: int = 12
 
@@ -731,7 +731,8 @@ def elimination_guards(
             add(
                 Rule.HALF_YEAR_RULE,
                 False,
-                "half-year rule (Liaoning): keep as tracked — no assistance measures recorded",
+                "half-year rule (Liaoning): keep as tracked — no assistance measures recorded "
+                "(give measures_since: when the household's assistance measures started)",
             )
         else:
             earliest = add_months(facts.measures_since, months)

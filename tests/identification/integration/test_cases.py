@@ -202,3 +202,7 @@ async def test_elimination_guards_then_elimination_case(service: Service) -> Non
     r = await service.act(case_id, v, action="propose_elimination", measures_since="2023-01-01")
     assert r.status_code == 409
     assert r.json()["code"] == "elimination_income_floor"
+    # Anhui has no half-year rule (Liaoning's): without `measures_since` only the floor refuses
+    r = await service.act(case_id, v, action="propose_elimination")
+    assert r.status_code == 409
+    assert r.json()["violations"] == ["elimination_income_floor"]

@@ -761,7 +761,7 @@ def test_policy_from_mapping_defaults_and_types() -> None:
         scale_risk_threshold=Decimal("0.02"),
         elimination_public_notice_days=7,
         identification_time_limit_kind=TimeLimitKind.CALENDAR,
-        elimination_min_measure_months=6,
+        elimination_min_measure_months=0,  # the half-year rule is Liaoning's: off unless a policy names it
         elimination_requires_stable_year=False,
         elimination_stable_months=12,
     )
