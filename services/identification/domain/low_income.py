@@ -264,11 +264,24 @@ def classify_low_income(
 
 def _single_person(household: Household, out: list[Explanation]) -> tuple[str, ...]:
     members = single_person_members(household)
-    if not members:
-        return ()
     oop = household.expenses.compliant_oop_medical
     last = household.last_year_income
     evidence = last is not None and oop > last.counted_total
+    if not members:
+        if evidence:  # seriously ill by cost (篇六 §(一)2): the household's figure, not whose it is
+            assert last is not None
+            out.append(
+                _explain(
+                    "single_person_dibao",
+                    SINGLE_SOURCE,
+                    f"out-of-pocket medical {fmt(oop)} after insurance > last year's household income "
+                    f"{fmt(last.counted_total)}: the member whose illness it is counts as seriously ill and "
+                    "may get dibao alone — mark them serious_illness to name them",
+                    compliant_oop_medical=oop,
+                    last_year_income=last.counted_total,
+                )
+            )
+        return ()
     out.append(
         _explain(
             "single_person_dibao",

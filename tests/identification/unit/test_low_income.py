@@ -91,6 +91,29 @@ def test_single_person_dibao_in_a_dibao_edge_household(member, granted):
     assert result.single_person_dibao == ((sick.id_number,) if granted else ())
 
 
+@pytest.mark.parametrize(
+    ("wage", "oop", "explained"), [("30000", "20000", True), ("25000", "15000", False)], ids=["above", "equal"]
+)
+def test_single_person_dibao_by_medical_cost_is_explained(wage, oop, explained):
+    """Seriously ill by cost: out-of-pocket medical after insurance above last year's household
+    income (篇六 §(一)2). The figure is the household's, so no member is named: the explanation
+    says so, and one marked serious_illness is granted as above."""
+    hh = make_household(
+        members=(make_member(0), make_member(1)),
+        wage=wage,  # less the medical cost: 5,000 each, the edge band
+        last_year_income=Income(wage=D(15000)),
+        expenses=Expenses(compliant_oop_medical=D(oop)),
+    )
+    result = assess(hh, POLICY, as_of=AS_OF)
+    assert str(result.low_income_category) == "dibao_edge"
+    assert result.single_person_dibao == ()
+    by_cost = [e for e in result.explanations if e.rule == "single_person_dibao"]
+    assert bool(by_cost) is explained
+    if explained:
+        assert "20,000" in by_cost[0].detail
+        assert "15,000" in by_cost[0].detail
+
+
 def test_no_single_person_dibao_outside_the_edge_band():
     hh = make_household(members=(make_member(0, serious_illness=True),), wage="7000")
     assert assess(hh, POLICY, as_of=AS_OF).single_person_dibao == ()
