@@ -70,7 +70,8 @@ def income_drop(household: Household, policy: ResolvedPolicy) -> tuple[IncomeDro
         ratio = ((total_now - total_before) / total_before).quantize(_RATIO, ROUND_HALF_UP)
         if "income_growth_target" in policy:
             target = decimal_param(policy, "income_growth_target")
-            meets = ratio >= target.value
+            # exactly, not the rounded ratio shown: 9.996 % is not 10 %
+            meets = total_now - total_before >= target.value * total_before
             target_src = f"; income_growth_target: {target.source}"
     result = IncomeDropResult(
         kinds=tuple(changes),
