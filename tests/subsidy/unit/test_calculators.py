@@ -333,23 +333,24 @@ def test_housing_renovation(inputs: dict[str, Any], expected: str) -> None:
 
 
 # --- 11. dibao top-up (structure 002 篇五 §(三); Linquan placeholder figures) --------------------
-# Placeholder figures: standard 6,000 a person a year, minimum top-up 600, add-ons 20% / 10% / 10%.
+# Placeholder figures: standard 4,800 a person a year (identification's Anhui rural standard), minimum
+# top-up 600, add-ons 20% / 10% / 10%.
 
 DIBAO: list[Row] = [
-    ("gap 3,000 × 2 members", {"per_capita_income_annual": "3000", "members": 2}, "6000.00"),
-    ("small gap raised to the minimum", {"per_capita_income_annual": "5800", "members": 3}, "1800.00"),
-    ("gap of 0.01 raised to the minimum", {"per_capita_income_annual": "5999.99", "members": 1}, "600.00"),
-    ("income at the standard: nothing", {"per_capita_income_annual": "6000", "members": 4}, "0.00"),
+    ("gap 3,000 × 2 members", {"per_capita_income_annual": "1800", "members": 2}, "6000.00"),
+    ("small gap raised to the minimum", {"per_capita_income_annual": "4600", "members": 3}, "1800.00"),
+    ("gap of 0.01 raised to the minimum", {"per_capita_income_annual": "4799.99", "members": 1}, "600.00"),
+    ("income at the standard: nothing", {"per_capita_income_annual": "4800", "members": 4}, "0.00"),
     (
         "add-ons: 1 severely disabled, 1 aged 70+, 2 minors",
         {
-            "per_capita_income_annual": "4000",
+            "per_capita_income_annual": "2800",
             "members": 4,
             "severely_ill_or_disabled": 1,
             "aged_70_plus": 1,
             "minors": 2,
         },
-        "11000.00",  # 2,000 × 4 + 1,200 + 600 + 1,200
+        "10400.00",  # 2,000 × 4 + 960 + 480 + 960 (shares of the 4,800 standard)
     ),
 ]
 
