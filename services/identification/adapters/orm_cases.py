@@ -38,6 +38,8 @@ cases = sa.Table(
     sa.Column("risk_types", sa.Text, nullable=False),  # JSON list
     sa.Column("urgent", sa.Boolean, nullable=False, default=False),
     sa.Column("deadline", sa.Date, nullable=True),
+    #: last day of the county's department comparison (set on entering county_review; iden_0007)
+    sa.Column("comparison_due", sa.Date, nullable=True),
     sa.Column("submitted_at", _TS, nullable=False),
     sa.Column("notice_started_on", sa.Date, nullable=True),
     sa.Column("notice_days", sa.Integer, nullable=True),

@@ -42,6 +42,7 @@ from services.identification.domain.cases import (
     allowed_actions,
     apply,
     is_overdue,
+    overdue_on,
 )
 from services.identification.domain.model import (
     LaborCapacity,
@@ -351,6 +352,7 @@ async def case_read(
         "risk_types": list(case.risk_types),
         "urgent": case.urgent,
         "deadline": case.deadline,
+        "comparison_due": case.comparison_due,
         "overdue": is_overdue(case, today),
         "submitted_at": case.submitted_at,
         "notice": {
@@ -443,10 +445,18 @@ async def list_cases(
         where.append(cases.c.procedure == procedure)
     if household_id:
         where.append(cases.c.household_id == household_id)
+    # = domain.cases.is_overdue: past the time limit, or in county review past the comparison's
+    late = sa.and_(
+        cases.c.is_open.is_(True),
+        sa.or_(
+            cases.c.deadline < today,
+            sa.and_(cases.c.state == str(CaseState.COUNTY_REVIEW), cases.c.comparison_due < today),
+        ),
+    )
     if overdue is True:
-        where += [cases.c.is_open.is_(True), cases.c.deadline < today]
+        where.append(late)
     elif overdue is False:
-        where.append(sa.or_(cases.c.is_open.is_(False), cases.c.deadline.is_(None), cases.c.deadline >= today))
+        where.append(sa.not_(sa.func.coalesce(late, False)))
     total = (await session.execute(sa.select(sa.func.count()).select_from(cases).where(*where))).scalar_one()
     rows = (
         await session.execute(
@@ -469,7 +479,14 @@ async def list_cases(
             "risk_types": json.loads(r.risk_types),
             "urgent": bool(r.urgent),
             "deadline": r.deadline,
-            "overdue": bool(r.is_open and r.deadline is not None and today > r.deadline),
+            "comparison_due": r.comparison_due,
+            "overdue": overdue_on(
+                today,
+                is_open=bool(r.is_open),
+                state=r.state,
+                deadline=r.deadline,
+                comparison_due=r.comparison_due,
+            ),
             "version": r.version,
         }
         for r in rows

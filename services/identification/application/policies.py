@@ -38,6 +38,7 @@ _WHOLE = {
     "elimination_min_measure_months": (0, 120),
     "elimination_public_notice_days": (0, 365),
     "elimination_stable_months": (0, 120),
+    "department_comparison_days": (1, 365),
 }
 _FRACTIONS = {"scale_risk_threshold", "sudden_hardship_income_drop_ratio"}
 _RATIOS = {"sudden_hardship_rigid_to_income_ratio", "income_growth_target"}

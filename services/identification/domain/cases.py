@@ -96,6 +96,7 @@ __all__ = [
     "apply",
     "elimination_guards",
     "identification_deadline",
+    "overdue_on",
     "is_overdue",
     "next_state",
     "open_case",
@@ -255,7 +256,8 @@ class ProcedurePolicy:
     ``elimination_public_notice_days`` 7 (002 篇九 §四(二)), ``identification_time_limit_kind``
     ``calendar``, ``elimination_min_measure_months`` 0 (off; Liaoning's half-year rule, 002 篇二
     §(三)4, is 6), ``elimination_requires_stable_year`` off (Hebei 篇十二 §(六)) with
-    ``elimination_stable_months`` 12.
+    ``elimination_stable_months`` 12, ``department_comparison_days`` 10 (the county's
+    cross-department comparison, calendar days from entering ``county_review``; 002 篇二 §四(二)).
     """
 
     public_notice_days: int
@@ -266,6 +268,7 @@ class ProcedurePolicy:
     elimination_public_notice_days: int = 7
     identification_time_limit_kind: TimeLimitKind = TimeLimitKind.CALENDAR
     elimination_min_measure_months: int = 0
+    department_comparison_days: int = 10
     elimination_requires_stable_year: bool = False
     elimination_stable_months: int = 12
 
@@ -278,7 +281,7 @@ class ProcedurePolicy:
     )
 
     def __post_init__(self) -> None:
-        for name in ("public_notice_days", "elimination_public_notice_days"):
+        for name in ("public_notice_days", "elimination_public_notice_days", "department_comparison_days"):
             if getattr(self, name) < 1:
                 raise ValueError(f"policy parameter {name} must be >= 1")
         for name in (
@@ -302,7 +305,7 @@ class ProcedurePolicy:
         if missing:
             raise KeyError(f"policy parameters missing: {', '.join(missing)}")
         optional: dict[str, Any] = {}
-        for name in ("elimination_public_notice_days", "elimination_min_measure_months"):
+        for name in ("elimination_public_notice_days", "elimination_min_measure_months", "department_comparison_days"):
             if name in params:
                 optional[name] = _int_param(name, params[name], minimum=0)
         if "elimination_stable_months" in params:
@@ -380,6 +383,8 @@ class Case:
     risk_types: tuple[str, ...] = ()
     urgent: bool = False  # green channel (绿色通道): assistance may start at submission
     deadline: dt.date | None = None  # identification time limit, fixed at submission
+    #: last day of the county's department comparison, fixed on entering county_review
+    comparison_due: dt.date | None = None
     notice_started_on: dt.date | None = None
     notice_days: int | None = None
     objections: tuple[Objection, ...] = ()
@@ -666,8 +671,27 @@ def identification_deadline(
 
 
 def is_overdue(case: Case, today: dt.date) -> bool:
-    """An open case past its deadline (the deadline day itself is still in time)."""
-    return case.is_open and case.deadline is not None and today > case.deadline
+    """An open case past its deadline, or in county review past the department comparison's
+    (the last day itself is still in time)."""
+    return overdue_on(
+        today, is_open=case.is_open, state=case.state, deadline=case.deadline, comparison_due=case.comparison_due
+    )
+
+
+def overdue_on(
+    today: dt.date,
+    *,
+    is_open: bool,
+    state: CaseState | str,
+    deadline: dt.date | None,
+    comparison_due: dt.date | None,
+) -> bool:
+    """`is_overdue` from a case's stored columns."""
+    if not is_open:
+        return False
+    if deadline is not None and today > deadline:
+        return True
+    return state == CaseState.COUNTY_REVIEW and comparison_due is not None and today > comparison_due
 
 
 # --------------------------------------------------------------------------- guards
@@ -947,6 +971,8 @@ def _advance(
                 Rule.OBJECTION_OPEN,
                 f"{len(case.open_objections)} objection(s) not yet investigated",
             )
+    if target is CaseState.COUNTY_REVIEW:
+        changes["comparison_due"] = today + dt.timedelta(days=policy.department_comparison_days)
     if target is CaseState.ELIMINATED:
         _enforce_guards(case.monitored_since, facts, policy, today)
         changes["eliminated_on"] = today

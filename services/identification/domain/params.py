@@ -58,6 +58,7 @@ EXTRA_PARAMETERS = frozenset(
         "elimination_public_notice_days",
         "elimination_requires_stable_year",
         "elimination_stable_months",
+        "department_comparison_days",
     }
 )
 

@@ -206,3 +206,47 @@ async def test_elimination_guards_then_elimination_case(service: Service) -> Non
     r = await service.act(case_id, v, action="propose_elimination")
     assert r.status_code == 409
     assert r.json()["violations"] == ["elimination_income_floor"]
+
+
+async def test_a_case_past_the_ten_day_department_comparison_is_overdue(service: Service) -> None:
+    """DOMAIN.md §3: the county's department comparison takes at most 10 days. A county whose own
+    time limit is 60 days still sees a case overdue once it has been in county review 11 days."""
+    admin = service.headers("admin", "")
+    version = {
+        "service": "identification",
+        "region_prefix": COUNTY,
+        "effective_from": "2024-01-01",
+        "parameters": {"identification_time_limit_days": 60},
+        "source": "县政府通知 2024 第1号",
+    }
+    r = await service.client.post("/api/v1/admin/policies", json=version, headers=admin)
+    assert r.status_code == 201, r.text
+    case_id = await _open(service)
+    v, t = service.headers("village", VILLAGE), service.headers("township", TOWNSHIP)
+    for body in ({}, {"investigators": ["王五", "赵六"]}, {"note": "村民主评议通过"}):
+        assert (await service.act(case_id, v, action="advance", **body)).status_code == 200
+    service.advance_days(7)
+    assert (await service.act(case_id, v, action="advance")).status_code == 200
+    r = await service.act(case_id, t, action="advance", note="乡镇审核同意")
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "county_review"
+    assert r.json()["comparison_due"] == "2024-03-21"  # entered on 2024-03-11
+    assert r.json()["deadline"] == "2024-05-03"
+    county = service.headers("county", COUNTY)
+
+    async def overdue() -> list[str]:
+        listed = await service.client.get("/api/v1/cases", params={"overdue": "true"}, headers=county)
+        assert listed.status_code == 200
+        return [c["id"] for c in listed.json()["items"]]
+
+    service.advance_days(10)  # 2024-03-21: the tenth day, still in time
+    assert await overdue() == []
+    assert (await service.case(case_id, county)).json()["overdue"] is False
+    service.advance_days(1)
+    assert await overdue() == [case_id]
+    assert (await service.case(case_id, county)).json()["overdue"] is True
+    not_overdue = await service.client.get("/api/v1/cases", params={"overdue": "false"}, headers=county)
+    assert case_id not in [c["id"] for c in not_overdue.json()["items"]]
+    r = await service.act(case_id, county, action="advance", note="县级审定")
+    assert r.status_code == 200, r.text
+    assert await overdue() == []

@@ -83,3 +83,35 @@ async def test_a_blind_index_lookup_of_many_numbers_uses_the_hash_index(database
         assert "ix_members_id_number_index" in plan, plan
     finally:
         await engine.dispose()
+
+
+async def _case_columns(engine: sa.ext.asyncio.AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("cases")})
+
+
+async def test_comparison_due_is_added_to_an_older_database_and_removed_on_downgrade(database_url: str) -> None:
+    """iden_0007: a database made before it (no `cases.comparison_due`) gains the column; a new
+    one already has it from iden_0003 and is left alone; downgrading removes it."""
+    engine = make_engine(database_url)
+
+    def migrate(sync_conn: sa.Connection, how: str, target: str) -> None:
+        cfg = alembic_config("identification", SCRIPTS)
+        cfg.attributes["connection"] = sync_conn
+        getattr(command, how)(cfg, target)
+
+    try:
+        await upgrade(engine, "identification", SCRIPTS, "iden_0006")
+        async with engine.begin() as conn:  # as iden_0003 built it before the column existed
+            await conn.execute(sa.text("ALTER TABLE cases DROP COLUMN comparison_due"))
+        assert "comparison_due" not in await _case_columns(engine)
+        await upgrade(engine, "identification", SCRIPTS)
+        assert "comparison_due" in await _case_columns(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(migrate, "downgrade", "iden_0006")
+        assert "comparison_due" not in await _case_columns(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(migrate, "upgrade", "head")
+        assert "comparison_due" in await _case_columns(engine)
+    finally:
+        await engine.dispose()

@@ -5,6 +5,7 @@ guards, the public notice and its objections, the green channel, deadlines and t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -685,6 +686,38 @@ def test_is_overdue(state: CaseState, today: dt.date, overdue: bool) -> None:
 
 def test_case_without_deadline_is_never_overdue() -> None:
     assert is_overdue(make_case(S.SUBMITTED, deadline=None), dt.date(2030, 1, 1)) is False
+
+
+def test_entering_county_review_starts_the_ten_day_department_comparison() -> None:
+    """DOMAIN.md §3: the county's department comparison takes at most 10 days (002 篇二 §四(二)),
+    counted in calendar days from the day the case enters county review."""
+    entered = at("2024-03-12")
+    case = apply(make_case(S.TOWNSHIP_REVIEW), full(A.ADVANCE, R.TOWNSHIP, entered), policy=POLICY).case
+    assert case.state is S.COUNTY_REVIEW
+    assert case.comparison_due == dt.date(2024, 3, 22)
+    no_deadline = replace(case, deadline=None)  # the comparison's own limit, apart from the case's
+    assert is_overdue(no_deadline, dt.date(2024, 3, 22)) is False  # day 10
+    assert is_overdue(no_deadline, dt.date(2024, 3, 23)) is True  # day 11
+    approved = apply(case, full(A.ADVANCE, R.COUNTY, at("2024-03-25")), policy=POLICY).case
+    assert approved.state is S.MONITORED
+    assert is_overdue(replace(approved, deadline=None), dt.date(2024, 3, 30)) is False
+    longer = replace(POLICY, department_comparison_days=15)
+    slower = apply(make_case(S.TOWNSHIP_REVIEW), full(A.ADVANCE, R.TOWNSHIP, entered), policy=longer).case
+    assert slower.comparison_due == dt.date(2024, 3, 27)
+
+
+def test_department_comparison_days_come_from_the_policy() -> None:
+    base = {
+        "public_notice_days": 5,
+        "identification_time_limit_days": 15,
+        "elimination_min_months": 3,
+        "elimination_income_floor": 5000,
+        "scale_risk_threshold": Decimal("0.02"),
+    }
+    assert ProcedurePolicy.from_mapping(base).department_comparison_days == 10
+    assert ProcedurePolicy.from_mapping({**base, "department_comparison_days": 7}).department_comparison_days == 7
+    with pytest.raises(ValueError, match="department_comparison_days"):
+        ProcedurePolicy.from_mapping({**base, "department_comparison_days": 0})
 
 
 # --------------------------------------------------------------------------- allowed actions
