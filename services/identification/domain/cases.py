@@ -96,10 +96,10 @@ __all__ = [
     "apply",
     "elimination_guards",
     "identification_deadline",
-    "overdue_on",
     "is_overdue",
     "next_state",
     "open_case",
+    "overdue_on",
     "roles_for",
 ]
 
