@@ -161,15 +161,26 @@ class _IdAllocator:
     """Hands out GB 11643 ID numbers in one county, unique without remembering them: a counter
     per (birth date, sex) gives sequence numbers (odd for men, even for women); a full bucket
     moves the birth date one day earlier. The 499 sequence numbers of a bucket are split into
-    `parts` disjoint ranges, one per allocator, so that parts can run in separate processes."""
+    `parts` disjoint ranges, one per allocator, so that parts can run in separate processes. Where
+    in the 499 a bucket starts depends on `seed`: two data sets made with different seeds seldom
+    share an ID number (without it, everyone first born on a day got the same number in both —
+    two generated county files loaded into one system then collided)."""
 
     _SEQUENCES = 499
     _STRIDE = 173  # coprime with 499: spreads sequence numbers instead of counting 001, 003, …
 
     def __init__(
-        self, county: str, *, part: int = 0, parts: int = 1, reference: dt.date = REFERENCE_DATE, span_years: int = 120
+        self,
+        county: str,
+        *,
+        part: int = 0,
+        parts: int = 1,
+        seed: int = 0,
+        reference: dt.date = REFERENCE_DATE,
+        span_years: int = 120,
     ) -> None:
         self._county = county
+        self._salt = Random(f"{seed}:ids:{county}").randrange(self._SEQUENCES)
         self._per_bucket = self._SEQUENCES // parts
         self._offset = part * self._per_bucket
         self._max = reference.toordinal()
@@ -195,7 +206,7 @@ class _IdAllocator:
                 break
             born -= 1
         used[slot] = k + 1
-        seq = ((k + self._offset) * self._STRIDE + born * 37) % self._SEQUENCES
+        seq = ((k + self._offset) * self._STRIDE + born * 37 + self._salt) % self._SEQUENCES
         prefix = self._prefixes.get(born)
         if prefix is None:
             head = self._county + dt.date.fromordinal(born).strftime("%Y%m%d")
@@ -508,8 +519,13 @@ def generate_households(n: int, county: str, *, seed: int = 42) -> Iterator[dict
     return _stream(n, county, seed)
 
 
+def _factories(county: str, seed: int) -> list[_HouseholdFactory]:
+    """One household factory per allocator part (villages alternate between them)."""
+    return [_HouseholdFactory(county, _IdAllocator(county, part=p, parts=_PARTS, seed=seed)) for p in range(_PARTS)]
+
+
 def _stream(n: int, county: str, seed: int) -> Iterator[dict[str, Any]]:
-    factories = [_HouseholdFactory(county, _IdAllocator(county, part=p, parts=_PARTS)) for p in range(_PARTS)]
+    factories = _factories(county, seed)
     for v, (start, end, region_code) in enumerate(_village_layout(n, county, seed)):
         yield from factories[v % _PARTS].village(seed, v, start, end, region_code)
 
@@ -557,7 +573,7 @@ def _village_texts(n: int, county: str, seed: int, fmt: str, workers: int) -> It
     (each owning one allocator part); both give the same bytes."""
     layout = _village_layout(n, county, seed)
     if workers <= 1:
-        factories = [_HouseholdFactory(county, _IdAllocator(county, part=p, parts=_PARTS)) for p in range(_PARTS)]
+        factories = _factories(county, seed)
         for v, (start, end, code) in enumerate(layout):
             yield _encode(factories[v % _PARTS].village(seed, v, start, end, code), fmt)
         return
@@ -603,7 +619,7 @@ def _part_worker(
     county: str, seed: int, fmt: str, part: int, layout: list[tuple[int, int, str]], out: Any
 ) -> None:  # pragma: no cover - runs in a child process
     try:
-        factory = _HouseholdFactory(county, _IdAllocator(county, part=part, parts=_PARTS))
+        factory = _HouseholdFactory(county, _IdAllocator(county, part=part, parts=_PARTS, seed=seed))
         for v in range(part, len(layout), _PARTS):
             start, end, code = layout[v]
             out.put(_encode(factory.village(seed, v, start, end, code), fmt))

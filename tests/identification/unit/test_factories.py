@@ -51,6 +51,7 @@ TEST_PARAMETERS: dict[str, Any] = {
     "elimination_min_months": 3,
     "elimination_income_floor": D(5000),
     "scale_risk_threshold": D("0.02"),
+    "department_comparison_days": 10,
     "income_year_start": "10-01",
     "local_disposable_income_per_capita": D(15000),
     "expenditure_hardship_variant": "edge_standard",
