@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -262,6 +263,10 @@ class InboxConsumer:
         log.warning("consumer %s: event %s dead-lettered: %s", self.name, event_id, error[:200])
 
 
+#: a pull request neither answered nor expired this long after its expiry counts as lost
+_LOST_AFTER_S = 1.0
+
+
 class _Puller:
     """A pull consumer on one inbox subscription. nats-py's `fetch()` costs a task and a
     `wait_for` per message (about 9,000 messages/s here); this keeps one pull request in flight
@@ -274,6 +279,9 @@ class _Puller:
         self.queue: deque[Any] = deque()
         self.arrived = asyncio.Event()
         self.requested = 0  # messages asked for and not yet received or expired
+        #: when the last pull request expires: a request the server never answers (sent to a
+        #: consumer leader that died, or lost in a reconnect) must not stall the loop for good
+        self.expires_at = 0.0
         self.sub: Any = None
 
     @classmethod
@@ -296,8 +304,11 @@ class _Puller:
         body = json.dumps({"batch": batch, "expires": int(expires_s * 1e9)}).encode()
         await self.nc.publish(self.subject, body, reply=self.inbox)
         self.requested += batch
+        self.expires_at = time.monotonic() + expires_s
 
     async def fetch(self, batch: int, timeout: float) -> list[Any]:
+        if self.requested and time.monotonic() > self.expires_at + _LOST_AFTER_S:
+            self.requested = 0  # no messages and no 408 long after it expired: the request was lost
         if self.requested < batch // 2:
             await self._request(batch, timeout)
         if not self.queue:
