@@ -98,7 +98,15 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
             except Exception as exc:
                 return name, f"unreachable: {type(exc).__name__}"
 
-        return dict(await asyncio.gather(*(check(n, u) for n, u in config.upstreams.items())))
+        checks = dict(await asyncio.gather(*(check(n, u) for n, u in config.upstreams.items())))
+        # Ready means a client may rely on the merged OpenAPI too: fetch, now, the documents of the
+        # services that answer but whose document the warm-up missed.
+        up = {name for name, status in checks.items() if status == "ok"}
+        if up - merger.docs.keys():
+            await merger.refresh(http, only=up - merger.docs.keys())
+        missing = sorted(up - merger.docs.keys())
+        checks["openapi"] = "ok" if not missing else "missing: " + ", ".join(missing)
+        return checks
 
     add_ops_routes(app, ready)
 

@@ -8,6 +8,7 @@ import asyncio
 import copy
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -134,10 +135,14 @@ class OpenApiMerger:
         self._last_try = 0.0
         self._lock = asyncio.Lock()
 
-    async def refresh(self, http: aiohttp.ClientSession, *, only_missing: bool = False) -> None:
+    async def refresh(
+        self, http: aiohttp.ClientSession, *, only_missing: bool = False, only: Iterable[str] | None = None
+    ) -> None:
+        """Fetch the documents of every service, of those still missing, or of `only` those."""
         async with self._lock:
             self._last_try = time.monotonic()
-            wanted = [s for s in self.upstreams if not (only_missing and s in self.docs)]
+            chosen = set(self.upstreams) if only is None else set(only)
+            wanted = [s for s in self.upstreams if s in chosen and not (only_missing and s in self.docs)]
 
             async def fetch(service: str) -> tuple[str, dict[str, Any] | None]:
                 try:

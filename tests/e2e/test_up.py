@@ -72,7 +72,7 @@ def test_up_becomes_ready_and_sigterm_leaves_no_child(tmp_path: Path) -> None:
             time.sleep(0.2)
         took = time.monotonic() - t0
         assert ready_body is not None, f"not ready in 30 s ({took:.1f} s)"
-        assert ready_body["checks"] == dict.fromkeys(SERVICES, "ok")
+        assert ready_body["checks"] == {**dict.fromkeys(SERVICES, "ok"), "openapi": "ok"}
         children = _descendants(proc.pid)
         assert len(children) >= 6  # nats-server, four services, gateway
         print(f"fangfan up ready in {took:.2f} s")

@@ -11,6 +11,7 @@ import pytest
 from gateway.openapi import merge
 from services.identification.main import create_app as identification_app
 from shared.settings import SERVICES
+from shared.nats import free_port
 from tests.gateway.conftest import serve
 from tests.helpers import make_settings
 
@@ -78,3 +79,23 @@ async def test_with_the_real_identification_service(gateway, tmp_path, nats_serv
             doc = (await client.get("/openapi.json")).json()
             assert doc["info"]["x-fangfan-services"] == ["identification"]
             assert all(p.startswith("/api/v1/") for p in doc["paths"])
+
+
+async def test_ready_means_the_document_has_every_service(gateway, tmp_path, nats_server) -> None:
+    """Services that came up after the gateway's warm-up fetch: once /readyz answers 200 the merged
+    document already has their paths (it used to lack them for up to 5 s after readiness)."""
+    ident_settings = make_settings(
+        tmp_path, nats_url=nats_server.url, database_url=f"sqlite+aiosqlite:///{tmp_path / 'ident.db'}"
+    )
+    port = free_port()
+    late = {"upstreams": dict.fromkeys(SERVICES, f"http://127.0.0.1:{port}")}  # every route to one late app
+    async with gateway(**late) as client:
+        first = (await client.get("/openapi.json")).json()  # the warm-up found nobody
+        assert first["info"]["x-fangfan-services"] == []
+        async with serve(identification_app(ident_settings), port=port):
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["openapi"] == "ok"
+            doc = (await client.get("/openapi.json")).json()
+            assert doc["info"]["x-fangfan-services"] == sorted(SERVICES)
+            assert "/api/v1/applications" in doc["paths"]
