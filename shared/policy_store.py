@@ -56,13 +56,41 @@ def policy_versions_table(metadata: sa.MetaData) -> sa.Table:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value
 
 
 def _from_json(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"$decimal"}:
         return Decimal(value["$decimal"])
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
     return value
+
+
+def _decimals_within(value: Any) -> Any:
+    """Numbers inside a structured value (e.g. a list of tiers) as the YAML loader gives them:
+    floats and numeric strings become Decimal from their text, integers stay integers."""
+    if isinstance(value, list):
+        return [_decimals_within(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decimals_within(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str) and _looks_numeric(value):
+        return Decimal(value)
+    return value
+
+
+#: Checks what a version leaves in force, with the other versions, for one region and day:
+#: [(parameter name or "", why)] — the typed loaders the service's use cases run, so that a value
+#: they would refuse later is refused when it is written.
+ResolvedCheck = Callable[[ResolvedPolicy], list[tuple[str, str]]]
 
 
 class PolicyVersionCreate(BaseModel):
@@ -92,6 +120,7 @@ class PolicyStore:
         table: sa.Table,
         known_parameters: Iterable[str],
         validate_value: Callable[[str, Any], str | None] | None = None,
+        validate_resolved: ResolvedCheck | None = None,
         cache_ttl_s: float = 5.0,
     ) -> None:
         self.service = service
@@ -99,6 +128,7 @@ class PolicyStore:
         self.table = table
         self.known = frozenset(known_parameters)
         self.validate_value = validate_value
+        self.validate_resolved = validate_resolved
         self.cache_ttl_s = cache_ttl_s
         self._cache: tuple[float, list[PolicyVersion]] | None = None
 
@@ -147,6 +177,8 @@ class PolicyStore:
                 continue
             if isinstance(value, bool) or value is None:
                 pass
+            elif isinstance(value, list | dict):
+                value = _decimals_within(value)
             elif isinstance(value, int | float | str) and not isinstance(value, bool):
                 try:
                     value = Decimal(str(value)) if not isinstance(value, str) or _looks_numeric(value) else value
@@ -199,6 +231,8 @@ class PolicyStore:
             raise Unprocessable(str(exc), errors=[FieldError("effective_to", str(exc))]) from None
         if any(v.id == vid for v in self.shipped):
             raise Unprocessable("id taken", errors=[FieldError("id", "a shipped version has this id")])
+        if self.validate_resolved is not None:
+            self._check_in_force(await self.versions(session), version)
         stored = {k: {"value": _jsonable(pv.value), "source": pv.source} for k, pv in version.parameters.items()}
         exists = (await session.execute(sa.select(self.table.c.seq).where(self.table.c.id == vid))).first()
         if exists:
@@ -219,6 +253,57 @@ class PolicyStore:
         )
         self.invalidate()
         return version
+
+    def _check_in_force(self, existing: list[PolicyVersion], version: PolicyVersion) -> None:
+        """422 when `version`, layered with the versions already there, leaves a region of its
+        scope with a policy the service's loaders refuse — on its first day, and on every later
+        day within its period when another version of that scope starts or ends."""
+        assert self.validate_resolved is not None
+        scoped = [
+            v
+            for v in existing
+            if v.service == self.service
+            and (
+                region_within(v.region_prefix, version.region_prefix)
+                or region_within(version.region_prefix, v.region_prefix)
+            )
+        ]
+        regions = {version.region_prefix} | {
+            v.region_prefix for v in scoped if region_within(v.region_prefix, version.region_prefix)
+        }
+        days = {version.effective_from}
+        for v in scoped:
+            for day in (v.effective_from, v.effective_to and v.effective_to + dt.timedelta(days=1)):
+                if day is not None and version.in_force(day):
+                    days.add(day)
+        candidates = [*existing, version]
+        errors: list[FieldError] = []
+        seen: set[tuple[str, str]] = set()
+        for region in sorted(regions):
+            for day in sorted(days):
+                try:
+                    resolved = resolve_policy(candidates, service=self.service, region_code=region, as_of=day)
+                except PolicyNotFound:
+                    continue
+                for name, problem in self.validate_resolved(resolved):
+                    if (name, problem) in seen:
+                        continue
+                    seen.add((name, problem))
+                    path = f"parameters.{name}" if name in version.parameters else "parameters"
+                    where = (
+                        ""
+                        if region == version.region_prefix and day == version.effective_from
+                        else (f" (in force for {region} on {day.isoformat()})")
+                    )
+                    errors.append(
+                        FieldError(
+                            path,
+                            f"{name}: {problem}{where}" if path == "parameters" else problem + where,
+                            "invalid_value",
+                        )
+                    )
+        if errors:
+            raise Unprocessable("the version would leave a policy the service cannot apply", errors=errors)
 
 
 def _looks_numeric(s: str) -> bool:

@@ -13,14 +13,22 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm import policy_versions
-from services.identification.domain.params import IDENTIFICATION_PARAMETERS, SERVICE
+from services.identification.domain.cases import ProcedurePolicy
+from services.identification.domain.params import IDENTIFICATION_PARAMETERS, SERVICE, decimal_param
 from services.identification.domain.policies import load_shipped_policies
 from shared.app import ServiceContext, get_ctx
 from shared.errors import FieldError, Unprocessable
 from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
-__all__ = ["POLICY_STORE", "IdentificationPolicyStore", "policy_store", "resolve_or_422", "validate_parameter"]
+__all__ = [
+    "POLICY_STORE",
+    "IdentificationPolicyStore",
+    "check_in_force",
+    "policy_store",
+    "resolve_or_422",
+    "validate_parameter",
+]
 
 _POSITIVE_MONEY = {
     "monitoring_line",
@@ -30,17 +38,21 @@ _POSITIVE_MONEY = {
     "minimum_wage_monthly",
 }
 _NON_NEGATIVE_MONEY = {"elimination_income_floor"}
+#: Yuan per person per year (or per month for the minimum wage): generous bounds that still keep
+#: every figure the rules compute with exact to the fen.
+_MONEY_MAX = Decimal(10_000_000)
 _WHOLE = {
-    "public_notice_days": (0, 365),
+    "public_notice_days": (1, 365),
     "identification_time_limit_days": (1, 365),
     "elimination_min_months": (0, 120),
     "gradual_exit_months": (0, 120),
     "elimination_min_measure_months": (0, 120),
-    "elimination_public_notice_days": (0, 365),
+    "elimination_public_notice_days": (1, 365),
     "elimination_stable_months": (0, 120),
     "department_comparison_days": (1, 365),
 }
-_FRACTIONS = {"scale_risk_threshold", "sudden_hardship_income_drop_ratio"}
+_FRACTIONS = {"sudden_hardship_income_drop_ratio"}
+_OPEN_FRACTIONS = {"scale_risk_threshold"}
 _RATIOS = {"sudden_hardship_rigid_to_income_ratio", "income_growth_target"}
 _CHOICES = {
     "identification_time_limit_kind": ("calendar", "working"),
@@ -59,10 +71,12 @@ def validate_parameter(name: str, value: Any) -> str | None:
         return None if isinstance(value, bool) else "must be true or false"
     if not isinstance(value, Decimal):
         return "must be a number"
-    if name in _POSITIVE_MONEY:
-        return None if value > 0 else "must be greater than 0"
-    if name in _NON_NEGATIVE_MONEY:
-        return None if value >= 0 else "must not be negative"
+    if name in _POSITIVE_MONEY | _NON_NEGATIVE_MONEY:
+        lowest = "greater than 0" if name in _POSITIVE_MONEY else "at least 0"
+        fine = (value > 0 if name in _POSITIVE_MONEY else value >= 0) and value <= _MONEY_MAX
+        if not fine:
+            return f"must be {lowest} and at most {_MONEY_MAX:,} yuan"
+        return None if value == value.quantize(Decimal("0.01")) else "must be yuan with at most 2 decimal places"
     if name == "dibao_edge_multiplier":
         return None if Decimal(1) <= value <= Decimal(3) else "must be between 1 and 3"
     if name in _WHOLE:
@@ -71,9 +85,31 @@ def validate_parameter(name: str, value: Any) -> str | None:
         return None if ok else f"must be a whole number from {lo} to {hi}"
     if name in _FRACTIONS:
         return None if 0 <= value <= 1 else "must be a fraction between 0 and 1"
+    if name in _OPEN_FRACTIONS:
+        return None if 0 < value < 1 else "must be a fraction greater than 0 and less than 1"
     if name in _RATIOS:
         return None if 0 <= value <= 100 else "must be a non-negative ratio"
     return None
+
+
+def check_in_force(resolved: ResolvedPolicy) -> list[tuple[str, str]]:
+    """What the procedure's and the rules' loaders would refuse in `resolved` (a parameter no
+    version sets is not refused here: it was missing before the version too)."""
+    values = {name: pv.value for name, pv in resolved.values.items()}
+    problems: list[tuple[str, str]] = []
+    for name in values:
+        if name not in _CHOICES and name not in {"income_year_start", "elimination_requires_stable_year"}:
+            try:
+                decimal_param(resolved, name)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                problems.append((name, str(exc)))
+    if all(name in values for name in ProcedurePolicy.REQUIRED):
+        try:
+            ProcedurePolicy.from_mapping(values)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            named = [n for n in sorted(values, key=len, reverse=True) if n in str(exc)]
+            problems.append((named[0] if named else "", str(exc)))
+    return problems
 
 
 class IdentificationPolicyStore(PolicyStore):
@@ -86,6 +122,7 @@ class IdentificationPolicyStore(PolicyStore):
             table=policy_versions,
             known_parameters=IDENTIFICATION_PARAMETERS,
             validate_value=validate_parameter,
+            validate_resolved=check_in_force,
         )
         self._caches: dict[str, Any] = {}
 
