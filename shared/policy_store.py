@@ -328,6 +328,11 @@ def version_read(v: PolicyVersion) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    """Decimals as their text, inside lists (tiers) too: never a float on the wire."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return str(value) if isinstance(value, Decimal) else value
 
 

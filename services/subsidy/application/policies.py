@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.adapters.orm import policy_versions
 from services.subsidy.domain import load_shipped_policies, resolve_subsidy_policy
+from services.subsidy.domain.parameters import PARAMETERS, check_resolved, check_value
 from shared.errors import FieldError, Unprocessable
 from shared.policy import PolicyNotFound, ResolvedPolicy
 from shared.policy_store import PolicyStore
@@ -17,9 +18,20 @@ __all__ = ["make_policy_store", "policy_not_found", "resolve"]
 
 
 def make_policy_store() -> PolicyStore:
-    shipped = load_shipped_policies()
-    known = {name for version in shipped for name in version.parameters}
-    return PolicyStore(service="subsidy", shipped=shipped, table=policy_versions, known_parameters=known)
+    """Versions are checked when written: each value against its unit (domain.parameters), and
+    what the version leaves in force with the others (a floor above its ceiling)."""
+    return PolicyStore(
+        service="subsidy",
+        shipped=load_shipped_policies(),
+        table=policy_versions,
+        known_parameters=PARAMETERS,
+        validate_value=check_value,
+        validate_resolved=_check_in_force,
+    )
+
+
+def _check_in_force(resolved: ResolvedPolicy) -> list[tuple[str, str]]:
+    return check_resolved({name: pv.value for name, pv in resolved.values.items()})
 
 
 def policy_not_found(exc: PolicyNotFound, path: str = "region_code") -> Unprocessable:
