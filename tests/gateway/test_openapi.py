@@ -10,8 +10,8 @@ import pytest
 
 from gateway.openapi import merge
 from services.identification.main import create_app as identification_app
-from shared.settings import SERVICES
 from shared.nats import free_port
+from shared.settings import SERVICES
 from tests.gateway.conftest import serve
 from tests.helpers import make_settings
 
