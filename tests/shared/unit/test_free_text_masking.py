@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from shared.events import PersonalDataInEvent, assert_no_personal_data
 from shared.identifiers import id_check_digit
 from shared.pii import mask_id_number, mask_numbers_in_text, mask_numbers_in_value
 
@@ -19,6 +20,7 @@ def _id(first17: str) -> str:
 ID = _id("34122119680416369")  # check digit X
 ID2 = _id("34122120010101123")
 assert ID.endswith("X")
+assert ID2.isdigit()
 WRONG = ID[:17] + "0"
 OLD15 = "341221680416123"  # 15 digits of before 1999: 1968-04-16, sequence 123
 MASKED = mask_id_number(ID)  # 341221********369X
@@ -121,3 +123,21 @@ def test_json_values_are_masked_recursively() -> None:
         "nested": [{"tel": "0558-***4567"}, None, [MASKED2]],
         MASKED2: "key",
     }
+
+
+@pytest.mark.parametrize(
+    ("data", "refused"),
+    [
+        ({"tel": 13812345678}, True),
+        ({"who": [int(ID2)]}, True),  # ID2's check digit is a digit
+        ({"amount_fen": 12345678901, "count": 3, "flag": True}, False),
+        ({"note": "138****5678"}, False),
+    ],
+    ids=["phone as a number", "id as a number", "amounts and counts", "masked"],
+)
+def test_events_refuse_numbers_shaped_like_phones_and_ids(data: dict[str, object], refused: bool) -> None:
+    if refused:
+        with pytest.raises(PersonalDataInEvent):
+            assert_no_personal_data(data)
+    else:
+        assert_no_personal_data(data)
