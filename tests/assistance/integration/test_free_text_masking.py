@@ -139,3 +139,52 @@ async def test_free_text_is_masked_in_responses_and_at_rest(service: Service) ->
     # history and columns); reassignment reason; findings and an attachment; two survey fields;
     # service detail; employer; post
     assert planted >= 18
+
+
+async def test_rows_stored_in_clear_are_masked_when_read(service: Service) -> None:
+    """A row written in clear (before the scanner, or by a replica of the version before during a
+    rolling deploy, after the migration ran) is shown masked all the same."""
+    h = service.headers()
+    await service.add_contact()
+    plan = await service.identified_plan()
+    [m] = plan["measures"]
+    r = await service.client.post(
+        "/api/v1/visits",
+        json={"household_id": plan["household_id"], "visited_on": "2024-03-04", "findings": "x"},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    survey = {"person_ref": "p-1", "household_id": plan["household_id"], "industry": "x"}
+    record = await _ok(service, await service.client.post("/api/v1/employment/records", json=survey, headers=h))
+    r = await service.client.post(
+        f"/api/v1/employment/records/{record['id']}/services",
+        json={"kind": "training", "provided_on": "2024-03-02", "detail": "x"},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    t = metadata.tables
+    async with service.ctx.engine.begin() as conn:
+        await conn.execute(
+            t["measures"].update().values(reason=TYPED, description=TYPED, outcome=TYPED, drop_reason=TYPED)
+        )
+        await conn.execute(t["plan_history"].update().values(note=TYPED))
+        await conn.execute(t["measure_history"].update().values(note=TYPED))
+        await conn.execute(t["contacts"].update().values(unit=TYPED))
+        await conn.execute(t["visits"].update().values(findings=TYPED, attachments=[TYPED]))
+        await conn.execute(t["employment_records"].update().values(survey={"industry": TYPED}))
+        await conn.execute(t["employment_services"].update().values(detail=TYPED))
+    detail = await _ok(service, await service.client.get(f"/api/v1/plans/{plan['id']}", headers=h))
+    measure = detail["measures"][0]
+    assert [measure[k] for k in ("reason", "description", "outcome", "drop_reason")] == [MASKED] * 4
+    assert {x["note"] for x in detail["history"] + measure["history"]} == {MASKED}
+    assert detail["contact_person"]["unit"] == MASKED
+    await _ok(service, await service.client.get(f"/api/v1/measures/{m['id']}", headers=h))
+    await _ok(service, await service.client.get("/api/v1/contacts", params={"region": VILLAGE}, headers=h))
+    visits = await _ok(
+        service, await service.client.get("/api/v1/visits", params={"household_id": plan["household_id"]}, headers=h)
+    )
+    assert visits["items"][0]["findings"] == MASKED
+    assert visits["items"][0]["attachments"] == [MASKED]
+    got = await _ok(service, await service.client.get(f"/api/v1/employment/records/{record['id']}", headers=h))
+    assert got["survey"] == {"industry": MASKED}
+    assert got["services"][0]["detail"] == MASKED

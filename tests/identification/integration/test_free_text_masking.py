@@ -93,3 +93,34 @@ async def test_free_text_is_masked_in_responses_and_at_rest(service: Service) ->
                 _clean(table.name, values)
                 planted += json.dumps(values, ensure_ascii=False, default=str).count("138****5678")
     assert planted >= 7  # reason, investigators, four notes, the reject reason (case too), the payload
+
+
+async def test_case_texts_stored_in_clear_are_masked_when_read(service: Service) -> None:
+    """A case row written in clear (before the scanner, or by a replica of the version before
+    during a rolling deploy) is read masked: its reason, objections, investigators, history."""
+    v = service.headers("village", VILLAGE)
+    created = _ok(await service.apply(application(), v), 201)
+    case_id = created["case_id"]
+    _ok(await service.act(case_id, v, action="advance"))
+    _ok(await service.act(case_id, v, action="advance", investigators=["王五", "赵六"]))
+    _ok(await service.act(case_id, v, action="advance", note="评议通过"))
+    _ok(await service.act(case_id, service.headers("county", COUNTY), action="object", note="收入不实"))
+    async with service.client.app.state.ctx.engine.begin() as conn:  # type: ignore[attr-defined]
+        objections = json.loads((await conn.execute(sa.text("SELECT objections FROM cases"))).scalar_one())
+        objections[0]["text"] = TYPED
+        await conn.execute(
+            sa.text("UPDATE cases SET reason = :r, investigators = :i, objections = :o"),
+            {"r": TYPED, "i": json.dumps([TYPED, "赵六"], ensure_ascii=False), "o": json.dumps(objections)},
+        )
+        await conn.execute(sa.text("UPDATE case_history SET note = :n"), {"n": TYPED})
+    case = _ok(await service.case(case_id, service.headers("county", COUNTY)))
+    assert {h["note"] for h in case["history"]} == {MASKED}
+    assert case["reason"] == MASKED
+    application_read = _ok(await service.client.get(f"/api/v1/applications/{created['id']}", headers=v))
+    assert {h["note"] for h in application_read["history"]} == {MASKED}
+    # the next step writes the masked values back
+    _ok(await service.act(case_id, v, action="resolve_objection", note="经核实"))
+    async with service.client.app.state.ctx.engine.connect() as conn:  # type: ignore[attr-defined]
+        row = (await conn.execute(sa.text("SELECT reason, investigators, objections FROM cases"))).one()
+    _clean("cases", list(row))
+    assert json.loads(row.investigators) == [MASKED, "赵六"]

@@ -39,3 +39,16 @@ async def test_subscription_description_is_masked(client: httpx.AsyncClient, set
     async with client.app.state.ctx.engine.connect() as conn:  # type: ignore[attr-defined]
         stored = (await conn.execute(sa.text("SELECT description FROM subscriptions"))).scalar_one()
     assert stored == MASKED
+
+
+async def test_a_description_stored_in_clear_is_masked_when_read(client: httpx.AsyncClient, settings: Settings) -> None:
+    h = auth(settings, "department", COUNTY, dept="minzheng", sub=f"dept-minzheng-{COUNTY}")
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["risk.*"], "description": "x"}
+    r = await client.post("/api/v1/subscriptions", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    async with client.app.state.ctx.engine.begin() as conn:  # type: ignore[attr-defined]
+        await conn.execute(sa.text("UPDATE subscriptions SET description = :d"), {"d": TYPED})
+    got = await client.get(f"/api/v1/subscriptions/{r.json()['id']}", headers=h)
+    assert got.json()["description"] == MASKED
+    listed = await client.get("/api/v1/subscriptions", headers=h)
+    _clean(listed.text)

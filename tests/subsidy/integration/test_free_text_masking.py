@@ -65,3 +65,25 @@ async def test_decision_notes_and_reasons_are_masked(client: Any, as_role: Any) 
         row = (await conn.execute(sa.text("SELECT history, rejection_reason FROM decisions"))).one()
     assert row.rejection_reason == MASKED
     assert json.dumps(json.loads(row.history), ensure_ascii=False).count(MASKED) == 3  # two notes, the reason
+
+
+async def test_decisions_stored_in_clear_are_masked_when_read(client: Any, as_role: Any) -> None:
+    county = as_role("county", COUNTY, sub="chief-1")
+    inputs = {
+        "person_id": "person-2",
+        "work_location": "out_of_province",
+        "contract_months": 12,
+        "social_insurance": True,
+    }
+    body = {"kind": "transport_allowance", "region_code": VILLAGE, "as_of": "2020-06-01", "inputs": inputs}
+    r = await client.post(URL, json=body, headers={**county, "Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 201, r.text
+    history = json.dumps([{**r.json()["history"][0], "note": TYPED}], ensure_ascii=False)
+    async with client.app.state.ctx.engine.begin() as conn:
+        await conn.execute(metadata.tables["decisions"].update().values(rejection_reason=TYPED, history=history))
+    for got in (await client.get(f"{URL}/{r.json()['id']}", headers=county), await client.get(URL, headers=county)):
+        assert got.status_code == 200, got.text
+        _clean("read", got.json())
+    read = (await client.get(f"{URL}/{r.json()['id']}", headers=county)).json()
+    assert read["rejection_reason"] == MASKED
+    assert read["history"][0]["note"] == MASKED
