@@ -35,7 +35,10 @@ def mask_stored_free_text(
         *(sa.column(c, sa.JSON) for c in json_typed),
     )
     k = t.c[key]
-    cols = [t.c[c] for c in (*text, *json_text, *json_typed)]
+    names = [*text, *json_text, *json_typed]
+    cols = [t.c[c] for c in names]
+    # a changed row is written whole (its other columns as they are): one executemany a batch
+    write = sa.update(t).where(k == sa.bindparam("_key")).values({c: sa.bindparam(f"_v_{c}") for c in names})
     changed = 0
     last: Any = None
     while True:
@@ -45,24 +48,24 @@ def mask_stored_free_text(
         rows = conn.execute(q).all()
         if not rows:
             return changed
+        updates = []
         for row in rows:
-            values: dict[str, Any] = {}
-            for c in text:
-                v = row._mapping[c]
-                if isinstance(v, str) and (m := mask_numbers_in_text(v)) != v:
-                    values[c] = m
-            for c in json_text:
-                v = row._mapping[c]
-                if isinstance(v, str) and v and (m := _mask_json_text(v)) != v:
-                    values[c] = m
-            for c in json_typed:
-                v = row._mapping[c]
-                if v is not None and (m := mask_numbers_in_value(v)) != v:
-                    values[c] = m
-            if values:
-                conn.execute(sa.update(t).where(k == row._mapping[key]).values(**values))
-                changed += 1
+            values = dict(row._mapping)
+            masked = {c: _masked(values[c], c in json_text) for c in names}
+            if any(masked[c] != values[c] for c in names):
+                updates.append({"_key": values[key], **{f"_v_{c}": masked[c] for c in names}})
+        if updates:
+            conn.execute(write, updates)
+            changed += len(updates)
         last = rows[-1]._mapping[key]
+
+
+def _masked(value: Any, json_text: bool) -> Any:
+    if value is None:
+        return None
+    if json_text and isinstance(value, str):
+        return _mask_json_text(value) if value else value
+    return mask_numbers_in_value(value)
 
 
 def _mask_json_text(value: str) -> str:
