@@ -96,13 +96,17 @@ class Event:
 
 
 def assert_no_personal_data(value: Any, path: str = "data") -> None:
-    """Refuse payloads carrying a valid resident ID number or a mobile number in clear."""
+    """Refuse payloads carrying a valid resident ID number or a mobile number in clear (in a
+    string, or as an integer)."""
     if isinstance(value, str):
         for m in _ID_LIKE.finditer(value):
             if is_valid_id_number(m.group(0)):
                 raise PersonalDataInEvent(f"{path} contains a resident ID number")
         if _PHONE_LIKE.search(value):
             raise PersonalDataInEvent(f"{path} contains a phone number")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        # a JSON number is a number too: 13812345678 is a phone whether quoted or not
+        assert_no_personal_data(str(value), path)
     elif isinstance(value, dict):
         for k, v in value.items():
             assert_no_personal_data(v, f"{path}.{k}")

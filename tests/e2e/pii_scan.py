@@ -1,6 +1,7 @@
 """A scanner for personal data in clear: resident ID numbers (18 characters that pass the GB 11643
 date and MOD 11-2 check — `shared.identifiers`) and mainland mobile numbers (`1[3-9]` + 9 digits),
-in text, files, directory trees, SQLite databases (cell by cell, and the raw pages and WAL) and
+also as typed into free text (ID numbers grouped 6-8-4 / 6-4-4-4, mobiles 3-4-4, by spaces or
+dashes), in text, files, directory trees, SQLite databases (cell by cell, and the raw pages and WAL) and
 PostgreSQL dumps. Findings carry the masked value only, so a report never repeats the leak.
 
 Boundaries: a number counts when no digit (and no hex letter) touches it, so digit runs inside
@@ -25,6 +26,13 @@ __all__ = ["Finding", "find_in_text", "pg_dump", "scan_bytes", "scan_paths", "sc
 # log line, a COPY row or a binary page; a run inside a hex digest or a UUID group is skipped.
 _ID = re.compile(r"(?<![0-9A-Fa-f])[0-9]{17}[0-9Xx](?![0-9A-Fa-f])")
 _PHONE = re.compile(r"(?<![0-9A-Fa-f])1[3-9][0-9]{9}(?![0-9A-Fa-f])")
+# As people type them into free text: ID numbers grouped 6-8-4 or 6-4-4-4 and mobile numbers
+# grouped 3-4-4, by spaces or dashes (one kind in a number).
+_ID_GROUPED = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9]{6}([ \-])[0-9]{8}\1[0-9]{3}[0-9Xx]|[0-9]{6}([ \-])[0-9]{4}\2[0-9]{4}\2[0-9]{3}[0-9Xx])"
+    r"(?![0-9A-Fa-f])"
+)
+_PHONE_GROUPED = re.compile(r"(?<![0-9A-Fa-f])1[3-9][0-9]([ \-])[0-9]{4}\1[0-9]{4}(?![0-9A-Fa-f])")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,12 @@ def find_in_text(text: str, where: str = "<text>") -> list[Finding]:
             out.append(Finding(where, "id_number", mask_id_number(value), m.start()))
     for m in _PHONE.finditer(text):
         out.append(Finding(where, "phone", mask_phone(m.group()), m.start()))
+    for m in _ID_GROUPED.finditer(text):
+        value = re.sub("[ \\-]", "", m.group()).upper()
+        if is_valid_id_number(value):
+            out.append(Finding(where, "id_number", mask_id_number(value), m.start()))
+    for m in _PHONE_GROUPED.finditer(text):
+        out.append(Finding(where, "phone", mask_phone(re.sub("[ \\-]", "", m.group())), m.start()))
     return out
 
 

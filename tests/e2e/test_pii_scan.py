@@ -1,6 +1,7 @@
-"""The personal-data scanner finds what it must (a planted clear ID number or phone in text, a log,
-a SQLite cell, its WAL, a file cut across read blocks) and nothing it must not (masked values,
-wrong check digits, digit runs in hex digests, UUIDs and longer numbers)."""
+"""The personal-data scanner finds what it must (a planted clear ID number or phone in text, also
+grouped as people type them, a log, a SQLite cell, its WAL, a file cut across read blocks) and
+nothing it must not (masked values, wrong check digits, digit runs in hex digests, UUIDs and longer
+numbers)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def test_finds_clear_values_in_text() -> None:
     assert kinds(f"member {ID.lower()} applied") == ["id_number"]
     assert kinds(f"call {PHONE}, or 李{PHONE}。") == ["phone", "phone"]
     assert kinds(f"phone={PHONE}&id={ID}") == ["id_number", "phone"]
+    # as typed into free text: grouped by spaces or dashes
+    assert kinds(f"户主 {ID[:6]} {ID[6:14]} {ID[14:]}") == ["id_number"]
+    assert kinds(f"{ID[:6]}-{ID[6:10]}-{ID[10:14]}-{ID[14:]}") == ["id_number"]
+    assert kinds("手机 +86 138 1234 5678，138-1234-5678") == ["phone", "phone"]
     [f] = find_in_text(f"x {ID}")
     assert f.masked == mask_id_number(ID) != ID  # the report never repeats the leak
 
@@ -46,6 +51,9 @@ def test_ignores_masked_invalid_and_lookalikes() -> None:
     assert kinds(f"a{PHONE}b0") == []  # glued to hex letters: a digest, not a number
     assert kinds("ab" * 10 + PHONE + "cd" * 10) == []
     assert kinds(str(uuid.UUID(int=13812345678))) == []
+    assert kinds(f"{wrong[:6]} {wrong[6:14]} {wrong[14:]}") == []
+    assert kinds(f"{ID[:6]} {ID[6:14]}-{ID[14:]}") == []  # one kind of separator in a number
+    assert kinds("138 1234-5678") == []
 
 
 def test_finds_planted_values_in_files_sqlite_and_wal(tmp_path: Path) -> None:

@@ -443,6 +443,11 @@ async def test_full_run_leaves_no_clear_personal_data(system: UpSystem) -> None:
     assert phones, "the generator gave no phones"
     county = system.headers("county", COUNTY, sub="ws-county-officer")
     reveals: list[tuple[str, str, str]] = []  # (household id, reason, request id)
+    # numbers typed into free text, as people write them (grouped, +86), of persons not imported
+    typed = [m["id_number"] for r in rows[37:40] for m in r["members"][:1]]
+    grouped = [f"{i[:6]} {i[6:14]} {i[14:]}" for i in typed[:2]] + [
+        f"{typed[2][:6]}-{typed[2][6:10]}-{typed[2][10:14]}-{typed[2][14:]}"
+    ]
     async with client(system, "county") as c:
         # households with ID numbers and phones, by NDJSON import
         ndjson = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:30]).encode()
@@ -488,7 +493,7 @@ async def test_full_run_leaves_no_clear_personal_data(system: UpSystem) -> None:
                 "id_number": idn,
                 "region_code": rows[0]["region_code"],
                 "observed_at": "2026-11-01T08:00:00+08:00",
-                "payload": {"self_paid": 5000},
+                "payload": {"self_paid": 5000, "note": f"家属 +86 138 1234 5678，{grouped[0]}", "tel": 13912345678},
             }
             for i, idn in enumerate((rows[0]["members"][0]["id_number"], rows[35]["members"][0]["id_number"]))
         ]
@@ -501,7 +506,7 @@ async def test_full_run_leaves_no_clear_personal_data(system: UpSystem) -> None:
                 "region_code": rows[0]["region_code"],
                 "name": "王小明",
                 "phone": "13812345678",
-                "unit": "驻村工作队",
+                "unit": "驻村工作队 139-1234-5678",
             },
             headers=county,
         )
@@ -519,8 +524,25 @@ async def test_full_run_leaves_no_clear_personal_data(system: UpSystem) -> None:
         assert r.status_code == 200, r.text
         r = await c.post(
             "/subsidies/decisions",
-            json={**calc, "household_id": apps[0]["household_id"]},
+            json={**calc, "household_id": apps[0]["household_id"], "note": f"经办 13612345678，{typed[1]}"},
             headers={**county, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status_code == 201, r.text
+        # a rejection's reason and a subscription's description, with numbers in them
+        r = await c.post(
+            f"/cases/{apps[2]['case_id']}/transitions",
+            json={"action": "reject", "reason": f"重复申报，户主 {grouped[2]}，电话 135 1234 5678"},
+            headers=system.headers("village", apps[2]["region_code"]),
+        )
+        assert r.status_code == 200, r.text
+        r = await c.post(
+            "/subscriptions",
+            json={
+                "url": f"http://{RECEIVER_IP}:9/hook",  # allowlisted; nothing it subscribes to happens
+                "event_types": ["subsidy.decision_paid"],
+                "description": f"联系人 13712345678，{grouped[1]}",
+            },
+            headers=dept,
         )
         assert r.status_code == 201, r.text
         leaky = {**calc, "inputs": {**calc["inputs"], "person_id": rows[36]["members"][0]["id_number"]}}
@@ -594,6 +616,9 @@ async def test_full_run_leaves_no_clear_personal_data(system: UpSystem) -> None:
         "responses_checked": len(SEEN),
         "planted_id_numbers": len(planted_ids),
         "planted_phones": len(phones),
+        # free text: an application's reason, review notes, a signal payload (string and number),
+        # a contact's unit, a decision's note, a rejection's reason, a subscription's description
+        "free_text_fields_planted": 8,
     }
     assert stats["sqlite_databases"] >= 1
     assert not findings, summary(findings)

@@ -17,6 +17,7 @@ from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import NotFound
+from shared.pii import mask_numbers_in_value
 
 from .schemas import EmploymentRecordCreate, EmploymentServiceCreate, PlacementCreate, PostWageCreate
 
@@ -40,8 +41,11 @@ async def _record_read(session: AsyncSession, row: Any) -> dict[str, Any]:
         "person_ref": row.person_ref,
         "household_id": row.household_id,
         "region_code": row.region_code,
-        "survey": row.survey,
-        "services": [{"kind": s.kind, "provided_on": s.provided_on.isoformat(), "detail": s.detail} for s in svc],
+        "survey": mask_numbers_in_value(row.survey),  # masked when written; again for older rows
+        "services": [
+            {"kind": s.kind, "provided_on": s.provided_on.isoformat(), "detail": mask_numbers_in_value(s.detail)}
+            for s in svc
+        ],
     }
 
 

@@ -22,6 +22,7 @@ from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import NotFound
+from shared.pii import mask_numbers_in_value
 
 from .schemas import ContactAccount, ContactCreate, VisitCreate
 
@@ -160,9 +161,9 @@ async def list_visits(
                 "contact_id": r.contact_id,
                 "visited_on": r.visited_on.isoformat(),
                 "mode": r.mode,
-                "findings": r.findings,
+                "findings": mask_numbers_in_value(r.findings),  # masked when written; again for older rows
                 "income": r.income,
-                "attachments": r.attachments,
+                "attachments": mask_numbers_in_value(r.attachments),
             }
             for r in rows
         ]

@@ -14,7 +14,7 @@ from services.assistance.domain.lifecycle import ActorKind, MeasureState, allowe
 from services.assistance.domain.schedule import is_overdue
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.pii import mask_phone
+from shared.pii import mask_numbers_in_value, mask_phone
 
 __all__ = ["contact_read", "mask_name", "measure_read", "plan_read", "plan_summary"]
 
@@ -32,7 +32,7 @@ def contact_read(ctx: ServiceContext, row: Any, households: int | None = None) -
         "region_code": row.region_code,
         "name": mask_name(name),
         "phone": mask_phone(phone) if phone else None,
-        "unit": row.unit,
+        "unit": mask_numbers_in_value(row.unit),  # free text: masked again for rows written before
         "active": row.active,
         "has_account": row.sub_hash is not None,
     }
@@ -53,10 +53,10 @@ def measure_read(row: Any, principal: Principal | None = None) -> dict[str, Any]
         "origin": row.origin,
         "rule": row.rule,
         "source": row.source,
-        "reason": row.reason,
-        "description": row.description,
-        "outcome": row.outcome,
-        "drop_reason": row.drop_reason,
+        "reason": mask_numbers_in_value(row.reason),
+        "description": mask_numbers_in_value(row.description),
+        "outcome": mask_numbers_in_value(row.outcome),
+        "drop_reason": mask_numbers_in_value(row.drop_reason),
         "last_progress_at": row.last_progress_at.isoformat() if row.last_progress_at else None,
         "version": row.version,
     }
@@ -128,7 +128,7 @@ def _history(rows: list[Any], *, with_measure: bool) -> list[dict[str, Any]]:
             "by": h.by,
             "role": h.role,
             "at": h.at.isoformat(),
-            "note": h.note,
+            "note": mask_numbers_in_value(h.note),
         }
         if with_measure:
             item["measure_id"] = h.measure_id
@@ -175,7 +175,7 @@ async def plan_read(
         {
             "contact_id": a.contact_id,
             "previous_contact_id": a.previous_contact_id,
-            "reason": a.reason,
+            "reason": mask_numbers_in_value(a.reason),
             "by": a.by,
             "at": a.at.isoformat(),
         }

@@ -24,6 +24,7 @@ from services.identification.domain.cases import (
     Procedure,
     Role,
 )
+from shared.pii import mask_numbers_in_value
 
 __all__ = [
     "CST",
@@ -131,12 +132,13 @@ def _to_case(row: Any, history: Sequence[Any]) -> Case:
         comparison_due=row.comparison_due,
         notice_started_on=row.notice_started_on,
         notice_days=row.notice_days,
-        objections=tuple(_objection_from_json(o) for o in json.loads(row.objections)),
-        investigators=tuple(json.loads(row.investigators)),
+        # free text is masked when written; masked again here for rows stored before (read path)
+        objections=tuple(_objection_from_json(o) for o in mask_numbers_in_value(json.loads(row.objections))),
+        investigators=tuple(mask_numbers_in_value(json.loads(row.investigators))),
         monitored_since=row.monitored_since,
         eliminated_on=row.eliminated_on,
         parent_case_id=row.parent_case_id,
-        reason=row.reason,
+        reason=mask_numbers_in_value(row.reason),
         history=tuple(
             HistoryEntry(
                 action=Action(h.action),
@@ -145,7 +147,7 @@ def _to_case(row: Any, history: Sequence[Any]) -> Case:
                 by=h.by,
                 role=Role(h.role),
                 at=as_local(h.at),
-                note=h.note,
+                note=mask_numbers_in_value(h.note),
             )
             for h in history
         ),

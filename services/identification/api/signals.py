@@ -16,6 +16,7 @@ from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
+from shared.pii import mask_numbers_in_value
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
@@ -65,6 +66,13 @@ class SignalIn(BaseModel):
             return validate_region_code(v)
         except InvalidRegionCode as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_masked(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Stored and shown as sent, so ID and phone numbers in it are masked first (recursively)."""
+        masked: dict[str, Any] = mask_numbers_in_value(v)
+        return masked
 
     @model_validator(mode="after")
     def _one_subject(self) -> SignalIn:

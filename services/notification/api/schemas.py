@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from shared.pii import MaskedText
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,7 +36,7 @@ class SubscriptionCreate(_Request):
         description="patterns over `<domain>.<event>`: `risk.*`, `case.status_changed`, `*`",
     )
     region: str | None = Field(default=None, description="region prefix within the caller's scope (default: all of it)")
-    description: str = Field(default="", max_length=500)
+    description: MaskedText = Field(default="", max_length=500)
 
 
 class SubscriptionOwner(BaseModel):

@@ -29,6 +29,7 @@ from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.identifiers import REGION_LEVELS
+from shared.pii import mask_numbers_in_value
 
 __all__ = [
     "SECRET_CONTEXT",
@@ -149,7 +150,7 @@ def render(row: Any, stats: dict[str, int] | None = None) -> dict[str, Any]:
         "url": row.url,
         "event_types": list(row.event_types),
         "region": row.region,
-        "description": row.description,
+        "description": mask_numbers_in_value(row.description),  # masked when written; again here
         "status": row.status,
         "disabled_reason": row.disabled_reason,
         "disabled_at": row.disabled_at,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.app import request_body
 from shared.errors import FieldError, Unprocessable
+from shared.pii import MaskedText
 
 __all__ = [
     "DecisionCreate",
@@ -42,19 +43,19 @@ class DecisionCreate(SubsidyCalculate):
     """A decision to record: a calculation plus the household it is for (optional) and a note."""
 
     household_id: str | None = Field(default=None, max_length=64, description="opaque household id")
-    note: str | None = Field(default=None, max_length=2000)
+    note: MaskedText | None = Field(default=None, max_length=2000)
 
 
 class DecisionStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=2000)
+    note: MaskedText | None = Field(default=None, max_length=2000)
 
 
 class DecisionReject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MaskedText = Field(min_length=1, max_length=2000)
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

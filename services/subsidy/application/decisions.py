@@ -31,6 +31,7 @@ from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event, PersonalDataInEvent, assert_no_personal_data
+from shared.pii import mask_numbers_in_value
 
 from .calculation import domain_error, run_calculation
 from .policies import resolve
@@ -91,7 +92,7 @@ def decision_read(row: Any) -> dict[str, Any]:
         "inputs": json.loads(row.inputs),
         "breakdown": json.loads(row.breakdown),
         "explanations": json.loads(row.explanations),
-        "rejection_reason": row.rejection_reason,
+        "rejection_reason": mask_numbers_in_value(row.rejection_reason),  # masked when written; again here
         "origin": row.origin,
         "origin_event_id": row.origin_event_id,
         "created_by": row.created_by,
@@ -102,7 +103,7 @@ def decision_read(row: Any) -> dict[str, Any]:
         "paid_at": _iso(row.paid_at),
         "rejected_by": row.rejected_by,
         "rejected_at": _iso(row.rejected_at),
-        "history": json.loads(row.history),
+        "history": mask_numbers_in_value(json.loads(row.history)),
         "version": row.version,
     }
 
