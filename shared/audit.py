@@ -1,0 +1,260 @@
+"""A tamper-evident audit chain (infrastructure): one append-only table per service whose rows
+each carry the SHA-256 of their content and of the previous row's hash, so an edited, inserted,
+reordered or deleted row breaks `verify_chain`.
+
+A service makes its table with `audit_chain_table(metadata)`, appends in its own transaction
+with `append_audit(session, table, ...)` and reads with `audit_entries` / `verify_chain`.
+Appends never fork the chain: `seq` is assigned as the last seq + 1 and is the primary key (two
+appends that read the same predecessor cannot both commit), and on PostgreSQL appends to one
+table are serialised with a transaction-scoped advisory lock (SQLite transactions here begin
+IMMEDIATE, so writers are serialised already). What the chain holds is free of resident ID and
+phone numbers: every string of `detail` is masked (`shared.pii.mask_numbers_in_text`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal
+from shared.db import is_postgres
+from shared.errors import Forbidden
+from shared.identifiers import region_within
+from shared.pii import mask_numbers_in_text
+
+__all__ = [
+    "AUDIT_READERS",
+    "GENESIS",
+    "ChainStatus",
+    "append_audit",
+    "audit_chain_table",
+    "audit_entries",
+    "audit_router",
+    "entry_read",
+    "verify_chain",
+]
+
+GENESIS = "0" * 64
+#: Who may read the chain (DESIGN.md: county and above, within region).
+AUDIT_READERS = frozenset({"county", "province", "admin"})
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def audit_chain_table(metadata: sa.MetaData, name: str = "audit_chain") -> sa.Table:
+    """The chain's table. `subject_id` is what the entry is about (a case, a decision, a policy
+    version, a lead); `household_id` the household it concerns, if any — both are searchable."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("seq", _BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("subject_type", sa.String(20), nullable=False),
+        sa.Column("subject_id", sa.String(100), nullable=False, index=True),
+        sa.Column("household_id", sa.String(64), nullable=True, index=True),
+        sa.Column("region_code", sa.String(12), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),  # canonical JSON, numbers masked
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_numbers_in_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _canonical(detail: Mapping[str, Any]) -> str:
+    return json.dumps(_masked(detail), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _at(value: dt.datetime) -> str:
+    """Stored times come back naive (UTC) from SQLite: hash them as UTC ISO text."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
+
+
+def _digest(prev: str, seq: int, at: str, values: Mapping[str, Any]) -> str:
+    body = json.dumps(
+        [
+            prev,
+            seq,
+            at,
+            values["kind"],
+            values["subject_type"],
+            values["subject_id"],
+            values["household_id"],
+            values["region_code"],
+            values["actor"],
+            values["role"],
+            values["detail"],
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _lock_key(table: sa.Table) -> int:
+    """A stable advisory-lock key per table (a signed 32-bit number)."""
+    return zlib.crc32(f"fangfan.audit:{table.name}".encode()) - 2**31
+
+
+async def append_audit(
+    session: AsyncSession,
+    table: sa.Table,
+    *,
+    kind: str,
+    subject_type: str,
+    subject_id: str,
+    region_code: str,
+    actor: str,
+    role: str,
+    detail: Mapping[str, Any],
+    household_id: str | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Append one entry in the caller's transaction (the unit of work commits it); returns it."""
+    if is_postgres(session.get_bind()):
+        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(table)})
+    last = (await session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
+    seq = 1 if last is None else int(last.seq) + 1
+    prev = GENESIS if last is None else str(last.hash)
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    values: dict[str, Any] = {
+        "kind": kind,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "household_id": household_id,
+        "region_code": region_code,
+        "actor": mask_numbers_in_text(actor),
+        "role": role,
+        "detail": _canonical(detail),
+    }
+    digest = _digest(prev, seq, _at(when), values)
+    row = dict(values, seq=seq, at=when, prev_hash=prev, hash=digest)
+    await session.execute(sa.insert(table).values(**row))
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStatus:
+    """`verified`: every row matches its content and its predecessor; else `broken_at` is the
+    first seq that does not (edited, inserted, reordered, or after a deleted row)."""
+
+    verified: bool
+    rows: int
+    broken_at: int | None = None
+    head_hash: str = GENESIS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verified": self.verified, "rows": self.rows, "broken_at": self.broken_at, "head_hash": self.head_hash}
+
+
+async def verify_chain(session: AsyncSession, table: sa.Table, *, batch: int = 5000) -> ChainStatus:
+    """Walk the whole chain in seq order (in batches) and check every link."""
+    prev, expected_seq, rows, after = GENESIS, 1, 0, 0
+    while True:
+        chunk = (
+            await session.execute(sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch))
+        ).all()
+        if not chunk:
+            return ChainStatus(True, rows, None, prev)
+        for r in chunk:
+            values: Mapping[str, Any] = dict(r._mapping)
+            if (
+                int(r.seq) != expected_seq
+                or r.prev_hash != prev
+                or r.hash != _digest(prev, int(r.seq), _at(r.at), values)
+            ):
+                return ChainStatus(False, rows, int(r.seq), prev)
+            prev, expected_seq, rows, after = r.hash, expected_seq + 1, rows + 1, int(r.seq)
+
+
+def entry_read(row: Any) -> dict[str, Any]:
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC)
+    return {
+        "seq": int(row.seq),
+        "at": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "kind": row.kind,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "household_id": row.household_id,
+        "region_code": row.region_code,
+        "actor": row.actor,
+        "role": row.role,
+        "detail": json.loads(row.detail),
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
+
+
+async def audit_entries(
+    session: AsyncSession, table: sa.Table, *, subject: str, region: str, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Entries about `subject` (as subject or as household) that a caller of `region` may see,
+    oldest first: those within the region, and policy versions in force there (a province-wide
+    version concerns a county too)."""
+    c = table.c
+    stmt = (
+        sa.select(table)
+        .where(sa.or_(c.subject_id == subject, c.household_id == subject))
+        .order_by(c.seq)
+        .limit(max(1, min(limit, 10_000)))
+    )
+    out = []
+    for r in (await session.execute(stmt)).all():
+        code = str(r.region_code)
+        if region_within(code, region) or (r.subject_type == "policy" and region_within(region, code)):
+            out.append(entry_read(r))
+    return out
+
+
+def audit_router(
+    table: sa.Table,
+    *,
+    service: str,
+    session_dep: Callable[..., Any],
+    principal_dep: Callable[..., Any],
+) -> APIRouter:
+    """`GET /api/v1/audit?subject=` of one service: county, province and admin, within region;
+    the entries and the verification of the whole chain."""
+    router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+    @router.get("/audit", summary="Audit-chain entries about a household, case, decision or policy version")
+    async def read_audit(
+        subject: str = Query(min_length=1, max_length=100, description="household, case, decision or policy id"),
+        limit: int = Query(default=1000, ge=1, le=10_000),
+        principal: Principal = Depends(principal_dep),
+        session: AsyncSession = Depends(session_dep),
+    ) -> dict[str, Any]:
+        if principal.role not in AUDIT_READERS:
+            raise Forbidden("the audit chain is for county, province and admin", code="role_not_allowed")
+        entries = await audit_entries(session, table, subject=subject, region=principal.region, limit=limit)
+        status = await verify_chain(session, table)
+        return {
+            "service": service,
+            "subject": subject,
+            "entries": [dict(e, service=service) for e in entries],
+            "chain": status.as_dict(),
+        }
+
+    return router
