@@ -83,9 +83,6 @@ async def read_audit(
     params = {"subject": subject, "limit": str(limit)}
     services = [s for s in AUDIT_SERVICES if s in state.config.upstreams]
     answers = await asyncio.gather(
-        *(
-            _ask(http, state.config.replicas.get(s) or (state.config.upstreams[s],), headers, params)
-            for s in services
-        )
+        *(_ask(http, state.config.replicas.get(s) or (state.config.upstreams[s],), headers, params) for s in services)
     )
     return merge(dict(zip(services, answers, strict=True)), subject)

@@ -648,9 +648,7 @@ async def _signals_match(
             if case_id is not None:
                 open_cases[hid] = case_id
                 agg["case_id"] = opened = case_id
-        await session.execute(
-            sa.update(signals).where(signals.c.id == s.id).values(household_id=hid, case_id=case_id)
-        )
+        await session.execute(sa.update(signals).where(signals.c.id == s.id).values(household_id=hid, case_id=case_id))
     if agg["count"]:
         await _raise_warning(uow, hid, agg, at)
     return opened, agg["colour"]

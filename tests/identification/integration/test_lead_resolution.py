@@ -140,10 +140,14 @@ async def test_scope_and_roles(service: Service) -> None:
     r = await _resolve(service, lead_id, village, action="match", household_id=other_household)
     assert r.status_code == 404
     # within the county officer's region, but not the lead's village
-    r = await _resolve(service, lead_id, service.headers("county", COUNTY), action="match", household_id=other_household)
+    r = await _resolve(
+        service, lead_id, service.headers("county", COUNTY), action="match", household_id=other_household
+    )
     assert r.status_code == 409
     assert r.json()["code"] == "household_outside_lead_region"
-    r = await _resolve(service, lead_id, service.headers("department", COUNTY, dept="canlian"), action="dismiss", reason="x")
+    r = await _resolve(
+        service, lead_id, service.headers("department", COUNTY, dept="canlian"), action="dismiss", reason="x"
+    )
     assert r.status_code == 403
     r = await _resolve(service, lead_id, village, action="match", household_id="no-such-household")
     assert r.status_code == 404
