@@ -570,6 +570,10 @@ async def resolve_lead(
         "case_id": case_id,
         "warning": warning,
         "resolved_by_role": principal.role,
+        # The blind index (keyed HMAC, as `applicant_sub_hash`) of the department accounts that
+        # sent the signals, so notification can reach their inbox; a signal sent by a county
+        # officer gives a hash that matches no department account.
+        "source_sub_hashes": sorted({ctx.cipher.blind_index(f"department:{s.received_by}") for s in lead_signals}),
         "at": at.isoformat(),
     }
     uow.add_event(Event("signal", "lead_resolved", lead_id, lead.region_code, data, source=SOURCE))

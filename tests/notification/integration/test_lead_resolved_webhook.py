@@ -3,7 +3,8 @@ about an unknown person becomes a lead in identification; a village officer matc
 household; identification's outbox relay publishes `signal.lead_resolved`; notification fans it
 out to the department's webhook subscription (`signal.*`, within region), which receives one
 correctly signed delivery — exactly once, also after the notification service is stopped and
-started again — and no ID number in it. A subscription of another county gets nothing."""
+started again — and no ID number in it. A subscription of another county gets nothing; the
+department account that sent the signal finds the outcome in its inbox."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from shared.settings import Settings
 from tests.conftest import TEST_DB, create_pg_database, drop_pg_database
 from tests.helpers import auth, make_settings, running_app
 from tests.identification.integration.test_cases_support import application, id_number
-from tests.notification.integration.support import Receiver
+from tests.notification.integration.support import Receiver, eventually
 
 VILLAGE = "341221001201"
 COUNTY = "341221"
@@ -101,7 +102,9 @@ async def _resolve_and_receive(
             "observed_at": "2024-03-01T08:00:00+08:00",
         }
         r = await iden.post(
-            "/api/v1/signals", json=signal, headers=auth(iden_settings, "department", COUNTY, dept="canlian")
+            "/api/v1/signals",
+            json=signal,
+            headers=auth(iden_settings, "department", COUNTY, dept="canlian", sub="dept-canlian"),
         )
         assert r.status_code == 200, r.text
         [outcome] = r.json()["outcomes"]
@@ -127,3 +130,15 @@ async def _resolve_and_receive(
         assert data["household_id"] == household_id
         assert stranger not in got.body.decode()
         assert json.loads(got.body)["id"] == got.headers["webhook-id"]
+
+        # the department account that sent the signal finds it in its inbox; another does not
+        async def inbox(headers: dict[str, str]) -> list[dict[str, Any]]:
+            r = await noti.get("/api/v1/inbox", headers=headers)
+            assert r.status_code == 200, r.text
+            return [i for i in r.json()["items"] if i["kind"] == "lead_resolved"]
+
+        sender = auth(noti_settings, "department", COUNTY, dept="canlian", sub="dept-canlian")
+        [item] = await eventually(lambda: inbox(sender))
+        assert item["data"]["lead_id"] == lead_id
+        assert item["data"]["outcome"] == "matched"
+        assert await inbox(auth(noti_settings, "department", COUNTY, dept="minzheng", sub="dept-minzheng")) == []
