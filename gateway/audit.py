@@ -7,7 +7,7 @@ and a service that did not answer is named (`complete` false), never silently le
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from fastapi import APIRouter, Query, Request
@@ -69,6 +69,9 @@ async def read_audit(
     request: Request,
     subject: str = Query(min_length=1, max_length=100, description="household, case, decision, lead or policy id"),
     limit: int = Query(default=1000, ge=1, le=10_000),
+    verify: Literal["full", "entries"] = Query(
+        default="full", description="full: walk each whole chain; entries: the entries shown and their links"
+    ),
 ) -> dict[str, Any]:
     principal: Principal | None = request.scope.get("fangfan.principal")
     if principal is None:
@@ -80,7 +83,7 @@ async def read_audit(
     assert http is not None, "gateway not started"
     raw, sig = sign_principal(principal, state.internal_secret, request_id=request_id_var.get())
     headers = {PRINCIPAL_HEADER: raw, PRINCIPAL_SIGNATURE_HEADER: sig, "x-request-id": request_id_var.get()}
-    params = {"subject": subject, "limit": str(limit)}
+    params = {"subject": subject, "limit": str(limit), "verify": verify}
     services = [s for s in AUDIT_SERVICES if s in state.config.upstreams]
     answers = await asyncio.gather(
         *(_ask(http, state.config.replicas.get(s) or (state.config.upstreams[s],), headers, params) for s in services)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import append_audit
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.identifiers import REGION_LEVELS, region_within
@@ -316,7 +316,7 @@ async def audit_policy_version(
 ) -> None:
     """Record an added policy version in `table` (a shared.audit chain): who, which version, for
     which region and period, and every value with its source."""
-    await append_audit(
+    await record_audit(
         session,
         table,
         kind="policy_version_added",

@@ -52,7 +52,7 @@ from services.identification.domain.model import (
 )
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
-from shared.audit import append_audit
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
@@ -288,7 +288,7 @@ async def emit_case_events(
             decision = _decision_read(ev.assembly_decision)
             data = dict(base, exclusion_code=ev.exclusion_code, role=str(ev.role), at=ev.at.isoformat())
             uow.add_event(Event("case", "exclusion_overridden", case.id, region_code, data, source=SOURCE))
-            await append_audit(
+            await record_audit(
                 session,
                 audit_chain,
                 kind="exclusion_override",
@@ -310,6 +310,21 @@ async def emit_case_events(
             name = "objection_raised" if isinstance(ev, ObjectionRaised) else "objection_resolved"
             data = dict(base, objection_id=ev.objection_id, at=ev.at.isoformat())
             uow.add_event(Event("case", name, case.id, region_code, data, source=SOURCE))
+            entry = case.history[-1]
+            await _audit_transition(
+                session,
+                case,
+                region_code,
+                {
+                    "action": str(entry.action),
+                    "from": str(case.state),
+                    "to": str(case.state),
+                    "role": str(entry.role),
+                    "objection_id": ev.objection_id,
+                },
+                ev,
+                by=entry.by,
+            )
         elif isinstance(ev, HouseholdIdentified):
             data = dict(
                 base,
@@ -339,13 +354,20 @@ def _decision_read(decision: AssemblyDecision) -> dict[str, str]:
 
 
 async def _audit_transition(
-    session: AsyncSession, case: Case, region_code: str, data: Mapping[str, Any], ev: CaseEvent
+    session: AsyncSession,
+    case: Case,
+    region_code: str,
+    data: Mapping[str, Any],
+    ev: CaseEvent,
+    *,
+    by: str | None = None,
 ) -> None:
-    """One chain entry per state change of a case (its opening included), with the history
-    line's note (ID and phone numbers masked by shared.audit)."""
+    """One chain entry per transition of a case (its opening, state changes, objections), with
+    the history line's note (ID and phone numbers masked by shared.audit)."""
     entry = case.history[-1] if case.history else None
-    by = ev.by if isinstance(ev, CaseStatusChanged) else (case.history[0].by if case.history else "unknown")
-    await append_audit(
+    if by is None:
+        by = ev.by if isinstance(ev, CaseStatusChanged) else (case.history[0].by if case.history else "unknown")
+    await record_audit(
         session,
         audit_chain,
         kind="case_transition",
@@ -364,6 +386,7 @@ async def _audit_transition(
             "case_version": case.version,
             "note": entry.note if entry is not None and entry.at == ev.at else None,
             "exclusions": [e.code for e in case.exclusions] if data.get("from") is None else None,
+            "objection_id": data.get("objection_id"),
         },
     )
 

@@ -32,7 +32,7 @@ from services.identification.application.cases import (
 )
 from services.identification.domain.cases import TransitionRefused, open_case
 from shared.app import ServiceContext
-from shared.audit import append_audit
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound
@@ -577,7 +577,7 @@ async def resolve_lead(
         "at": at.isoformat(),
     }
     uow.add_event(Event("signal", "lead_resolved", lead_id, lead.region_code, data, source=SOURCE))
-    await append_audit(
+    await record_audit(
         session,
         audit_chain,
         kind="lead_resolved",

@@ -28,7 +28,7 @@ from services.subsidy.domain import (
     decision_subject,
     evaluate_decision,
 )
-from shared.audit import append_audit
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -170,7 +170,7 @@ async def _audit(
 ) -> None:
     """One audit-chain entry per decision step (calculated, approved, paid, rejected): the amount,
     the policy and clause it rests on, who and why (numbers in free text masked)."""
-    await append_audit(
+    await record_audit(
         session,
         audit_chain,
         kind=f"subsidy_decision_{action}",

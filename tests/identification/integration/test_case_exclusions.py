@@ -158,8 +158,23 @@ async def test_exclusion_blocks_monitored_until_the_county_overrides_it(service:
 async def test_an_edited_audit_row_breaks_the_chain(service: Service) -> None:
     r = await service.apply(application(), service.headers("village", VILLAGE))
     case_id = r.json()["case_id"]
-    assert (await service.act(case_id, service.headers("village", VILLAGE), action="advance")).status_code == 200
+    v = service.headers("village", VILLAGE)
+    for body in (
+        {"action": "advance"},
+        {"action": "advance", "investigators": ["王五", "赵六"]},
+        {"action": "advance", "note": "评议通过"},
+        {"action": "object", "note": "收入不实"},
+        {"action": "resolve_objection", "note": "经核实属实"},
+    ):
+        assert (await service.act(case_id, v, **body)).status_code == 200
     county = service.headers("county", COUNTY)
+    entries = (await service.client.get("/api/v1/audit", params={"subject": case_id}, headers=county)).json()["entries"]
+    assert [(e["detail"]["action"], e["detail"]["to"]) for e in entries[-2:]] == [
+        ("object", "public_notice"),
+        ("resolve_objection", "public_notice"),
+    ]
+    assert entries[-1]["detail"]["objection_id"] == "objection-1"
+    assert entries[-2]["detail"]["note"] == "收入不实"
     assert (await service.client.get("/api/v1/audit", params={"subject": case_id}, headers=county)).json()["chain"][
         "verified"
     ]
@@ -167,7 +182,11 @@ async def test_an_edited_audit_row_breaks_the_chain(service: Service) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.update(audit_chain).where(audit_chain.c.seq == 1).values(actor="someone-else"))
     chain = (await service.client.get("/api/v1/audit", params={"subject": case_id}, headers=county)).json()["chain"]
-    assert chain == {"verified": False, "rows": 0, "broken_at": 1, "head_hash": "0" * 64}
+    assert chain == {"verified": False, "scope": "full", "rows": 0, "broken_at": 1, "head_hash": "0" * 64}
+    quick = (
+        await service.client.get("/api/v1/audit", params={"subject": case_id, "verify": "entries"}, headers=county)
+    ).json()["chain"]
+    assert (quick["verified"], quick["scope"], quick["broken_at"]) == (False, "entries", 1)
     async with engine.connect() as conn:
         from sqlalchemy.ext.asyncio import AsyncSession
 

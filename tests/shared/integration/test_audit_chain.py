@@ -100,3 +100,64 @@ async def test_numbers_are_masked_and_entries_found_by_subject_and_household(eng
         # a province-wide policy version concerns a county officer too
         assert len(await audit_entries(session, chain, subject="pol-34", region="341221")) == 1
     assert (await _status(engine))[0] is True
+
+
+@pytest.mark.parametrize(
+    ("tamper", "shown", "expected"),
+    [
+        pytest.param(None, [2, 4, 6], (True, None), id="untouched"),
+        pytest.param(sa.update(chain).where(chain.c.seq == 4).values(role="admin"), [2, 4, 6], (False, 4), id="edited"),
+        pytest.param(sa.delete(chain).where(chain.c.seq == 3), [2, 4, 6], (False, 4), id="deleted before one"),
+        pytest.param(
+            sa.update(chain).where(chain.c.seq == 5).values(role="admin"), [2, 4, 6], (True, None), id="not shown"
+        ),
+        pytest.param(None, [1], (True, None), id="the first row"),
+    ],
+)
+async def test_verify_entries_checks_the_rows_shown_and_their_links(
+    engine: AsyncEngine, tamper: sa.Executable | None, shown: list[int], expected: tuple[bool, int | None]
+) -> None:
+    from shared.audit import verify_entries
+
+    for n in range(6):
+        await _append(engine, n)
+    if tamper is not None:
+        async with engine.begin() as conn:
+            await conn.execute(tamper)
+    async with AsyncSession(engine) as session:
+        status = await verify_entries(session, chain, shown)
+    assert (status.verified, status.broken_at) == expected
+    assert status.scope == "entries"
+    assert status.rows == len(shown)
+
+
+async def test_record_audit_appends_at_commit_and_a_rollback_drops_it(engine: AsyncEngine) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from shared.audit import record_audit
+    from shared.db import UnitOfWork, infra_tables
+
+    outbox = infra_tables(sa.MetaData())["outbox"]
+    async with engine.begin() as conn:
+        await conn.run_sync(outbox.metadata.create_all)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    entry = {
+        "kind": "k",
+        "subject_type": "case",
+        "subject_id": "c",
+        "region_code": "341221",
+        "actor": "a",
+        "role": "county",
+        "detail": {"phone": "13912345678"},
+    }
+    async with UnitOfWork(sessions, outbox) as uow:
+        await record_audit(uow.session, chain, **entry)  # type: ignore[arg-type]
+        assert (await uow.session.execute(sa.select(sa.func.count()).select_from(chain))).scalar_one() == 0
+        await uow.rollback()
+        await record_audit(uow.session, chain, **{**entry, "subject_id": "kept"})  # type: ignore[arg-type]
+        await uow.commit()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(chain.c.subject_id, chain.c.detail))).all()
+    assert [r.subject_id for r in rows] == ["kept"]
+    assert "13912345678" not in rows[0].detail
+    assert await _status(engine) == (True, 1, None)
