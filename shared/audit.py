@@ -39,6 +39,7 @@ __all__ = [
     "GENESIS",
     "ChainStatus",
     "append_audit",
+    "append_many",
     "audit_chain_table",
     "audit_entries",
     "audit_router",
@@ -138,26 +139,51 @@ async def append_audit(
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Append one entry in the caller's transaction (the unit of work commits it); returns it."""
-    if is_postgres(session.get_bind()):
-        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(table)})
-    last = (await session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
-    seq = 1 if last is None else int(last.seq) + 1
-    prev = GENESIS if last is None else str(last.hash)
-    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
-    values: dict[str, Any] = {
+    entry = {
         "kind": kind,
         "subject_type": subject_type,
         "subject_id": subject_id,
-        "household_id": household_id,
         "region_code": region_code,
-        "actor": mask_numbers_in_text(actor),
+        "actor": actor,
         "role": role,
-        "detail": _canonical(detail),
+        "detail": detail,
+        "household_id": household_id,
+        "at": at,
     }
-    digest = _digest(prev, seq, _at(when), values)
-    row = dict(values, seq=seq, at=when, prev_hash=prev, hash=digest)
-    await session.execute(sa.insert(table).values(**row))
+    [row] = await append_many(session, table, [entry])
     return row
+
+
+async def append_many(session: AsyncSession, table: sa.Table, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append entries (keyword arguments of `append_audit`) in order: one lock, one look-up of
+    the last row and one multi-row insert however many there are."""
+    if not entries:
+        return []
+    if is_postgres(session.get_bind()):
+        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(table)})
+    last = (await session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
+    seq = 0 if last is None else int(last.seq)
+    prev = GENESIS if last is None else str(last.hash)
+    rows = []
+    for e in entries:
+        seq += 1
+        when = (e.get("at") or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        values: dict[str, Any] = {
+            "kind": e["kind"],
+            "subject_type": e["subject_type"],
+            "subject_id": e["subject_id"],
+            "household_id": e.get("household_id"),
+            "region_code": e["region_code"],
+            "actor": mask_numbers_in_text(e["actor"]),
+            "role": e["role"],
+            "detail": _canonical(e["detail"]),
+        }
+        digest = _digest(prev, seq, _at(when), values)
+        rows.append(dict(values, seq=seq, at=when, prev_hash=prev, hash=digest))
+        prev = digest
+    for i in range(0, len(rows), 1000):
+        await session.execute(sa.insert(table), rows[i : i + 1000])
+    return rows
 
 
 class _Pending:
@@ -169,8 +195,11 @@ class _Pending:
 
     async def __call__(self) -> None:
         entries, self.entries = self.entries, []
+        by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         for table, entry in entries:
-            await append_audit(self.session, table, **entry)
+            by_table.setdefault(table.name, (table, []))[1].append(entry)
+        for table, batch in by_table.values():
+            await append_many(self.session, table, batch)
 
 
 async def record_audit(

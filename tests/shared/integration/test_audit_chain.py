@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -161,3 +162,34 @@ async def test_record_audit_appends_at_commit_and_a_rollback_drops_it(engine: As
     assert [r.subject_id for r in rows] == ["kept"]
     assert "13912345678" not in rows[0].detail
     assert await _status(engine) == (True, 1, None)
+
+
+async def test_many_entries_of_one_unit_of_work_chain_in_order(engine: AsyncEngine) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from shared.audit import record_audit
+    from shared.db import UnitOfWork, infra_tables
+
+    outbox = infra_tables(sa.MetaData())["outbox"]
+    async with engine.begin() as conn:
+        await conn.run_sync(outbox.metadata.create_all)
+    await _append(engine, 0)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with UnitOfWork(sessions, outbox) as uow:
+        for n in range(1, 1501):  # more than one insert batch
+            await record_audit(
+                uow.session,
+                chain,
+                kind="case_transition",
+                subject_type="case",
+                subject_id=f"case-{n}",
+                region_code="341221001201",
+                actor="department:health",
+                role="county",
+                detail={"n": n},
+            )
+        await uow.commit()
+    assert await _status(engine) == (True, 1501, None)
+    async with engine.connect() as conn:
+        ns = (await conn.execute(sa.select(chain.c.detail).order_by(chain.c.seq))).scalars().all()
+    assert [json.loads(d)["n"] for d in ns] == list(range(1501))
