@@ -464,8 +464,10 @@ async def list_leads(
     prefix = region or principal.region
     if not (prefix == "" or principal.sees(prefix)):
         return {"region": prefix, "items": []}
+    res = lead_resolutions.c
     stmt = (
-        sa.select(leads)
+        sa.select(leads, res.household_id, res.reason, res.resolved_at, res.resolved_role)
+        .select_from(leads.outerjoin(lead_resolutions, res.lead_id == leads.c.id))
         .where(leads.c.region_code.like(prefix + "%"), leads.c.status == status)
         .order_by(leads.c.created_at, leads.c.id)
         .limit(max(1, min(limit, 1000)))
@@ -482,6 +484,11 @@ async def list_leads(
             "signals": r.signals,
             "status": r.status,
             "first_observed_at": r.first_observed_at,
+            # how it was resolved (matched or dismissed leads)
+            "household_id": r.household_id,
+            "reason": r.reason,
+            "resolved_at": r.resolved_at,
+            "resolved_by_role": r.resolved_role,
         }
         for r in (await session.execute(stmt)).all()
     ]

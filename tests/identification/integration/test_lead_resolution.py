@@ -101,7 +101,8 @@ async def test_a_matched_lead_raises_the_warning_and_opens_the_case(service: Ser
     open_leads = (await service.client.get("/api/v1/signals/leads", headers=village)).json()["items"]
     assert lead_id not in [x["id"] for x in open_leads]
     matched = await service.client.get("/api/v1/signals/leads", params={"status": "matched"}, headers=village)
-    assert [x["id"] for x in matched.json()["items"]] == [lead_id]
+    [listed] = matched.json()["items"]
+    assert (listed["id"], listed["household_id"], listed["resolved_by_role"]) == (lead_id, household_id, "village")
 
     audit = await service.client.get(
         "/api/v1/audit", params={"subject": lead_id}, headers=service.headers("county", COUNTY)
