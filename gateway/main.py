@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from gateway import apikeys
+from gateway import apikeys, audit
 from gateway.auth import Authenticator, JwtVerifier
 from gateway.config import GatewayConfig
 from gateway.openapi import OpenApiMerger
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     install_error_handlers(app)
     document_problems(app)
     app.include_router(apikeys.router)
+    app.include_router(audit.router)
     merger = OpenApiMerger(config.upstreams, app.openapi, title="fangfan", version=VERSION)
     app.state.openapi = merger
 

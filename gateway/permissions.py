@@ -78,6 +78,7 @@ RULES: list[Rule] = [
     _r(R, "/cases/**", STAFF | {CONTACT}),
     _r(W, "/cases/**", STAFF),
     _r("POST", "/signals", STAFF - {TOWNSHIP, VILLAGE} | {DEPARTMENT}),
+    _r("POST", "/signals/leads/{id}/resolve", {VILLAGE, TOWNSHIP, COUNTY, ADMIN}),
     _r(R, "/signals/**", STAFF | {DEPARTMENT}),
     _r("POST", "/households/import", BULK),
     _r(ANY, "/households/**", STAFF | {CONTACT}),
@@ -102,6 +103,8 @@ RULES: list[Rule] = [
     _r(ANY, "/deliveries/**", {PROVINCE, COUNTY, DEPARTMENT, ADMIN}),
     _r(ANY, "/inbox/**", EVERYONE),
     _r(ANY, "/reminders/**", STAFF | {CONTACT}),
+    # the audit chains of identification and subsidy, merged by the gateway (gateway/audit.py)
+    _r(R, "/audit", COUNTY_AND_ABOVE),
     # administration: policy versions (routed by `service`), API keys (the gateway's own)
     _r("POST", "/admin/policies", {ADMIN, PROVINCE}),
     _r(R, "/admin/policies", STAFF),

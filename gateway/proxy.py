@@ -33,6 +33,8 @@ __all__ = ["CircuitBreaker", "GatewayState", "GatewayTimeout", "ProxyMiddleware"
 log = logging.getLogger("fangfan.gateway")
 PROBLEM_JSON = b"application/problem+json"
 GATEWAY_OWN = API_PREFIX + "/admin/api-keys"
+#: The gateway's own fan-out to the services' audit chains (gateway/audit.py).
+AUDIT_PATH = API_PREFIX + "/audit"
 #: Answers at most this big are read whole and sent in one piece; larger ones are streamed.
 _SMALL_RESPONSE = 256 * 1024
 _RETRY_METHODS = frozenset({"GET", "HEAD"})
@@ -228,7 +230,7 @@ class ProxyMiddleware:
         if permissions.is_export(path, query):
             st.extra_buckets["export"].take(key)
 
-        if full_path.startswith(GATEWAY_OWN):
+        if full_path.startswith(GATEWAY_OWN) or full_path == AUDIT_PATH:
             scope["fangfan.principal"] = principal
             await self.app(scope, receive, send)
             return

@@ -5,9 +5,9 @@ unit of work — the only thing that commits, writing the outbox rows in the sam
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -22,6 +22,7 @@ from shared.events import Event, encode_event
 
 __all__ = [
     "UnitOfWork",
+    "before_commit",
     "infra_tables",
     "insert_ignoring_duplicates",
     "is_postgres",
@@ -32,6 +33,20 @@ __all__ = [
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+_BEFORE_COMMIT = "fangfan.before_commit"
+
+
+_Flush = TypeVar("_Flush", bound=Callable[[], Awaitable[None]])
+
+
+def before_commit(session: AsyncSession, key: str, flush: _Flush) -> _Flush:
+    """Have `flush` run once, in the same transaction, when the unit of work owning `session`
+    commits (`UnitOfWork.commit`), before the outbox rows. The first `flush` of a `key` counts
+    and is returned; a rollback forgets them."""
+    hooks: dict[str, Any] = session.info.setdefault(_BEFORE_COMMIT, {})
+    return hooks.setdefault(key, flush)
 
 
 def is_postgres(engine: AsyncEngine | sa.engine.Connection | Any) -> bool:
@@ -204,6 +219,9 @@ class UnitOfWork:
         self._events = []
 
     async def commit(self) -> None:
+        hooks = self.session.info.pop(_BEFORE_COMMIT, None)
+        for flush in (hooks or {}).values():
+            await flush()
         had_events = bool(self._events)
         await self.flush_events()
         await self.session.commit()
@@ -212,4 +230,5 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._events = []
+        self.session.info.pop(_BEFORE_COMMIT, None)
         await self.session.rollback()

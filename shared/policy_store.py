@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.identifiers import REGION_LEVELS, region_within
@@ -32,7 +33,13 @@ from shared.policy import (
     resolve_policy,
 )
 
-__all__ = ["PolicyStore", "PolicyVersionCreate", "policy_router", "policy_versions_table"]
+__all__ = [
+    "PolicyStore",
+    "PolicyVersionCreate",
+    "audit_policy_version",
+    "policy_router",
+    "policy_versions_table",
+]
 
 
 def policy_versions_table(metadata: sa.MetaData) -> sa.Table:
@@ -342,8 +349,10 @@ def policy_router(
     session_dep: Callable[..., Any],
     uow_dep: Callable[..., Any],
     principal_dep: Callable[..., Any],
+    audit: Callable[[AsyncSession, PolicyVersion, Principal], Awaitable[None]] | None = None,
 ) -> APIRouter:
-    """`POST /api/v1/admin/policies` and `GET /api/v1/admin/policies` for one service."""
+    """`POST /api/v1/admin/policies` and `GET /api/v1/admin/policies` for one service. `audit`
+    records an added version (in the same transaction) in the service's audit chain."""
     router = APIRouter(prefix="/api/v1/admin/policies", tags=["policies"])
 
     @router.post("", status_code=201, summary="Add a dated policy version (no redeploy)")
@@ -351,6 +360,8 @@ def policy_router(
         body: PolicyVersionCreate, principal: Principal = Depends(principal_dep), uow: Any = Depends(uow_dep)
     ) -> dict[str, Any]:
         version = await store.add(uow.session, body, principal)
+        if audit is not None:
+            await audit(uow.session, version, principal)
         await uow.commit()
         store.invalidate()
         return version_read(version)
@@ -388,3 +399,28 @@ def policy_router(
         }
 
     return router
+
+
+async def audit_policy_version(
+    session: AsyncSession, table: sa.Table, version: PolicyVersion, principal: Principal
+) -> None:
+    """Record an added policy version in `table` (a shared.audit chain): who, which version, for
+    which region and period, and every value with its source."""
+    await record_audit(
+        session,
+        table,
+        kind="policy_version_added",
+        subject_type="policy",
+        subject_id=version.id,
+        region_code=version.region_prefix,
+        actor=principal.sub,
+        role=principal.role,
+        detail={
+            "service": version.service,
+            "version": version.version,
+            "effective_from": version.effective_from,
+            "effective_to": version.effective_to,
+            "source": version.source,
+            "parameters": {k: {"value": p.value, "source": p.source} for k, p in version.parameters.items()},
+        },
+    )

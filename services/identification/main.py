@@ -14,6 +14,7 @@ from services.identification.adapters.orm import metadata
 from services.identification.api import (
     applications,
     assessments,
+    audit,
     cases,
     households,
     policies,
@@ -54,6 +55,7 @@ def spec() -> ServiceSpec:
             cases.router,
             signals.router,
             statistics.router,
+            audit.router,
         ],
         on_startup=_on_startup,
         on_shutdown=_on_shutdown,

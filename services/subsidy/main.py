@@ -6,16 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.adapters.consumers import consumer_specs
-from services.subsidy.adapters.orm import metadata
+from services.subsidy.adapters.orm import audit_chain, metadata
 from services.subsidy.api import calculate, decisions, policies, reports
 from services.subsidy.application.policies import make_policy_store
 from shared.app import ServiceContext, ServiceSpec, create_service_app, get_principal, get_session, get_uow
-from shared.policy_store import policy_router
+from shared.audit import audit_router
+from shared.auth import Principal
+from shared.policy import PolicyVersion
+from shared.policy_store import audit_policy_version, policy_router
 from shared.settings import Settings
 
 SERVICE = "subsidy"
+
+
+async def _audit_policy(session: AsyncSession, version: PolicyVersion, principal: Principal) -> None:
+    await audit_policy_version(session, audit_chain, version, principal)
 
 
 def spec() -> ServiceSpec:
@@ -33,7 +41,10 @@ def spec() -> ServiceSpec:
             decisions.make_router(store),
             policies.make_router(store),
             reports.router,
-            policy_router(store, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal),
+            policy_router(
+                store, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal, audit=_audit_policy
+            ),
+            audit_router(audit_chain, service=SERVICE, session_dep=get_session, principal_dep=get_principal),
         ],
         consumers=consumer_specs(),
         on_startup=on_startup,

@@ -228,7 +228,17 @@ async def build_world(system: DemoSystem) -> World:
         for village, app in cases.items():
             await step(app["case_id"], officer("village", village), {"action": "advance", "note": "无异议"})
             await step(app["case_id"], officer("township", village[:9]), {"action": "advance", "note": "同意"})
-            await step(app["case_id"], officer("county", village[:6]), {"action": "advance", "note": "同意"})
+            county = officer("county", village[:6])
+            read = (await c.get(f"/api/v1/cases/{app['case_id']}", headers=county)).json()
+            for exclusion in read.get("exclusions", []):  # on the negative list: the assembly decided
+                override = {
+                    "action": "override_exclusion",
+                    "exclusion_code": exclusion["code"],
+                    "reason": "村民代表会议评议通过",
+                    "assembly_decision": {"date": TODAY.isoformat(), "minutes_ref": "matrix"},
+                }
+                await step(app["case_id"], county, override)
+            await step(app["case_id"], county, {"action": "advance", "note": "同意"})
 
         # plans (assistance, from household.identified), their measures, visits, employment records
         async def plans() -> list[dict[str, Any]] | None:

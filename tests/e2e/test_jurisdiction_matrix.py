@@ -178,6 +178,7 @@ BODIES: dict[tuple[str, str], Callable[[Ctx], Any]] = {
     ("POST", "/plans/{plan_id}/contact"): lambda c: {"contact_id": c.contact, "reason": "matrix"},
     ("POST", "/plans/{plan_id}/measures"): lambda c: {"type": "education", "reason": "matrix"},
     ("POST", "/screenings"): lambda c: {"region": c.region or c.village, "as_of": "2024-06-30"},
+    ("POST", "/signals/leads/{lead_id}/resolve"): lambda c: {"action": "dismiss", "reason": "matrix"},
     ("POST", "/signals"): lambda c: [
         {
             "source_dept": c.p.dept or "health",
@@ -230,6 +231,7 @@ QUERY_VALUES: dict[str, Callable[[Ctx], str | None]] = {
     "village": lambda c: c.village,
     "household_id": lambda c: c.household,
     "contact": lambda c: c.contact,
+    "subject": lambda c: c.household,
 }
 
 

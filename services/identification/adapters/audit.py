@@ -1,6 +1,9 @@
 """The audit log of unmasked reads of personal data: who, whose, which fields, why, the request
 id and when — one row per read, in a hash chain (each row's hash covers the previous row's), so
-an edited or deleted row is detected by `verify_chain`."""
+an edited or deleted row is detected by `verify_chain`.
+
+`audit_chain` is the service's decision audit (shared.audit: case transitions, exclusion
+overrides, policy versions, lead resolutions; iden_0009), read by `GET /api/v1/audit`."""
 
 from __future__ import annotations
 
@@ -12,9 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm import metadata
+from shared.audit import audit_chain_table
 from shared.db import is_postgres
 
-__all__ = ["audit_log", "record_unmasked_read", "verify_chain"]
+__all__ = ["audit_chain", "audit_log", "record_unmasked_read", "verify_chain"]
+
+#: The tamper-evident chain of decisions (shared.audit).
+audit_chain = audit_chain_table(metadata)
 
 audit_log = sa.Table(
     "audit_log",

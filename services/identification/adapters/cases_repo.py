@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm import households, members
-from services.identification.adapters.orm_cases import applications, case_history, cases
+from services.identification.adapters.orm_cases import applications, case_exclusions, case_history, cases
 from services.identification.domain.cases import (
     Action,
+    AssemblyDecision,
     Case,
+    CaseExclusion,
     CaseState,
+    ExclusionOverride,
     HistoryEntry,
     Objection,
     Procedure,
@@ -118,7 +121,55 @@ def _history_rows(case_id: str, entries: Iterable[HistoryEntry], start_seq: int)
     ]
 
 
-def _to_case(row: Any, history: Sequence[Any]) -> Case:
+def _exclusion_row(case_id: str, position: int, e: CaseExclusion) -> dict[str, Any]:
+    o = e.override
+    return {
+        "case_id": case_id,
+        "code": e.code,
+        "position": position,
+        "detail": e.detail,
+        "source": e.source,
+        "inputs": json.dumps(dict(e.inputs), ensure_ascii=False, sort_keys=True, default=str),
+        "policy_id": e.policy_id,
+        "policy_version": e.policy_version,
+        **_override_values(o),
+    }
+
+
+def _override_values(o: ExclusionOverride | None) -> dict[str, Any]:
+    return {
+        "overridden": o is not None,
+        "override_by": o.by if o else None,
+        "override_role": str(o.role) if o else None,
+        "override_at": _utc(o.at) if o else None,
+        "override_reason": o.reason if o else None,
+        "assembly_decided_on": o.assembly_decision.decided_on if o else None,
+        "assembly_minutes_ref": o.assembly_decision.minutes_ref if o else None,
+    }
+
+
+def _to_exclusion(r: Any) -> CaseExclusion:
+    override = None
+    if r.overridden:
+        override = ExclusionOverride(
+            by=r.override_by,
+            role=Role(r.override_role),
+            at=as_local(r.override_at),
+            reason=r.override_reason,
+            assembly_decision=AssemblyDecision(r.assembly_decided_on, r.assembly_minutes_ref),
+        )
+    return CaseExclusion(
+        code=r.code,
+        detail=r.detail,
+        source=r.source,
+        inputs=json.loads(r.inputs),
+        policy_id=r.policy_id,
+        policy_version=r.policy_version,
+        override=override,
+    )
+
+
+def _to_case(row: Any, history: Sequence[Any], exclusions: Sequence[Any] = ()) -> Case:
     return Case(
         id=row.id,
         household_id=row.household_id,
@@ -152,6 +203,7 @@ def _to_case(row: Any, history: Sequence[Any]) -> Case:
             for h in history
         ),
         version=row.version,
+        exclusions=tuple(_to_exclusion(r) for r in exclusions),
     )
 
 
@@ -176,6 +228,10 @@ class CasesRepository:
             )
         )
         await self.session.execute(sa.insert(case_history), _history_rows(case.id, case.history, 1))
+        if case.exclusions:
+            await self.session.execute(
+                sa.insert(case_exclusions), [_exclusion_row(case.id, i, e) for i, e in enumerate(case.exclusions)]
+            )
 
     async def save(self, before: Case, after: Case) -> None:
         """Write `after` if the stored case is still `before` (same version); append its new
@@ -192,6 +248,14 @@ class CasesRepository:
             await self.session.execute(
                 sa.insert(case_history), _history_rows(after.id, new_entries, len(before.history) + 1)
             )
+        old = {e.code: e for e in before.exclusions}
+        for e in after.exclusions:
+            if old.get(e.code) != e:
+                await self.session.execute(
+                    sa.update(case_exclusions)
+                    .where(case_exclusions.c.case_id == after.id, case_exclusions.c.code == e.code)
+                    .values(**_override_values(e.override))
+                )
 
     async def get_row(self, case_id: str) -> Any | None:
         return (await self.session.execute(sa.select(cases).where(cases.c.id == case_id))).first()
@@ -202,7 +266,14 @@ class CasesRepository:
                 sa.select(case_history).where(case_history.c.case_id == row.id).order_by(case_history.c.seq)
             )
         ).all()
-        return _to_case(row, history)
+        exclusions = (
+            await self.session.execute(
+                sa.select(case_exclusions)
+                .where(case_exclusions.c.case_id == row.id)
+                .order_by(case_exclusions.c.position)
+            )
+        ).all()
+        return _to_case(row, history, exclusions)
 
     async def get(self, case_id: str) -> tuple[Case, Any] | None:
         row = await self.get_row(case_id)

@@ -12,8 +12,10 @@ from services.identification.adapters.orm import metadata
 
 __all__ = [
     "applications",
+    "case_exclusions",
     "case_history",
     "cases",
+    "lead_resolutions",
     "leads",
     "metadata",
     "risk_warnings",
@@ -151,8 +153,44 @@ leads = sa.Table(
     sa.Column("risk_types", sa.Text, nullable=False),
     sa.Column("warning", sa.String(8), nullable=True),
     sa.Column("signals", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # open | verified | dismissed
+    sa.Column("status", sa.String(16), nullable=False),  # open | matched | dismissed (lead_resolutions)
     sa.Column("first_observed_at", _TS, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+)
+
+
+#: The negative-list exclusions found when a case was opened, with their evidence, and the
+#: village-assembly override that lifted each (iden_0009). One row per (case, code).
+case_exclusions = sa.Table(
+    "case_exclusions",
+    metadata,
+    sa.Column("case_id", sa.String(36), primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),  # JSON: the input flag(s)
+    sa.Column("policy_id", sa.String(100), nullable=True),
+    sa.Column("policy_version", sa.String(40), nullable=True),
+    sa.Column("overridden", sa.Boolean, nullable=False, default=False),
+    sa.Column("override_by", sa.String(200), nullable=True),
+    sa.Column("override_role", sa.String(16), nullable=True),
+    sa.Column("override_at", _TS, nullable=True),
+    sa.Column("override_reason", sa.Text, nullable=True),
+    sa.Column("assembly_decided_on", sa.Date, nullable=True),
+    sa.Column("assembly_minutes_ref", sa.String(200), nullable=True),
+)
+
+#: How a lead was resolved (iden_0009): matched to a household, or dismissed with a reason.
+lead_resolutions = sa.Table(
+    "lead_resolutions",
+    metadata,
+    sa.Column("lead_id", sa.String(36), primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),  # matched | dismissed
+    sa.Column("household_id", sa.String(36), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=False),
+    sa.Column("resolved_role", sa.String(16), nullable=False),
+    sa.Column("resolved_at", _TS, nullable=False),
 )

@@ -11,12 +11,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.application import cases as uc
+from services.identification.domain.cases import AssemblyDecision
 from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+class AssemblyDecisionIn(BaseModel):
+    """The recorded village-assembly decision (村民代表会议评议) an exclusion override rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date = Field(description="the day the assembly decided")
+    minutes_ref: str = Field(min_length=1, max_length=200, description="reference of the minutes / record")
+
+    @field_validator("minutes_ref")
+    @classmethod
+    def _masked(cls, v: str) -> str:
+        return mask_numbers_in_text(v)
 
 
 class TransitionCreate(BaseModel):
@@ -26,7 +41,8 @@ class TransitionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: str = Field(
-        description="advance | object | resolve_objection | reject | propose_elimination | rollback | clear",
+        description="advance | object | resolve_objection | reject | propose_elimination | rollback | clear"
+        " | override_exclusion",
         max_length=32,
     )
     note: str | None = Field(default=None, max_length=4000)
@@ -47,6 +63,12 @@ class TransitionCreate(BaseModel):
         default=None, description="elimination guards: every measure in place is a social-security one"
     )
     risk_factors_removed: bool | None = Field(default=None, description="Hebei stable-year guard")
+    exclusion_code: str | None = Field(
+        default=None, max_length=40, description="override_exclusion: the standing exclusion lifted (e.g. car)"
+    )
+    assembly_decision: AssemblyDecisionIn | None = Field(
+        default=None, description="override_exclusion: the village-assembly decision (date, minutes reference)"
+    )
     income_stable_since: dt.date | None = Field(default=None, description="Hebei stable-year guard")
 
     @field_validator("note", "reason")
@@ -124,4 +146,8 @@ async def take_transition(
             risk_factors_removed=body.risk_factors_removed,
             income_stable_since=body.income_stable_since,
         ),
+        exclusion_code=body.exclusion_code,
+        assembly_decision=AssemblyDecision(body.assembly_decision.date, body.assembly_decision.minutes_ref)
+        if body.assembly_decision is not None
+        else None,
     )

@@ -3,8 +3,20 @@ redeploy (shared.policy_store), merged with the shipped YAML."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.audit import audit_chain
 from services.identification.application.policies import POLICY_STORE
 from shared.app import get_principal, get_session, get_uow
-from shared.policy_store import policy_router
+from shared.auth import Principal
+from shared.policy import PolicyVersion
+from shared.policy_store import audit_policy_version, policy_router
 
-router = policy_router(POLICY_STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal)
+
+async def _audit(session: AsyncSession, version: PolicyVersion, principal: Principal) -> None:
+    await audit_policy_version(session, audit_chain, version, principal)
+
+
+router = policy_router(
+    POLICY_STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal, audit=_audit
+)

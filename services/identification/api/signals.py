@@ -1,10 +1,11 @@
 """Routes: department risk signals (部门筛查预警) — `POST /signals` (a batch of up to 10,000,
-one outcome per signal) and `GET /signals/leads` (unknown persons for the village to verify)."""
+one outcome per signal), `GET /signals/leads` (unknown persons for the village to verify) and
+`POST /signals/leads/{id}/resolve` (matched to a household, or dismissed with a reason)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +17,7 @@ from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
-from shared.pii import mask_numbers_in_value
+from shared.pii import mask_numbers_in_text, mask_numbers_in_value
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
@@ -173,3 +174,41 @@ async def list_leads(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await uc.list_leads(ctx, session, principal, region=region, status=status, limit=limit)
+
+
+class LeadResolve(BaseModel):
+    """How a lead was resolved: `match` it to a household (`household_id`), or `dismiss` it with
+    a `reason`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["match", "dismiss"]
+    household_id: str | None = Field(default=None, min_length=1, max_length=36)
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, v: str | None) -> str | None:
+        """Kept and shown as written: ID and phone numbers masked."""
+        return None if v is None else mask_numbers_in_text(v.strip()) or None
+
+    @model_validator(mode="after")
+    def _fields_for_action(self) -> LeadResolve:
+        if self.action == "match" and self.household_id is None:
+            raise ValueError("match needs household_id")
+        if self.action == "dismiss" and self.reason is None:
+            raise ValueError("dismiss needs a reason")
+        return self
+
+
+@router.post("/signals/leads/{lead_id}/resolve")
+async def resolve_lead(
+    lead_id: str,
+    body: LeadResolve,
+    ctx: ServiceContext = Depends(get_ctx),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.resolve_lead(
+        ctx, uow, principal, lead_id, action=body.action, household_id=body.household_id, reason=body.reason
+    )

@@ -34,7 +34,7 @@ from services.identification.application.cases import (
     submitter_index,
 )
 from services.identification.domain.assessment import assess
-from services.identification.domain.cases import Case, TransitionRefused, open_case
+from services.identification.domain.cases import Case, CaseExclusion, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
 from shared import idempotency
 from shared.app import ServiceContext
@@ -217,6 +217,7 @@ async def _submit(
                 risk_types=risks,
                 urgent=urgent,
                 note="self-application" if principal.role == "citizen" else f"application by {principal.role} officer",
+                exclusions=_exclusions(assessment),
             )
         except TransitionRefused as exc:
             raise Conflict(exc.message, code=str(exc.rule), rule=str(exc.rule), source=exc.source) from None
@@ -295,6 +296,22 @@ async def _submit(
         await idempotency.complete(session, ctx.tables["idempotency_keys"], claim, 201, response)
         await uow.commit()
     return response
+
+
+def _exclusions(assessment: Any) -> tuple[CaseExclusion, ...]:
+    """The assessment's negative-list exclusions as stored on the case, with their evidence: the
+    input flag (`assets.<code>`), the policy in force and the clause."""
+    return tuple(
+        CaseExclusion(
+            code=e.code,
+            detail=e.detail,
+            source=e.source,
+            inputs={f"assets.{e.code}": True},
+            policy_id=assessment.policy_id,
+            policy_version=assessment.policy_version,
+        )
+        for e in assessment.exclusions
+    )
 
 
 def _with_household(case: Case, household_id: str) -> Case:

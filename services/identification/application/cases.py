@@ -17,17 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters import cases_repo as repo_mod
+from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.cases_repo import CasesRepository, StaleCase, village_figures
 from services.identification.adapters.households import get_household
 from services.identification.adapters.orm_cases import applications, cases
 from services.identification.application.policies import POLICY_STORE
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
+    AssemblyDecision,
     Case,
     CaseEvent,
     CaseOpened,
     CaseState,
     CaseStatusChanged,
+    ExclusionOverridden,
     HouseholdCleared,
     HouseholdFacts,
     HouseholdIdentified,
@@ -49,6 +52,7 @@ from services.identification.domain.model import (
 )
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
@@ -63,6 +67,7 @@ __all__ = [
     "actor_label",
     "case_event_data",
     "emit_case_events",
+    "exclusion_read",
     "get_case",
     "list_cases",
     "load_visible_case",
@@ -278,10 +283,48 @@ async def emit_case_events(
                 data["notice_ends_on"] = subject_case.notice_ends_on.isoformat()
             data["at"] = ev.at.isoformat()
             uow.add_event(Event("case", "status_changed", subject_case.id, region_code, data, source=SOURCE))
+            await _audit_transition(session, subject_case, region_code, data, ev)
+        elif isinstance(ev, ExclusionOverridden):
+            decision = _decision_read(ev.assembly_decision)
+            data = dict(base, exclusion_code=ev.exclusion_code, role=str(ev.role), at=ev.at.isoformat())
+            uow.add_event(Event("case", "exclusion_overridden", case.id, region_code, data, source=SOURCE))
+            await record_audit(
+                session,
+                audit_chain,
+                kind="exclusion_override",
+                subject_type="case",
+                subject_id=case.id,
+                household_id=case.household_id,
+                region_code=region_code,
+                actor=ev.by,
+                role=str(ev.role),
+                at=ev.at,
+                detail={
+                    "exclusion_code": ev.exclusion_code,
+                    "reason": ev.reason,
+                    "assembly_decision": decision,
+                    "case_version": case.version,
+                },
+            )
         elif isinstance(ev, ObjectionRaised | ObjectionResolved):
             name = "objection_raised" if isinstance(ev, ObjectionRaised) else "objection_resolved"
             data = dict(base, objection_id=ev.objection_id, at=ev.at.isoformat())
             uow.add_event(Event("case", name, case.id, region_code, data, source=SOURCE))
+            entry = case.history[-1]
+            await _audit_transition(
+                session,
+                case,
+                region_code,
+                {
+                    "action": str(entry.action),
+                    "from": str(case.state),
+                    "to": str(case.state),
+                    "role": str(entry.role),
+                    "objection_id": ev.objection_id,
+                },
+                ev,
+                by=entry.by,
+            )
         elif isinstance(ev, HouseholdIdentified):
             data = dict(
                 base,
@@ -304,6 +347,48 @@ async def emit_case_events(
             await repo.set_household_status(case.household_id, status)
             if isinstance(ev, HouseholdIdentified):
                 await _maybe_flag_scale_risk(ctx, uow, region_code, ev.at)
+
+
+def _decision_read(decision: AssemblyDecision) -> dict[str, str]:
+    return {"date": decision.decided_on.isoformat(), "minutes_ref": decision.minutes_ref}
+
+
+async def _audit_transition(
+    session: AsyncSession,
+    case: Case,
+    region_code: str,
+    data: Mapping[str, Any],
+    ev: CaseEvent,
+    *,
+    by: str | None = None,
+) -> None:
+    """One chain entry per transition of a case (its opening, state changes, objections), with
+    the history line's note (ID and phone numbers masked by shared.audit)."""
+    entry = case.history[-1] if case.history else None
+    if by is None:
+        by = ev.by if isinstance(ev, CaseStatusChanged) else (case.history[0].by if case.history else "unknown")
+    await record_audit(
+        session,
+        audit_chain,
+        kind="case_transition",
+        subject_type="case",
+        subject_id=case.id,
+        household_id=case.household_id,
+        region_code=region_code,
+        actor=by,
+        role=str(data.get("role") or ""),
+        at=ev.at,
+        detail={
+            "procedure": str(case.procedure),
+            "action": data.get("action"),
+            "from": data.get("from"),
+            "to": data.get("to"),
+            "case_version": case.version,
+            "note": entry.note if entry is not None and entry.at == ev.at else None,
+            "exclusions": [e.code for e in case.exclusions] if data.get("from") is None else None,
+            "objection_id": data.get("objection_id"),
+        },
+    )
 
 
 async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: UnitOfWork, village: str, at: dt.datetime) -> None:
@@ -380,6 +465,7 @@ async def case_read(
         "application_id": application_id,
         "reason": case.reason,
         "version": case.version,
+        "exclusions": [exclusion_read(e) for e in case.exclusions],
         "history": [
             {
                 "action": str(h.action),
@@ -395,6 +481,28 @@ async def case_read(
         "allowed_actions": allowed_actions(case, principal.role, today=today, policy=policy, facts=facts)
         if principal.is_officer
         else [],
+    }
+
+
+def exclusion_read(e: Any) -> dict[str, Any]:
+    """One stored exclusion as `GET /cases/{id}` shows it (DESIGN.md case, extended)."""
+    o = e.override
+    return {
+        "code": e.code,
+        "detail": e.detail,
+        "source": e.source,
+        "inputs": dict(e.inputs),
+        "policy": {"id": e.policy_id, "version": e.policy_version},
+        "overridden": o is not None,
+        "override": {
+            "by": o.by,
+            "role": str(o.role),
+            "at": o.at,
+            "reason": o.reason,
+            "assembly_decision": _decision_read(o.assembly_decision),
+        }
+        if o is not None
+        else None,
     }
 
 
@@ -504,6 +612,7 @@ def _refused(exc: TransitionRefused) -> Conflict:
         rule=str(exc.rule),
         source=exc.source,
         violations=[str(v) for v in exc.violations],
+        **exc.details,
     )
 
 
@@ -520,6 +629,8 @@ async def transition_case(
     objection_id: str | None = None,
     expected_version: int | None = None,
     extras: CaseExtras = CaseExtras(),
+    exclusion_code: str | None = None,
+    assembly_decision: AssemblyDecision | None = None,
 ) -> dict[str, Any]:
     """Take one action on a case in one transaction: the domain decides, the repository writes
     the new case and its history lines only if nobody changed it meanwhile, the events go to the
@@ -545,6 +656,8 @@ async def transition_case(
         investigators=investigators,
         objection_id=objection_id,
         new_case_id=str(uuid.uuid4()) if action == "propose_elimination" else None,
+        exclusion_code=exclusion_code,
+        assembly_decision=assembly_decision,
     )
     try:
         result = apply(case, request, policy=policy, facts=facts)

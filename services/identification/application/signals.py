@@ -2,7 +2,9 @@
 ID number's blind index (or a household id), recorded once per (department, signal id), raises
 or updates the household's warning (`risk.warning_raised`), opens an identification case for
 the kinds the rules name when none is open, and turns an unknown person into a lead for the
-village to verify — nothing is dropped; a re-sent signal has no second effect.
+village to verify — nothing is dropped; a re-sent signal has no second effect. A lead is
+resolved by an officer (`resolve_lead`): matched to a household, or dismissed with a reason, and
+the department is told (`signal.lead_resolved`).
 
 `SIGNAL_RULES` is the documented mapping (docs/procedure.md)."""
 
@@ -19,9 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.cases_repo import CasesRepository
 from services.identification.adapters.orm import household_outcomes, households
-from services.identification.adapters.orm_cases import leads, risk_warnings, signals
+from services.identification.adapters.orm_cases import lead_resolutions, leads, risk_warnings, signals
 from services.identification.application.cases import (
     emit_case_events,
     procedure_policy,
@@ -29,18 +32,22 @@ from services.identification.application.cases import (
 )
 from services.identification.domain.cases import TransitionRefused, open_case
 from shared.app import ServiceContext
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork
-from shared.errors import Forbidden
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Event
+from shared.identifiers import region_within
 from shared.pii import FieldCipher, mask_id_number
 
 __all__ = [
     "LARGE_SELF_PAID_MEDICAL",
+    "LEAD_RESOLVERS",
     "SIGNAL_RULES",
     "SignalRule",
     "list_leads",
     "receive_signals",
+    "resolve_lead",
 ]
 
 SOURCE = "identification"
@@ -457,8 +464,10 @@ async def list_leads(
     prefix = region or principal.region
     if not (prefix == "" or principal.sees(prefix)):
         return {"region": prefix, "items": []}
+    res = lead_resolutions.c
     stmt = (
-        sa.select(leads)
+        sa.select(leads, res.household_id, res.reason, res.resolved_at, res.resolved_role)
+        .select_from(leads.outerjoin(lead_resolutions, res.lead_id == leads.c.id))
         .where(leads.c.region_code.like(prefix + "%"), leads.c.status == status)
         .order_by(leads.c.created_at, leads.c.id)
         .limit(max(1, min(limit, 1000)))
@@ -475,7 +484,182 @@ async def list_leads(
             "signals": r.signals,
             "status": r.status,
             "first_observed_at": r.first_observed_at,
+            # how it was resolved (matched or dismissed leads)
+            "household_id": r.household_id,
+            "reason": r.reason,
+            "resolved_at": r.resolved_at,
+            "resolved_by_role": r.resolved_role,
         }
         for r in (await session.execute(stmt)).all()
     ]
     return {"region": prefix, "items": items}
+
+
+# --------------------------------------------------------------------------- resolving leads
+
+#: Who resolves a lead: the officers who verify it on the ground (and admin).
+LEAD_RESOLVERS = frozenset({"village", "township", "county", "admin"})
+
+
+async def resolve_lead(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    lead_id: str,
+    *,
+    action: str,
+    household_id: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """`POST /signals/leads/{id}/resolve`: match the lead to a household (its signals then act as
+    if they had matched: warning, and a case where the signal table says so) or dismiss it with a
+    reason. One transaction: the lead's status, the resolution, the signals' household, the
+    warning and case, `signal.lead_resolved` for the department, and an audit-chain entry."""
+    if principal.role not in LEAD_RESOLVERS:
+        raise Forbidden("leads are resolved by village, township and county officers", code="role_not_allowed")
+    session = uow.session
+    lead = (await session.execute(sa.select(leads).where(leads.c.id == lead_id))).first()
+    if lead is None or not principal.sees(lead.region_code):
+        raise NotFound(f"lead {lead_id} not found")
+    if lead.status != "open":
+        resolution = (
+            await session.execute(sa.select(lead_resolutions).where(lead_resolutions.c.lead_id == lead_id))
+        ).first()
+        raise Conflict(
+            f"lead {lead_id} is already {lead.status}",
+            code="lead_already_resolved",
+            lead_status=lead.status,
+            household_id=resolution.household_id if resolution is not None else None,
+        )
+    at = ctx.now()
+    lead_signals = (
+        await session.execute(sa.select(signals).where(signals.c.lead_id == lead_id).order_by(signals.c.received_at))
+    ).all()
+    case_id: str | None = None
+    warning: str | None = None
+    if action == "match":
+        assert household_id is not None
+        household = (await session.execute(_HOUSEHOLD_ROW.where(households.c.id == household_id))).first()
+        if household is None or not principal.sees(household.region_code):
+            raise NotFound(f"household {household_id} not found")
+        if not region_within(household.region_code, lead.region_code):
+            raise Conflict(
+                f"household {household_id} is not in the lead's region {lead.region_code}",
+                code="household_outside_lead_region",
+            )
+        case_id, warning = await _signals_match(ctx, uow, household, lead_signals, at)
+        status, outcome = "matched", "matched"
+    else:
+        status, outcome = "dismissed", "dismissed"
+        household_id = None
+    await session.execute(sa.update(leads).where(leads.c.id == lead_id).values(status=status, updated_at=at))
+    await session.execute(
+        sa.insert(lead_resolutions).values(
+            lead_id=lead_id,
+            outcome=outcome,
+            household_id=household_id,
+            reason=reason,
+            resolved_by=principal.sub,
+            resolved_role=principal.role,
+            resolved_at=at,
+        )
+    )
+    signal_ids = [str(s.signal_id) for s in lead_signals]
+    data = {
+        "lead_id": lead_id,
+        "signal_id": signal_ids[0] if signal_ids else None,
+        "signal_ids": signal_ids,
+        "source_dept": lead.source_dept,
+        "kind": lead.kind,
+        "region_code": lead.region_code,
+        "outcome": outcome,
+        "household_id": household_id,
+        "case_id": case_id,
+        "warning": warning,
+        "resolved_by_role": principal.role,
+        # The blind index (keyed HMAC, as `applicant_sub_hash`) of the department accounts that
+        # sent the signals, so notification can reach their inbox; a signal sent by a county
+        # officer gives a hash that matches no department account.
+        "source_sub_hashes": sorted({ctx.cipher.blind_index(f"department:{s.received_by}") for s in lead_signals}),
+        "at": at.isoformat(),
+    }
+    uow.add_event(Event("signal", "lead_resolved", lead_id, lead.region_code, data, source=SOURCE))
+    await record_audit(
+        session,
+        audit_chain,
+        kind="lead_resolved",
+        subject_type="lead",
+        subject_id=lead_id,
+        household_id=household_id,
+        region_code=lead.region_code,
+        actor=principal.sub,
+        role=principal.role,
+        at=at,
+        detail={
+            "outcome": outcome,
+            "reason": reason,
+            "source_dept": lead.source_dept,
+            "signal_ids": signal_ids,
+            "case_id": case_id,
+            "id_number_masked": lead.id_number_masked,
+        },
+    )
+    await uow.commit()
+    return {
+        "lead_id": lead_id,
+        "status": status,
+        "outcome": outcome,
+        "household_id": household_id,
+        "case_id": case_id,
+        "warning": warning,
+        "reason": reason,
+        "resolved_at": at,
+    }
+
+
+async def _signals_match(
+    ctx: ServiceContext, uow: UnitOfWork, household: Any, lead_signals: Sequence[Any], at: dt.datetime
+) -> tuple[str | None, str | None]:
+    """The lead's signals as if they had matched `household` on arrival (`receive_signals`):
+    one warning for the household, and an identification case for the first kind that opens one
+    when the household is registered and has none open. Returns (case opened, warning colour)."""
+    session = uow.session
+    hid = household.id
+    open_cases = await CasesRepository(session).open_cases_of_households([hid])
+    agg: dict[str, Any] = {
+        "region": household.region_code,
+        "colour": None,
+        "risks": [],
+        "kinds": [],
+        "depts": [],
+        "count": 0,
+    }
+    opened: str | None = None
+    policies: dict[str, Any] = {}
+    for s in lead_signals:
+        payload = json.loads(s.payload)
+        rule = rule_for(s.kind, payload)
+        agg["colour"] = _max_colour(agg["colour"], rule.colour)
+        agg["risks"].append(rule.risk_type)
+        agg["kinds"].append(s.kind)
+        agg["depts"].append(s.source_dept)
+        agg["count"] += 1
+        case_id = None
+        if rule.opens_case and hid not in open_cases and household.status == "registered":
+            item = SignalItem(
+                source_dept=s.source_dept,
+                signal_id=s.signal_id,
+                kind=s.kind,
+                region_code=s.region_code,
+                observed_at=s.observed_at,
+                payload=payload,
+                household_id=hid,
+            )
+            case_id = await _open_case_from_signal(ctx, uow, household, item, rule, at, policies)
+            if case_id is not None:
+                open_cases[hid] = case_id
+                agg["case_id"] = opened = case_id
+        await session.execute(sa.update(signals).where(signals.c.id == s.id).values(household_id=hid, case_id=case_id))
+    if agg["count"]:
+        await _raise_warning(uow, hid, agg, at)
+    return opened, agg["colour"]

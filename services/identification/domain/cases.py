@@ -32,6 +32,11 @@ transition a case)::
     county_review    county             county             -                        -
     monitored        propose_elimination: village; clear: province
     eliminated       rollback: province
+    any open step    override_exclusion (identification): county, province
+
+Negative list: the exclusions found at opening (``CaseExclusion``) stay on the case; the county's
+approval to ``monitored`` is refused (``exclusion_standing``) while one stands, until
+``override_exclusion`` records a reason and the village-assembly decision for it.
 
 Objections come from villagers. A citizen's token only sees their own applications (DESIGN.md,
 scope), so a villager objecting to a neighbour's case cannot reach it through the API; the
@@ -65,15 +70,20 @@ __all__ = [
     "ACTION_ROLES",
     "GREEN_CHANNEL_RISK_TYPES",
     "OPEN_ROLES",
+    "OVERRIDE_ROLES",
     "RULE_SOURCES",
     "Action",
+    "AssemblyDecision",
     "Case",
     "CaseEvent",
+    "CaseExclusion",
     "CaseOpened",
     "CaseRejected",
     "CaseState",
     "CaseStatusChanged",
     "EliminationProposed",
+    "ExclusionOverridden",
+    "ExclusionOverride",
     "GreenChannelOpened",
     "GuardOutcome",
     "HistoryEntry",
@@ -135,6 +145,7 @@ class Action(StrEnum):
     PROPOSE_ELIMINATION = "propose_elimination"
     ROLLBACK = "rollback"
     CLEAR = "clear"
+    OVERRIDE_EXCLUSION = "override_exclusion"  # a recorded village-assembly decision lifts an exclusion
 
 
 class Role(StrEnum):
@@ -167,6 +178,9 @@ class Rule(StrEnum):
     ELIMINATION_INCOME_FLOOR = "elimination_income_floor"
     HALF_YEAR_RULE = "half_year_rule"
     STABLE_YEAR = "stable_year"
+    EXCLUSION_STANDING = "exclusion_standing"
+    EXCLUSION_NOT_FOUND = "exclusion_not_found"
+    ASSEMBLY_DECISION_REQUIRED = "assembly_decision_required"
 
 
 RULE_SOURCES: Mapping[Rule, str] = {
@@ -186,6 +200,11 @@ RULE_SOURCES: Mapping[Rule, str] = {
     Rule.ELIMINATION_INCOME_FLOOR: "002 篇九 §四(一): 年人均纯收入低于5000元的,不得标注风险消除",
     Rule.HALF_YEAR_RULE: "002 篇二 §(二)4 (Liaoning): 落实帮扶措施不满半年…作为跟踪关注对象",
     Rule.STABLE_YEAR: "002 篇十二 §(六) (Hebei): 返贫致贫因素消除且收入持续稳定超过1年",
+    Rule.EXCLUSION_STANDING: "DOMAIN.md §3 Negative list; 002 篇八 不予认定情形; 篇十二 §(三) 一般不得识别",
+    Rule.EXCLUSION_NOT_FOUND: "DOMAIN.md §3 Negative list: only a recorded exclusion can be overridden",
+    Rule.ASSEMBLY_DECISION_REQUIRED: (
+        "DOMAIN.md §3 Negative list; 002 篇十二 §(三): 由村民代表会议…评议通过 (decision date and minutes)"
+    ),
 }
 
 
@@ -203,11 +222,14 @@ class TransitionRefused(Exception):
         *,
         source: str | None = None,
         violations: Sequence[Rule] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         self.rule = Rule(rule)
         self.message = message
         self.source = source if source is not None else RULE_SOURCES[self.rule]
         self.violations: tuple[Rule, ...] = tuple(violations) or (self.rule,)
+        #: extra members of the 409 problem (e.g. the standing exclusions)
+        self.details: Mapping[str, Any] = details or {}
         super().__init__(f"{self.rule}: {message}")
 
 
@@ -371,6 +393,44 @@ class Objection:
 
 
 @dataclass(frozen=True, slots=True)
+class AssemblyDecision:
+    """The recorded village-assembly decision (村民代表会议评议) behind an override: its date and
+    the minutes' reference."""
+
+    decided_on: dt.date
+    minutes_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionOverride:
+    """Who lifted an exclusion, when, why, and on which assembly decision."""
+
+    by: str
+    role: Role
+    at: dt.datetime
+    reason: str
+    assembly_decision: AssemblyDecision
+
+
+@dataclass(frozen=True, slots=True)
+class CaseExclusion:
+    """A negative-list exclusion (负面清单) found when the case was opened, with its evidence:
+    the input flag(s), the policy in force and the clause. It stands until overridden."""
+
+    code: str
+    detail: str
+    source: str
+    inputs: Mapping[str, Any]
+    policy_id: str | None = None
+    policy_version: str | None = None
+    override: ExclusionOverride | None = None
+
+    @property
+    def standing(self) -> bool:
+        return self.override is None
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     """One run of a procedure for one household. Immutable: ``apply`` returns a new case."""
 
@@ -395,6 +455,12 @@ class Case:
     reason: str | None = None  # why it was rejected, rolled back or cleared
     history: tuple[HistoryEntry, ...] = ()
     version: int = 1
+    #: negative-list exclusions found at opening; `monitored` needs every one overridden
+    exclusions: tuple[CaseExclusion, ...] = ()
+
+    @property
+    def standing_exclusions(self) -> tuple[CaseExclusion, ...]:
+        return tuple(e for e in self.exclusions if e.standing)
 
     @property
     def submitted_on(self) -> dt.date:
@@ -440,6 +506,8 @@ class TransitionRequest:
     investigators: tuple[str, ...] = ()
     objection_id: str | None = None  # which objection ``resolve_objection`` closes
     new_case_id: str | None = None  # id for the elimination case ``propose_elimination`` opens
+    exclusion_code: str | None = None  # which exclusion ``override_exclusion`` lifts
+    assembly_decision: AssemblyDecision | None = None  # the decision ``override_exclusion`` records
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,6 +590,16 @@ class CaseRejected(CaseEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExclusionOverridden(CaseEvent):
+    event_type: ClassVar[str] = "case.exclusion_overridden"
+    exclusion_code: str
+    by: str
+    role: Role
+    reason: str
+    assembly_decision: AssemblyDecision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HouseholdIdentified(CaseEvent):
     event_type: ClassVar[str] = "risk.household_identified"
     category: str | None
@@ -595,7 +673,11 @@ ACTION_ROLES: Mapping[tuple[CaseState, Action], frozenset[Role]] = {
     (CaseState.MONITORED, Action.CLEAR): frozenset({Role.PROVINCE}),
     (CaseState.ELIMINATED, Action.ROLLBACK): frozenset({Role.PROVINCE}),
     (CaseState.ELIMINATED, Action.CLEAR): frozenset({Role.PROVINCE}),
+    **{(state, Action.OVERRIDE_EXCLUSION): frozenset({Role.COUNTY, Role.PROVINCE}) for state in _STEP_ROLES},
 }
+
+#: Who may lift a negative-list exclusion on a recorded village-assembly decision (besides admin).
+OVERRIDE_ROLES = frozenset({Role.COUNTY, Role.PROVINCE})
 
 #: Roles that may open an identification case (self-application or officer/platform discovery).
 OPEN_ROLES = frozenset({Role.CITIZEN, Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY, Role.PROVINCE, Role.ADMIN})
@@ -613,6 +695,7 @@ _TRANSITION_ACTIONS: tuple[Action, ...] = (
     Action.PROPOSE_ELIMINATION,
     Action.ROLLBACK,
     Action.CLEAR,
+    Action.OVERRIDE_EXCLUSION,
 )
 
 
@@ -630,6 +713,8 @@ def _procedure_allows(procedure: Procedure, state: CaseState, action: Action) ->
         )
     if action is Action.ROLLBACK:
         return procedure is Procedure.ELIMINATION
+    if action is Action.OVERRIDE_EXCLUSION:
+        return procedure is Procedure.IDENTIFICATION
     return True
 
 
@@ -821,8 +906,10 @@ def open_case(
     urgent: bool = False,
     note: str | None = None,
     holidays: Collection[dt.date] = frozenset(),
+    exclusions: Sequence[CaseExclusion] = (),
 ) -> TransitionResult:
-    """Open an identification case at ``submitted`` with its deadline fixed from ``policy``.
+    """Open an identification case at ``submitted`` with its deadline fixed from ``policy``,
+    carrying the negative-list ``exclusions`` the assessment found (they block ``monitored``).
 
     ``urgent`` (green channel) needs a sudden illness/disaster/accident: the category
     ``sudden_hardship`` or one of ``GREEN_CHANNEL_RISK_TYPES``.
@@ -848,6 +935,7 @@ def open_case(
         urgent=urgent,
         deadline=deadline,
         history=(HistoryEntry(Action.SUBMIT, None, CaseState.SUBMITTED, by, actor, at, _clean(note)),),
+        exclusions=tuple(exclusions),
     )
     events: list[CaseEvent] = [
         CaseOpened(
@@ -977,6 +1065,15 @@ def _advance(
         _enforce_guards(case.monitored_since, facts, policy, today)
         changes["eliminated_on"] = today
     if target is CaseState.MONITORED:
+        standing = case.standing_exclusions
+        if standing:
+            codes = [e.code for e in standing]
+            raise TransitionRefused(
+                Rule.EXCLUSION_STANDING,
+                f"on the negative list ({', '.join(codes)}): a county officer must first override "
+                "each exclusion on a recorded village-assembly decision",
+                details={"exclusions": [{"code": e.code, "detail": e.detail, "source": e.source} for e in standing]},
+            )
         changes["monitored_since"] = today
     new = _step(case, request, role, target, note, **changes)
     events: list[CaseEvent] = [_status_changed(case, new, request, role)]
@@ -1191,6 +1288,52 @@ def _clear(
     )
 
 
+def _override_exclusion(
+    case: Case,
+    request: TransitionRequest,
+    role: Role,
+    policy: ProcedurePolicy,
+    facts: HouseholdFacts | None,
+) -> TransitionResult:
+    """Lift one standing exclusion: a reason and the village-assembly decision (date, minutes
+    reference) are required; the exclusion stays on record with its override."""
+    standing = case.standing_exclusions
+    code = _clean(request.exclusion_code)
+    if code is None and len(standing) == 1:
+        code = standing[0].code
+    target = next((e for e in standing if e.code == code), None)
+    if target is None:
+        raise TransitionRefused(
+            Rule.EXCLUSION_NOT_FOUND,
+            f"no standing exclusion {code!r}" if code else f"{len(standing)} standing exclusions: name one",
+        )
+    reason = _require_reason(request, Action.OVERRIDE_EXCLUSION)
+    decision = request.assembly_decision
+    if decision is None or not decision.minutes_ref.strip():
+        raise TransitionRefused(
+            Rule.ASSEMBLY_DECISION_REQUIRED,
+            "an override needs the village-assembly decision: its date and minutes reference",
+        )
+    override = ExclusionOverride(request.by, role, request.at, reason, decision)
+    exclusions = tuple(replace(e, override=override) if e is target else e for e in case.exclusions)
+    note = (
+        f"exclusion {target.code} overridden: assembly decision {decision.minutes_ref} "
+        f"of {decision.decided_on}; {reason}"
+    )
+    new = _step(case, request, role, case.state, note, exclusions=exclusions)
+    event = ExclusionOverridden(
+        case_id=new.id,
+        household_id=new.household_id,
+        at=request.at,
+        exclusion_code=target.code,
+        by=request.by,
+        role=role,
+        reason=reason,
+        assembly_decision=decision,
+    )
+    return TransitionResult(case=new, events=(event,))
+
+
 _Handler = Callable[[Case, TransitionRequest, Role, ProcedurePolicy, HouseholdFacts | None], TransitionResult]
 
 _HANDLERS: Mapping[Action, _Handler] = {
@@ -1201,6 +1344,7 @@ _HANDLERS: Mapping[Action, _Handler] = {
     Action.PROPOSE_ELIMINATION: _propose_elimination,
     Action.ROLLBACK: _rollback,
     Action.CLEAR: _clear,
+    Action.OVERRIDE_EXCLUSION: _override_exclusion,
 }
 
 
@@ -1256,6 +1400,7 @@ def allowed_actions(
         return []
     at = dt.datetime.combine(today, dt.time(12, 0))
     open_ids = [o.id for o in case.open_objections]
+    standing = case.standing_exclusions
     allowed: list[str] = []
     for action in _TRANSITION_ACTIONS:
         probe = TransitionRequest(
@@ -1267,6 +1412,8 @@ def allowed_actions(
             reason="probe",
             investigators=("probe-1", "probe-2"),
             objection_id=open_ids[0] if open_ids else None,
+            exclusion_code=standing[0].code if standing else None,
+            assembly_decision=AssemblyDecision(today, "probe"),
         )
         try:
             apply(case, probe, policy=policy, facts=facts)

@@ -174,6 +174,24 @@ def route_event(
                 {"household_id": data.get("household_id") or subject},
             )
         )
+    elif etype == "signal.lead_resolved":
+        outcome = {"matched": "已核实并匹配到农户", "dismissed": "已核查排除"}.get(str(data.get("outcome")), "已处理")
+        for person in data.get("source_sub_hashes") or ():
+            out.notices.append(
+                Notice(
+                    "lead_resolved",
+                    "线索核查结果",
+                    f"贵部门推送的风险线索{outcome}。",
+                    region,
+                    Audience(person=str(person)),
+                    {
+                        "lead_id": data.get("lead_id") or subject,
+                        "signal_ids": list(data.get("signal_ids") or ()),
+                        "outcome": data.get("outcome"),
+                        "household_id": data.get("household_id"),
+                    },
+                )
+            )
     elif domain == "assistance":
         _assistance(out, name, subject, region, data, contact, policy)
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.audit import audit_chain_table
 from shared.db import infra_tables
 from shared.policy_store import policy_versions_table
 
@@ -67,3 +68,6 @@ decision_persons = sa.Table(
     sa.Column("person_id", sa.String(100), primary_key=True),
     sa.Index("ix_decision_persons_person", "person_id"),
 )
+
+#: The tamper-evident chain of decisions, approvals and policy versions (shared.audit; subs_0003).
+audit_chain = audit_chain_table(metadata)

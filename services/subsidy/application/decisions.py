@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.subsidy.adapters import repository as repo
+from services.subsidy.adapters.orm import audit_chain
 from services.subsidy.domain import (
     Decision,
     DecisionAction,
@@ -27,6 +28,7 @@ from services.subsidy.domain import (
     decision_subject,
     evaluate_decision,
 )
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.db import UnitOfWork, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -155,6 +157,47 @@ def _no_personal_data(cmd: DecisionCommand) -> None:
             ) from None
 
 
+async def _audit(
+    session: Any,
+    row: Mapping[str, Any],
+    *,
+    action: str,
+    from_state: str | None,
+    by: str,
+    role: str,
+    at: dt.datetime,
+    note: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """One audit-chain entry per decision step (calculated, approved, paid, rejected): the amount,
+    the policy and clause it rests on, who and why (numbers in free text masked)."""
+    await record_audit(
+        session,
+        audit_chain,
+        kind=f"subsidy_decision_{action}",
+        subject_type="decision",
+        subject_id=str(row["id"]),
+        household_id=row["household_id"],
+        region_code=str(row["region_code"]),
+        actor=by,
+        role=role,
+        at=at,
+        detail={
+            "action": action,
+            "from": from_state,
+            "to": row["state"],
+            "decision_kind": row["kind"],
+            "amount": _money(row["amount_fen"]),
+            "subject_ref": row["subject_id"],
+            "policy_id": row["policy_id"],
+            "policy_version": row["policy_version"],
+            "clause": row["clause"],
+            "note": note,
+            "reason": reason,
+        },
+    )
+
+
 async def record_decision(
     uow: UnitOfWork,
     store: Any,
@@ -221,6 +264,7 @@ async def record_decision(
     }
     await repo.insert_decision(session, row, {line.person_id for line in outcome.lines if line.person_id})
     uow.add_event(_event("decision_calculated", row))
+    await _audit(session, row, action="calculate", from_state=None, by=by, role=role, at=now, note=cmd.note)
     stored = await repo.get_decision(session, did)
     return decision_read(stored)
 
@@ -289,4 +333,15 @@ async def transition(
         raise Conflict("the decision was changed by someone else; reload and retry", code="concurrent_update")
     updated = await repo.get_decision(uow.session, row.id)
     uow.add_event(_event(_EVENT_NAMES[action], updated._mapping))
+    await _audit(
+        uow.session,
+        updated._mapping,
+        action=ev.action.value,
+        from_state=ev.from_state.value,
+        by=principal.sub,
+        role=principal.role,
+        at=now,
+        note=note,
+        reason=ev.reason,
+    )
     return decision_read(updated)

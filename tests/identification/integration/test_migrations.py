@@ -115,3 +115,30 @@ async def test_comparison_due_is_added_to_an_older_database_and_removed_on_downg
         assert "comparison_due" in await _case_columns(engine)
     finally:
         await engine.dispose()
+
+
+async def _tables(engine: sa.ext.asyncio.AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+
+
+async def test_exclusions_audit_chain_and_lead_resolutions_come_and_go_with_iden_0009(database_url: str) -> None:
+    engine = make_engine(database_url)
+    new = {"case_exclusions", "lead_resolutions", "audit_chain"}
+
+    def migrate(sync_conn: sa.Connection, how: str, target: str) -> None:
+        cfg = alembic_config("identification", SCRIPTS)
+        cfg.attributes["connection"] = sync_conn
+        getattr(command, how)(cfg, target)
+
+    try:
+        await upgrade(engine, "identification", SCRIPTS, "iden_0007")
+        assert not new & await _tables(engine)
+        await upgrade(engine, "identification", SCRIPTS)
+        assert new <= await _tables(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(migrate, "downgrade", "iden_0007")
+        assert not new & await _tables(engine)
+        assert "cases" in await _tables(engine)
+    finally:
+        await engine.dispose()

@@ -140,7 +140,8 @@ IDENTIFICATION_TABLE: dict[tuple[CaseState, Action], tuple[CaseState, set[Role]]
     (S.MONITORED, A.PROPOSE_ELIMINATION): (S.MONITORED, {R.VILLAGE}),
     (S.MONITORED, A.CLEAR): (S.CLEARED, {R.PROVINCE}),
 }
-TRANSITION_ACTIONS = [a for a in Action if a is not A.SUBMIT]
+# override_exclusion needs a stored exclusion: its table is in test_case_exclusions.py
+TRANSITION_ACTIONS = [a for a in Action if a not in (A.SUBMIT, A.OVERRIDE_EXCLUSION)]
 
 
 def _expected_note(state: CaseState, action: Action) -> str:

@@ -3,7 +3,7 @@ and `rejection_reason`) before the scanner ran are masked in place (`shared.pii`
 does on every write). Idempotent.
 
 Revision ID: subs_0004
-Revises: subs_0002
+Revises: subs_0003
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 from shared.pii_backfill import mask_stored_free_text
 
 revision = "subs_0004"
-down_revision = "subs_0002"
+down_revision = "subs_0003"
 branch_labels = None
 depends_on = None
 
