@@ -21,6 +21,7 @@ import aiohttp
 
 from gateway import permissions
 from gateway.auth import Authenticator
+from gateway.bodyguard import JsonDepthGuard, TooDeep, guard_for
 from gateway.config import GatewayConfig
 from gateway.ratelimit import TokenBuckets
 from gateway.routes import API_PREFIX, limits_for, service_for
@@ -206,13 +207,15 @@ class ProxyMiddleware:
 
         rule = permissions.match(method, path)
         scope["route"] = _RouteInfo(API_PREFIX + rule.pattern)
-        authorization = api_key = None
+        authorization = api_key = content_type = None
         content_length: int | None = None
         for k, v in scope["headers"]:
             if k == b"authorization":
                 authorization = v.decode("latin-1")
             elif k == b"x-api-key":
                 api_key = v.decode("latin-1")
+            elif k == b"content-type":
+                content_type = v.decode("latin-1")
             elif k == b"content-length":
                 try:
                     content_length = int(v)
@@ -242,9 +245,12 @@ class ProxyMiddleware:
         more = bool(first.get("more_body"))
         if len(chunk) > max_body:
             raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body)
+        # Nesting depth is bounded here, before any service parses the body (issue #20).
+        depth = guard_for(content_type, st.config.max_json_depth) if method not in _RETRY_METHODS else None
+        _check_depth(depth, chunk)
         if path == "/admin/policies" or path.startswith("/admin/policies/"):
             if more:
-                chunk = await _read_rest(chunk, receive, max_body)
+                chunk = await _read_rest(chunk, receive, max_body, depth)
                 more = False
             service = _policy_service(method, query, chunk)
         else:
@@ -259,7 +265,7 @@ class ProxyMiddleware:
         first = next(st.round_robin[service])
         suffix = full_path + ("?" + query if query else "")
         body_state: dict[str, bool] = {}
-        data: Any = _stream_body(chunk, receive, max_body, body_state) if more else chunk
+        data: Any = _stream_body(chunk, receive, max_body, body_state, depth) if more else chunk
         http = st.http
         assert http is not None, "gateway not started"
         attempts = _RETRIES + 1 if method in _RETRY_METHODS and not more else 1
@@ -282,6 +288,8 @@ class ProxyMiddleware:
             except (aiohttp.ClientConnectionError, TimeoutError, _BodyTooLarge, _ClientGone) as exc:
                 if body_state.get("too_large"):
                     raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body) from None
+                if body_state.get("too_deep"):
+                    raise _too_deep(st.config.max_json_depth) from None
                 if body_state.get("client_gone"):
                     return
                 timed_out = isinstance(exc, TimeoutError)
@@ -357,7 +365,23 @@ class ProxyMiddleware:
         return out
 
 
-async def _read_rest(first: bytes, receive: Any, max_body: int) -> bytes:
+def _too_deep(limit: int) -> Unprocessable:
+    return Unprocessable(
+        f"the JSON body nests deeper than {limit} levels",
+        code="json_too_deep",
+        errors=[{"path": "body", "message": f"nested deeper than {limit} levels", "type": "json_depth"}],
+    )
+
+
+def _check_depth(guard: JsonDepthGuard | None, chunk: bytes) -> None:
+    if guard is not None:
+        try:
+            guard.feed(chunk)
+        except TooDeep:
+            raise _too_deep(guard.limit) from None
+
+
+async def _read_rest(first: bytes, receive: Any, max_body: int, depth: JsonDepthGuard | None = None) -> bytes:
     parts = [first]
     total = len(first)
     while True:
@@ -368,14 +392,17 @@ async def _read_rest(first: bytes, receive: Any, max_body: int) -> bytes:
         total += len(part)
         if total > max_body:
             raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body)
+        _check_depth(depth, part)
         parts.append(part)
         if not msg.get("more_body"):
             return b"".join(parts)
 
 
-async def _stream_body(first: bytes, receive: Any, max_body: int, state: dict[str, bool]) -> AsyncIterator[bytes]:
+async def _stream_body(
+    first: bytes, receive: Any, max_body: int, state: dict[str, bool], depth: JsonDepthGuard | None = None
+) -> AsyncIterator[bytes]:
     """The client's body, chunk by chunk as it arrives, into the upstream request; stops (and the
-    request fails) as soon as it passes `max_body`."""
+    request fails) as soon as it passes `max_body` or nests deeper than the depth guard allows."""
     total = len(first)
     if first:
         yield first
@@ -389,6 +416,12 @@ async def _stream_body(first: bytes, receive: Any, max_body: int, state: dict[st
         if total > max_body:
             state["too_large"] = True
             raise _BodyTooLarge()
+        if depth is not None and part:
+            try:
+                depth.feed(part)
+            except TooDeep:
+                state["too_deep"] = True
+                raise _BodyTooLarge() from None
         if part:
             yield part
         if not msg.get("more_body"):

@@ -124,6 +124,10 @@ async def _ndjson(chunks: AsyncIterator[bytes]) -> AsyncIterator[ParsedRow]:
         except json.JSONDecodeError as exc:
             yield ParsedRow(line, None, f"not JSON: {exc.msg} (column {exc.colno})")
             continue
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 10,000-deep line
+            why = "nested too deeply" if isinstance(exc, RecursionError) else "a number with too many digits"
+            yield ParsedRow(line, None, f"not JSON: {why}")
+            continue
         if not isinstance(obj, dict):
             yield ParsedRow(line, None, "must be a JSON object (one household per line)")
             continue
@@ -157,7 +161,13 @@ async def _json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[ParsedRow]:
             else:
                 try:
                     obj, end = dec.raw_decode(buf, pos)
-                except json.JSONDecodeError as exc:
+                except (RecursionError, ValueError) as exc:
+                    if not isinstance(exc, json.JSONDecodeError):
+                        why = (
+                            "nested too deeply" if isinstance(exc, RecursionError) else "a number with too many digits"
+                        )
+                        yield ParsedRow(line, None, f"not JSON: {why}; import stopped here")
+                        return
                     if eof or len(buf) - pos > _MAX_ITEM_CHARS:
                         yield ParsedRow(line, None, f"not JSON: {exc.msg}; import stopped here")
                         return
