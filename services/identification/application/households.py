@@ -22,6 +22,7 @@ from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import ClientDisconnect
 
 from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
@@ -29,7 +30,8 @@ from services.identification.api.schemas import HouseholdImport
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import is_postgres, utcnow
-from shared.errors import FieldError, Forbidden, Unprocessable
+from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
+from shared.logging import request_id_var
 
 from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows, validate_canonical
 
@@ -510,13 +512,41 @@ async def _after(rows: AsyncIterator[ParsedRow], done_line: int) -> AsyncIterato
             yield row
 
 
+def _failure(exc: BaseException, job: Job) -> dict[str, Any]:
+    """Why an import stopped, for `GET /jobs/{id}` (never an offending value or a stack trace)."""
+    line = int((job.cursor or {}).get("line", 0))
+    resume = f"lines up to {line} are stored; re-send the file with the same Idempotency-Key to resume"
+    if isinstance(exc, DomainError):
+        code, why = exc.code, exc.detail
+    elif isinstance(exc, ClientDisconnect | ConnectionError | asyncio.CancelledError):
+        code, why = "upload_interrupted", "the upload was interrupted before the end of the file"
+    else:
+        code, why = "internal_error", f"the import failed (request id {request_id_var.get() or '-'})"
+    return {"code": code, "detail": f"{why}; {resume}", "line": line}
+
+
 async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ...]]) -> Job:
     if job.status != "running":
         job.status = "running"
         job.finished_at = None
-    # On any failure (client gone, crash) the job stays `running` at its last committed line:
-    # re-sending the file with the same Idempotency-Key resumes after it.
-    await _pipeline(ctx, job, tasks, in_process=_POOL_AFTER)
+        job.result.pop("failure", None)
+    # On a failure (client gone, an error) the job ends `failed` with the reason at its last
+    # committed line; re-sending the file with the same Idempotency-Key resumes after that line.
+    # (Only a killed process leaves a job `running`; the re-sent file resumes it just the same.)
+    try:
+        await _pipeline(ctx, job, tasks, in_process=_POOL_AFTER)
+    except BaseException as exc:
+        job.status = "failed"
+        job.result["failure"] = _failure(exc, job)
+        job.finished_at = utcnow()
+        log.warning("import %s failed at line %s: %s", job.id, job.result["failure"]["line"], type(exc).__name__)
+        try:
+            async with ctx.uow() as uow:
+                await save_progress(uow.session, job)
+                await uow.commit()
+        except Exception:
+            log.exception("import %s: could not record the failure", job.id)
+        raise
     job.status = "completed"
     job.rows_total = job.rows_done + job.rows_failed
     job.finished_at = utcnow()
