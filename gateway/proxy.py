@@ -80,7 +80,11 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]
 
 class CircuitBreaker:
     """Per service: after `failures` consecutive failures, open for `cooldown_s` (fail fast with
-    503), then half-open: one probe goes through; its success closes, its failure reopens."""
+    503), then half-open: one probe goes through; its success closes, its failure reopens.
+
+    Only upstream failures count: no connection, a timeout, or an answer 502/503/504. Any other
+    answer — a 4xx, or a 500 (a bug to fix, often caused by one caller's input) — and an answer
+    broken off after its status line or a client that went away never open it for everyone."""
 
     def __init__(self, service: str, failures: int, cooldown_s: float) -> None:
         self.service = service
@@ -89,6 +93,8 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at: float | None = None
         self.probing = False
+        self._probes = itertools.count(1)
+        self._probe = 0
 
     @property
     def state(self) -> str:
@@ -96,9 +102,10 @@ class CircuitBreaker:
             return "closed"
         return "half_open" if time.monotonic() - self.opened_at >= self.cooldown_s else "open"
 
-    def before(self) -> None:
+    def before(self) -> int:
+        """Raises 503 while open; returns the probe's token when this request is the probe."""
         if self.opened_at is None:
-            return
+            return 0
         waited = time.monotonic() - self.opened_at
         if waited < self.cooldown_s or self.probing:
             retry = max(1, int(self.cooldown_s - waited + 0.999)) if waited < self.cooldown_s else 1
@@ -106,6 +113,14 @@ class CircuitBreaker:
                 f"{self.service} is failing; not forwarding for a while", code="circuit_open", retry_after=retry
             )
         self.probing = True  # half-open: this request is the probe
+        self._probe = next(self._probes)
+        return self._probe
+
+    def abandon(self, probe: int) -> None:
+        """The probe ended without a verdict (its client went away, its body was refused): the
+        next request may probe. Without this the circuit stayed open for good."""
+        if probe and self.probing and self._probe == probe:
+            self.probing = False
 
     def success(self) -> None:
         self.failures = 0
@@ -195,6 +210,10 @@ class ProxyMiddleware:
             await self._handle(scope, receive, send)
         except DomainError as exc:
             await send_problem(send, exc, scope["path"])
+        finally:
+            probe = scope.pop("fangfan.probe", None)
+            if probe is not None:
+                probe[0].abandon(probe[1])
 
     async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         st = self.state
@@ -259,7 +278,9 @@ class ProxyMiddleware:
             raise NotFound(f"no such route: {full_path}")
 
         breaker = st.breakers[service]
-        breaker.before()
+        probe = breaker.before()
+        if probe:
+            scope["fangfan.probe"] = (breaker, probe)
         headers = self._upstream_headers(scope, principal, ip, content_length if more else None)
         pool = st.config.replicas.get(service) or (st.config.upstreams[service],)
         first = next(st.round_robin[service])
@@ -325,7 +346,9 @@ class ProxyMiddleware:
                 await send({"type": "http.response.body", "body": part, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         except (aiohttp.ClientError, TimeoutError) as exc:
-            breaker.failure()
+            # The service answered (its status line is in): it is up. An answer broken off
+            # afterwards fails this one request (often its own input), never everyone's: not
+            # counted by the breaker (issue #20/#22: one caller's failure cut others off).
             if not started:
                 if isinstance(exc, TimeoutError):
                     raise GatewayTimeout(f"{service} did not answer within {timeout:g} s") from None
