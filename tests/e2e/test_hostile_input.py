@@ -217,6 +217,12 @@ def test_deep_nesting_is_refused_at_the_gateway(
     assert r.status_code == 404  # identification is up and answering
 
 
+@pytest.mark.parametrize("value", [str(10**30), str(2**63), "-1", "0"])
+def test_ids_beyond_64_bits_are_422(running: _Running, http: httpx.Client, value: str) -> None:
+    r = _send(running, http, "POST", f"/api/v1/deliveries/{value}/replay", b"", running.admin)
+    assert _field_error(r) == ["delivery_id"]
+
+
 # --- property-based: every JSON request schema, hostile values mixed in ----------------------
 
 _hostile_numbers = st.sampled_from(
