@@ -85,3 +85,19 @@ def test_which_bodies_are_checked() -> None:
     assert ndjson.per_line
     assert guard_for("text/csv") is None
     assert guard_for("multipart/form-data; boundary=x") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(json_values, min_size=1, max_size=5),
+    chunk=st.integers(min_value=1, max_value=16),
+    limit=st.integers(min_value=0, max_value=6),
+    ascii_only=st.booleans(),
+)
+def test_ndjson_guard_agrees_with_the_decoder_line_by_line(
+    values: list[object], chunk: int, limit: int, ascii_only: bool
+) -> None:
+    body = b"".join(json.dumps(v, ensure_ascii=ascii_only).encode() + b"\n" for v in values)
+    expected = all(_depth(v) <= limit for v in values)
+    assert _passes(body, limit, chunk=chunk, per_line=True) is expected
+    assert _passes(body, limit, chunk=chunk, per_line=False) is expected  # balanced lines add nothing
