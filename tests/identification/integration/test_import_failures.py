@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from services.identification.application.households import IMPORT_BATCH
-from shared.cli.generate import generate_households
+from shared.cli.generate import generate_households, write_households
 from shared.settings import Settings
 from tests.helpers import auth
 
@@ -87,3 +88,28 @@ async def test_hostile_lines_are_row_errors(client: httpx.AsyncClient, settings:
         assert "not JSON: a number with too many digits" in messages
     else:
         assert job["rows_done"] == 1  # a JSON array cannot be read past a broken item
+
+
+async def test_a_csv_line_over_1_mib_is_one_row_error(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "h.csv"
+    write_households(path, 5, "341221", fmt="csv")
+    lines = path.read_text().splitlines()
+    households = len({line.split(",")[0] for line in lines[1:]})
+    # a 3 MiB line in the middle, between two households' rows, sent in 64 KiB chunks
+    at = next(i for i in range(2, len(lines)) if lines[i].split(",")[0] != lines[i - 1].split(",")[0])
+    long_field = '"' + "y" * 200_000 + '"'  # under 1 MiB, over the csv module's field limit
+    body = "\n".join([*lines[:at], "z" * (3 * 1024 * 1024), *lines[at:], long_field]).encode() + b"\n"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 65536):
+            yield body[i : i + 65536]
+
+    r = await client.post(URL, content=chunks(), headers={"content-type": "text/csv"} | auth(settings, "admin", ""))
+    job = r.json()
+    assert job["status"] == "completed", job
+    assert job["rows_done"] == households
+    assert job["error_count"] == 2  # the rest of the long line no longer comes back as a row
+    assert job["errors"][0]["line"] == at + 1
+    assert job["errors"][1]["message"].startswith("not CSV: field larger than field limit")
