@@ -462,7 +462,7 @@ def _policy_service(method: str, query: str, body: bytes) -> str:
         try:
             doc = json.loads(body or b"{}")
             svc = doc.get("service", "") if isinstance(doc, dict) else ""
-        except ValueError:
+        except (ValueError, RecursionError):  # a deep body sent as text/*: not checked for depth
             svc = ""
     if svc not in ("identification", "subsidy"):
         raise Unprocessable(

@@ -172,3 +172,12 @@ async def test_clients_hanging_up_leave_the_others_alone(settings: Settings) -> 
         await _others_are_served(client, h, n=5)
         assert _breaker(app).failures == 0
         assert _breaker(app).state == "closed"
+
+
+async def test_a_deep_policy_body_not_declared_as_json_is_422_not_500(settings: Settings) -> None:
+    h = auth(settings, "admin", "")
+    async with _system(settings) as (client, _app):
+        r = await client.post(
+            "/api/v1/admin/policies", content=b"[" * 10_000 + b"]" * 10_000, headers=h | {"content-type": "text/plain"}
+        )
+        assert_problem(r, 422, "validation_failed")  # no `service`: the gateway cannot route it
