@@ -55,6 +55,8 @@ class GatewayConfig:
     rate_principal: BucketSpec = BucketSpec(200.0, 1000.0)
     rate_self_application: BucketSpec = BucketSpec(10 / 60, 10.0)
     rate_export: BucketSpec = BucketSpec(1 / 10, 5.0)
+    #: JSON request bodies nesting deeper than this are refused (422 json_too_deep) here.
+    max_json_depth: int = 64
     breaker_failures: int = 5
     breaker_cooldown_s: float = 10.0
     api_key_cache_s: float = 10.0
@@ -81,6 +83,7 @@ class GatewayConfig:
             rate_principal=parse_bucket(_env(env, "RATE_PRINCIPAL", "200/s,1000")),
             rate_self_application=parse_bucket(_env(env, "RATE_SELF_APPLICATION", "10/min,10")),
             rate_export=parse_bucket(_env(env, "RATE_EXPORT", "6/min,5")),
+            max_json_depth=int(_env(env, "MAX_JSON_DEPTH", "64")),
             breaker_failures=int(_env(env, "BREAKER_FAILURES", "5")),
             breaker_cooldown_s=float(_env(env, "BREAKER_COOLDOWN_S", "10")),
             api_key_cache_s=float(_env(env, "API_KEY_CACHE_S", "10")),

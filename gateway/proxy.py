@@ -21,6 +21,7 @@ import aiohttp
 
 from gateway import permissions
 from gateway.auth import Authenticator
+from gateway.bodyguard import JsonDepthGuard, TooDeep, guard_for
 from gateway.config import GatewayConfig
 from gateway.ratelimit import TokenBuckets
 from gateway.routes import API_PREFIX, limits_for, service_for
@@ -81,7 +82,11 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]
 
 class CircuitBreaker:
     """Per service: after `failures` consecutive failures, open for `cooldown_s` (fail fast with
-    503), then half-open: one probe goes through; its success closes, its failure reopens."""
+    503), then half-open: one probe goes through; its success closes, its failure reopens.
+
+    Only upstream failures count: no connection, a timeout, or an answer 502/503/504. Any other
+    answer — a 4xx, or a 500 (a bug to fix, often caused by one caller's input) — and an answer
+    broken off after its status line or a client that went away never open it for everyone."""
 
     def __init__(self, service: str, failures: int, cooldown_s: float) -> None:
         self.service = service
@@ -90,6 +95,8 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at: float | None = None
         self.probing = False
+        self._probes = itertools.count(1)
+        self._probe = 0
 
     @property
     def state(self) -> str:
@@ -97,9 +104,10 @@ class CircuitBreaker:
             return "closed"
         return "half_open" if time.monotonic() - self.opened_at >= self.cooldown_s else "open"
 
-    def before(self) -> None:
+    def before(self) -> int:
+        """Raises 503 while open; returns the probe's token when this request is the probe."""
         if self.opened_at is None:
-            return
+            return 0
         waited = time.monotonic() - self.opened_at
         if waited < self.cooldown_s or self.probing:
             retry = max(1, int(self.cooldown_s - waited + 0.999)) if waited < self.cooldown_s else 1
@@ -107,6 +115,14 @@ class CircuitBreaker:
                 f"{self.service} is failing; not forwarding for a while", code="circuit_open", retry_after=retry
             )
         self.probing = True  # half-open: this request is the probe
+        self._probe = next(self._probes)
+        return self._probe
+
+    def abandon(self, probe: int) -> None:
+        """The probe ended without a verdict (its client went away, its body was refused): the
+        next request may probe. Without this the circuit stayed open for good."""
+        if probe and self.probing and self._probe == probe:
+            self.probing = False
 
     def success(self) -> None:
         self.failures = 0
@@ -196,6 +212,10 @@ class ProxyMiddleware:
             await self._handle(scope, receive, send)
         except DomainError as exc:
             await send_problem(send, exc, scope["path"])
+        finally:
+            probe = scope.pop("fangfan.probe", None)
+            if probe is not None:
+                probe[0].abandon(probe[1])
 
     async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         st = self.state
@@ -208,13 +228,15 @@ class ProxyMiddleware:
 
         rule = permissions.match(method, path)
         scope["route"] = _RouteInfo(API_PREFIX + rule.pattern)
-        authorization = api_key = None
+        authorization = api_key = content_type = None
         content_length: int | None = None
         for k, v in scope["headers"]:
             if k == b"authorization":
                 authorization = v.decode("latin-1")
             elif k == b"x-api-key":
                 api_key = v.decode("latin-1")
+            elif k == b"content-type":
+                content_type = v.decode("latin-1")
             elif k == b"content-length":
                 try:
                     content_length = int(v)
@@ -244,9 +266,12 @@ class ProxyMiddleware:
         more = bool(first.get("more_body"))
         if len(chunk) > max_body:
             raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body)
+        # Nesting depth is bounded here, before any service parses the body (issue #20).
+        depth = guard_for(content_type, st.config.max_json_depth) if method not in _RETRY_METHODS else None
+        _check_depth(depth, chunk)
         if path == "/admin/policies" or path.startswith("/admin/policies/"):
             if more:
-                chunk = await _read_rest(chunk, receive, max_body)
+                chunk = await _read_rest(chunk, receive, max_body, depth)
                 more = False
             service = _policy_service(method, query, chunk)
         else:
@@ -255,13 +280,15 @@ class ProxyMiddleware:
             raise NotFound(f"no such route: {full_path}")
 
         breaker = st.breakers[service]
-        breaker.before()
+        probe = breaker.before()
+        if probe:
+            scope["fangfan.probe"] = (breaker, probe)
         headers = self._upstream_headers(scope, principal, ip, content_length if more else None)
         pool = st.config.replicas.get(service) or (st.config.upstreams[service],)
         first = next(st.round_robin[service])
         suffix = full_path + ("?" + query if query else "")
         body_state: dict[str, bool] = {}
-        data: Any = _stream_body(chunk, receive, max_body, body_state) if more else chunk
+        data: Any = _stream_body(chunk, receive, max_body, body_state, depth) if more else chunk
         http = st.http
         assert http is not None, "gateway not started"
         attempts = _RETRIES + 1 if method in _RETRY_METHODS and not more else 1
@@ -284,6 +311,8 @@ class ProxyMiddleware:
             except (aiohttp.ClientConnectionError, TimeoutError, _BodyTooLarge, _ClientGone) as exc:
                 if body_state.get("too_large"):
                     raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body) from None
+                if body_state.get("too_deep"):
+                    raise _too_deep(st.config.max_json_depth) from None
                 if body_state.get("client_gone"):
                     return
                 timed_out = isinstance(exc, TimeoutError)
@@ -319,7 +348,9 @@ class ProxyMiddleware:
                 await send({"type": "http.response.body", "body": part, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         except (aiohttp.ClientError, TimeoutError) as exc:
-            breaker.failure()
+            # The service answered (its status line is in): it is up. An answer broken off
+            # afterwards fails this one request (often its own input), never everyone's: not
+            # counted by the breaker (issue #20/#22: one caller's failure cut others off).
             if not started:
                 if isinstance(exc, TimeoutError):
                     raise GatewayTimeout(f"{service} did not answer within {timeout:g} s") from None
@@ -359,7 +390,23 @@ class ProxyMiddleware:
         return out
 
 
-async def _read_rest(first: bytes, receive: Any, max_body: int) -> bytes:
+def _too_deep(limit: int) -> Unprocessable:
+    return Unprocessable(
+        f"the JSON body nests deeper than {limit} levels",
+        code="json_too_deep",
+        errors=[{"path": "body", "message": f"nested deeper than {limit} levels", "type": "json_depth"}],
+    )
+
+
+def _check_depth(guard: JsonDepthGuard | None, chunk: bytes) -> None:
+    if guard is not None:
+        try:
+            guard.feed(chunk)
+        except TooDeep:
+            raise _too_deep(guard.limit) from None
+
+
+async def _read_rest(first: bytes, receive: Any, max_body: int, depth: JsonDepthGuard | None = None) -> bytes:
     parts = [first]
     total = len(first)
     while True:
@@ -370,14 +417,17 @@ async def _read_rest(first: bytes, receive: Any, max_body: int) -> bytes:
         total += len(part)
         if total > max_body:
             raise PayloadTooLarge(f"request body over {max_body} bytes", max_bytes=max_body)
+        _check_depth(depth, part)
         parts.append(part)
         if not msg.get("more_body"):
             return b"".join(parts)
 
 
-async def _stream_body(first: bytes, receive: Any, max_body: int, state: dict[str, bool]) -> AsyncIterator[bytes]:
+async def _stream_body(
+    first: bytes, receive: Any, max_body: int, state: dict[str, bool], depth: JsonDepthGuard | None = None
+) -> AsyncIterator[bytes]:
     """The client's body, chunk by chunk as it arrives, into the upstream request; stops (and the
-    request fails) as soon as it passes `max_body`."""
+    request fails) as soon as it passes `max_body` or nests deeper than the depth guard allows."""
     total = len(first)
     if first:
         yield first
@@ -391,6 +441,12 @@ async def _stream_body(first: bytes, receive: Any, max_body: int, state: dict[st
         if total > max_body:
             state["too_large"] = True
             raise _BodyTooLarge()
+        if depth is not None and part:
+            try:
+                depth.feed(part)
+            except TooDeep:
+                state["too_deep"] = True
+                raise _BodyTooLarge() from None
         if part:
             yield part
         if not msg.get("more_body"):
@@ -408,7 +464,7 @@ def _policy_service(method: str, query: str, body: bytes) -> str:
         try:
             doc = json.loads(body or b"{}")
             svc = doc.get("service", "") if isinstance(doc, dict) else ""
-        except ValueError:
+        except (ValueError, RecursionError):  # a deep body sent as text/*: not checked for depth
             svc = ""
     if svc not in ("identification", "subsidy"):
         raise Unprocessable(

@@ -293,6 +293,21 @@ def install_error_handlers(app: FastAPI) -> None:
         }.get(exc.status_code, "http_error")
         return problem_response(exc.status_code, problem(exc.status_code, code, str(exc.detail)))
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        # A body nested thousands deep (the gateway bounds depth; this is the service's own guard).
+        log.warning("recursion limit on %s %s: refused as too deeply nested", request.method, request.url.path)
+        return problem_response(
+            422,
+            problem(
+                422,
+                "json_too_deep",
+                "the request nests too deeply",
+                title="Validation failed",
+                errors=[{"path": "body", "in": "body", "message": "nested too deeply", "type": "json_depth"}],
+            ),
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

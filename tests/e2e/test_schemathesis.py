@@ -1,8 +1,9 @@
 """Schemathesis against the gateway's merged OpenAPI, once with every role's token, over the
 whole running system (loopback only): no 5xx, and responses conform to the documented status
-content types and schemas. Bounded: a few examples per operation and a time cap per role, so
-the test takes about two minutes on a 2-core machine. docs/gateway.md "Fuzzing the API" has the
-same run as a command line."""
+content types and schemas; and no request of the fuzzers counted as a failure by the gateway's
+circuit breakers (issue #20: client errors never trip them). Bounded: a few examples per
+operation and a time cap per role, so the test takes about 85 s on a 2-core
+machine. docs/gateway.md "Fuzzing the API" has the same run as a command line."""
 
 from __future__ import annotations
 
@@ -34,14 +35,19 @@ ROLES: list[tuple[str, str, str | None]] = [
     ("citizen", "341221001200", None),
 ]
 MAX_EXAMPLES = int(os.environ.get("FANGFAN_FUZZ_EXAMPLES", "5"))
-SECONDS_PER_ROLE = int(os.environ.get("FANGFAN_FUZZ_SECONDS", "13"))
+SECONDS_PER_ROLE = int(os.environ.get("FANGFAN_FUZZ_SECONDS", "6"))
+#: the first run starts cold (schemathesis' imports, the services' first requests): its time
+#: limit, which counts from its start, would end before it tested anything
+FIRST_ROLE_SECONDS = int(os.environ.get("FANGFAN_FUZZ_FIRST_SECONDS", "12"))
+#: roles fuzzed at the same time (each run has 2 workers; on 2 cores more than one starves them)
+PARALLEL_ROLES = int(os.environ.get("FANGFAN_FUZZ_PARALLEL", "1"))
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
-#: Known and reported, owned by the notification service (being finished): a delivery id beyond
-#: 64 bits is a 500 (SQLite integer overflow) instead of 404/422. Remove once fixed.
-EXCLUDED = ["POST /api/v1/deliveries/{delivery_id}/replay"]
+#: Operations left out of the run ("METHOD /path"). Empty: the last one, a delivery id beyond 64
+#: bits answering 500 on `POST /deliveries/{delivery_id}/replay`, is 422 now (issue #20).
+EXCLUDED: list[str] = []
 
 
-def fuzz_command(openapi_url: str, token: str, report_dir: Path) -> list[str]:
+def fuzz_command(openapi_url: str, token: str, report_dir: Path, seconds: int = SECONDS_PER_ROLE) -> list[str]:
     cmd = [
         str(SCHEMATHESIS),
         "run",
@@ -55,7 +61,7 @@ def fuzz_command(openapi_url: str, token: str, report_dir: Path) -> list[str]:
         "--max-examples",
         str(MAX_EXAMPLES),
         "--max-time",
-        str(SECONDS_PER_ROLE),
+        str(seconds),
         "--workers",
         "2",
         "--seed",
@@ -89,26 +95,41 @@ async def test_schemathesis_every_role(tmp_path: Path, monkeypatch: pytest.Monke
                     break
                 await asyncio.sleep(0.1)
         assert system.gateway_url.startswith("http://127.0.0.1:")
-        for role, region, dept in ROLES:
+        slots = asyncio.Semaphore(PARALLEL_ROLES)
+
+        async def fuzz(role: str, region: str, dept: str | None) -> None:
             token = system.token(role, region, sub=f"fuzz-{role}", dept=dept)["Authorization"].split(" ", 1)[1]
             report_dir = OUT_DIR / role
             for old in report_dir.glob("*.json"):
                 old.unlink()
-            proc = await asyncio.create_subprocess_exec(
-                *fuzz_command(system.gateway_url + "/openapi.json", token, report_dir),
-                cwd=tmp_path,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            out, _ = await proc.communicate()
+            async with slots:
+                proc = await asyncio.create_subprocess_exec(
+                    *fuzz_command(
+                        system.gateway_url + "/openapi.json",
+                        token,
+                        report_dir,
+                        FIRST_ROLE_SECONDS if role == ROLES[0][0] else SECONDS_PER_ROLE,
+                    ),
+                    cwd=tmp_path,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+                out, _ = await proc.communicate()
             [report] = report_dir.glob("*.json")
             results[role] = json.loads(report.read_text())
             results[role]["_output"] = out.decode(errors="replace")[-4000:]
+
+        await asyncio.gather(*(fuzz(*r) for r in ROLES))
+        gateway = system.servers[-1][0].config.app  # started last
+        breakers = {n: (b.state, b.failures) for n, b in gateway.state.gateway.breakers.items()}
     elapsed = time.monotonic() - t0
 
-    lines = [f"schemathesis: {len(ROLES)} roles, -n {MAX_EXAMPLES}, {SECONDS_PER_ROLE} s per role, {elapsed:.0f} s"]
+    lines = [
+        f"schemathesis: {len(ROLES)} roles ({PARALLEL_ROLES} at a time), -n {MAX_EXAMPLES}, "
+        f"{SECONDS_PER_ROLE} s per role (the first {FIRST_ROLE_SECONDS} s), {elapsed:.0f} s"
+    ]
     failures = []
-    for role, rep in results.items():
+    for role, rep in sorted(results.items(), key=lambda kv: [r[0] for r in ROLES].index(kv[0])):
         cases = rep["test_cases"]
         lines.append(
             f"{role:<11} operations {rep['operations']['tested']}/{rep['operations']['total']}  "
@@ -120,6 +141,12 @@ async def test_schemathesis_every_role(tmp_path: Path, monkeypatch: pytest.Monke
         if rep["failures"] or errors:
             failures.append(f"{role}: {json.dumps(rep['failures'] + errors, ensure_ascii=False)[:1500]}")
             failures.append(rep["_output"])
+    lines.append(
+        f"total cases {sum(r['test_cases']['generated'] for r in results.values())}, "
+        f"breaker failures {sum(f for _, f in breakers.values())} {breakers}"
+    )
+    if any(state != "closed" or n for state, n in breakers.values()):
+        failures.append(f"the fuzzers' requests counted as upstream failures: {breakers}")
     summary = "\n".join(lines)
     print(summary)
     OUT_DIR.mkdir(parents=True, exist_ok=True)

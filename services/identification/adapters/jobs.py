@@ -179,6 +179,7 @@ def job_read(job: Job) -> dict[str, Any]:
         "errors": job.errors,
         "error_count": job.error_count,
         "result": job.result,
+        "failure": job.result.get("failure"),
         "created_at": job.started_at,
         "updated_at": job.updated_at,
         "finished_at": job.finished_at,

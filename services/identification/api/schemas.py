@@ -248,6 +248,8 @@ class JobRead(BaseModel):
     errors: list[dict[str, Any]]
     error_count: int
     result: dict[str, Any] = Field(default_factory=dict)
+    #: why a `failed` job stopped: {code, detail, line} (the last stored line; re-send to resume)
+    failure: dict[str, Any] | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
     finished_at: dt.datetime | None

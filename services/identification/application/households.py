@@ -22,6 +22,7 @@ from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import ClientDisconnect
 
 from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
@@ -29,7 +30,8 @@ from services.identification.api.schemas import HouseholdImport
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import is_postgres, utcnow
-from shared.errors import FieldError, Forbidden, Unprocessable
+from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
+from shared.logging import request_id_var
 
 from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows, validate_canonical
 
@@ -93,11 +95,20 @@ def detect_format(content_type: str | None, first: bytes) -> str:
 
 
 async def _text_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, str]]:
+    """Lines of a text body; a line over 1 MiB is `"\x00too long"` once, and the rest of it is
+    dropped up to its end (it used to come back as a line of its own)."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     pending = ""
     line = 0
+    skipping = False
     async for chunk in chunks:
-        pending += decoder.decode(chunk)
+        text = decoder.decode(chunk)
+        if skipping:
+            cut = text.find("\n")
+            if cut < 0:
+                continue
+            text, skipping = text[cut + 1 :], False
+        pending += text
         parts = pending.split("\n")
         pending = parts.pop()
         for p in parts:
@@ -106,9 +117,9 @@ async def _text_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, 
         if len(pending) > _MAX_ITEM_CHARS:
             line += 1
             yield line, "\x00too long"
-            pending = ""
+            pending, skipping = "", True
     pending += decoder.decode(b"", final=True)
-    if pending:
+    if pending and not skipping:
         yield line + 1, pending.rstrip("\r")
 
 
@@ -123,6 +134,10 @@ async def _ndjson(chunks: AsyncIterator[bytes]) -> AsyncIterator[ParsedRow]:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             yield ParsedRow(line, None, f"not JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 10,000-deep line
+            why = "nested too deeply" if isinstance(exc, RecursionError) else "a number with too many digits"
+            yield ParsedRow(line, None, f"not JSON: {why}")
             continue
         if not isinstance(obj, dict):
             yield ParsedRow(line, None, "must be a JSON object (one household per line)")
@@ -157,7 +172,13 @@ async def _json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[ParsedRow]:
             else:
                 try:
                     obj, end = dec.raw_decode(buf, pos)
-                except json.JSONDecodeError as exc:
+                except (RecursionError, ValueError) as exc:
+                    if not isinstance(exc, json.JSONDecodeError):
+                        why = (
+                            "nested too deeply" if isinstance(exc, RecursionError) else "a number with too many digits"
+                        )
+                        yield ParsedRow(line, None, f"not JSON: {why}; import stopped here")
+                        return
                     if eof or len(buf) - pos > _MAX_ITEM_CHARS:
                         yield ParsedRow(line, None, f"not JSON: {exc.msg}; import stopped here")
                         return
@@ -230,7 +251,14 @@ async def _csv(chunks: AsyncIterator[bytes]) -> AsyncIterator[ParsedRow]:
     async for line, text in _text_lines(chunks):
         if not text.strip():
             continue
-        values = next(csv.reader([text]))
+        try:
+            values = next(csv.reader([text]))
+        except csv.Error as exc:  # a field over the csv module's 128 KiB limit: a 500 before
+            for row in flush():
+                yield row
+            group = []
+            yield ParsedRow(line, None, f"not CSV: {str(exc)[:100]}")
+            continue
         if header is None:
             header = [h.strip() for h in values]
             unknown = sorted(h for h in header if h not in _CSV_KNOWN and not h.startswith("assets_"))
@@ -500,13 +528,41 @@ async def _after(rows: AsyncIterator[ParsedRow], done_line: int) -> AsyncIterato
             yield row
 
 
+def _failure(exc: BaseException, job: Job) -> dict[str, Any]:
+    """Why an import stopped, for `GET /jobs/{id}` (never an offending value or a stack trace)."""
+    line = int((job.cursor or {}).get("line", 0))
+    resume = f"lines up to {line} are stored; re-send the file with the same Idempotency-Key to resume"
+    if isinstance(exc, DomainError):
+        code, why = exc.code, exc.detail
+    elif isinstance(exc, ClientDisconnect | ConnectionError | asyncio.CancelledError):
+        code, why = "upload_interrupted", "the upload was interrupted before the end of the file"
+    else:
+        code, why = "internal_error", f"the import failed (request id {request_id_var.get() or '-'})"
+    return {"code": code, "detail": f"{why}; {resume}", "line": line}
+
+
 async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ...]]) -> Job:
     if job.status != "running":
         job.status = "running"
         job.finished_at = None
-    # On any failure (client gone, crash) the job stays `running` at its last committed line:
-    # re-sending the file with the same Idempotency-Key resumes after it.
-    await _pipeline(ctx, job, tasks, in_process=_POOL_AFTER)
+        job.result.pop("failure", None)
+    # On a failure (client gone, an error) the job ends `failed` with the reason at its last
+    # committed line; re-sending the file with the same Idempotency-Key resumes after that line.
+    # (Only a killed process leaves a job `running`; the re-sent file resumes it just the same.)
+    try:
+        await _pipeline(ctx, job, tasks, in_process=_POOL_AFTER)
+    except BaseException as exc:
+        job.status = "failed"
+        job.result["failure"] = _failure(exc, job)
+        job.finished_at = utcnow()
+        log.warning("import %s failed at line %s: %s", job.id, job.result["failure"]["line"], type(exc).__name__)
+        try:
+            async with ctx.uow() as uow:
+                await save_progress(uow.session, job)
+                await uow.commit()
+        except Exception:
+            log.exception("import %s: could not record the failure", job.id)
+        raise
     job.status = "completed"
     job.rows_total = job.rows_done + job.rows_failed
     job.finished_at = utcnow()

@@ -328,6 +328,15 @@ def _encoder(postgres: bool, now: dt.datetime, keys: tuple[bytes, bytes] | None)
     return RowEncoder(AESGCM(key), index_key, postgres=postgres, source="import", now=now)
 
 
+def _not_json(exc: Exception) -> str:
+    """Why a line is not a household (never the offending value)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg} (column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "not JSON: nested too deeply"
+    return "not JSON: a number with too many digits"
+
+
 def _finish(canons: list[tuple[int, dict[str, Any]]], encoder: RowEncoder, result: ChunkResult) -> ChunkResult:
     result.batch = encoder.encode_many([c for _, c in canons])
     return result
@@ -361,14 +370,14 @@ def prepare_ndjson(
             continue
         try:
             obj = loads(raw)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 10,000-deep line
             result.failed += 1
             result.errors.append(
                 {
                     "line": n,
                     "household_number": None,
                     "path": "",
-                    "message": f"not JSON: {exc.msg} (column {exc.colno})",
+                    "message": _not_json(exc),
                 }
             )
             continue

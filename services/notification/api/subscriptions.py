@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.api.schemas import (
@@ -114,7 +114,7 @@ async def replay_subscription(
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
 async def replay_delivery(
-    delivery_id: int,
+    delivery_id: int = Path(ge=1, le=2**63 - 1),  # beyond 64 bits reached the database: a 500
     ctx: ServiceContext = Depends(get_ctx),
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),

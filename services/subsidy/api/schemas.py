@@ -84,6 +84,12 @@ async def read_body(request: Request, model: type[_M]) -> tuple[_M, Any]:
     raw = await request.body()
     try:
         data = json.loads(raw or b"null", parse_float=Decimal)
+    except RecursionError:
+        raise Unprocessable(
+            "the body nests too deeply", code="json_too_deep", errors=[FieldError("body", "nested too deeply")]
+        ) from None
     except ValueError as exc:
-        raise Unprocessable(f"the body is not JSON: {exc}", code="invalid_json") from None
+        raise Unprocessable(
+            f"the body is not JSON: {str(exc)[:200]}", code="invalid_json", errors=[FieldError("body", "not JSON")]
+        ) from None
     return parse_model(model, data), data

@@ -4,6 +4,9 @@ request body (`inputs.hires[2].contract_months`; an unknown kind is `kind`).
 
 Money is accepted as `Decimal`, `int` or a decimal string, at most two places (fen); anything
 else — a binary floating-point number included — is refused, so no float ever reaches money.
+Hostile sizes are refused with the field path before any arithmetic (issue #20): an amount has
+at most `MONEY_MAX_DIGITS` digits before the point (`1e400`, NaN, Infinity and 5,000-digit
+numbers are refused), and every count is bounded (`MAX_COUNT`; months and years tighter).
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ from .model import (
 from .rounding import FEN
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_MONTHS",
+    "MAX_YEARS",
+    "MONEY_MAX",
+    "MONEY_MAX_DIGITS",
     "age_on",
     "parse_dibao_topup",
     "parse_enterprise_employment_reward",
@@ -53,6 +61,18 @@ __all__ = [
 _E = TypeVar("_E", bound=StrEnum)
 _MISSING = object()
 
+#: Digits before the decimal point of any amount: up to 999,999,999,999.99 yuan, far above any
+#: subsidy, wage or medical bill, and far inside the 28 digits of Decimal arithmetic.
+MONEY_MAX_DIGITS = 12
+MONEY_MAX = Decimal(10**MONEY_MAX_DIGITS) - FEN
+#: A money string longer than this is refused before it is parsed.
+_MONEY_MAX_CHARS = 40
+#: Upper bound of any count (persons, laborers, members); months and years are tighter.
+MAX_COUNT = 1_000_000
+MAX_MONTHS = 1200
+MAX_YEARS = 100
+_MAX_AGE = 150
+
 
 def age_on(birth_date: dt.date, as_of: dt.date) -> int:
     """Completed years on `as_of` (周岁): someone born 1955-03-01 is 65 until 2021-02-28."""
@@ -66,14 +86,24 @@ def parse_money(value: Any, path: str) -> Decimal:
     """A non-negative amount in yuan with at most two decimal places."""
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         raise SubsidyInputError(path, "must be an amount in yuan given as a decimal string or an integer")
+    too_big = f"must be at most {MONEY_MAX} yuan ({MONEY_MAX_DIGITS} digits before the point)"
+    if isinstance(value, str) and len(value) > _MONEY_MAX_CHARS:
+        raise SubsidyInputError(path, f"is longer than {_MONEY_MAX_CHARS} characters; {too_big}")
+    if isinstance(value, int) and not -(10**MONEY_MAX_DIGITS) < value < 10**MONEY_MAX_DIGITS:
+        raise SubsidyInputError(path, too_big)
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
-        raise SubsidyInputError(path, f"{value!r} is not a decimal amount") from None
+        shown = value if len(str(value)) <= 20 else str(value)[:20] + "…"
+        raise SubsidyInputError(path, f"{shown!r} is not a decimal amount") from None
     if not amount.is_finite():
         raise SubsidyInputError(path, "must be a finite amount")
     if amount < 0:
         raise SubsidyInputError(path, "must not be negative")
+    if amount.adjusted() >= MONEY_MAX_DIGITS:
+        raise SubsidyInputError(path, too_big)
+    if amount.as_tuple().exponent < -30:  # type: ignore[operator]
+        raise SubsidyInputError(path, "must have at most two decimal places (fen)")
     if amount != amount.quantize(FEN):
         raise SubsidyInputError(path, "must have at most two decimal places (fen)")
     return amount
@@ -101,13 +131,18 @@ class _Fields:
             return default
         return value
 
-    def integer(self, name: str, default: Any = _MISSING, *, minimum: int = 0) -> int:
+    def integer(self, name: str, default: Any = _MISSING, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
         value = self._get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise SubsidyInputError(self.at(name), "must be a whole number")
         if value < minimum:
             raise SubsidyInputError(self.at(name), f"must be at least {minimum}")
+        if value > maximum:
+            raise SubsidyInputError(self.at(name), f"must be at most {maximum}")
         return value
+
+    def months(self, name: str, default: Any = _MISSING) -> int:
+        return self.integer(name, default, maximum=MAX_MONTHS)
 
     def boolean(self, name: str, default: Any = _MISSING) -> bool:
         value = self._get(name, default)
@@ -143,7 +178,7 @@ class _Fields:
     def age(self, as_of: dt.date) -> int | None:
         """Optional `age` (completed years) or `birth_date` (ISO date, age taken at `as_of`)."""
         self.used.add("age")
-        age = self.integer("age", None) if self.raw.get("age") is not None else None
+        age = self.integer("age", None, maximum=_MAX_AGE) if self.raw.get("age") is not None else None
         born = self.raw.get("birth_date")
         self.used.add("birth_date")
         if born is None:
@@ -190,7 +225,7 @@ def parse_enterprise_employment_reward(raw: Any, as_of: dt.date) -> EnterpriseEm
         hires.append(
             Hire(
                 person_id=h.text("person_id"),
-                contract_months=h.integer("contract_months"),
+                contract_months=h.months("contract_months"),
                 poor_laborer=h.boolean("poor_laborer"),
                 age=_ages(h, as_of),
             )
@@ -219,11 +254,11 @@ def parse_transport_allowance(raw: Any, as_of: dt.date) -> TransportAllowanceInp
     f = _Fields(raw, "inputs")
     out = TransportAllowanceInputs(
         work_location=f.choice("work_location", WorkLocation),
-        contract_months=f.integer("contract_months"),
+        contract_months=f.months("contract_months"),
         # not given: not paid (the epidemic rule does not need it; the regular rule then explains)
         social_insurance=f.boolean("social_insurance", False),
         epidemic_period=f.boolean("epidemic_period", False),
-        stable_months=f.integer("stable_months", 0),
+        stable_months=f.months("stable_months", 0),
         person_id=f.text("person_id", None),
         age=_ages(f, as_of),
     )
@@ -235,7 +270,7 @@ def parse_entrepreneurship_subsidy(raw: Any, as_of: dt.date) -> Entrepreneurship
     f = _Fields(raw, "inputs")
     out = EntrepreneurshipSubsidyInputs(
         first_business=f.boolean("first_business"),
-        months_operating=f.integer("months_operating"),
+        months_operating=f.months("months_operating"),
         employees_1y_contract=f.integer("employees_1y_contract"),
         person_id=f.text("person_id", None),
         age=_ages(f, as_of),
@@ -263,7 +298,7 @@ def parse_work_for_training(raw: Any, as_of: dt.date) -> WorkForTrainingInputs:
         trainees.append(
             Trainee(
                 person_id=t.text("person_id"),
-                months=t.integer("months"),
+                months=t.months("months"),
                 pre_job_training_claimed=t.boolean("pre_job_training_claimed"),
                 age=_ages(t, as_of),
             )
@@ -278,7 +313,7 @@ def parse_work_for_training(raw: Any, as_of: dt.date) -> WorkForTrainingInputs:
 def parse_technical_school(raw: Any, as_of: dt.date) -> TechnicalSchoolInputs:
     f = _Fields(raw, "inputs")
     out = TechnicalSchoolInputs(
-        years=f.integer("years"),
+        years=f.integer("years", maximum=MAX_YEARS),
         yulu_plan=f.boolean("yulu_plan"),
         person_id=f.text("person_id", None),
     )

@@ -189,7 +189,9 @@ async def test_crash_then_resend_with_same_key_resumes(client: httpx.AsyncClient
         await run_import(ctx, principal, job, dies_after(45), batch_size=20)
     headers = NDJSON | auth(settings, "province", "34", sub="platform") | {"Idempotency-Key": "upload-1"}
     progress = (await client.get(f"/api/v1/jobs/{job.id}", headers=headers)).json()
-    assert progress["status"] == "running"
+    assert progress["status"] == "failed"  # issue #22: never `running` for good
+    assert progress["failure"]["code"] == "upload_interrupted"
+    assert progress["failure"]["line"] == 40
     assert progress["rows_done"] == 40  # two batches of 20 committed, the third lost
 
     r = await client.post(URL, content=_chunked(_ndjson(items)), headers=headers)
