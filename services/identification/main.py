@@ -17,6 +17,7 @@ from services.identification.api import (
     cases,
     households,
     policies,
+    registry,
     signals,
     statistics,
 )
@@ -50,6 +51,7 @@ def spec() -> ServiceSpec:
             assessments.router,
             policies.router,
             households.router,
+            registry.router,
             applications.router,
             cases.router,
             signals.router,
