@@ -80,6 +80,7 @@ RULES: list[Rule] = [
     _r("POST", "/signals", STAFF - {TOWNSHIP, VILLAGE} | {DEPARTMENT}),
     _r(R, "/signals/**", STAFF | {DEPARTMENT}),
     _r("POST", "/households/import", BULK),
+    _r("GET", "/households/{id}/overview", STAFF),  # put together by the gateway (gateway/overview.py)
     _r(ANY, "/households/**", STAFF | {CONTACT}),
     _r(R, "/jobs/{id}", STAFF),
     _r(ANY, "/screenings/**", STAFF),

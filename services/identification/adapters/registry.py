@@ -1,8 +1,9 @@
 """Queries of the household registry look-up (the officer console's household list): one keyset
 page of a region's households with their latest outcome, signal warning, head and open case.
 
-Nothing here decrypts personal data except `heads_named` (exact head-name match, for the roles
-that may see names); the page carries the head's masked ID number and no name."""
+Nothing here decrypts personal data except `refresh_head_index` (which keeps only a keyed hash of
+each head's name, for the exact name search of the roles that may see names); the page carries
+the head's masked ID number and no name."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.households import NAME_CONTEXT
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
+from services.identification.adapters.orm_registry import household_heads
+from shared.db import is_postgres
 from shared.pii import FieldCipher
 
 __all__ = [
@@ -24,6 +29,7 @@ __all__ = [
     "RegistryFilter",
     "heads_named",
     "page_items",
+    "refresh_head_index",
     "registry_page",
 ]
 
@@ -192,20 +198,66 @@ def _overdue(today: dt.date, case: Any) -> bool:
     return case.state == "county_review" and case.comparison_due is not None and case.comparison_due < today
 
 
-async def heads_named(session: AsyncSession, cipher: FieldCipher, region: str, name: str, *, cap: int) -> list[str]:
-    """Ids of the households of `region` whose head's name is exactly `name` (at most `cap`).
-    Names have no blind index: the heads' names of the region are decrypted here, in the
-    service, and only the matching household ids leave this function."""
-    stmt = (
-        sa.select(members.c.household_id, members.c.name_enc)
-        .select_from(members.join(households, households.c.id == members.c.household_id))
-        .where(*_region_range(region), members.c.relation == "head")
+async def refresh_head_index(session: AsyncSession, cipher: FieldCipher, region: str) -> int:
+    """Bring `household_heads` up to date for `region`: every household whose head has no
+    entry for its current version gets one (its head's name decrypted here, only its keyed
+    hash kept). Returns how many were written; the caller's unit of work commits."""
+    # which households changed (a cheap anti-join on households alone), then only their heads
+    changed = sa.select(households.c.id, households.c.version).select_from(
+        households.outerjoin(household_heads, household_heads.c.household_id == households.c.id)
     )
-    wanted = name.strip()
-    out: list[str] = []
-    for hid, blob in (await session.execute(stmt)).all():
-        if cipher.decrypt(blob, context=NAME_CONTEXT) == wanted:
-            out.append(hid)
-            if len(out) >= cap:
-                break
-    return out
+    changed = changed.where(
+        *_region_range(region),
+        sa.or_(
+            household_heads.c.household_id.is_(None),
+            household_heads.c.household_version != households.c.version,
+        ),
+    )
+    versions: dict[str, int] = {r[0]: r[1] for r in (await session.execute(changed)).all()}
+    rows: dict[str, dict[str, Any]] = {}
+    ids = list(versions)
+    for i in range(0, len(ids), 500):
+        heads = (
+            sa.select(members.c.household_id, members.c.name_enc)
+            .where(members.c.household_id.in_(ids[i : i + 500]), members.c.relation == "head")
+            .order_by(members.c.household_id, members.c.position)
+        )
+        for hid, blob in (await session.execute(heads)).all():
+            if hid not in rows:  # the first member recorded as head
+                name = cipher.decrypt(blob, context=NAME_CONTEXT)
+                rows[hid] = {
+                    "household_id": hid,
+                    "name_index": cipher.blind_index(name),
+                    "household_version": versions[hid],
+                }
+    values = list(rows.values())
+    insert = pg_insert if is_postgres(session.bind) else sqlite_insert
+    for i in range(0, len(values), 2000):
+        stmt_ins = insert(household_heads)
+        upsert = stmt_ins.on_conflict_do_update(
+            index_elements=["household_id"],
+            set_={"name_index": stmt_ins.excluded.name_index, "household_version": stmt_ins.excluded.household_version},
+        )
+        await session.execute(upsert, values[i : i + 2000])
+    return len(values)
+
+
+async def heads_named(session: AsyncSession, cipher: FieldCipher, region: str, name: str, *, cap: int) -> list[str]:
+    """Ids of the households of `region` whose head's name is exactly `name` (at most `cap`),
+    by the blind index of `refresh_head_index` (entries of an older household version are
+    ignored)."""
+    stmt = (
+        sa.select(households.c.id)
+        .select_from(
+            household_heads.join(
+                households,
+                sa.and_(
+                    households.c.id == household_heads.c.household_id,
+                    households.c.version == household_heads.c.household_version,
+                ),
+            )
+        )
+        .where(household_heads.c.name_index == cipher.blind_index(name), *_region_range(region))
+        .limit(cap)
+    )
+    return list((await session.execute(stmt)).scalars())

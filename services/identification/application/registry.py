@@ -130,17 +130,22 @@ async def list_households(
         )
     if scope is None:
         return {"items": [], "next_cursor": None}
+    if q and _NUMBER_LIKE.match(q):
+        f = _replace(f, number_prefix=q)
+    elif q:
+        if principal.role not in NAME_SEARCHERS:
+            raise Forbidden(
+                "only county, province and admin may search by name (names are masked for your role)",
+                code="name_search_forbidden",
+            )
+        # the name index is derived data: refresh what changed in the region since, then look up
+        async with ctx.uow() as uow:
+            if await repo.refresh_head_index(uow.session, ctx.cipher, f.region):
+                await uow.commit()
+        async with ctx.sessions() as session:
+            ids = await repo.heads_named(session, ctx.cipher, f.region, q.strip(), cap=_NAME_CAP)
+        f = _replace(f, household_ids=ids)
     async with ctx.sessions() as session:
-        if q and _NUMBER_LIKE.match(q):
-            f = _replace(f, number_prefix=q)
-        elif q:
-            if principal.role not in NAME_SEARCHERS:
-                raise Forbidden(
-                    "only county, province and admin may search by name (names are masked for your role)",
-                    code="name_search_forbidden",
-                )
-            ids = await repo.heads_named(session, ctx.cipher, f.region, q, cap=_NAME_CAP)
-            f = _replace(f, household_ids=ids)
         rows = await repo.registry_page(session, f, limit=limit)
         more = len(rows) > limit
         rows = rows[:limit]

@@ -5,8 +5,10 @@ the worklist filters added to GET /cases."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from shared.cli.generate import generate_households
 from tests.identification.integration.test_cases_support import (
     COUNTY,
     OTHER_TOWNSHIP,
@@ -320,3 +322,33 @@ async def test_worklist_filters_of_cases(service: Service) -> None:
     assert r.status_code == 200, r.text
     assert await cases(has_open_objection="true") == set()
     assert await cases(has_open_objection="false", state="public_notice") == {noticed["case_id"], quiet["case_id"]}
+
+
+async def test_name_search_follows_a_changed_head(service: Service) -> None:
+    """The name index is derived: after a re-import renames the head, the old name finds
+    nothing and the new one finds the household (no stale answer)."""
+    rows = list(generate_households(3, COUNTY, seed=5))
+    county = service.headers("county", COUNTY)
+
+    async def load(items: list[dict[str, Any]]) -> None:
+        r = await service.client.post(
+            "/api/v1/households/import",
+            content="\n".join(json.dumps(x, ensure_ascii=False) for x in items).encode(),
+            headers={**county, "content-type": "application/x-ndjson"},
+        )
+        assert r.status_code == 202, r.text
+        assert r.json()["rows_failed"] == 0, r.text
+
+    await load(rows)
+    heads = [next(m for m in x["members"] if m["relation"] == "head") for x in rows]
+    first = await _all_ids(service, "county", COUNTY, q=heads[0]["name"])
+    assert len(first) >= 1
+    numbers = {i["id"]: i["household_number"] for i in (await _list(service, "county", COUNTY)).json()["items"]}
+    assert rows[0]["household_number"] in {numbers[i] for i in first}
+    target = next(i for i in first if numbers[i] == rows[0]["household_number"])
+
+    old_name = heads[0]["name"]
+    heads[0]["name"] = "欧阳新名"
+    await load(rows[:1])
+    assert await _all_ids(service, "county", COUNTY, q="欧阳新名") == [target]
+    assert target not in await _all_ids(service, "county", COUNTY, q=old_name)
