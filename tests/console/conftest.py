@@ -73,6 +73,11 @@ class RunningSystem:
     def api(self, role: str, region: str, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url + "/api/v1", headers=self.headers(role, region, **kw), timeout=60)
 
+    def run(self, coro: Any, timeout: float = 300) -> Any:
+        """Run a coroutine on the system's own event loop (e.g. the demo's walk)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
     def advance_clock(self, days: int) -> None:
         assert self.system is not None
         self.system.clock.advance(days)
