@@ -97,8 +97,10 @@ async def registry_timings(
         ("county: household risk", lambda: client.get(f"/api/v1/households/{target['id']}/risk", headers=c)),
     ]
     for name, call in cases:
-        await call()  # warm
-        out[name] = await _timed(rounds, call)
+        t0 = time.perf_counter()
+        await call()  # the first call (the name search: builds the county's name index)
+        first_ms = round((time.perf_counter() - t0) * 1000, 1)
+        out[name] = {**await _timed(rounds, call), "first_ms": first_ms}
     return out
 
 
@@ -182,9 +184,9 @@ def main() -> None:
     result = asyncio.run(bench(args.households, args.file, args.reuse, args.rounds, fresh=fresh))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     q = result["queries"]
-    print(f"\n{'query':52} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"\n{'query':52} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8}")
     for name, t in q.items():
-        print(f"{name:52} {t['p50_ms']:>8} {t['p95_ms']:>8}")
+        print(f"{name:52} {t['first_ms']:>9} {t['p50_ms']:>8} {t['p95_ms']:>8}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ __all__ = [
     "HOUSEHOLD_STATUSES",
     "RegistryFilter",
     "heads_named",
+    "narrow",
     "page_items",
     "refresh_head_index",
     "registry_page",
@@ -86,6 +87,56 @@ def _where(f: RegistryFilter) -> list[Any]:
     if f.after is not None:
         where.append(sa.tuple_(households.c.region_code, households.c.id) > sa.tuple_(*f.after))
     return where
+
+
+async def narrow(session: AsyncSession, f: RegistryFilter, *, cap: int = 5000) -> RegistryFilter:
+    """`f` with `household_ids` set to a superset of its matches when one of its filters is
+    selective (at most `cap` households anywhere): the page then reads those few households
+    instead of walking the region's keyset until a page of rare matches is full (a county of
+    100,000 with 4 red unstable-escaped households would otherwise be read whole)."""
+    sets: list[set[str]] = []
+
+    async def ids(stmt: Any) -> set[str] | None:
+        found = set((await session.execute(stmt.limit(cap + 1))).scalars())
+        return None if len(found) > cap else found
+
+    probes: list[Any] = []
+    if f.category is not None:
+        probes.append([sa.select(household_outcomes.c.household_id).where(household_outcomes.c.category == f.category)])
+    if f.warning is not None:  # the colour is the signal's, else the screening's: either may say it
+        probes.append(
+            [
+                sa.select(risk_warnings.c.household_id).where(risk_warnings.c.colour == f.warning),
+                sa.select(household_outcomes.c.household_id).where(household_outcomes.c.warning == f.warning),
+            ]
+        )
+    if f.state == "open_case":
+        probes.append([sa.select(cases.c.household_id).where(cases.c.is_open.is_(True))])
+    if f.number_prefix is not None:
+        probes.append(
+            [
+                sa.select(households.c.id).where(
+                    households.c.household_number >= f.number_prefix,
+                    households.c.household_number < f.number_prefix + "\U0010ffff",
+                )
+            ]
+        )
+    for union in probes:
+        found: set[str] | None = set()
+        for stmt in union:
+            part = await ids(stmt)
+            if part is None or found is None:
+                found = None
+                break
+            found |= part
+        if found is not None and len(found) <= cap:
+            sets.append(found)
+    if not sets:
+        return f
+    chosen = set.intersection(*sets)
+    if f.household_ids is not None:
+        chosen &= set(f.household_ids)
+    return replace(f, household_ids=sorted(chosen))
 
 
 async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int) -> list[Any]:

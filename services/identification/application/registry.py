@@ -146,6 +146,7 @@ async def list_households(
             ids = await repo.heads_named(session, ctx.cipher, f.region, q.strip(), cap=_NAME_CAP)
         f = _replace(f, household_ids=ids)
     async with ctx.sessions() as session:
+        f = await repo.narrow(session, f)
         rows = await repo.registry_page(session, f, limit=limit)
         more = len(rows) > limit
         rows = rows[:limit]
