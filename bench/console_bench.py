@@ -4,6 +4,7 @@ with a county of N households, in-process over HTTP (ASGI) against a real databa
 
     .venv/bin/python bench/console_bench.py --db sqlite --households 100000 --file /tmp/h100k.ndjson
     .venv/bin/python bench/console_bench.py --db sqlite --reuse /tmp/console-bench.db   # skip the import
+    .venv/bin/python bench/console_bench.py --overview   # GET /households/{id}/overview, whole system
 
 Imports N synthetic households of county 341221 (`fangfan generate`), screens them (so outcomes
 and warnings exist), opens a few cases by application, then times each query `--rounds` times
@@ -104,6 +105,34 @@ async def registry_timings(
     return out
 
 
+async def overview_timings(
+    client: httpx.AsyncClient, headers: dict[str, str], household_id: str, *, rounds: int = 30
+) -> dict[str, float]:
+    """p50/p95 of `GET /households/{id}/overview` through the gateway (`client` on the gateway)."""
+
+    async def call() -> httpx.Response:
+        return await client.get(f"/api/v1/households/{household_id}/overview", headers=headers)
+
+    await call()
+    return await _timed(rounds, call)
+
+
+async def bench_overview(rounds: int) -> dict[str, Any]:
+    """The whole system in one process (`fangfan demo`'s walk: a county of 200 households, one
+    household taken to monitored with a plan), then its overview through the gateway."""
+    from shared.cli.demo import demo_system, walk
+
+    with tempfile.TemporaryDirectory() as tmp:
+        async with demo_system(Path(tmp)) as system:
+            seen = await walk(system, households=200)
+            hid = seen["application"]["household_id"]
+            async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as c:
+                village = (await c.get(f"/api/v1/households/{hid}", headers=system.token("county", COUNTY))).json()[
+                    "region_code"
+                ]
+                return {"overview": await overview_timings(c, system.token("village", village), hid, rounds=rounds)}
+
+
 async def _seed_cases(client: httpx.AsyncClient, headers_of: HeadersOf, n: int) -> None:
     """`n` self-applications spread over the county (open cases in `submitted`)."""
     for i, row in enumerate(generate_households(n, COUNTY, seed=99)):
@@ -179,7 +208,11 @@ def main() -> None:
     ap.add_argument("--file", type=Path, default=None, help="NDJSON to import (made if missing)")
     ap.add_argument("--reuse", type=Path, default=None, help="SQLite file: made by the first run, reused after")
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--overview", action="store_true", help="time the gateway's household overview instead")
     args = ap.parse_args()
+    if args.overview:
+        print(json.dumps(asyncio.run(bench_overview(args.rounds)), indent=2))
+        return
     fresh = args.reuse is None or not args.reuse.exists()
     result = asyncio.run(bench(args.households, args.file, args.reuse, args.rounds, fresh=fresh))
     print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -98,23 +98,17 @@ async def overview(state: GatewayState, principal: Principal, household_id: str)
         "visits": ("assistance", f"/visits?household_id={hid}&limit=100"),
         "subsidy_decisions": ("subsidy", f"/subsidies/decisions?household_id={hid}&limit=100"),
     }
-    # the household first: outside the caller's jurisdiction nothing else is asked
-    unavailable: set[str] = set()
-    household: Any = None
-    try:
-        status, household = await _get(state, principal, *parts["household"])
-    except _Down:
-        unavailable.add("identification")
-    else:
-        if status == 404:
-            raise NotFound("no such household in your jurisdiction")
-        if status != 200:
-            household = None
-    names = [n for n in parts if n != "household" and not (n in ("risk", "cases") and unavailable)]
+    # all at once: each service answers only within the caller's jurisdiction anyway, and the
+    # household's answer decides at the end (404: nothing of the rest is shown)
+    names = list(parts)
     results = await asyncio.gather(*(_get(state, principal, *parts[n]) for n in names), return_exceptions=True)
+    unavailable: set[str] = set()
+    household = results[0]
+    if not isinstance(household, BaseException) and household[0] == 404:
+        raise NotFound("no such household in your jurisdiction")
     out: dict[str, Any] = {
         "household_id": household_id,
-        "household": household,
+        "household": None,
         "risk": None,
         "cases": [],
         "plans": [],
@@ -130,7 +124,7 @@ async def overview(state: GatewayState, principal: Principal, household_id: str)
         status, body = result
         if status != 200 or not isinstance(body, dict):
             continue  # the service refused this part for the caller (403/404): it stays empty
-        out[name] = body if name == "risk" else body.get("items", [])
+        out[name] = body if name in ("household", "risk") else body.get("items", [])
     out["unavailable"] = sorted(unavailable)
     return out
 
