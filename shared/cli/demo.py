@@ -45,9 +45,10 @@ class DemoClock:
 
 
 class DemoSystem:
-    def __init__(self, root: Path, clock: DemoClock) -> None:
+    def __init__(self, root: Path, clock: DemoClock, *, gateway_port: int | None = None) -> None:
         self.root = root
         self.clock = clock
+        self.gateway_port = gateway_port
         self.nats = NatsServer(root / "jetstream", log_file=root / "nats.log")
         self.servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.gateway_url = ""
@@ -57,6 +58,8 @@ class DemoSystem:
         self.nats.start()
         secrets = ensure_dev_secrets(self.root)
         ports = {s: free_port() for s in (*SERVICES, "gateway")}
+        if self.gateway_port:
+            ports["gateway"] = self.gateway_port
         for s in SERVICES:
             os.environ[f"FANGFAN_{s.upper()}_URL"] = f"http://127.0.0.1:{ports[s]}"
         os.environ.setdefault("FANGFAN_WEBHOOK_ALLOWLIST", "127.0.0.1/32,::1/128")
@@ -110,8 +113,8 @@ class DemoSystem:
 
 
 @contextlib.asynccontextmanager
-async def demo_system(root: Path) -> AsyncIterator[DemoSystem]:
-    system = DemoSystem(root, DemoClock())
+async def demo_system(root: Path, *, gateway_port: int | None = None) -> AsyncIterator[DemoSystem]:
+    system = DemoSystem(root, DemoClock(), gateway_port=gateway_port)
     try:
         await system.start()
         yield system
@@ -459,17 +462,28 @@ async def populate_worklists(
     return {"cases": made}
 
 
-def run_demo(settings: Settings, *, households: int = 300) -> int:
+def run_demo(settings: Settings, *, households: int = 300, stay: bool = False) -> int:
+    """`stay`: keep the system running after the walk, the gateway on its usual port (8000), so
+    the console at /console shows what the walk left — until Ctrl-C."""
     root = settings.data_dir / "demo" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root.mkdir(parents=True, exist_ok=True)
     print(f"fangfan demo: a whole system in this process (data in {root})")
 
     async def go() -> dict[str, Any]:
-        async with demo_system(root) as system:
+        async with demo_system(root, gateway_port=settings.gateway_port if stay else None) as system:
             print(f"   gateway {system.gateway_url}   NATS {system.nats.url}")
-            return await walk(system, households=households)
+            seen = await walk(system, households=households)
+            if stay:
+                print(f"\nfangfan demo: still running — open {system.gateway_url}/console ; Ctrl-C stops", flush=True)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.Event().wait()
+            return seen
 
-    seen = asyncio.run(go())
+    try:
+        seen = asyncio.run(go())
+    except KeyboardInterrupt:
+        print("fangfan demo: stopped", flush=True)
+        return 0
     state = (seen.get("case") or {}).get("state")
     print(f"\nfangfan demo: the household's case ended {state!r}")
     return 0 if state == "monitored" else 1

@@ -77,6 +77,15 @@ def _act(page: Any, action: str, **fields: Any) -> None:
     page.wait_for_load_state()
 
 
+def _search(page: Any, base: str, id_number: str) -> list[str]:
+    page.goto(base + "/console/search")
+    page.locator("input[name=id_number]").fill(id_number)
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/console/search")
+    return [str(a.get_attribute("href")) for a in page.get_by_test_id("results").locator("a").all()]
+
+
 def _state(page: Any) -> str:
     return str(page.get_by_test_id("case-state").inner_text())
 
@@ -150,6 +159,9 @@ def test_a_self_application_walked_to_monitored_in_the_browser(running: RunningS
     for step in ("入户核实", "村级评议", "公示", "乡镇审核", "县级审定", "已纳入监测"):
         assert step in history
 
+    # found by the head's ID number (a POST form: the number is in no URL)
+    assert _search(page, base, _id(901)) == [f"/console/households/{household_id}"]
+    assert _id(901) not in page.url
     page.goto(base + f"/console/households/{household_id}")
     assert page.get_by_test_id("household-status").inner_text() == "监测中"
     body = page.locator("main").inner_text()
@@ -180,6 +192,7 @@ def test_a_self_application_walked_to_monitored_in_the_browser(running: RunningS
     other = browser.new_context()
     page = other.new_page()
     _sign_in(page, base, "village", OTHER_VILLAGE)
+    assert _search(page, base, _id(901)) == []
     assert page.locator(f"a[href='/console/cases/{case_id}']").count() == 0
     assert page.locator(f"a[href='/console/households/{household_id}']").count() == 0
     for url in (f"/console/cases/{case_id}", f"/console/households/{household_id}"):
