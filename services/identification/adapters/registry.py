@@ -65,7 +65,18 @@ def _region_range(region: str) -> list[Any]:
     return [households.c.region_code >= region, households.c.region_code < region + ":"]  # ":" follows "9"
 
 
-def _where(f: RegistryFilter) -> list[Any]:
+def _number_prefix(prefix: str, postgres: bool) -> Any:
+    """Household numbers starting with `prefix`: LIKE (escaped) is exact under any collation; on
+    SQLite (binary collation) a range beside it lets the unique index serve."""
+    starts = households.c.household_number.startswith(prefix, autoescape=True)
+    if postgres:
+        return starts
+    return sa.and_(
+        households.c.household_number >= prefix, households.c.household_number < prefix + "\U0010ffff", starts
+    )
+
+
+def _where(f: RegistryFilter, *, postgres: bool) -> list[Any]:
     where = _region_range(f.region)
     if f.state == "open_case":
         where.append(
@@ -78,10 +89,7 @@ def _where(f: RegistryFilter) -> list[Any]:
     if f.category is not None:
         where.append(household_outcomes.c.category == f.category)
     if f.number_prefix is not None:
-        where += [
-            households.c.household_number >= f.number_prefix,
-            households.c.household_number < f.number_prefix + "\U0010ffff",
-        ]
+        where.append(_number_prefix(f.number_prefix, postgres))
     if f.household_ids is not None:
         where.append(households.c.id.in_(list(f.household_ids)))
     if f.after is not None:
@@ -113,14 +121,7 @@ async def narrow(session: AsyncSession, f: RegistryFilter, *, cap: int = 5000) -
     if f.state == "open_case":
         probes.append([sa.select(cases.c.household_id).where(cases.c.is_open.is_(True))])
     if f.number_prefix is not None:
-        probes.append(
-            [
-                sa.select(households.c.id).where(
-                    households.c.household_number >= f.number_prefix,
-                    households.c.household_number < f.number_prefix + "\U0010ffff",
-                )
-            ]
-        )
+        probes.append([sa.select(households.c.id).where(_number_prefix(f.number_prefix, is_postgres(session.bind)))])
     for union in probes:
         found: set[str] | None = set()
         for stmt in union:
@@ -153,7 +154,7 @@ async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int)
             _warning_colour.label("warning"),
         )
         .select_from(_FROM)
-        .where(*_where(f))
+        .where(*_where(f, postgres=is_postgres(session.bind)))
         .order_by(households.c.region_code, households.c.id)
         .limit(limit + 1)
     )

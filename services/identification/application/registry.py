@@ -51,10 +51,14 @@ _NAME_CAP = 1000
 _STATES = (*repo.HOUSEHOLD_STATUSES, "open_case")
 _WARNINGS = ("red", "orange", "yellow")
 _CATEGORIES = ("unstable_escaped", "marginal", "sudden_hardship")
-_NUMBER_LIKE = re.compile(r"^[0-9A-Za-z_.\-]+$")
+_NUMBER_LIKE = re.compile(r"[0-9A-Za-z_.\-]+")
 #: Never answered from a URL: resident ID numbers (use POST /households/search) and mobile numbers.
-_ID_LIKE = re.compile(r"^\d{15}(?:\d{2}[\dXx])?$")
-_PHONE_LIKE = re.compile(r"^\+?(?:86)?1[3-9]\d{9}$")
+_ID_LIKE = re.compile(r"\d{15}(?:\d{2}[\dXx])?")
+_PHONE_LIKE = re.compile(r"\+?(?:86)?1[3-9]\d{9}")
+_CURSOR_REGION = re.compile(r"\d{1,12}")
+_CURSOR_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
+#: household ids are UUIDs; anything else (too long, control characters) cannot be one: 404
+_HOUSEHOLD_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 def _check_reader(principal: Principal) -> None:
@@ -66,7 +70,7 @@ def _scope(principal: Principal, region: str | None) -> str | None:
     """The narrower of the caller's region and the requested one; None: they do not meet."""
     if region is None or region == "":
         return principal.region
-    if len(region) not in REGION_LEVELS or not region.isdigit():
+    if len(region) not in REGION_LEVELS or not (region.isascii() and region.isdigit()):
         raise Unprocessable("bad region", errors=[FieldError("region", "2, 4, 6, 9 or 12 digits")])
     if principal.sees(region):
         return region
@@ -83,7 +87,13 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) and 0 < len(v) <= 36 for v in value):
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, str) for v in value)
+            and _CURSOR_REGION.fullmatch(value[0])
+            and _CURSOR_ID.fullmatch(value[1])
+        ):
             return value[0], value[1]
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
@@ -122,7 +132,7 @@ async def list_households(
         after=_decode_cursor(cursor) if cursor else None,
     )
     q = (q or "").strip()
-    if q and (_ID_LIKE.match(q) or _PHONE_LIKE.match(q)):
+    if q and (_ID_LIKE.fullmatch(q) or _PHONE_LIKE.fullmatch(q)):
         raise Unprocessable(
             "ID and phone numbers are not searched from a URL",
             code="personal_number_in_url",
@@ -130,7 +140,7 @@ async def list_households(
         )
     if scope is None:
         return {"items": [], "next_cursor": None}
-    if q and _NUMBER_LIKE.match(q):
+    if q and _NUMBER_LIKE.fullmatch(q):
         f = _replace(f, number_prefix=q)
     elif q:
         if principal.role not in NAME_SEARCHERS:
@@ -188,6 +198,8 @@ async def household_risk(
     explanations re-derived from the stored facts under that policy and date, and the department
     signals' warning with the rule and source of each kind."""
     _check_reader(principal)
+    if not _HOUSEHOLD_ID.fullmatch(household_id):
+        raise NotFound("no such household in your jurisdiction")
     async with ctx.sessions() as session:
         stored = await get_household(session, household_id)
         if stored is None or not principal.sees(stored.region_code):

@@ -71,6 +71,9 @@ async def test_jurisdiction_and_masking(service: Service) -> None:
         r = await service.client.get(f"{URL}/{hid}/risk", headers=v)
         assert r.status_code == 404, r.text
     assert (await service.client.get(f"{URL}/{mine['household_id']}/risk", headers=v)).status_code == 200
+    for odd in ("x" * 65, "a%00b", "%E2%80%AE"):
+        assert (await service.client.get(f"{URL}/{odd}/risk", headers=v)).status_code == 404, odd
+    assert (await _list(service, "county", COUNTY, region="٣٤١٢٢١")).status_code == 422
 
     # masking: the head's ID number masked, no name, for every role (county included)
     for role, region in (("village", VILLAGE), ("township", TOWNSHIP), ("county", COUNTY), ("admin", "")):
@@ -155,7 +158,8 @@ async def test_keyset_paging_covers_everything_once(service: Service) -> None:
     # (region_code, id) order: the first village's households first
     regions = [i["region_code"] for i in (await _list(service, "township", TOWNSHIP, limit=5)).json()["items"]]
     assert regions == sorted(regions)
-    for bad in ("not-a-cursor", "W10", "WyJhIl0"):
+    odd_cursors = ("WyIzNDEyMjEwMDEyMDFcbiIsICJ4Il0", "WyIzNDEyMjEwMDEyMDEiLCAiYVx1MDAwMGIiXQ")  # "\n", "\u0000"
+    for bad in ("not-a-cursor", "W10", "WyJhIl0", *odd_cursors):
         r = await _list(service, "township", TOWNSHIP, cursor=bad)
         assert r.status_code == 422, bad
         assert r.json()["errors"][0]["path"] == "cursor"
@@ -230,6 +234,10 @@ async def test_q_number_prefix_and_name_search_only_for_those_who_see_names(serv
     assert await _all_ids(service, "village", VILLAGE, q=numbers[a["household_id"]]) == [a["household_id"]]
     assert await _all_ids(service, "village", VILLAGE, q=numbers[a["household_id"]][:-3]) == [a["household_id"]]
     assert await _all_ids(service, "village", VILLAGE, q=numbers[c["household_id"]]) == []  # not theirs
+    # LIKE's wildcards are plain characters in a prefix
+    number = numbers[a["household_id"]]
+    assert await _all_ids(service, "village", VILLAGE, q=number[:2] + "_") == []
+    assert await _all_ids(service, "village", VILLAGE, q=number[:3] + "_" + number[4:]) == []
 
     # by the head's exact name: county and above; the answer stays masked
     r = await _list(service, "county", COUNTY, q="王大山")
