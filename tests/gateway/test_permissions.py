@@ -63,6 +63,11 @@ TABLE = [
     ("contact", "GET", "/households/h-1", "", True),
     ("village", "POST", "/households/search", "", True),
     ("village", "GET", "/households", "", True),
+    ("village", "GET", "/households/h-1/risk", "", True),
+    ("contact", "GET", "/households", "", False),
+    ("contact", "POST", "/households/search", "", False),
+    ("contact", "GET", "/households/h-1/risk", "", False),
+    ("department", "GET", "/households", "", False),
 ]
 
 

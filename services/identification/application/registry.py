@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -141,7 +142,7 @@ async def list_households(
     if scope is None:
         return {"items": [], "next_cursor": None}
     if q and _NUMBER_LIKE.fullmatch(q):
-        f = _replace(f, number_prefix=q)
+        f = replace(f, number_prefix=q)
     elif q:
         if principal.role not in NAME_SEARCHERS:
             raise Forbidden(
@@ -153,8 +154,8 @@ async def list_households(
             if await repo.refresh_head_index(uow.session, ctx.cipher, f.region):
                 await uow.commit()
         async with ctx.sessions() as session:
-            ids = await repo.heads_named(session, ctx.cipher, f.region, q.strip(), cap=_NAME_CAP)
-        f = _replace(f, household_ids=ids)
+            ids = await repo.heads_named(session, ctx.cipher, f.region, q, cap=_NAME_CAP)
+        f = replace(f, household_ids=ids)
     async with ctx.sessions() as session:
         f = await repo.narrow(session, f)
         rows = await repo.registry_page(session, f, limit=limit)
@@ -163,12 +164,6 @@ async def list_households(
         items = await repo.page_items(session, rows, today=ctx.today())
     last = rows[-1] if rows else None
     return {"items": items, "next_cursor": encode_cursor(last.region_code, last.id) if more and last else None}
-
-
-def _replace(f: repo.RegistryFilter, **kw: Any) -> repo.RegistryFilter:
-    from dataclasses import replace
-
-    return replace(f, **kw)
 
 
 async def search_by_id_number(ctx: ServiceContext, principal: Principal, id_number: str) -> dict[str, Any]:
