@@ -145,11 +145,11 @@ async def _job(c: httpx.AsyncClient, job_id: str, headers: dict[str, str]) -> di
     return dict(body)
 
 
-async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
+async def walk(system: DemoSystem, *, households: int = 300, timeout: float = 120) -> dict[str, Any]:
     """The walk-through; returns what it observed (the e2e test checks it)."""
     seen: dict[str, Any] = {}
     county = system.token("county", COUNTY)
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=120) as c:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=timeout) as c:
         _say(f"1. The provincial platform uploads a synthetic county ({households} households, Linquan {COUNTY})")
         rows = list(generate_households(households, COUNTY, seed=7))
         ndjson = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
