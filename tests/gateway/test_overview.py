@@ -1,7 +1,8 @@
 """`GET /api/v1/households/{id}/overview`, put together by the gateway from the real services
 (the whole system in one process over a real NATS, `fangfan demo`'s walk): everything about a
 household on one page, masked; 404 outside the caller's jurisdiction; a service that is down
-leaves a partial overview naming it, not a 5xx."""
+leaves a partial overview naming it, not a 5xx — even identification: each remaining service
+still applies its own jurisdiction."""
 
 from __future__ import annotations
 
@@ -95,3 +96,20 @@ async def test_overview_of_a_household_and_with_a_service_down(tmp_path: Path) -
             # and outside the jurisdiction it is still 404, not a partial page
             r = await c.get(f"/api/v1/households/{hid}/overview", headers=other)
             assert r.status_code == 404
+
+            # identification goes down too: the household cannot be shown, but each remaining
+            # service still answers only within the caller's jurisdiction
+            server, task = system.servers[names.index("identification")]
+            server.should_exit = True
+            await asyncio.wait_for(task, 30)
+            r = await c.get(f"/api/v1/households/{hid}/overview", headers=officer)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["unavailable"] == ["identification", "subsidy"]
+            assert (body["household"], body["risk"], body["cases"]) == (None, None, [])
+            assert len(body["plans"]) == 1
+            r = await c.get(f"/api/v1/households/{hid}/overview", headers=other)
+            assert r.status_code == 200, r.text
+            assert r.json()["plans"] == []
+            assert r.json()["visits"] == []
+            assert r.json()["subsidy_decisions"] == []
