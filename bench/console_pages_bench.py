@@ -27,6 +27,8 @@ import httpx
 
 from shared.cli.demo import demo_system, walk
 
+_OPEN = "submitted,verification,village_review,public_notice,township_review,county_review"
+
 
 async def _signed_in(base: str, role: str, region: str) -> httpx.AsyncClient:
     c = httpx.AsyncClient(base_url=base, timeout=120)
@@ -106,7 +108,7 @@ async def bench(households: int, rounds: int) -> dict[str, Any]:
                     await asyncio.gather(
                         api.get("/visits/due", params={"until": "1970-01-01"}),
                         api.get("/cases", params={"state": "county_review", "page_size": 100}),
-                        api.get("/cases", params={"procedure": "elimination", "page_size": 100}),
+                        api.get("/cases", params={"procedure": "elimination", "state": _OPEN, "page_size": 100}),
                         api.get("/statistics/scale-risk"),
                     )
 
