@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from gateway import apikeys, audit
 from gateway.auth import Authenticator, JwtVerifier
 from gateway.config import GatewayConfig
+from gateway.console import make_router as console_router
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import GatewayState, ProxyMiddleware
 from shared.app import RequestContextMiddleware, add_ops_routes, document_problems, install_error_handlers
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     document_problems(app)
     app.include_router(apikeys.router)
     app.include_router(audit.router)
+    app.include_router(console_router(settings, verifier, state))
     merger = OpenApiMerger(config.upstreams, app.openapi, title="fangfan", version=VERSION)
     app.state.openapi = merger
 

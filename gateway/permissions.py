@@ -81,6 +81,12 @@ RULES: list[Rule] = [
     _r("POST", "/signals/leads/{id}/resolve", {VILLAGE, TOWNSHIP, COUNTY, ADMIN}),
     _r(R, "/signals/**", STAFF | {DEPARTMENT}),
     _r("POST", "/households/import", BULK),
+    # the registry look-up (officers' console): the list, the look-up by ID number, the risk page;
+    # the overview is put together by the gateway itself (gateway/overview.py)
+    _r(R, "/households", STAFF),
+    _r("POST", "/households/search", STAFF),
+    _r(R, "/households/{id}/risk", STAFF),
+    _r("GET", "/households/{id}/overview", STAFF),
     _r(ANY, "/households/**", STAFF | {CONTACT}),
     _r(R, "/jobs/{id}", STAFF),
     _r(ANY, "/screenings/**", STAFF),

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway import permissions
+from gateway import overview, permissions
 from gateway.auth import Authenticator
 from gateway.bodyguard import JsonDepthGuard, TooDeep, guard_for
 from gateway.config import GatewayConfig
@@ -252,6 +252,9 @@ class ProxyMiddleware:
         if permissions.is_export(path, query):
             st.extra_buckets["export"].take(key)
 
+        if method == "GET" and overview.is_overview(path):  # aggregated here, from the services' APIs
+            await overview.serve(st, principal, path, send)
+            return
         if full_path.startswith(GATEWAY_OWN) or full_path == AUDIT_PATH:
             scope["fangfan.principal"] = principal
             await self.app(scope, receive, send)

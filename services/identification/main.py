@@ -18,6 +18,7 @@ from services.identification.api import (
     cases,
     households,
     policies,
+    registry,
     signals,
     statistics,
 )
@@ -51,6 +52,7 @@ def spec() -> ServiceSpec:
             assessments.router,
             policies.router,
             households.router,
+            registry.router,
             applications.router,
             cases.router,
             signals.router,

@@ -45,9 +45,10 @@ class DemoClock:
 
 
 class DemoSystem:
-    def __init__(self, root: Path, clock: DemoClock) -> None:
+    def __init__(self, root: Path, clock: DemoClock, *, gateway_port: int | None = None) -> None:
         self.root = root
         self.clock = clock
+        self.gateway_port = gateway_port
         self.nats = NatsServer(root / "jetstream", log_file=root / "nats.log")
         self.servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self.gateway_url = ""
@@ -57,6 +58,8 @@ class DemoSystem:
         self.nats.start()
         secrets = ensure_dev_secrets(self.root)
         ports = {s: free_port() for s in (*SERVICES, "gateway")}
+        if self.gateway_port:
+            ports["gateway"] = self.gateway_port
         for s in SERVICES:
             os.environ[f"FANGFAN_{s.upper()}_URL"] = f"http://127.0.0.1:{ports[s]}"
         os.environ.setdefault("FANGFAN_WEBHOOK_ALLOWLIST", "127.0.0.1/32,::1/128")
@@ -110,8 +113,8 @@ class DemoSystem:
 
 
 @contextlib.asynccontextmanager
-async def demo_system(root: Path) -> AsyncIterator[DemoSystem]:
-    system = DemoSystem(root, DemoClock())
+async def demo_system(root: Path, *, gateway_port: int | None = None) -> AsyncIterator[DemoSystem]:
+    system = DemoSystem(root, DemoClock(), gateway_port=gateway_port)
     try:
         await system.start()
         yield system
@@ -142,11 +145,11 @@ async def _job(c: httpx.AsyncClient, job_id: str, headers: dict[str, str]) -> di
     return dict(body)
 
 
-async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
+async def walk(system: DemoSystem, *, households: int = 300, timeout: float = 120) -> dict[str, Any]:
     """The walk-through; returns what it observed (the e2e test checks it)."""
     seen: dict[str, Any] = {}
     county = system.token("county", COUNTY)
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=120) as c:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=timeout) as c:
         _say(f"1. The provincial platform uploads a synthetic county ({households} households, Linquan {COUNTY})")
         rows = list(generate_households(households, COUNTY, seed=7))
         ndjson = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
@@ -312,20 +315,175 @@ async def walk(system: DemoSystem, *, households: int = 300) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.2)
         seen["inbox"] = _show(r)
+
+        _say("11. more work for the officer console: every worklist gets something (demo clock moves on)")
+        seen["worklists"] = await populate_worklists(system, c, rows, monitored=case, poor=poor)
+    print(f"\n   open the officer console: {system.gateway_url}/console (development sign-in: pick a role)")
     return seen
 
 
-def run_demo(settings: Settings, *, households: int = 300) -> int:
+def _application_body(row: dict[str, Any], reason: str) -> dict[str, Any]:
+    keys = ("members", "escaped_poverty", "income", "expenses", "last_year_income", "assets", "dibao_status")
+    return {
+        "region_code": row["region_code"],
+        "household": {k: row[k] for k in keys if k in row},
+        "reason": reason,
+        "risk_types": ["illness"],
+        "consent": {"commitment": True, "asset_query_authorized": True},
+        "household_number": row["household_number"],
+    }
+
+
+def _per_capita(row: dict[str, Any]) -> float:
+    return sum(float(v) for v in row["income"].values()) / max(len(row["members"]), 1)
+
+
+async def populate_worklists(
+    system: DemoSystem,
+    c: httpx.AsyncClient,
+    rows: list[dict[str, Any]],
+    *,
+    monitored: dict[str, Any],
+    poor: dict[str, Any],
+) -> dict[str, Any]:
+    """Cases left at every step, an objection open, overdue cases, a proposed elimination, visits
+    and plans past due and a scale-risk village, so each role's console worklist has entries.
+    Officer-started applications (村级发现) for the poorest registered households of the
+    monitored household's village; what the API refuses is printed and skipped."""
+    village = poor["region_code"]
+    township, county = village[:9], village[:6]
+    who = {
+        "village": system.token("village", village),
+        "township": system.token("township", township),
+        "county": system.token("county", county),
+    }
+    made: dict[str, list[str]] = {}
+
+    async def step(case_id: str, role: str, action: str, **fields: Any) -> bool:
+        r = await c.post(f"/api/v1/cases/{case_id}/transitions", json={"action": action, **fields}, headers=who[role])
+        if r.status_code >= 300:
+            print(f"   {action} refused: {r.json().get('code')}: {r.json().get('detail')}", flush=True)
+        return r.status_code < 300
+
+    async def open_case(row: dict[str, Any], label: str) -> str | None:
+        r = await c.post(
+            "/api/v1/applications",
+            json=_application_body(row, "村级排查发现：收入低于监测范围"),
+            headers={**who["village"], "Idempotency-Key": f"demo-worklist-{row['household_number']}"},
+        )
+        if r.status_code != 201:
+            return None
+        made.setdefault(label, []).append(r.json()["case_id"])
+        return str(r.json()["case_id"])
+
+    async def to_notice(case_id: str) -> bool:
+        return (
+            await step(case_id, "village", "advance")
+            and await step(case_id, "village", "advance", investigators=["村干部 王", "镇干部 李"], note="情况属实")
+            and await step(case_id, "village", "advance", note="评议通过")
+        )
+
+    same_village = sorted(
+        (r for r in rows if r["region_code"] == village and r["household_number"] != poor["household_number"]),
+        key=_per_capita,
+    )
+    others = sorted((r for r in rows if r["region_code"] != village), key=_per_capita)
+    pool = iter(same_village + others)
+
+    # 1. time passes: the monitored household has been watched for more than three months; its
+    #    plan and its monthly visit are past due; its income has recovered (a new upload)
+    system.clock.advance(100)
+    recovered = {**poor, "income": {**poor["income"], "wage": "40000"}}
+    r = await c.post(
+        "/api/v1/households/import",
+        content=json.dumps(recovered, ensure_ascii=False).encode(),
+        headers={**who["county"], "Content-Type": "application/x-ndjson", "Idempotency-Key": "demo-recovered"},
+    )
+    if r.status_code < 300:
+        await _job(c, r.json()["id"], who["county"])
+    today = system.clock().date()
+    if await step(
+        monitored["id"],
+        "village",
+        "propose_elimination",
+        note="收入稳定，风险已消除，提出风险消除",
+        measures_since=(today - dt.timedelta(days=90)).isoformat(),
+    ):
+        made["elimination_proposed"] = [monitored["id"]]
+
+    # 2. cases that will be late (15-day limit) and ones that reach township and county review;
+    #    enough identified households in the village to flag it for scale risk
+    scale = (await c.get("/api/v1/statistics/scale-risk", params={"all": "true"}, headers=who["county"])).json()
+    here = next((v for v in scale.get("villages", []) if v["village"] == village), None)
+    need = 0
+    if here:
+        need = int(float(here["threshold"]) * here["village_population"]) + 1 - int(here["non_eliminated_monitored"])
+    early: list[tuple[str, str]] = []
+    for label in ["overdue", "township_review", "county_review"] + ["monitored"] * max(min(need, 40), 0):
+        for row in pool:
+            case_id = await open_case(row, label)
+            if case_id:
+                early.append((label, case_id))
+                break
+    for label, case_id in early:
+        if label != "overdue":
+            await to_notice(case_id)
+    system.clock.advance(8)
+    for label, case_id in early:
+        if label == "overdue":
+            continue
+        await step(case_id, "village", "advance", note="公示期满无异议")
+        if label in ("county_review", "monitored"):
+            await step(case_id, "township", "advance", note="同意")
+        if label == "monitored":
+            await step(case_id, "county", "advance", note="比对通过，同意纳入监测")
+    system.clock.advance(9)  # the first ones are now past their 15-day limit
+
+    # 3. fresh work at the village: to verify, to review, on notice with an objection
+    for label in ("submitted", "verification", "village_review", "objection"):
+        case_id = None
+        for row in pool:
+            case_id = await open_case(row, label)
+            if case_id:
+                break
+        if not case_id:
+            continue
+        if label in ("verification", "village_review", "objection"):
+            await step(case_id, "village", "advance")
+        if label in ("village_review", "objection"):
+            await step(case_id, "village", "advance", investigators=["村干部 王", "镇干部 李"], note="情况属实")
+        if label == "objection":
+            await step(case_id, "village", "advance", note="评议通过")
+            await step(case_id, "village", "object", note="有村民反映该户有经营收入")
+    counts = {label: len(ids) for label, ids in made.items()}
+    if here:
+        print(f"   scale risk: village {village} has {here['village_population']} residents; identified {need} more")
+    print(f"   cases left for the console: {json.dumps(counts, ensure_ascii=False)}", flush=True)
+    return {"cases": made}
+
+
+def run_demo(settings: Settings, *, households: int = 300, stay: bool = False) -> int:
+    """`stay`: keep the system running after the walk, the gateway on its usual port (8000), so
+    the console at /console shows what the walk left — until Ctrl-C."""
     root = settings.data_dir / "demo" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root.mkdir(parents=True, exist_ok=True)
     print(f"fangfan demo: a whole system in this process (data in {root})")
 
     async def go() -> dict[str, Any]:
-        async with demo_system(root) as system:
+        async with demo_system(root, gateway_port=settings.gateway_port if stay else None) as system:
             print(f"   gateway {system.gateway_url}   NATS {system.nats.url}")
-            return await walk(system, households=households)
+            seen = await walk(system, households=households)
+            if stay:
+                print(f"\nfangfan demo: still running — open {system.gateway_url}/console ; Ctrl-C stops", flush=True)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.Event().wait()
+            return seen
 
-    seen = asyncio.run(go())
+    try:
+        seen = asyncio.run(go())
+    except KeyboardInterrupt:
+        print("fangfan demo: stopped", flush=True)
+        return 0
     state = (seen.get("case") or {}).get("state")
     print(f"\nfangfan demo: the household's case ended {state!r}")
     return 0 if state == "monitored" else 1

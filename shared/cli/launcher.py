@@ -149,6 +149,7 @@ def run_up(settings: Settings, *, gateway_port: int | None = None) -> int:
         base = f"http://127.0.0.1:{launcher.gateway_port}"
         print(
             f"fangfan is up in {took:.1f} s\n"
+            f"  console   {base}/console   (officers; development sign-in)\n"
             f"  API       {base}/api/v1\n"
             f"  docs      {base}/docs   (OpenAPI: {base}/openapi.json)\n"
             f"  health    {base}/healthz  {base}/readyz\n"

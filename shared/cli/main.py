@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         "demo", help="a whole system in one process, walking one household from self-application to monitored"
     )
     demo.add_argument("--households", type=int, default=300, help="size of the synthetic county")
+    demo.add_argument(
+        "--stay", action="store_true", help="keep running afterwards (gateway on port 8000) to look at /console"
+    )
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from shared.cli.demo import run_demo
 
-        return run_demo(settings, households=args.households)
+        return run_demo(settings, households=args.households, stay=args.stay)
     parser.error("unknown command")
     return 2
 

@@ -197,7 +197,8 @@ async def build_world(system: DemoSystem) -> World:
             w.objects += [
                 Obj("application", app["id"], village),
                 Obj("case", app["case_id"], village),
-                Obj("household", app["household_id"], village),
+                # the head's ID number: for POST /households/search (never sent in a URL)
+                Obj("household", app["household_id"], village, extra={"id_number": row["members"][0]["id_number"]}),
             ]
         # two citizens of 341221001200 apply for their own households
         for name, idx in (("citizen", 0), ("citizen2", 1)):

@@ -210,7 +210,14 @@ BODIES: dict[tuple[str, str], Callable[[Ctx], Any]] = {
         "source": "matrix",
     },
     ("POST", "/admin/api-keys"): lambda c: {"name": "matrix", "role": "county", "region": c.village[:6]},
+    ("POST", "/households/search"): lambda c: {"id_number": _head_id_number(c)},
 }
+
+
+def _head_id_number(c: Ctx) -> str:
+    """The head of a household of the variant's village (out: a household the caller may not see)."""
+    hh = _first(c.w, "household", lambda o: o.region == c.village and "id_number" in o.extra)
+    return str(hh.extra["id_number"]) if hh else "34122119800101001X"
 
 
 def _calc(c: Ctx) -> dict[str, Any]:
@@ -493,6 +500,8 @@ def _out_of_scope_create(k: Call, r: httpx.Response, where: str) -> list[str]:
         items = r.json()
         ok = all((x.get("error") or {}).get("status") == 404 for x in items)
         return [] if ok else [f"batch item outside the caller's region was calculated: {where}"]
+    if k.template == "/households/search":  # a look-up (POST: the ID number stays out of the URL)
+        return [] if r.json().get("items") == [] else [f"search found a household outside the scope: {where}"]
     if k.method == "GET":
         return []  # a list: the leak check above decides
     return [f"created/calculated outside the caller's scope: {where}"]

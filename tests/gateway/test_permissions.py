@@ -53,6 +53,21 @@ TABLE = [
     ("contact", "POST", "/subsidies/calculate", "", True),
     ("contact", "POST", "/subsidies/calculate:batch", "", False),
     ("contact", "GET", "/plans", "household_id=h", True),
+    # the household overview (gateway/overview.py): officers and admin only; the rest of
+    # /households/** as before
+    ("village", "GET", "/households/h-1/overview", "", True),
+    ("county", "GET", "/households/h-1/overview", "", True),
+    ("admin", "GET", "/households/h-1/overview", "", True),
+    ("contact", "GET", "/households/h-1/overview", "", False),
+    ("citizen", "GET", "/households/h-1/overview", "", False),
+    ("contact", "GET", "/households/h-1", "", True),
+    ("village", "POST", "/households/search", "", True),
+    ("village", "GET", "/households", "", True),
+    ("village", "GET", "/households/h-1/risk", "", True),
+    ("contact", "GET", "/households", "", False),
+    ("contact", "POST", "/households/search", "", False),
+    ("contact", "GET", "/households/h-1/risk", "", False),
+    ("department", "GET", "/households", "", False),
 ]
 
 

@@ -96,10 +96,11 @@ async def read_case(
 @router.get("/cases")
 async def list_cases(
     region: str | None = Query(default=None, max_length=12),
-    state: str | None = Query(default=None, max_length=20),
+    state: str | None = Query(default=None, max_length=200, description="a state, or several comma-separated"),
     procedure: str | None = Query(default=None, max_length=16),
     household_id: str | None = Query(default=None, max_length=36),
     overdue: bool | None = None,
+    has_open_objection: bool | None = Query(default=None, description="public notice with an objection open"),
     # bounded so that (page - 1) × page_size stays a 64-bit SQL integer (beyond it: 422, not 500)
     page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, description=f"capped at {uc.MAX_PAGE_SIZE}"),
@@ -116,6 +117,7 @@ async def list_cases(
         procedure=procedure,
         household_id=household_id,
         overdue=overdue,
+        has_open_objection=has_open_objection,
         page=page,
         page_size=page_size,
     )

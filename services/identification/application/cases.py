@@ -536,6 +536,7 @@ async def list_cases(
     overdue: bool | None,
     page: int,
     page_size: int,
+    has_open_objection: bool | None = None,
 ) -> dict[str, Any]:
     if not principal.is_officer:
         raise Forbidden("only officers list cases", code="role_not_allowed")
@@ -548,7 +549,14 @@ async def list_cases(
         return out
     where = [cases.c.region_code.like(prefix + "%")] if prefix else []
     if state:
-        where.append(cases.c.state == state)
+        states = [x.strip() for x in state.split(",") if x.strip()]
+        where.append(cases.c.state == states[0] if len(states) == 1 else cases.c.state.in_(states))
+    if has_open_objection is not None:
+        # objections are a JSON list; an open one has not been resolved ("resolved_at": null)
+        open_objection = sa.and_(
+            cases.c.state == str(CaseState.PUBLIC_NOTICE), cases.c.objections.like('%"resolved_at": null%')
+        )
+        where.append(open_objection if has_open_objection else sa.not_(open_objection))
     if procedure:
         where.append(cases.c.procedure == procedure)
     if household_id:

@@ -4,7 +4,7 @@ payloads (`shared.pii.mask_numbers_in_text`, as the API now does on every write)
 The audit log's reasons were masked when written (and are hash-chained: left alone).
 
 Revision ID: iden_0013
-Revises: iden_0009
+Revises: iden_0012
 """
 
 from alembic import op
@@ -12,7 +12,7 @@ from alembic import op
 from shared.pii_backfill import mask_stored_free_text
 
 revision = "iden_0013"
-down_revision = "iden_0009"
+down_revision = "iden_0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+"""Routes of the household registry look-up: `GET /api/v1/households` (keyset-paged list within
+the caller's jurisdiction), `POST /api/v1/households/search` (by a member's ID number, never in
+a URL) and `GET /api/v1/households/{id}/risk` (outcome, signal warning and their explanations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.identification.application import registry as uc
+from services.identification.application.policies import policy_store
+from shared.app import ServiceContext, get_ctx, get_principal
+from shared.auth import Principal
+from shared.policy_store import PolicyStore
+
+router = APIRouter(prefix="/api/v1", tags=["households"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class HouseholdSearch(BaseModel):
+    """A look-up by a member's resident ID number (matched by its blind index)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str = Field(min_length=15, max_length=18, description="resident ID number (18 characters)")
+
+
+@router.get("/households", summary="The households of your jurisdiction, keyset-paged, masked")
+async def list_households(
+    region: str | None = Query(default=None, max_length=12, description="region code prefix within yours"),
+    q: str | None = Query(
+        default=None,
+        max_length=64,
+        description="household number prefix; or (county, province, admin) the head's exact name. "
+        "Never an ID number: use POST /households/search",
+    ),
+    state: str | None = Query(
+        default=None, max_length=16, description="registered | monitored | eliminated | cleared | open_case"
+    ),
+    warning: str | None = Query(default=None, max_length=8, description="red | orange | yellow"),
+    category: str | None = Query(
+        default=None, max_length=24, description="unstable_escaped | marginal | sudden_hardship"
+    ),
+    cursor: str | None = Query(default=None, max_length=200, description="next_cursor of the previous page"),
+    limit: int = Query(default=50, ge=1, le=uc.MAX_LIMIT),
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(get_principal),
+) -> JSONResponse:
+    body = await uc.list_households(
+        ctx,
+        principal,
+        region=region,
+        q=q,
+        state=state,
+        warning=warning,
+        category=category,
+        cursor=cursor,
+        limit=limit,
+    )
+    return JSONResponse(body, headers=_NO_STORE)
+
+
+@router.post("/households/search", summary="Households with a member of this ID number (blind index)")
+async def search_households(
+    body: HouseholdSearch,
+    ctx: ServiceContext = Depends(get_ctx),
+    principal: Principal = Depends(get_principal),
+) -> JSONResponse:
+    return JSONResponse(await uc.search_by_id_number(ctx, principal, body.id_number), headers=_NO_STORE)
+
+
+@router.get("/households/{household_id}/risk", summary="Why the household has its category and warning")
+async def household_risk(
+    household_id: str,
+    ctx: ServiceContext = Depends(get_ctx),
+    store: PolicyStore = Depends(policy_store),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    return await uc.household_risk(ctx, store, principal, household_id)

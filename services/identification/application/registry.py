@@ -1,0 +1,281 @@
+"""Use cases of the household registry look-up (户档查询), the officer console's entry point: list a
+jurisdiction's households (keyset pages, filters), find households by a member's ID number (blind
+index, POST body only), and a household's risk picture (outcome, signal warning, explanations).
+
+Masking follows `GET /households/{id}`: ID numbers masked, no names. A head-name search is open
+only to the roles that may reveal names (county, province, admin), is exact (no prefixes, so it
+cannot spell out names letter by letter) and answers masked items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.identification.adapters import registry as repo
+from services.identification.adapters.households import find_members_by_id_number, get_household
+from services.identification.adapters.orm import household_outcomes
+from services.identification.adapters.orm_cases import risk_warnings
+from services.identification.application.assessments import assessment_read
+from services.identification.application.policies import resolve_or_422
+from services.identification.application.signals import SIGNAL_RULES, rule_for
+from services.identification.domain.assessment import assess
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
+from shared.identifiers import REGION_LEVELS, validate_id_number
+from shared.policy import PolicyParameterMissing
+from shared.policy_store import PolicyStore
+
+__all__ = [
+    "MAX_LIMIT",
+    "NAME_SEARCHERS",
+    "READERS",
+    "household_risk",
+    "list_households",
+    "search_by_id_number",
+]
+
+#: Who uses the registry (contact persons reach their households through their plans).
+READERS = frozenset({"province", "county", "township", "village", "admin"})
+#: Who may search by a head's name: the roles that may see names (`reveal=id_number`).
+NAME_SEARCHERS = frozenset({"province", "county", "admin"})
+MAX_LIMIT = 200
+#: A name search matches at most this many households (one page is all a console shows).
+_NAME_CAP = 1000
+_STATES = (*repo.HOUSEHOLD_STATUSES, "open_case")
+_WARNINGS = ("red", "orange", "yellow")
+_CATEGORIES = ("unstable_escaped", "marginal", "sudden_hardship")
+_NUMBER_LIKE = re.compile(r"[0-9A-Za-z_.\-]+")
+#: Never answered from a URL: resident ID numbers (use POST /households/search) and mobile numbers.
+_ID_LIKE = re.compile(r"\d{15}(?:\d{2}[\dXx])?")
+_PHONE_LIKE = re.compile(r"\+?(?:86)?1[3-9]\d{9}")
+_CURSOR_REGION = re.compile(r"\d{1,12}")
+_CURSOR_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
+#: household ids are UUIDs; anything else (too long, control characters) cannot be one: 404
+_HOUSEHOLD_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+def _check_reader(principal: Principal) -> None:
+    if principal.role not in READERS:
+        raise Forbidden("the household registry is for officers and administrators", code="role_not_allowed")
+
+
+def _scope(principal: Principal, region: str | None) -> str | None:
+    """The narrower of the caller's region and the requested one; None: they do not meet."""
+    if region is None or region == "":
+        return principal.region
+    if len(region) not in REGION_LEVELS or not (region.isascii() and region.isdigit()):
+        raise Unprocessable("bad region", errors=[FieldError("region", "2, 4, 6, 9 or 12 digits")])
+    if principal.sees(region):
+        return region
+    if principal.region.startswith(region):
+        return principal.region
+    return None
+
+
+def encode_cursor(region_code: str, household_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([region_code, household_id]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, str) for v in value)
+            and _CURSOR_REGION.fullmatch(value[0])
+            and _CURSOR_ID.fullmatch(value[1])
+        ):
+            return value[0], value[1]
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise Unprocessable("bad cursor", errors=[FieldError("cursor", "use next_cursor of the previous page")])
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise Unprocessable(f"bad {name}", errors=[FieldError(name, f"one of {', '.join(allowed)}")])
+    return value
+
+
+async def list_households(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    region: str | None,
+    q: str | None,
+    state: str | None,
+    warning: str | None,
+    category: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """`GET /households`: one keyset page of the caller's households, (region_code, id) order."""
+    _check_reader(principal)
+    limit = max(1, min(limit, MAX_LIMIT))
+    scope = _scope(principal, region)
+    f = repo.RegistryFilter(
+        region="" if scope is None else scope,
+        state=_choice("state", state, _STATES),
+        warning=_choice("warning", warning, _WARNINGS),
+        category=_choice("category", category, _CATEGORIES),
+        after=_decode_cursor(cursor) if cursor else None,
+    )
+    q = (q or "").strip()
+    if q and (_ID_LIKE.fullmatch(q) or _PHONE_LIKE.fullmatch(q)):
+        raise Unprocessable(
+            "ID and phone numbers are not searched from a URL",
+            code="personal_number_in_url",
+            errors=[FieldError("q", "look ID numbers up with POST /api/v1/households/search")],
+        )
+    if scope is None:
+        return {"items": [], "next_cursor": None}
+    if q and _NUMBER_LIKE.fullmatch(q):
+        f = replace(f, number_prefix=q)
+    elif q:
+        if principal.role not in NAME_SEARCHERS:
+            raise Forbidden(
+                "only county, province and admin may search by name (names are masked for your role)",
+                code="name_search_forbidden",
+            )
+        # the name index is derived data: refresh what changed in the region since, then look up
+        async with ctx.uow() as uow:
+            if await repo.refresh_head_index(uow.session, ctx.cipher, f.region):
+                await uow.commit()
+        async with ctx.sessions() as session:
+            ids = await repo.heads_named(session, ctx.cipher, f.region, q, cap=_NAME_CAP)
+        f = replace(f, household_ids=ids)
+    async with ctx.sessions() as session:
+        f = await repo.narrow(session, f)
+        rows = await repo.registry_page(session, f, limit=limit)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = await repo.page_items(session, rows, today=ctx.today())
+    last = rows[-1] if rows else None
+    return {"items": items, "next_cursor": encode_cursor(last.region_code, last.id) if more and last else None}
+
+
+async def search_by_id_number(ctx: ServiceContext, principal: Principal, id_number: str) -> dict[str, Any]:
+    """`POST /households/search`: the households (within the caller's region) that have a member
+    with this resident ID number — by its blind index; the items are masked like the list's."""
+    _check_reader(principal)
+    try:
+        id_number = validate_id_number(id_number.strip().upper())
+    except ValueError as exc:
+        raise Unprocessable("not a resident ID number", errors=[FieldError("id_number", str(exc))]) from None
+    async with ctx.sessions() as session:
+        found = await find_members_by_id_number(session, ctx.cipher, id_number)
+        ids = sorted({m.household_id for m in found})
+        if not ids:
+            return {"items": [], "next_cursor": None}
+        f = repo.RegistryFilter(region=principal.region, household_ids=ids)
+        rows = await repo.registry_page(session, f, limit=MAX_LIMIT)
+        items = await repo.page_items(session, rows[:MAX_LIMIT], today=ctx.today())
+    return {"items": items, "next_cursor": None}
+
+
+async def household_risk(
+    ctx: ServiceContext, store: PolicyStore, principal: Principal, household_id: str
+) -> dict[str, Any]:
+    """`GET /households/{id}/risk`: why the household carries its category and warning — the
+    latest outcome (which policy version, as of when, from which screening) with the assessment's
+    explanations re-derived from the stored facts under that policy and date, and the department
+    signals' warning with the rule and source of each kind."""
+    _check_reader(principal)
+    if not _HOUSEHOLD_ID.fullmatch(household_id):
+        raise NotFound("no such household in your jurisdiction")
+    async with ctx.sessions() as session:
+        stored = await get_household(session, household_id)
+        if stored is None or not principal.sees(stored.region_code):
+            raise NotFound("no such household in your jurisdiction")
+        outcome = (
+            await session.execute(sa.select(household_outcomes).where(household_outcomes.c.household_id == stored.id))
+        ).first()
+        signal = (
+            await session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == stored.id))
+        ).first()
+        as_of = (outcome.as_of if outcome is not None else None) or ctx.today()
+        assessment: dict[str, Any] | None = None
+        try:
+            policy = await resolve_or_422(store, session, stored.region_code, as_of)
+            household = stored.to_domain()
+            read = assessment_read(assess(household, policy, as_of=as_of))
+            # the stand-in members carry no names or numbers; keep only what explains the outcome
+            assessment = {
+                k: read[k]
+                for k in (
+                    "per_capita_income",
+                    "monitoring_line",
+                    "dibao_standard",
+                    "category",
+                    "low_income_category",
+                    "warning",
+                    "risk_types",
+                    "exclusions",
+                    "eligible",
+                    "explanations",
+                    "policy",
+                )
+            }
+        except (Unprocessable, PolicyParameterMissing):
+            assessment = None
+    stored_outcome = None
+    if outcome is not None:
+        stored_outcome = {
+            "category": outcome.category,
+            "low_income_category": outcome.low_income_category,
+            "warning": outcome.warning,
+            "per_capita_income": None if outcome.per_capita_income is None else f"{outcome.per_capita_income:.2f}",
+            "assessed_at": _iso(outcome.assessed_at),
+            "as_of": None if outcome.as_of is None else outcome.as_of.isoformat(),
+            "policy": {"id": outcome.policy_id, "version": outcome.policy_version},
+            "screening_job_id": outcome.screening_job_id,
+        }
+    signal_warning = None
+    if signal is not None:
+        kinds = json.loads(signal.kinds)
+        signal_warning = {
+            "colour": signal.colour,
+            "risk_types": json.loads(signal.risk_types),
+            "signals": signal.signals,
+            "raised_at": _iso(signal.raised_at),
+            "updated_at": _iso(signal.updated_at),
+            "explanations": [_signal_explanation(k) for k in kinds],
+        }
+    warning = signal_warning["colour"] if signal_warning else (stored_outcome or {}).get("warning")
+    return {
+        "household_id": stored.id,
+        "region_code": stored.region_code,
+        "status": stored.status,
+        "warning": warning,
+        "outcome": stored_outcome,
+        "assessment": {"as_of": as_of.isoformat(), **assessment} if assessment is not None else None,
+        "signal_warning": signal_warning,
+    }
+
+
+def _signal_explanation(kind: str) -> dict[str, Any]:
+    rule = SIGNAL_RULES.get(kind) or rule_for(kind, {})
+    detail = f"department signal {kind}: risk type {rule.risk_type}, warning {rule.colour}"
+    if kind == "hospital_stay":
+        detail += " (a stay below the large self-paid figure is yellow, without a case)"
+    return {"rule": f"signal:{kind}", "source": rule.source, "detail": detail}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
