@@ -9,13 +9,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.identification.adapters import orm_cases  # noqa: F401  (registers the case tables)
+from services.identification.adapters import (
+    orm_cases,  # noqa: F401  (registers the case tables)
+    orm_loops,  # noqa: F401  (registers the loops' tables)
+)
+from services.identification.adapters.consumers import CONSUMERS
 from services.identification.adapters.orm import metadata
 from services.identification.api import (
     applications,
     assessments,
     cases,
     households,
+    marks,
     policies,
     signals,
     statistics,
@@ -50,11 +55,14 @@ def spec() -> ServiceSpec:
             assessments.router,
             policies.router,
             households.router,
+            marks.router,
             applications.router,
             cases.router,
             signals.router,
             statistics.router,
         ],
+        # assistance's events: income updates, measures (adapters/consumers.py)
+        consumers=CONSUMERS,
         on_startup=_on_startup,
         on_shutdown=_on_shutdown,
         # screenings are chunks that any replica claims (application/screening.py)
