@@ -27,6 +27,7 @@ from services.identification.api import (
 )
 from services.identification.application.households import shutdown_import_pool
 from services.identification.application.policies import POLICY_STORE
+from services.identification.application.scheduled import scheduled_screening
 from services.identification.application.screening import chunk_worker
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -65,8 +66,9 @@ def spec() -> ServiceSpec:
         consumers=CONSUMERS,
         on_startup=_on_startup,
         on_shutdown=_on_shutdown,
-        # screenings are chunks that any replica claims (application/screening.py)
-        background=[chunk_worker],
+        # screenings are chunks that any replica claims (application/screening.py); the
+        # scheduled screening starts each county's once per period (application/scheduled.py)
+        background=[chunk_worker, scheduled_screening],
         description=__doc__ or "",
     )
 

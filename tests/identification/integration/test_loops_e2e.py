@@ -222,7 +222,8 @@ async def test_income_update_reassesses_exactly_once_across_redelivery_and_resta
     assert re["previous_warning"] == before["warning"]
     assert re["income"] == {"wage": "60000.00"}
     assert re["policy"]["id"]
-    assert re["explanations"] and all({"rule", "source", "detail"} <= set(x) for x in re["explanations"])
+    assert re["explanations"]
+    assert all({"rule", "source", "detail"} <= set(x) for x in re["explanations"])
     cleared = await _events(loops.nats_url, "fangfan.risk.warning_cleared.>", hid, at_least=1)
     assert len(cleared) == 1
     assert cleared[0]["data"]["previous_warning"] == before["warning"]
@@ -266,7 +267,8 @@ async def test_income_update_reassesses_exactly_once_across_redelivery_and_resta
     assert data["warning"] == body["warning"]
     assert data["previous_warning"] is None
     assert data["manual"] is False
-    assert data["explanations"] and data["rules"]
+    assert data["explanations"]
+    assert data["rules"]
     assert "id_number" not in json.dumps(data)
     # two income events (the copy has the first one's event id), each handled once
     assert await _scalar(loops.iden_url, "SELECT count(*) FROM inbox WHERE consumer = :c", c=CONSUMER_INCOME) == 2
