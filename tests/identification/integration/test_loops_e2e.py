@@ -3,8 +3,9 @@ in-process with their real lifespans (each its own database, relay and consumers
 server. A household identified in identification gets its plan in assistance; assistance's
 events come back:
 - a visit's income (`POST /visits` with `income`) re-assesses the household: the warning is
-  cleared, then raised again, each once — across a redelivered copy of the event and across
-  identification stopped and started again while assistance published;
+  cleared, then raised again, each once — across a redelivered copy of the event, an event
+  handled but never acknowledged (the consumer "dies" between commit and ack: JetStream delivers
+  it again) and identification stopped and started again while assistance published;
 - the plan's measures reach identification: `measures.since` from the plan being drawn up, the
   open/closed/dropped counts, and the county's approval of elimination refused with
   `measures_open` until every measure is closed or dropped."""
@@ -26,6 +27,7 @@ import httpx
 import nats
 import pytest
 import sqlalchemy as sa
+from nats.aio.msg import Msg
 
 from services.assistance.main import create_app as create_assistance
 from services.identification.main import create_app as create_identification
@@ -54,7 +56,8 @@ class Loops:
     _iden_cm: Any = None
 
     def settings(self, name: str, url: str) -> Settings:
-        return make_settings(self.tmp / name, nats_url=self.nats_url, database_url=url)
+        # a message handled but not acknowledged comes again after 2 s (not 60)
+        return make_settings(self.tmp / name, nats_url=self.nats_url, database_url=url, consumer_ack_wait_s=2.0)
 
     def h(self, role: str, region: str = VILLAGE, **kw: Any) -> dict[str, str]:
         return auth(self.settings("iden", self.iden_url), role, region, **kw)
@@ -205,7 +208,9 @@ async def _events(url: str, subject: str, hid: str, *, at_least: int = 0) -> lis
     return [e for e in got if e["data"].get("household_id") == hid]
 
 
-async def test_income_update_reassesses_exactly_once_across_redelivery_and_restart(loops: Loops) -> None:
+async def test_income_update_reassesses_exactly_once_across_redelivery_and_restart(
+    loops: Loops, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hid, _case = await loops.monitored_household()
     before = await loops.household(hid)
     assert before["warning"] is not None  # a marginal household (per capita 3,000): a colour
@@ -249,7 +254,39 @@ async def test_income_update_reassesses_exactly_once_across_redelivery_and_resta
     assert await _scalar(loops.iden_url, "SELECT version FROM households WHERE id = :h", h=hid) == version
     assert len(await _events(loops.nats_url, "fangfan.risk.warning_cleared.>", hid)) == 1
 
-    # 3. identification stopped; assistance records a visit finding the wage gone; started again
+    # 3. identification's consumer "dies" after committing an event and before acknowledging it:
+    # JetStream delivers the event again (after ack_wait) and the inbox absorbs it
+    lost: list[str] = []
+    acked: list[int] = []  # deliveries of the income event when acknowledged
+    original_ack = Msg.ack
+
+    async def ack_lost_once(msg: Msg) -> None:
+        if "income_updated" in msg.subject:
+            if not lost:
+                lost.append(msg.subject)
+                return  # the acknowledgement never reaches the server (the process died)
+            acked.append(msg.metadata.num_delivered)
+        await original_ack(msg)
+
+    monkeypatch.setattr(Msg, "ack", ack_lost_once)
+    loops.now[0] += dt.timedelta(days=5)
+    await loops.visit(hid, loops.now[0].date(), wage="60001")
+    body = await loops.until_household(hid, lambda b: (b["reassessment"] or {}).get("income") == {"wage": "60001.00"})
+    assert lost
+    assert body["reassessment"]["outcome"] == "unchanged"
+    version = await _scalar(loops.iden_url, "SELECT version FROM households WHERE id = :h", h=hid)
+    await asyncio.sleep(3.5)  # past ack_wait: the unacknowledged delivery has come again
+    assert await _scalar(loops.iden_url, "SELECT version FROM households WHERE id = :h", h=hid) == version
+    nc = await nats.connect(loops.nats_url)
+    try:
+        info = await nc.jetstream().consumer_info("FANGFAN", CONSUMER_INCOME)
+        assert info.num_ack_pending == 0
+    finally:
+        await nc.close()
+    assert acked == [2]  # delivered again, found in the inbox, acknowledged: no second effect
+    monkeypatch.setattr(Msg, "ack", original_ack)
+
+    # 4. identification stopped; assistance records a visit finding the wage gone; started again
     await loops.stop_identification()
     loops.now[0] += dt.timedelta(days=20)
     await loops.visit(hid, loops.now[0].date(), wage="4000")
@@ -270,8 +307,8 @@ async def test_income_update_reassesses_exactly_once_across_redelivery_and_resta
     assert data["explanations"]
     assert data["rules"]
     assert "id_number" not in json.dumps(data)
-    # two income events (the copy has the first one's event id), each handled once
-    assert await _scalar(loops.iden_url, "SELECT count(*) FROM inbox WHERE consumer = :c", c=CONSUMER_INCOME) == 2
+    # three income events (the copy has the first one's event id), each handled once
+    assert await _scalar(loops.iden_url, "SELECT count(*) FROM inbox WHERE consumer = :c", c=CONSUMER_INCOME) == 3
     assert await _scalar(loops.iden_url, "SELECT count(*) FROM dead_letters") == 0
 
 
