@@ -70,13 +70,16 @@ async def record_measures_since(
 ) -> None:
     """Measures in place since `on` (assistance's `plan_drawn_up.drawn_up_on`, or a measure
     accepted or started): the earliest day heard is kept."""
-    row = await _ensure_row(session, household_id, region_code, at)
-    if row.measures_since is None or on < row.measures_since:
-        await session.execute(
-            sa.update(household_loops)
-            .where(household_loops.c.household_id == household_id)
-            .values(measures_since=on, updated_at=at)
+    await _ensure_row(session, household_id, region_code, at)
+    # one statement: two replicas handling two events of the household cannot lose the earlier day
+    await session.execute(
+        sa.update(household_loops)
+        .where(
+            household_loops.c.household_id == household_id,
+            sa.or_(household_loops.c.measures_since.is_(None), household_loops.c.measures_since > on),
         )
+        .values(measures_since=on, updated_at=at)
+    )
 
 
 async def record_measure(
@@ -189,6 +192,9 @@ async def apply_income_update(
     A visit older than the one applied last changes nothing (events of two visits may arrive out
     of order); kinds the visit did not give keep their stored amounts."""
     session = uow.session
+    # the household row locked (PostgreSQL) until commit: two replicas handling two visits of the
+    # household one after the other, not both from the same facts
+    await session.execute(sa.select(households.c.id).where(households.c.id == household_id).with_for_update())
     stored = await get_household(session, household_id)
     if stored is None:
         return None
@@ -304,12 +310,11 @@ async def set_red_mark(
     a history row and a `risk.warning_raised` (`warning: red`, `manual: true`) or
     `risk.warning_cleared` event, in the caller's transaction. False: it already was so."""
     session = uow.session
-    row = await _ensure_row(session, stored.id, stored.region_code, at)
-    if (row.red_mark_reason is not None) == mark:
-        return False
-    await session.execute(
+    await _ensure_row(session, stored.id, stored.region_code, at)
+    marked = household_loops.c.red_mark_reason
+    changed = await session.execute(
         sa.update(household_loops)
-        .where(household_loops.c.household_id == stored.id)
+        .where(household_loops.c.household_id == stored.id, marked.is_(None) if mark else marked.is_not(None))
         .values(
             red_mark_reason=reason if mark else None,
             red_marked_by=by if mark else None,
@@ -317,6 +322,8 @@ async def set_red_mark(
             updated_at=at,
         )
     )
+    if changed.rowcount != 1:  # already so (or another request just did it)
+        return False
     await session.execute(
         sa.insert(household_marks).values(
             household_id=stored.id, action="red_mark" if mark else "red_unmark", reason=reason, by=by, role=role, at=at
