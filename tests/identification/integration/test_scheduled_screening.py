@@ -1,7 +1,6 @@
 """The scheduled screening with two replicas on one database (and one NATS): each county is
 screened once per period of its policy — Anhui (341221) every month at the month end — whichever
-replica gets there first; the job's chunks are shared by both; a county whose policy sets no
-schedule (Liaoning, 21…) is not screened."""
+replica gets there first; the job's chunks are shared by both; Liaoning (21…) twice a year."""
 
 from __future__ import annotations
 
@@ -78,18 +77,21 @@ async def test_one_run_per_county_and_period_across_two_replicas(
 ) -> None:
     a, b, now = two_replicas
     await _import(a, settings, "341221", N)
-    await _import(a, settings, "210281", 20)  # Liaoning: no schedule in its policy
+    await _import(a, settings, "210281", 20)  # Liaoning: twice a year, from the 1st (fangfan default)
 
-    # the day before the month end: not due
-    assert await asyncio.gather(run_due_screenings(_ctx(a)), run_due_screenings(_ctx(b))) == [[], []]
+    # the day before the month end: Anhui's month-end run is not due; Liaoning's half-year one is
+    results = await asyncio.gather(run_due_screenings(_ctx(a)), run_due_screenings(_ctx(b)))
+    assert [(s["county"], s["period"], s["households"]) for r in results for s in r] == [("210281", "2024-01", 20)]
+    [liaoning] = await _scheduled_jobs(a)
+    assert (await _until_done(b, liaoning.id)).rows_done == 20
 
     # the month end: both replicas check at once, several times — one job
     now[0] = dt.datetime(2024, 3, 31, 23, 0, tzinfo=CST)
     results = await asyncio.gather(*(run_due_screenings(_ctx(c)) for c in (a, b, a, b)))
     started = [s for r in results for s in r]
     assert [(s["county"], s["period"], s["households"]) for s in started] == [("341221", "2024-03", N)]
-    assert await _leases(a) == [("341221", "2024-03")]
-    [job] = await _scheduled_jobs(b)
+    assert await _leases(a) == [("210281", "2024-01"), ("341221", "2024-03")]
+    [_, job] = await _scheduled_jobs(b)
     assert job.id == started[0]["job_id"]
     assert job.region == "341221"
     assert json.loads(job.params)["as_of"] == "2024-03-31"
@@ -102,7 +104,7 @@ async def test_one_run_per_county_and_period_across_two_replicas(
         for c in (a, b):
             _ctx(c).state["schedule_wake"].set()
         await asyncio.sleep(0.05)
-    assert len(await _scheduled_jobs(a)) == 1
+    assert len(await _scheduled_jobs(a)) == 2
 
     # next month's end, through the background tasks: one more run, for April
     now[0] = dt.datetime(2024, 4, 30, 18, 0, tzinfo=CST)
@@ -111,10 +113,10 @@ async def test_one_run_per_county_and_period_across_two_replicas(
             _ctx(c).state["schedule_wake"].set()
         await asyncio.sleep(0.05)
     for _ in range(100):
-        if len(await _leases(a)) == 2:
+        if len(await _leases(a)) == 3:
             break
         await asyncio.sleep(0.1)
-    assert await _leases(b) == [("341221", "2024-03"), ("341221", "2024-04")]
+    assert await _leases(b) == [("210281", "2024-01"), ("341221", "2024-03"), ("341221", "2024-04")]
     april = [j for j in await _scheduled_jobs(a) if json.loads(j.params)["as_of"] == "2024-04-30"]
     assert len(april) == 1
     assert (await _until_done(b, april[0].id)).status == "completed"
