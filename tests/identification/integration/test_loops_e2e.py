@@ -275,7 +275,10 @@ async def test_income_update_reassesses_exactly_once_across_redelivery_and_resta
     assert lost
     assert body["reassessment"]["outcome"] == "unchanged"
     version = await _scalar(loops.iden_url, "SELECT version FROM households WHERE id = :h", h=hid)
-    await asyncio.sleep(3.5)  # past ack_wait: the unacknowledged delivery has come again
+    deadline = time.monotonic() + 30
+    while not acked:  # past ack_wait (2 s) the unacknowledged delivery comes again
+        assert time.monotonic() < deadline, "the unacknowledged event was not delivered again"
+        await asyncio.sleep(0.1)
     assert await _scalar(loops.iden_url, "SELECT version FROM households WHERE id = :h", h=hid) == version
     nc = await nats.connect(loops.nats_url)
     try:
