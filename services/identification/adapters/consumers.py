@@ -68,7 +68,7 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
             visit_id=str(ev.data.get("visit_id") or "") or None,
             at=ctx.now(),
         )
-        log.info("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
+        log.debug("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
 
     return handle
 

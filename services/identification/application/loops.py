@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.cases_repo import CasesRepository
 from services.identification.adapters.households import StoredHousehold, get_household, record_outcome
 from services.identification.adapters.loops_repo import FINAL, loop_facts
 from services.identification.adapters.orm import households
@@ -55,11 +55,15 @@ def _insert(session: AsyncSession) -> Any:
 
 
 async def _ensure_row(session: AsyncSession, household_id: str, region_code: str, at: dt.datetime) -> Any:
+    """The household's loops row, inserted first if there is none (two replicas inserting at
+    once: one insert stands, the other does nothing)."""
+    query = sa.select(household_loops).where(household_loops.c.household_id == household_id)
+    row = (await session.execute(query)).first()
+    if row is not None:
+        return row
     stmt = _insert(session)(household_loops).values(household_id=household_id, region_code=region_code, updated_at=at)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["household_id"]))
-    return (
-        await session.execute(sa.select(household_loops).where(household_loops.c.household_id == household_id))
-    ).one()
+    return (await session.execute(query)).one()
 
 
 # --------------------------------------------------------------------------- measures
@@ -194,7 +198,8 @@ async def apply_income_update(
     session = uow.session
     # the household row locked (PostgreSQL) until commit: two replicas handling two visits of the
     # household one after the other, not both from the same facts
-    await session.execute(sa.select(households.c.id).where(households.c.id == household_id).with_for_update())
+    if is_postgres(session.bind):
+        await session.execute(sa.select(households.c.id).where(households.c.id == household_id).with_for_update())
     stored = await get_household(session, household_id)
     if stored is None:
         return None
@@ -217,8 +222,7 @@ async def apply_income_update(
             updated_at=at,
         )
     )
-    updated = await get_household(session, household_id)
-    assert updated is not None
+    updated = replace(stored, facts=facts)
     policy = await resolve_identification(ctx, session, updated.region_code, visited_on)
     result = assess(updated.to_domain(), policy, as_of=visited_on)
     previous = stored.warning
@@ -266,7 +270,7 @@ async def apply_income_update(
         )
     )
     if name is not None:
-        labor = await CasesRepository(session).labor_capacities(household_id)
+        labor = [m.labor_capacity for m in stored.members]
         data: dict[str, Any] = {
             "household_id": household_id,
             "region_code": updated.region_code,
