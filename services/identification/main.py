@@ -9,7 +9,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.identification.adapters import orm_cases  # noqa: F401  (registers the case tables)
+from services.identification.adapters import (
+    orm_cases,  # noqa: F401  (registers the case tables)
+    orm_loops,  # noqa: F401  (registers the loops' tables)
+)
+from services.identification.adapters.consumers import CONSUMERS
 from services.identification.adapters.orm import metadata
 from services.identification.api import (
     applications,
@@ -17,6 +21,7 @@ from services.identification.api import (
     audit,
     cases,
     households,
+    marks,
     policies,
     registry,
     signals,
@@ -24,6 +29,7 @@ from services.identification.api import (
 )
 from services.identification.application.households import shutdown_import_pool
 from services.identification.application.policies import POLICY_STORE
+from services.identification.application.scheduled import scheduled_screening
 from services.identification.application.screening import chunk_worker
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -53,16 +59,20 @@ def spec() -> ServiceSpec:
             policies.router,
             households.router,
             registry.router,
+            marks.router,
             applications.router,
             cases.router,
             signals.router,
             statistics.router,
             audit.router,
         ],
+        # assistance's events: income updates, measures (adapters/consumers.py)
+        consumers=CONSUMERS,
         on_startup=_on_startup,
         on_shutdown=_on_shutdown,
-        # screenings are chunks that any replica claims (application/screening.py)
-        background=[chunk_worker],
+        # screenings are chunks that any replica claims (application/screening.py); the
+        # scheduled screening starts each county's once per period (application/scheduled.py)
+        background=[chunk_worker, scheduled_screening],
         description=__doc__ or "",
     )
 

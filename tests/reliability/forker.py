@@ -6,7 +6,9 @@ child starts and `exit N <signal or code>` when it is gone.
 
 Roles: `relay` — an outbox relay that SIGKILLs itself at a chosen point of its N-th batch;
 `subsidy` — the subsidy service's consumers and relay (its real lifespan, no HTTP), which may
-SIGKILL itself right after committing a batch that recorded decisions, before the acks."""
+SIGKILL itself right after committing a batch that recorded decisions, before the acks;
+`identification` — the same for the identification service (its consumers of assistance's
+events: test_loops_kills.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+import services.identification.main as identification_main
 import services.subsidy.main as subsidy_main
 from shared.consumer import InboxConsumer
 from shared.db import make_engine
@@ -64,7 +67,7 @@ async def relay(db_url: str, nats_url: str, batch: int, kill_point: str | None, 
     await r.run()
 
 
-async def subsidy(env: dict[str, str], batch: int, kill_after_decision: bool) -> None:
+async def subsidy(env: dict[str, str], batch: int, kill_after_decision: bool, service: Any = subsidy_main) -> None:
     os.environ.update(env)
     run = InboxConsumer.run
 
@@ -73,7 +76,7 @@ async def subsidy(env: dict[str, str], batch: int, kill_after_decision: bool) ->
         await run(self)
 
     InboxConsumer.run = run_once_linked  # type: ignore[method-assign]
-    app = subsidy_main.create_app(Settings())
+    app = service.create_app(Settings())
     async with app.router.lifespan_context(app):
         ctx = app.state.ctx
         for consumer in ctx.consumers:
@@ -110,7 +113,12 @@ def _arm(consumer: Any) -> None:
 def _child(cmd: dict[str, Any]) -> None:
     die_with_parent(signal.SIGKILL)
     role = cmd.pop("role")
-    coro = relay(**cmd) if role == "relay" else subsidy(**cmd)
+    if role == "relay":
+        coro = relay(**cmd)
+    elif role == "identification":
+        coro = subsidy(**cmd, service=identification_main)
+    else:
+        coro = subsidy(**cmd)
     asyncio.run(coro)
 
 

@@ -138,6 +138,28 @@ def cancel_visit_event(plan: Any, reason: str) -> Any:
     )
 
 
+def measure_status_event(m: Any, from_status: str | None, to_status: str, on: dt.date) -> Any:
+    """`measure_status_changed`: a measure added (`from` null) or moved on its lifecycle — what
+    identification counts toward elimination (open / closed / dropped) and dates measures by."""
+    get = m.get if isinstance(m, dict) else lambda k: getattr(m, k)
+    return assistance_event(
+        "measure_status_changed",
+        get("household_id"),
+        get("region_code"),
+        {
+            "measure_id": get("id"),
+            "plan_id": get("plan_id"),
+            "household_id": get("household_id"),
+            "region_code": get("region_code"),
+            "type": get("type"),
+            "department": get("department"),
+            "from": from_status,
+            "to": to_status,
+            "on": on.isoformat(),
+        },
+    )
+
+
 async def _insert_recommendations(
     uow: UnitOfWork, plan: Any, recs: Sequence[Recommendation], at: dt.datetime, actor: Actor
 ) -> list[dict[str, Any]]:
@@ -175,6 +197,7 @@ async def _insert_recommendations(
         await repo.plan_history(
             plan.id, "measure_proposed", by=actor.by, role=actor.role, at=at, measure_id=row["id"], note=row["type"]
         )
+        uow.add_event(measure_status_event(row, None, row["status"], at.date()))
     return rows
 
 
@@ -463,6 +486,7 @@ async def add_measure(
         measure_id=row["id"],
         note=f"{row['type']}: {reason}",
     )
+    uow.add_event(measure_status_event(row, None, row["status"], at.date()))
     await _after_measures_changed(uow, plan, at, actor)
     return row
 
@@ -571,6 +595,7 @@ async def transition(
     await repo.plan_history(
         plan.id, f"measure_{target}", by=actor.by, role=actor.role, at=at, measure_id=m.id, note=text
     )
+    uow.add_event(measure_status_event(m, m.status, str(new_state), at.date()))
     if target is MeasureAction.ACCEPT and plan.drawn_up_on is None:
         await repo.update_plan(plan, {"drawn_up_on": at.date()}, at)
         uow.add_event(

@@ -212,10 +212,17 @@ def _chunk(row: Any) -> Chunk:
     )
 
 
-async def create_chunks(session: AsyncSession, job_id: str, bounds: list[tuple[str, str, int]]) -> int:
-    """The job's chunks from the keyset bounds [(last region_code, last id, rows)] in order."""
+async def create_chunks(
+    session: AsyncSession,
+    job_id: str,
+    bounds: list[tuple[str, str, int]],
+    *,
+    first_after: tuple[str, str] | None = None,
+) -> int:
+    """The job's chunks from the keyset bounds [(last region_code, last id, rows)] in order;
+    `first_after`: the first chunk's lower bound (none: from the first household of all)."""
     rows = []
-    after: tuple[str | None, str | None] = (None, None)
+    after: tuple[str | None, str | None] = first_after or (None, None)
     for seq, (region, last_id, n) in enumerate(bounds):
         rows.append(
             {

@@ -20,6 +20,7 @@ from services.identification.application.households import (
     run_import_stream,
     start_import_job,
 )
+from services.identification.application.loops import loops_read
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
@@ -130,6 +131,7 @@ async def read_household(
         stored = await get_household(uow.session, household_id, cipher=ctx.cipher if wants_clear else None)
         if stored is None or not principal.sees(stored.region_code):
             raise NotFound("no such household in your jurisdiction")
+        loops = await loops_read(uow.session, stored.id)  # measures, re-assessment, red mark
         if wants_clear:
             await record_unmasked_read(
                 uow.session,
@@ -170,5 +172,6 @@ async def read_household(
         "dibao_status": stored.dibao_status,
         "members": members,
         "unmasked": wants_clear,
+        **loops,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

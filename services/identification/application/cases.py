@@ -20,6 +20,7 @@ from services.identification.adapters import cases_repo as repo_mod
 from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.cases_repo import CasesRepository, StaleCase, village_figures
 from services.identification.adapters.households import get_household
+from services.identification.adapters.loops_repo import loop_facts
 from services.identification.adapters.orm_cases import applications, cases
 from services.identification.application.policies import POLICY_STORE
 from services.identification.domain.assessment import assess
@@ -213,11 +214,14 @@ async def household_facts(
         if other.state == CaseState.ROLLED_BACK:
             rolled = repo_mod.as_local(other.updated_at).date()
             restarted = max(restarted or rolled, rolled)
+    # what assistance told (application/loops.py) wins over the hand-typed `measures_since`
+    told = await loop_facts(session, case.household_id)
     return HouseholdFacts(
         per_capita_income=per_capita,
         has_labor_capacity=any(c != _NO_LABOR for c in capacities),
         only_social_security=bool(extras.only_social_security),
-        measures_since=extras.measures_since,
+        measures_since=told.measures_since or extras.measures_since,
+        measures_open=told.measures_open,
         risk_factors_removed=bool(extras.risk_factors_removed),
         income_stable_since=extras.income_stable_since,
         monitored_since=restarted,

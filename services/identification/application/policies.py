@@ -50,6 +50,8 @@ _WHOLE = {
     "elimination_public_notice_days": (1, 365),
     "elimination_stable_months": (0, 120),
     "department_comparison_days": (1, 365),
+    "screening_interval_months": (1, 12),
+    "screening_day_of_month": (1, 31),
 }
 _FRACTIONS = {"sudden_hardship_income_drop_ratio"}
 _OPEN_FRACTIONS = {"scale_risk_threshold"}
@@ -79,6 +81,8 @@ def validate_parameter(name: str, value: Any) -> str | None:
         return None if value == value.quantize(Decimal("0.01")) else "must be yuan with at most 2 decimal places"
     if name == "dibao_edge_multiplier":
         return None if Decimal(1) <= value <= Decimal(3) else "must be between 1 and 3"
+    if name == "screening_interval_months" and value not in (1, 2, 3, 4, 6, 12):
+        return "must divide the year: 1, 2, 3, 4, 6 or 12"
     if name in _WHOLE:
         lo, hi = _WHOLE[name]
         ok = value == value.to_integral_value() and lo <= value <= hi

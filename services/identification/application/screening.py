@@ -73,6 +73,7 @@ from .policies import POLICY_STORE
 __all__ = [
     "SCREEN_CHUNK",
     "chunk_worker",
+    "create_screening_job",
     "replica_id",
     "run_one_chunk",
     "screen_chunk",
@@ -155,43 +156,10 @@ async def start_screening(ctx: ServiceContext, principal: Principal, body: Scree
     (region_code, id) order, `screening_chunk_size` each) that any replica may claim; returns the
     job (202). This replica starts on the chunks at once; the others find them by polling."""
     _check_region(principal, body.region, _SCREEN_ROLES)
-    size = _screen_chunk_size(ctx)
     async with ctx.uow() as uow:
-        numbered = sa.select(
-            households.c.region_code,
-            households.c.id,
-            sa.func.row_number().over(order_by=(households.c.region_code, households.c.id)).label("n"),
-        ).where(_region(body.region))
-        sub = numbered.subquery()
-        total = (
-            await uow.session.execute(sa.select(sa.func.count()).select_from(households).where(_region(body.region)))
-        ).scalar_one()
-        ends = (
-            await uow.session.execute(
-                sa.select(sub.c.region_code, sub.c.id, sub.c.n)
-                .where(sa.or_(sub.c.n % size == 0, sub.c.n == total))
-                .order_by(sub.c.n)
-            )
-        ).all()
-        job = await create_job(
-            uow.session,
-            kind="screening",
-            region=body.region,
-            created_by=principal.sub,
-            params={"as_of": body.as_of.isoformat(), "chunk_size": size},
-            rows_total=total,
+        job, total = await create_screening_job(
+            uow.session, region=body.region, created_by=principal.sub, as_of=body.as_of, size=_screen_chunk_size(ctx)
         )
-        previous = 0
-        bounds = []
-        for region, last_id, n in ends:
-            bounds.append((region, last_id, n - previous))
-            previous = n
-        await create_chunks(uow.session, job.id, bounds)
-        if not bounds:
-            job.status = "completed"
-            job.finished_at = utcnow()
-            job.result["warnings_raised"] = 0
-            await save_progress(uow.session, job)
         await uow.commit()
     if total >= _pool_from(ctx):  # start the worker processes while the first chunks are read
         pool = worker_pool(ctx)
@@ -200,6 +168,55 @@ async def start_screening(ctx: ServiceContext, principal: Principal, body: Scree
                 pool.submit(int)
     wake_chunk_worker(ctx)
     return job
+
+
+async def create_screening_job(
+    session: AsyncSession, *, region: str, created_by: str, as_of: dt.date, size: int
+) -> tuple[Job, int]:
+    """The screening job of `region` and its chunks, in the caller's transaction; returns the
+    job and the number of households. (The scheduled screening creates it in the transaction of
+    its (county, period) lease row: application/scheduled.py.)"""
+    numbered = sa.select(
+        households.c.region_code,
+        households.c.id,
+        sa.func.row_number().over(order_by=(households.c.region_code, households.c.id)).label("n"),
+    ).where(_region(region))
+    sub = numbered.subquery()
+    total = (
+        await session.execute(sa.select(sa.func.count()).select_from(households).where(_region(region)))
+    ).scalar_one()
+    ends = (
+        await session.execute(
+            sa.select(sub.c.region_code, sub.c.id, sub.c.n)
+            .where(sa.or_(sub.c.n % size == 0, sub.c.n == total))
+            .order_by(sub.c.n)
+        )
+    ).all()
+    job = await create_job(
+        session,
+        kind="screening",
+        region=region,
+        created_by=created_by,
+        params={"as_of": as_of.isoformat(), "chunk_size": size},
+        rows_total=total,
+    )
+    previous = 0
+    bounds = []
+    for village, last_id, n in ends:
+        bounds.append((village, last_id, n - previous))
+        previous = n
+    # the first chunk starts at the region's first village: without a lower bound it would also
+    # take every household of the regions sorting before it
+    first = (
+        await session.execute(sa.select(sa.func.min(households.c.region_code)).where(_region(region)))
+    ).scalar_one_or_none()
+    await create_chunks(session, job.id, bounds, first_after=None if first is None else (first, ""))
+    if not bounds:
+        job.status = "completed"
+        job.finished_at = utcnow()
+        job.result["warnings_raised"] = 0
+        await save_progress(session, job)
+    return job, int(total)
 
 
 def _region(region: str) -> Any:

@@ -181,6 +181,7 @@ class Rule(StrEnum):
     EXCLUSION_STANDING = "exclusion_standing"
     EXCLUSION_NOT_FOUND = "exclusion_not_found"
     ASSEMBLY_DECISION_REQUIRED = "assembly_decision_required"
+    MEASURES_OPEN = "measures_open"
 
 
 RULE_SOURCES: Mapping[Rule, str] = {
@@ -205,6 +206,7 @@ RULE_SOURCES: Mapping[Rule, str] = {
     Rule.ASSEMBLY_DECISION_REQUIRED: (
         "DOMAIN.md §3 Negative list; 002 篇十二 §(三): 由村民代表会议…评议通过 (decision date and minutes)"
     ),
+    Rule.MEASURES_OPEN: "002 篇九 §四(一): 针对性帮扶措施落实到位 (all measures for the household's risks delivered)",
 }
 
 
@@ -518,6 +520,8 @@ class HouseholdFacts:
     pensions…). ``measures_since``: when assistance measures were first in place.
     ``monitored_since`` overrides the case's date when monitoring restarted (after a rollback).
     ``open_elimination_case_id``: an elimination case for the household is still open.
+    ``measures_open``: assistance measures not yet closed or dropped (from assistance's events;
+    None — nothing heard from assistance — leaves the ``measures_open`` guard out).
     """
 
     per_capita_income: Decimal
@@ -528,6 +532,7 @@ class HouseholdFacts:
     income_stable_since: dt.date | None = None
     monitored_since: dt.date | None = None
     open_elimination_case_id: str | None = None
+    measures_open: int | None = None
 
 
 # --------------------------------------------------------------------------- events
@@ -798,8 +803,11 @@ def elimination_guards(
     facts: HouseholdFacts,
     policy: ProcedurePolicy,
     on: dt.date,
+    approval: bool = False,
 ) -> tuple[GuardOutcome, ...]:
     """Every §5 guard on proposing or approving elimination on ``on``, passed or not.
+    ``approval``: the county's approval, which also needs every measure delivered
+    (``measures_open``, when assistance has told the measures).
 
     Months are calendar months clamped to the month end (``calendar.add_months``): monitored
     since 2024-01-31 → three months are reached on 2024-04-30.
@@ -864,6 +872,12 @@ def elimination_guards(
                 f"income stable since {stable}; must be stable for more than "
                 f"{policy.elimination_stable_months} months (after {after})",
             )
+    if approval and facts.measures_open is not None:
+        add(
+            Rule.MEASURES_OPEN,
+            facts.measures_open == 0,
+            f"{facts.measures_open} assistance measure(s) not yet closed or dropped",
+        )
     return tuple(outcomes)
 
 
@@ -872,12 +886,15 @@ def _enforce_guards(
     facts: HouseholdFacts | None,
     policy: ProcedurePolicy,
     on: dt.date,
+    approval: bool = False,
 ) -> None:
     if facts is None:
         raise TransitionRefused(Rule.FACTS_REQUIRED, "the household's facts are needed")
     failed = [
         o
-        for o in elimination_guards(monitored_since=monitored_since, facts=facts, policy=policy, on=on)
+        for o in elimination_guards(
+            monitored_since=monitored_since, facts=facts, policy=policy, on=on, approval=approval
+        )
         if not o.passed
     ]
     if failed:
@@ -1062,7 +1079,7 @@ def _advance(
     if target is CaseState.COUNTY_REVIEW:
         changes["comparison_due"] = today + dt.timedelta(days=policy.department_comparison_days)
     if target is CaseState.ELIMINATED:
-        _enforce_guards(case.monitored_since, facts, policy, today)
+        _enforce_guards(case.monitored_since, facts, policy, today, approval=True)
         changes["eliminated_on"] = today
     if target is CaseState.MONITORED:
         standing = case.standing_exclusions

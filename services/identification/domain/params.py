@@ -59,6 +59,8 @@ EXTRA_PARAMETERS = frozenset(
         "elimination_requires_stable_year",
         "elimination_stable_months",
         "department_comparison_days",
+        "screening_interval_months",
+        "screening_day_of_month",
     }
 )
 

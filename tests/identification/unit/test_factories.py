@@ -52,6 +52,8 @@ TEST_PARAMETERS: dict[str, Any] = {
     "elimination_income_floor": D(5000),
     "scale_risk_threshold": D("0.02"),
     "department_comparison_days": 10,
+    "screening_interval_months": 6,
+    "screening_day_of_month": 1,
     "income_year_start": "10-01",
     "local_disposable_income_per_capita": D(15000),
     "expenditure_hardship_variant": "edge_standard",

@@ -3,7 +3,7 @@ household's head's name, for the exact name search; derived from `members`, refr
 search itself) and the index of households by (status, region_code, id) for the status filter.
 
 Revision ID: iden_0012
-Revises: iden_0009
+Revises: iden_0010
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from services.identification.adapters.orm_registry import household_heads
 
 revision = "iden_0012"
-down_revision = "iden_0009"
+down_revision = "iden_0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,161 @@
+"""Consumers of assistance's events (contract in docs/procedure.md "The loops"). Each handler
+runs in the inbox consumer's transaction: a redelivered event finds its inbox row and has no
+second effect. Events that can never be handled (no household id, no 12-digit village, no
+date where one is needed) are poison → dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.identification.application.loops import (
+    apply_income_update,
+    income_of,
+    record_measure,
+    record_measures_since,
+)
+from shared.app import CST, ConsumerSpec, ServiceContext
+from shared.consumer import PoisonEvent
+from shared.db import UnitOfWork
+from shared.events import Event
+
+__all__ = ["CONSUMERS"]
+
+log = logging.getLogger("fangfan.identification.consumers")
+Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+
+
+def _household_and_village(ev: Event) -> tuple[str, str]:
+    household_id = str(ev.data.get("household_id") or ev.subject or "")
+    village = str(ev.data.get("region_code") or ev.region or "")
+    if not household_id:
+        raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
+    if len(village) != 12 or not village.isdigit():
+        raise PoisonEvent(f"{ev.type} {ev.id}: region must be a 12-digit village code, got {village!r}")
+    return household_id, village
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _event_day(ev: Event) -> dt.date:
+    return ev.time.astimezone(CST).date()
+
+
+def on_income_updated(ctx: ServiceContext) -> Handler:
+    """A visit's income update: the household's stored income and its re-assessment."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, _village = _household_and_village(ev)
+        income = income_of(ev.data)
+        if not income:
+            raise PoisonEvent(f"{ev.type} {ev.id}: no income amount")
+        visited_on = _date(ev.data.get("visited_on")) or _event_day(ev)
+        outcome = await apply_income_update(
+            ctx,
+            uow,
+            household_id=household_id,
+            income=income,
+            visited_on=visited_on,
+            visit_id=str(ev.data.get("visit_id") or "") or None,
+            at=ctx.now(),
+        )
+        log.debug("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
+
+    return handle
+
+
+def on_plan_created(ctx: ServiceContext) -> Handler:
+    """The plan's recommended measures, each `proposed`."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, village = _household_and_village(ev)
+        at = ctx.now()
+        for m in ev.data.get("measures") or []:
+            if isinstance(m, dict) and m.get("id"):
+                await record_measure(
+                    uow.session,
+                    household_id=household_id,
+                    region_code=village,
+                    measure_id=str(m["id"]),
+                    status="proposed",
+                    plan_id=ev.data.get("plan_id"),
+                    type_=m.get("type"),
+                    on=_event_day(ev),
+                    at=at,
+                )
+
+    return handle
+
+
+def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
+    """`drawn_up_on`: the day the first measure was accepted — measures in place since."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, village = _household_and_village(ev)
+        on = _date(ev.data.get("drawn_up_on"))
+        if on is None:
+            raise PoisonEvent(f"{ev.type} {ev.id}: no drawn_up_on")
+        await record_measures_since(uow.session, household_id, village, on, ctx.now())
+
+    return handle
+
+
+def on_measure_status_changed(ctx: ServiceContext) -> Handler:
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, village = _household_and_village(ev)
+        d = ev.data
+        measure_id, status = d.get("measure_id"), d.get("to")
+        if not measure_id or not status:
+            raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
+        await record_measure(
+            uow.session,
+            household_id=household_id,
+            region_code=village,
+            measure_id=str(measure_id),
+            status=str(status),
+            plan_id=d.get("plan_id"),
+            type_=d.get("type"),
+            on=_date(d.get("on")) or _event_day(ev),
+            at=ctx.now(),
+        )
+
+    return handle
+
+
+def on_measures(ctx: ServiceContext) -> Handler:
+    """One durable consumer for the measure events, so that they are handled in their order."""
+    handlers = {
+        "plan_created": on_plan_created(ctx),
+        "plan_drawn_up": on_plan_drawn_up(ctx),
+        "measure_status_changed": on_measure_status_changed(ctx),
+    }
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        handler = handlers.get(ev.name)
+        if handler is not None:
+            await handler(uow, ev)
+
+    return handle
+
+
+CONSUMERS = [
+    ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], on_income_updated),
+    ConsumerSpec(
+        "measures",
+        [
+            "fangfan.assistance.plan_created.>",
+            "fangfan.assistance.plan_drawn_up.>",
+            "fangfan.assistance.measure_status_changed.>",
+        ],
+        on_measures,
+    ),
+]

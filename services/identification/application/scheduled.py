@@ -1,0 +1,110 @@
+"""The scheduled screening (docs/identification.md "Scheduled screening"): a background task of
+every replica that, for each county with households, starts the county's screening once per
+period of its policy (`screening_interval_months`, `screening_day_of_month`: Anhui monthly at the
+month end, 004 §三(二); two concentrated screenings a year, 003 §(二)).
+
+Once across replicas: the replica whose insert of the (county, period) row in
+`scheduled_screenings` succeeds creates the screening job and its chunks in the same transaction;
+the others' inserts find the row and do nothing. The job is then screened like any other — its
+chunks claimed by whichever replica is free (leases in application/screening.py) — and every
+warning raised, red ones included (the monthly red-flag analysis: 返贫致贫风险较大的…红色标注),
+goes out as `risk.warning_raised` with the screening's job id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from services.identification.adapters.orm import households
+from services.identification.adapters.orm_loops import scheduled_screenings
+from services.identification.domain.screening_schedule import screening_slot
+from shared.app import ServiceContext
+from shared.db import is_postgres
+from shared.policy import PolicyNotFound
+
+from .policies import POLICY_STORE
+from .screening import _screen_chunk_size, create_screening_job, replica_id, wake_chunk_worker
+
+__all__ = ["SCHEDULER", "run_due_screenings", "scheduled_screening"]
+
+log = logging.getLogger("fangfan.identification.scheduled")
+#: `created_by` of the jobs the schedule starts
+SCHEDULER = "system:schedule"
+
+
+def _poll_s(ctx: ServiceContext) -> float:
+    return float(ctx.state.get("schedule_poll_s") or os.environ.get("FANGFAN_SCHEDULE_POLL_S", 300))
+
+
+async def scheduled_screening(ctx: ServiceContext) -> None:
+    """Background task: every `FANGFAN_SCHEDULE_POLL_S` (300 s) start the screenings due."""
+    wake = ctx.state.setdefault("schedule_wake", asyncio.Event())
+    ctx.state.setdefault("stop_hooks", []).append(wake.set)
+    while not ctx.state.get("stopping"):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), _poll_s(ctx))
+        wake.clear()
+        if ctx.state.get("stopping"):
+            return
+        try:
+            await run_due_screenings(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduled screening: checking failed; retrying at the next poll")
+
+
+async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Start every county's screening that is due today and not yet started for its period;
+    returns what this replica started [{county, period, job_id, households}]."""
+    today = ctx.today()
+    store = ctx.state.get("policy_store", POLICY_STORE)
+    insert = pg_insert if is_postgres(ctx.engine) else sqlite_insert
+    started: list[dict[str, Any]] = []
+    async with ctx.sessions() as s:
+        county = sa.func.substr(households.c.region_code, 1, 6)
+        counties = [r[0] for r in (await s.execute(sa.select(county).distinct().order_by(county))).all()]
+    for code in counties:
+        async with ctx.uow() as uow:
+            try:
+                policy = await store.resolve(uow.session, code, today)
+            except PolicyNotFound:
+                continue
+            interval, day = policy.get("screening_interval_months"), policy.get("screening_day_of_month")
+            if interval is None or day is None:
+                continue  # this region screens on demand only
+            try:
+                slot = screening_slot(today, int(interval), int(day))
+            except ValueError as exc:
+                log.warning("scheduled screening of %s: %s", code, exc)
+                continue
+            if not slot.is_due(today):
+                continue
+            claimed = await uow.session.execute(
+                insert(scheduled_screenings)
+                .values(county=code, period=slot.period, started_by=replica_id(ctx), started_at=ctx.now())
+                .on_conflict_do_nothing(index_elements=["county", "period"])
+            )
+            if claimed.rowcount != 1:
+                continue  # another replica (or an earlier poll) started it
+            job, total = await create_screening_job(
+                uow.session, region=code, created_by=SCHEDULER, as_of=today, size=_screen_chunk_size(ctx)
+            )
+            await uow.session.execute(
+                sa.update(scheduled_screenings)
+                .where(scheduled_screenings.c.county == code, scheduled_screenings.c.period == slot.period)
+                .values(job_id=job.id)
+            )
+            await uow.commit()
+        log.info("scheduled screening of %s for %s: job %s, %d households", code, slot.period, job.id, total)
+        started.append({"county": code, "period": slot.period, "job_id": job.id, "households": total})
+    if started:
+        wake_chunk_worker(ctx)
+    return started
