@@ -80,6 +80,9 @@ RULES: list[Rule] = [
     _r("POST", "/signals", STAFF - {TOWNSHIP, VILLAGE} | {DEPARTMENT}),
     _r(R, "/signals/**", STAFF | {DEPARTMENT}),
     _r("POST", "/households/import", BULK),
+    # duplicate persons (一人多户): resolved by the county or province covering both households
+    _r(R, "/households/duplicates", COUNTY_AND_ABOVE),
+    _r("POST", "/households/duplicates/{id}/resolve", COUNTY_AND_ABOVE),
     _r(ANY, "/households/**", STAFF | {CONTACT}),
     _r(R, "/jobs/{id}", STAFF),
     _r(ANY, "/screenings/**", STAFF),

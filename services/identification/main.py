@@ -15,6 +15,7 @@ from services.identification.api import (
     applications,
     assessments,
     cases,
+    duplicates,
     households,
     policies,
     signals,
@@ -49,6 +50,7 @@ def spec() -> ServiceSpec:
         routers=[
             assessments.router,
             policies.router,
+            duplicates.router,  # before households: /households/duplicates is not a household id
             households.router,
             applications.router,
             cases.router,
