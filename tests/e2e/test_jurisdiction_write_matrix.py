@@ -360,6 +360,8 @@ async def test_no_write_crosses_a_county(tmp_path: Path, monkeypatch: pytest.Mon
                             failures.append(f"import job names the other county's household: {where}")
                     if r.status_code == 409 and (t.household in r.text or t.number in r.text):
                         failures.append(f"409 names the other household: {where}")
+                    if path == "/signals" and r.status_code == 200:
+                        outcome += " " + ",".join(sorted(str(o.get("outcome")) for o in r.json()["outcomes"]))
                     statuses.setdefault(label, Counter())[outcome] += 1
 
             last = callers[-1].county

@@ -53,6 +53,12 @@ TABLE = [
     ("contact", "POST", "/subsidies/calculate", "", True),
     ("contact", "POST", "/subsidies/calculate:batch", "", False),
     ("contact", "GET", "/plans", "household_id=h", True),
+    ("county", "GET", "/households/duplicates", "", True),
+    ("province", "POST", "/households/duplicates/d-1/resolve", "", True),
+    ("township", "GET", "/households/duplicates", "", False),
+    ("village", "POST", "/households/duplicates/d-1/resolve", "", False),
+    ("contact", "GET", "/households/duplicates", "", False),
+    ("township", "GET", "/households/h-1", "", True),
 ]
 
 

@@ -7,7 +7,8 @@
   jurisdiction are flagged as open duplicates.
 - `record_sightings`: store duplicates (an open record for the same person and households is
   seen again, not stored twice), `fangfan.household.duplicate_found` to the outbox.
-- `import_sightings`: the duplicates of an import chunk (members already in other households).
+- `member_holders` + `import_sightings`: the duplicates of an import chunk (members already in
+  other households).
 - `list_duplicates`, `resolve_duplicate` (keep | move | split, domain.duplicates)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.households import (
@@ -40,7 +42,7 @@ from services.identification.domain.duplicates import (
 )
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, is_postgres
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import region_within, time_ordered_uuids
@@ -55,6 +57,7 @@ __all__ = [
     "import_sightings",
     "list_duplicates",
     "match_household",
+    "member_holders",
     "member_households",
     "record_sightings",
     "resolve_duplicate",
@@ -283,26 +286,70 @@ def _event(name: str, row: Any, at: dt.datetime) -> Event:
     return Event("household", name, v["household_id"], region, data, source=SOURCE)
 
 
-async def import_sightings(
-    session: AsyncSession,
+async def member_holders(session: AsyncSession, indexes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """blind index → every (household id, region) holding it: `member_households` for a bulk
+    import's chunk, run before the chunk is written (so that its own new members are not read
+    back).
+
+    PostgreSQL: one `= ANY` probe of the hash index for the whole chunk. During a bulk import the
+    planner's statistics of `members` lag far behind (the table grows by a chunk per transaction;
+    it estimated 40 % of the table for 500 values and scanned all of it, chunk after chunk:
+    quadratic), so sequential scans are off for these statements (`SET LOCAL`, then on again)."""
+    if not indexes:
+        return {}
+    if not is_postgres(session.bind):
+        return await member_households(session, indexes)
+    await session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    try:
+        rows = (
+            await session.execute(
+                sa.text("SELECT id_number_index, household_id FROM members WHERE id_number_index = ANY(:i)").bindparams(
+                    sa.bindparam("i", type_=ARRAY(sa.Text))
+                ),
+                {"i": list(dict.fromkeys(indexes))},
+            )
+        ).all()
+        regions: dict[str, str] = {}
+        if rows:
+            found = sorted({r[1] for r in rows})
+            stmt = sa.text("SELECT id, region_code FROM households WHERE id = ANY(:h)").bindparams(
+                sa.bindparam("h", type_=ARRAY(sa.Text))
+            )
+            regions = {r[0]: r[1] for r in (await session.execute(stmt, {"h": found})).all()}
+    finally:
+        await session.execute(sa.text("SET LOCAL enable_seqscan = on"))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for idx, hid in sorted(rows, key=lambda r: r[1]):
+        if hid in regions and (hid, regions[hid]) not in out.setdefault(idx, []):
+            out[idx].append((hid, regions[hid]))
+    return out
+
+
+def import_sightings(
     persons: Sequence[Sequence[tuple[str, str]]],
     household_ids: Sequence[str | None],
     regions: Sequence[str],
+    before: dict[str, list[tuple[str, str]]],
 ) -> list[Sighting]:
-    """The duplicates of an import chunk: per written household (its id, region and members'
-    (blind index, masked ID)), every other household holding one of its members. A pair of
-    households is reported once per person (rows of one chunk that share a person: once)."""
-    indexes = [idx for ps, hid in zip(persons, household_ids, strict=True) if hid for idx, _ in ps]
-    if not indexes:
-        return []
-    hits = await member_households(session, indexes)
+    """The duplicates of an import chunk: per written household (its id — None: not written —,
+    region and members' (blind index, masked ID)), every other household holding one of its
+    members: one stored before (`before`: `member_holders` read before the chunk was written;
+    the chunk's own households there are their old versions and are left out) or another row of
+    the chunk. A pair of households is reported once per person."""
+    own = {hid for hid in household_ids if hid}
+    in_chunk: dict[str, list[tuple[str, str]]] = {}
+    for ps, hid, region in zip(persons, household_ids, regions, strict=True):
+        if hid is not None:
+            for idx, _ in ps:
+                in_chunk.setdefault(idx, []).append((hid, region))
     out: list[Sighting] = []
     seen: set[tuple[str, frozenset[str]]] = set()
     for ps, hid, region in zip(persons, household_ids, regions, strict=True):
         if hid is None:
             continue
         for index, masked in ps:
-            for other, other_region in hits.get(index, []):
+            stored = [h for h in before.get(index, ()) if h[0] not in own]
+            for other, other_region in [*stored, *in_chunk.get(index, [])]:
                 pair = (index, frozenset((hid, other)))
                 if other == hid or pair in seen:
                     continue

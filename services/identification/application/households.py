@@ -31,6 +31,7 @@ from services.identification.application.duplicates import (
     CONFLICT_MESSAGE,
     Sighting,
     import_sightings,
+    member_holders,
     record_sightings,
 )
 from services.identification.domain.duplicates import DuplicateMatch
@@ -367,9 +368,11 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
                 refused: list[dict[str, Any]] = []
                 new_duplicates = 0
                 if result.batch is not None and len(result.batch):
+                    # who held the chunk's people before it is written (duplicate persons)
+                    before = await member_holders(uow.session, [i for ps in result.batch.persons for i, _ in ps])
                     # matching by household number only inside the importer's jurisdiction
                     summary = await write_prepared(uow.session, result.batch, within=job.region)
-                    refused, new_duplicates = await _duplicates(uow, job, result, summary)
+                    refused, new_duplicates = await _duplicates(uow, job, result, summary, before)
                 state = (
                     job.rows_done,
                     job.rows_failed,
@@ -401,7 +404,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
 
 
 async def _duplicates(
-    uow: UnitOfWork, job: Job, result: ChunkResult, summary: UpsertSummary
+    uow: UnitOfWork, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], int]:
     """Record a written chunk's duplicates: rows refused because their household number is a
     household outside the importer's jurisdiction (row errors `household_conflict`, that
@@ -425,7 +428,7 @@ async def _duplicates(
         for pos, _, _ in summary.conflicts
     ]
     await record_sightings(uow, sightings, origin="import", by=job.created_by, role="import", at=at)
-    persons = await import_sightings(uow.session, batch.persons, summary.written, batch.regions)
+    persons = import_sightings(batch.persons, summary.written, batch.regions, before)
     new = await record_sightings(uow, persons, origin="import", by=job.created_by, role="import", at=at)
     return errors, new
 

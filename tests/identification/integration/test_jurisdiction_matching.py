@@ -351,3 +351,27 @@ async def test_an_application_naming_members_of_two_households_of_the_jurisdicti
     assert r.json()["household_id"] == a
     (d,) = await _duplicates(service)
     assert (d.household_id, d.other_household_id, d.resolve_region, d.refused) == (b, a, "341221", False)
+
+
+async def test_two_rows_of_one_file_sharing_a_person_are_one_duplicate_and_updates_are_not_self_duplicates(
+    service: Service,
+) -> None:
+    p = id_number()
+    first = _row("ONE-A", MY_VILLAGE, [p, id_number("19700101")])
+    second = _row("ONE-B", MY_OTHER_VILLAGE, [id_number("19720101"), p])
+    job = await _import(service, "341221", [first, second])
+    assert job["result"]["inserted"] == 2
+    assert job["result"]["duplicates"] == 1
+    (d,) = await _duplicates(service)
+    assert {d.household_id, d.other_household_id} == {
+        await _household_id(service, "ONE-A"),
+        await _household_id(service, "ONE-B"),
+    }
+    # a changed row of a household (same number, same people) is an update, not a duplicate of itself
+    changed = dict(first, income={"wage": "7000"})
+    again = await _import(service, "341221", [changed])
+    assert again["result"]["updated"] == 1
+    assert again["result"].get("duplicates", 0) == 0  # ONE-A and ONE-B: already open, seen again
+    assert len(await _duplicates(service)) == 1
+    (d,) = await _duplicates(service)
+    assert d.seen == 2
