@@ -81,6 +81,9 @@ RULES: list[Rule] = [
     _r("POST", "/signals/leads/{id}/resolve", {VILLAGE, TOWNSHIP, COUNTY, ADMIN}),
     _r(R, "/signals/**", STAFF | {DEPARTMENT}),
     _r("POST", "/households/import", BULK),
+    # duplicate persons (一人多户): resolved by the county or province covering both households
+    _r(R, "/households/duplicates", COUNTY_AND_ABOVE),
+    _r("POST", "/households/duplicates/{id}/resolve", COUNTY_AND_ABOVE),
     # the registry look-up (officers' console): the list, the look-up by ID number, the risk page;
     # the overview is put together by the gateway itself (gateway/overview.py)
     _r(R, "/households", STAFF),

@@ -20,6 +20,7 @@ from services.identification.api import (
     assessments,
     audit,
     cases,
+    duplicates,
     households,
     marks,
     policies,
@@ -57,6 +58,7 @@ def spec() -> ServiceSpec:
         routers=[
             assessments.router,
             policies.router,
+            duplicates.router,  # before households: /households/duplicates is not a household id
             households.router,
             registry.router,
             marks.router,

@@ -172,6 +172,7 @@ BODIES: dict[tuple[str, str], Callable[[Ctx], Any]] = {
     },
     ("POST", "/employment/records/{record_id}/services"): lambda c: {"kind": "guidance", "provided_on": "2024-03-01"},
     ("POST", "/households/import"): lambda c: [{**_household(c)["household"], **_import_keys(c)}],
+    ("POST", "/households/duplicates/{duplicate_id}/resolve"): lambda c: {"action": "keep", "note": "matrix"},
     ("PUT", "/inbox/sms"): lambda c: {"phone": "13812345678"},
     ("PATCH", "/measures/{measure_id}"): lambda c: {"reason": "matrix", "description": "matrix"},
     ("POST", "/measures/{measure_id}/transitions"): lambda c: {"action": "accept", "note": "matrix"},

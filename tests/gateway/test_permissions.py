@@ -68,6 +68,12 @@ TABLE = [
     ("contact", "POST", "/households/search", "", False),
     ("contact", "GET", "/households/h-1/risk", "", False),
     ("department", "GET", "/households", "", False),
+    ("county", "GET", "/households/duplicates", "", True),
+    ("province", "POST", "/households/duplicates/d-1/resolve", "", True),
+    ("township", "GET", "/households/duplicates", "", False),
+    ("village", "POST", "/households/duplicates/d-1/resolve", "", False),
+    ("contact", "GET", "/households/duplicates", "", False),
+    ("township", "GET", "/households/h-1", "", True),
 ]
 
 

@@ -53,7 +53,7 @@ from services.identification.domain.model import (
     residence_of_region,
 )
 from shared.db import is_postgres, utcnow
-from shared.identifiers import id_check_digit, time_ordered_uuids
+from shared.identifiers import id_check_digit, region_within, time_ordered_uuids
 from shared.pii import FieldCipher, mask_id_number
 
 __all__ = [
@@ -126,6 +126,11 @@ class UpsertSummary:
     unchanged: int = 0
     #: household_number → household id, for every record of the call
     ids: dict[str, str] = field(default_factory=dict)
+    #: per record of the batch (its order): the id written (inserted or updated), None otherwise
+    written: list[str | None] = field(default_factory=list)
+    #: records refused because their number is a household outside `within`: (position in the
+    #: batch, that household's id, its region) — that household is not touched
+    conflicts: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +352,9 @@ class PreparedBatch:
     ids: list[str] = field(default_factory=list)
     households: list[Any] = field(default_factory=list)
     members: list[Any] = field(default_factory=list)
+    #: per household, its members' (blind index, masked ID number): duplicate persons are looked up by them
+    persons: list[list[tuple[str, str]]] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -401,6 +409,7 @@ class RowEncoder:
             number, region, phone = c["household_number"], c["region_code"], c["phone"]
             parts = [number, region, phone or "", "1" if c["escaped_poverty"] else "0", c["dibao_status"], facts]
             mrows = []
+            persons = []
             for i, m in enumerate(c["members"]):
                 idn, name = m["id_number"], m["name"]
                 grade, kind = m["disability_grade"], m["disability_kind"]
@@ -413,12 +422,14 @@ class RowEncoder:
                 at += 24
                 born = f"{idn[6:10]}-{idn[10:12]}-{idn[12:14]}"
                 sex = "male" if int(idn[16]) % 2 else "female"
+                blind, masked = self._blind(idn), mask_id_number(idn)
+                persons.append((blind, masked))
                 if pg:
                     g = _NULL if grade is None else grade
                     k = _NULL if kind is None else kind
                     ill = "t" if m["serious_illness"] else "f"
                     mrows.append(
-                        f"{hid}\t{i}\t\\\\x{id_enc.hex()}\t{self._blind(idn)}\t{mask_id_number(idn)}"
+                        f"{hid}\t{i}\t\\\\x{id_enc.hex()}\t{blind}\t{masked}"
                         f"\t\\\\x{name_enc.hex()}\t{copy_escape(m['relation'])}\t{sex}\t{born}\t{m['labor_capacity']}"
                         f"\t{g}\t{k}\t{ill}\t{m['schooling']}\n"
                     )
@@ -428,8 +439,8 @@ class RowEncoder:
                             hid,
                             i,
                             id_enc,
-                            self._blind(idn),
-                            mask_id_number(idn),
+                            blind,
+                            masked,
                             name_enc,
                             m["relation"],
                             sex,
@@ -475,6 +486,8 @@ class RowEncoder:
                     )
                 )
                 batch.members.append(mrows)
+            batch.persons.append(persons)
+            batch.regions.append(region)
             batch.numbers.append(number)
             batch.hashes.append(digest)
             batch.ids.append(hid)
@@ -487,11 +500,13 @@ async def _raw(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def write_prepared(session: AsyncSession, batch: PreparedBatch) -> UpsertSummary:
+async def write_prepared(session: AsyncSession, batch: PreparedBatch, *, within: str | None = None) -> UpsertSummary:
     """Upsert a prepared batch by household number in the session's transaction: new households
     COPYed (PostgreSQL) or inserted with executemany (SQLite); unchanged ones (same content hash)
     not touched; changed ones updated (`version` + 1) and their members replaced, keeping their
-    id. A concurrent import that inserted one of the numbers first makes this raise (a unique
+    id. With `within` (the caller's region), a number that belongs to a household outside it is
+    not written at all (`summary.conflicts`): matching happens only inside the jurisdiction.
+    A concurrent import that inserted one of the numbers first makes this raise (a unique
     violation): run the batch again in a new transaction. The caller commits."""
     summary = UpsertSummary()
     if not batch.numbers:
@@ -501,7 +516,8 @@ async def write_prepared(session: AsyncSession, batch: PreparedBatch) -> UpsertS
         found = (
             await session.execute(
                 sa.text(
-                    "SELECT household_number, id, content_hash FROM households WHERE household_number = ANY(:n)"
+                    "SELECT household_number, id, content_hash, region_code FROM households "
+                    "WHERE household_number = ANY(:n)"
                 ).bindparams(sa.bindparam("n", type_=ARRAY(sa.Text))),
                 {"n": batch.numbers},
             )
@@ -512,28 +528,38 @@ async def write_prepared(session: AsyncSession, batch: PreparedBatch) -> UpsertS
         for i in range(0, len(batch.numbers), 500):
             found += (
                 await session.execute(
-                    sa.select(households.c.household_number, households.c.id, households.c.content_hash).where(
-                        households.c.household_number.in_(batch.numbers[i : i + 500])
-                    )
+                    sa.select(
+                        households.c.household_number,
+                        households.c.id,
+                        households.c.content_hash,
+                        households.c.region_code,
+                    ).where(households.c.household_number.in_(batch.numbers[i : i + 500]))
                 )
             ).all()
-    existing = {r[0]: (r[1], r[2]) for r in found}
+    existing = {r[0]: (r[1], r[2], r[3]) for r in found}
     new_h, new_m, changed_h, changed_m, changed_ids = [], [], [], [], []
-    for number, digest, hid, hrow, mrows in zip(
-        batch.numbers, batch.hashes, batch.ids, batch.households, batch.members, strict=True
+    for pos, (number, digest, hid, hrow, mrows) in enumerate(
+        zip(batch.numbers, batch.hashes, batch.ids, batch.households, batch.members, strict=True)
     ):
         old = existing.get(number)
+        if old is not None and within is not None and not region_within(old[2], within):
+            summary.conflicts.append((pos, old[0], old[2]))
+            summary.written.append(None)
+            continue
         if old is None:
             summary.inserted += 1
             summary.ids[number] = hid
+            summary.written.append(hid)
             new_h.append(hrow)
             new_m.append(mrows)
         elif old[1] == digest:
             summary.unchanged += 1
             summary.ids[number] = old[0]
+            summary.written.append(None)
         else:
             summary.updated += 1
             summary.ids[number] = old[0]
+            summary.written.append(old[0])
             changed_ids.append(old[0])
             if batch.postgres:
                 changed_h.append(hrow)

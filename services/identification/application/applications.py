@@ -21,7 +21,6 @@ from services.identification.adapters.households import (
     record_outcome,
     upsert_household,
 )
-from services.identification.adapters.orm import households
 from services.identification.adapters.orm_cases import applications
 from services.identification.api.schemas import HouseholdIn
 from services.identification.application.assessments import to_domain_household
@@ -33,6 +32,7 @@ from services.identification.application.cases import (
     resolve_identification,
     submitter_index,
 )
+from services.identification.application.duplicates import HouseholdConflict, match_household, record_sightings
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, CaseExclusion, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
@@ -56,24 +56,6 @@ def _ordered_risks(*groups: Sequence[str]) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- household
-
-
-async def _find_household(
-    ctx: ServiceContext, session: AsyncSession, body: HouseholdIn, household_number: str | None
-) -> str | None:
-    """An existing household: by household number, else by any member's ID-number blind index."""
-    if household_number:
-        found = (
-            await session.execute(sa.select(households.c.id).where(households.c.household_number == household_number))
-        ).scalar_one_or_none()
-        if found:
-            return str(found)
-    indexes = [ctx.cipher.blind_index(m.id_number) for m in body.members]
-    matches = await CasesRepository(session).households_by_member_index(indexes)
-    for index in indexes:
-        if index in matches:
-            return matches[index][0]
-    return None
 
 
 async def _save_household(
@@ -200,7 +182,16 @@ async def _submit(
         assessment = assess(domain_household, resolved, as_of=at.date())
         risks = _ordered_risks(risk_types, [str(r) for r in assessment.risk_types])
         category = str(assessment.category) if assessment.category else None
-        existing = await _find_household(ctx, session, household, household_number)
+        # matching only inside the caller's jurisdiction (application.duplicates): a household
+        # of another jurisdiction is never changed — refused, recorded for the level above both
+        match = await match_household(ctx, session, principal, household, household_number, region_code)
+        if match.refused:
+            await record_sightings(
+                uow, match.refused, origin="application", by=actor_label(principal), role=principal.role, at=at
+            )
+            await uow.commit()
+            raise HouseholdConflict()
+        existing = match.household_id
         if existing is not None:
             await _refuse_if_open(session, existing)
         case_id = str(uuid.uuid4())
@@ -237,6 +228,15 @@ async def _submit(
                 "policy_id": resolved.id,
                 "policy_version": resolved.version,
             },
+        )
+        # one person in two households of this jurisdiction: flagged, to be resolved
+        await record_sightings(
+            uow,
+            [replace(f, other_household_id=household_id) for f in match.flags if f.household_id != household_id],
+            origin="application",
+            by=actor_label(principal),
+            role=principal.role,
+            at=at,
         )
         case = _with_household(opened.case, household_id)
         repo = CasesRepository(session)

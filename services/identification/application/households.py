@@ -27,9 +27,18 @@ from starlette.requests import ClientDisconnect
 from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
 from services.identification.api.schemas import HouseholdImport
+from services.identification.application.duplicates import (
+    CONFLICT_CODE,
+    CONFLICT_MESSAGE,
+    Sighting,
+    import_sightings,
+    member_holders,
+    record_sightings,
+)
+from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import is_postgres, utcnow
+from shared.db import UnitOfWork, is_postgres, utcnow
 from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
 from shared.logging import request_id_var
 
@@ -384,8 +393,14 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
         try:
             async with ctx.uow() as uow:
                 summary = UpsertSummary()
+                refused: list[dict[str, Any]] = []
+                new_duplicates = 0
                 if result.batch is not None and len(result.batch):
-                    summary = await write_prepared(uow.session, result.batch)
+                    # who held the chunk's people before it is written (duplicate persons)
+                    before = await member_holders(uow.session, [i for ps in result.batch.persons for i, _ in ps])
+                    # matching by household number only inside the importer's jurisdiction
+                    summary = await write_prepared(uow.session, result.batch, within=job.region)
+                    refused, new_duplicates = await _duplicates(uow, job, result, summary, before)
                 state = (
                     job.rows_done,
                     job.rows_failed,
@@ -394,11 +409,14 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
                     job.error_count,
                     job.cursor,
                 )
-                job.rows_done += result.rows - result.failed
-                job.rows_failed += result.failed
-                job.add_errors(result.errors)
+                job.rows_done += result.rows - result.failed - len(refused)
+                job.rows_failed += result.failed + len(refused)
+                job.add_errors(sorted(result.errors + refused, key=lambda e: e["line"]))
                 for k in ("inserted", "updated", "unchanged"):
                     job.result[k] = job.result.get(k, 0) + getattr(summary, k)
+                if refused or new_duplicates or "duplicates" in job.result:
+                    job.result["conflicts"] = job.result.get("conflicts", 0) + len(refused)
+                    job.result["duplicates"] = job.result.get("duplicates", 0) + new_duplicates
                 job.cursor = {"line": max(result.last_line, int((job.cursor or {}).get("line", 0)))}
                 try:
                     await save_progress(uow.session, job)
@@ -411,6 +429,36 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
             if attempt == 2:
                 raise
             log.info("import %s: a concurrent import stored some of these households first; retrying", job.id)
+
+
+async def _duplicates(
+    uow: UnitOfWork, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """Record a written chunk's duplicates: rows refused because their household number is a
+    household outside the importer's jurisdiction (row errors `household_conflict`, that
+    household untouched) and members already in another household (open duplicates). Returns
+    (the row errors, how many duplicates are new)."""
+    batch = result.batch
+    assert batch is not None
+    at = utcnow()
+    sightings = [
+        Sighting(str(DuplicateMatch.HOUSEHOLD_NUMBER), None, None, hid, region, None, batch.regions[pos], True)
+        for pos, hid, region in summary.conflicts
+    ]
+    errors = [
+        {
+            "line": result.lines.get(batch.numbers[pos], result.first_line),
+            "household_number": batch.numbers[pos][:64],
+            "path": "household_number",
+            "code": CONFLICT_CODE,
+            "message": CONFLICT_MESSAGE,
+        }
+        for pos, _, _ in summary.conflicts
+    ]
+    await record_sightings(uow, sightings, origin="import", by=job.created_by, role="import", at=at)
+    persons = import_sightings(batch.persons, summary.written, batch.regions, before)
+    new = await record_sightings(uow, persons, origin="import", by=job.created_by, role="import", at=at)
+    return errors, new
 
 
 async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ...]], *, in_process: int) -> None:

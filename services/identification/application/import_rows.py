@@ -310,6 +310,8 @@ class ChunkResult:
     failed: int = 0  # households refused
     batch: PreparedBatch | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: household number → the input line of its (last) row, for errors found when writing
+    lines: dict[str, int] = field(default_factory=dict)
 
 
 _ENCODER: dict[str, Any] = {}
@@ -339,6 +341,7 @@ def _not_json(exc: Exception) -> str:
 
 def _finish(canons: list[tuple[int, dict[str, Any]]], encoder: RowEncoder, result: ChunkResult) -> ChunkResult:
     result.batch = encoder.encode_many([c for _, c in canons])
+    result.lines = {c["household_number"]: line for line, c in canons}
     return result
 
 

@@ -2,7 +2,7 @@
 overrides, the tamper-evident decision audit chain (shared.audit), and lead resolutions.
 
 Revision ID: iden_0009
-Revises: iden_0007
+Revises: iden_0008
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.orm_cases import case_exclusions, lead_resolutions
 
 revision = "iden_0009"
-down_revision = "iden_0007"
+down_revision = "iden_0008"
 branch_labels = None
 depends_on = None
 

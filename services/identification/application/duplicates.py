@@ -1,0 +1,576 @@
+"""Use cases of duplicate persons (一人多户) and of matching inside the caller's jurisdiction.
+
+- `match_household`: the household an application is about — by household number, else by a
+  member's ID number (blind index) — found only inside the caller's jurisdiction. A match outside
+  it is a refusal (`HouseholdConflict`, 409 `household_conflict`, neutral) recorded as a refused
+  duplicate for the region covering both; members also found in other households of the
+  jurisdiction are flagged as open duplicates.
+- `record_sightings`: store duplicates (an open record for the same person and households is
+  seen again, not stored twice), `fangfan.household.duplicate_found` to the outbox.
+- `member_holders` + `import_sightings`: the duplicates of an import chunk (members already in
+  other households).
+- `list_duplicates`, `resolve_duplicate` (keep | move | split, domain.duplicates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identification.adapters.households import (
+    HouseholdRecord,
+    StoredHousehold,
+    get_household,
+    upsert_household,
+)
+from services.identification.adapters.orm import households, members
+from services.identification.adapters.orm_duplicates import household_duplicates as dups
+from services.identification.api.schemas import HouseholdIn
+from services.identification.domain.duplicates import (
+    DuplicateMatch,
+    DuplicateStatus,
+    ResolutionRefused,
+    plan_resolution,
+    resolving_region,
+)
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.db import UnitOfWork, is_postgres
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from shared.events import Event
+from shared.identifiers import region_within, time_ordered_uuids
+from shared.pii import mask_id_number, mask_numbers_in_text
+
+__all__ = [
+    "CONFLICT_CODE",
+    "CONFLICT_MESSAGE",
+    "HouseholdConflict",
+    "HouseholdMatch",
+    "Sighting",
+    "import_sightings",
+    "list_duplicates",
+    "match_household",
+    "member_holders",
+    "member_households",
+    "record_sightings",
+    "resolve_duplicate",
+]
+
+SOURCE = "identification"
+CONFLICT_CODE = "household_conflict"
+#: Says nothing about the other household (not its region, id, members or even whether the match
+#: was by number or by person): only that the request cannot be taken here.
+CONFLICT_MESSAGE = (
+    "this household cannot be registered or changed here; it was referred to the level above for checking"
+)
+RESOLVER_ROLES = ("county", "province", "admin")
+_HISTORY_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A duplicate seen: `household_id` (in `region_code`) already held the person or number;
+    `other_*` is the new record (None: the request was refused and stored nothing)."""
+
+    match: str
+    person_index: str | None
+    person_masked: str | None
+    household_id: str
+    region_code: str
+    other_household_id: str | None
+    other_region_code: str
+    refused: bool
+
+
+class HouseholdConflict(Conflict):
+    def __init__(self) -> None:
+        super().__init__(CONFLICT_MESSAGE, code=CONFLICT_CODE)
+
+
+@dataclass
+class HouseholdMatch:
+    """`household_id`: the caller's household the request is about (None: a new one);
+    `refused`: matches outside the jurisdiction (the request must be refused); `flags`: members
+    found in other households of the jurisdiction (their `other_household_id` is filled in once
+    the request's household is stored)."""
+
+    household_id: str | None = None
+    refused: list[Sighting] = field(default_factory=list)
+    flags: list[Sighting] = field(default_factory=list)
+
+
+async def member_households(session: AsyncSession, indexes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """blind index → every (household id, region code) holding a member with it."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    wanted = list(dict.fromkeys(indexes))
+    for i in range(0, len(wanted), 500):
+        stmt = (
+            sa.select(members.c.id_number_index, households.c.id, households.c.region_code)
+            .join(households, households.c.id == members.c.household_id)
+            .where(members.c.id_number_index.in_(wanted[i : i + 500]))
+            .order_by(households.c.id)
+        )
+        for idx, hid, region in (await session.execute(stmt)).all():
+            hits = out.setdefault(idx, [])
+            if (hid, region) not in hits:
+                hits.append((hid, region))
+    return out
+
+
+async def match_household(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    principal: Principal,
+    body: HouseholdIn,
+    household_number: str | None,
+    region_code: str,
+) -> HouseholdMatch:
+    """Match an application to a household inside `principal`'s jurisdiction (module doc)."""
+    result = HouseholdMatch()
+    if household_number:
+        row = (
+            await session.execute(
+                sa.select(households.c.id, households.c.region_code).where(
+                    households.c.household_number == household_number
+                )
+            )
+        ).first()
+        if row is not None:
+            if principal.sees(row.region_code):
+                result.household_id = str(row.id)
+            else:
+                result.refused.append(
+                    Sighting(
+                        str(DuplicateMatch.HOUSEHOLD_NUMBER),
+                        None,
+                        None,
+                        str(row.id),
+                        row.region_code,
+                        None,
+                        region_code,
+                        True,
+                    )
+                )
+    persons = [(ctx.cipher.blind_index(m.id_number), mask_id_number(m.id_number)) for m in body.members]
+    hits = await member_households(session, [p[0] for p in persons])
+    for index, masked in persons:
+        for hid, region in hits.get(index, []):
+            if not principal.sees(region):
+                result.refused.append(
+                    Sighting(str(DuplicateMatch.ID_NUMBER), index, masked, hid, region, None, region_code, True)
+                )
+            elif result.household_id is None:
+                result.household_id = hid
+    if result.refused:
+        return result
+    for index, masked in persons:
+        for hid, region in hits.get(index, []):
+            if hid != result.household_id:
+                result.flags.append(
+                    Sighting(str(DuplicateMatch.ID_NUMBER), index, masked, hid, region, None, region_code, False)
+                )
+    return result
+
+
+def _key(match: str, person: str | None, a: str, b: str | None, b_region: str) -> tuple[Any, ...]:
+    return (match, person, a, b, b_region if b is None else "")
+
+
+async def record_sightings(
+    uow: UnitOfWork,
+    sightings: Sequence[Sighting],
+    *,
+    origin: str,
+    by: str,
+    role: str,
+    at: dt.datetime,
+) -> int:
+    """Store the duplicates; one already open for the same person (or number) and the same two
+    households is seen again (`seen` + 1, a history entry). Returns how many are new."""
+    if not sightings:
+        return 0
+    session = uow.session
+    ids = {s.household_id for s in sightings} | {s.other_household_id for s in sightings if s.other_household_id}
+    open_rows: dict[tuple[Any, ...], Any] = {}
+    wanted = sorted(ids)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        stmt = sa.select(dups).where(
+            dups.c.status == str(DuplicateStatus.OPEN),
+            sa.or_(dups.c.household_id.in_(chunk), dups.c.other_household_id.in_(chunk)),
+        )
+        for r in (await session.execute(stmt)).all():
+            open_rows[_key(r.match, r.person_index, r.household_id, r.other_household_id, r.other_region_code)] = r
+            if r.other_household_id:
+                open_rows[_key(r.match, r.person_index, r.other_household_id, r.household_id, "")] = r
+    new = 0
+    entry = {"by": by, "role": role, "at": at.isoformat(), "origin": origin}
+    for s in sightings:
+        key = _key(s.match, s.person_index, s.household_id, s.other_household_id, s.other_region_code)
+        row = open_rows.get(key)
+        if row is not None:
+            history = json.loads(row.history)
+            if len(history) < _HISTORY_MAX:
+                history.append({"event": "seen", **entry})
+            text = json.dumps(history, ensure_ascii=False)
+            await session.execute(
+                sa.update(dups).where(dups.c.id == row.id).values(seen=dups.c.seen + 1, history=text, updated_at=at)
+            )
+            if isinstance(row, _Row):
+                row.history = text
+            continue
+        did = time_ordered_uuids(1)[0]
+        resolve = resolving_region(s.region_code, s.other_region_code)
+        values = {
+            "id": did,
+            "match": s.match,
+            "person_index": s.person_index,
+            "person_masked": s.person_masked,
+            "household_id": s.household_id,
+            "region_code": s.region_code,
+            "other_household_id": s.other_household_id,
+            "other_region_code": s.other_region_code,
+            "resolve_region": resolve,
+            "origin": origin,
+            "refused": s.refused,
+            "found_by": by,
+            "found_at": at,
+            "seen": 1,
+            "status": str(DuplicateStatus.OPEN),
+            "history": json.dumps([{"event": "found", **entry}], ensure_ascii=False),
+            "updated_at": at,
+        }
+        await session.execute(sa.insert(dups).values(**values))
+        open_rows[key] = _Row(values)
+        uow.add_event(_event("duplicate_found", values, at))
+        new += 1
+    return new
+
+
+class _Row:
+    """A just-inserted record, read like a result row."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _event(name: str, row: Any, at: dt.datetime) -> Event:
+    v = row if isinstance(row, dict) else row._asdict()
+    region = v["resolve_region"] or v["region_code"][:2]
+    data = {
+        "duplicate_id": v["id"],
+        "match": v["match"],
+        "household_id": v["household_id"],
+        "region_code": v["region_code"],
+        "other_household_id": v["other_household_id"],
+        "other_region_code": v["other_region_code"],
+        "resolve_region": v["resolve_region"],
+        "origin": v["origin"],
+        "refused": bool(v["refused"]),
+        "status": v["status"],
+        "at": at.isoformat(),
+    }
+    if name == "duplicate_resolved":
+        data.update(
+            resolution=v["resolution"],
+            split_household_id=v["split_household_id"],
+            changed_household_ids=v.get("changed_household_ids", []),
+        )
+    return Event("household", name, v["household_id"], region, data, source=SOURCE)
+
+
+async def member_holders(session: AsyncSession, indexes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """blind index → every (household id, region) holding it: `member_households` for a bulk
+    import's chunk, run before the chunk is written (so that its own new members are not read
+    back).
+
+    PostgreSQL: one `= ANY` probe of the hash index for the whole chunk. During a bulk import the
+    planner's statistics of `members` lag far behind (the table grows by a chunk per transaction;
+    it estimated 40 % of the table for 500 values and scanned all of it, chunk after chunk:
+    quadratic), so sequential scans are off for these statements (`SET LOCAL`, then on again)."""
+    if not indexes:
+        return {}
+    if not is_postgres(session.bind):
+        return await member_households(session, indexes)
+    await session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    try:
+        rows = (
+            await session.execute(
+                sa.text("SELECT id_number_index, household_id FROM members WHERE id_number_index = ANY(:i)").bindparams(
+                    sa.bindparam("i", type_=ARRAY(sa.Text))
+                ),
+                {"i": list(dict.fromkeys(indexes))},
+            )
+        ).all()
+        regions: dict[str, str] = {}
+        if rows:
+            found = sorted({r[1] for r in rows})
+            stmt = sa.text("SELECT id, region_code FROM households WHERE id = ANY(:h)").bindparams(
+                sa.bindparam("h", type_=ARRAY(sa.Text))
+            )
+            regions = {r[0]: r[1] for r in (await session.execute(stmt, {"h": found})).all()}
+    finally:
+        await session.execute(sa.text("SET LOCAL enable_seqscan = on"))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for idx, hid in sorted(rows, key=lambda r: r[1]):
+        if hid in regions and (hid, regions[hid]) not in out.setdefault(idx, []):
+            out[idx].append((hid, regions[hid]))
+    return out
+
+
+def import_sightings(
+    persons: Sequence[Sequence[tuple[str, str]]],
+    household_ids: Sequence[str | None],
+    regions: Sequence[str],
+    before: dict[str, list[tuple[str, str]]],
+) -> list[Sighting]:
+    """The duplicates of an import chunk: per written household (its id — None: not written —,
+    region and members' (blind index, masked ID)), every other household holding one of its
+    members: one stored before (`before`: `member_holders` read before the chunk was written;
+    the chunk's own households there are their old versions and are left out) or another row of
+    the chunk. A pair of households is reported once per person."""
+    own = {hid for hid in household_ids if hid}
+    in_chunk: dict[str, list[tuple[str, str]]] = {}
+    for ps, hid, region in zip(persons, household_ids, regions, strict=True):
+        if hid is not None:
+            for idx, _ in ps:
+                in_chunk.setdefault(idx, []).append((hid, region))
+    out: list[Sighting] = []
+    seen: set[tuple[str, frozenset[str]]] = set()
+    for ps, hid, region in zip(persons, household_ids, regions, strict=True):
+        if hid is None:
+            continue
+        for index, masked in ps:
+            stored = [h for h in before.get(index, ()) if h[0] not in own]
+            for other, other_region in [*stored, *in_chunk.get(index, [])]:
+                pair = (index, frozenset((hid, other)))
+                if other == hid or pair in seen:
+                    continue
+                seen.add(pair)
+                out.append(
+                    Sighting(str(DuplicateMatch.ID_NUMBER), index, masked, other, other_region, hid, region, False)
+                )
+    return out
+
+
+# --------------------------------------------------------------------------- read
+
+
+def _read(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "match": row.match,
+        "person_masked": row.person_masked,
+        "household_id": row.household_id,
+        "region_code": row.region_code,
+        "other_household_id": row.other_household_id,
+        "other_region_code": row.other_region_code,
+        "resolve_region": row.resolve_region,
+        "origin": row.origin,
+        "refused": bool(row.refused),
+        "status": row.status,
+        "found_by": row.found_by,
+        "found_at": row.found_at.isoformat() if row.found_at else None,
+        "seen": row.seen,
+        "resolution": row.resolution,
+        "resolution_note": row.resolution_note,
+        "resolved_by": row.resolved_by,
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+        "split_household_id": row.split_household_id,
+        "history": json.loads(row.history),
+    }
+
+
+def _require_resolver(principal: Principal) -> None:
+    if principal.role not in RESOLVER_ROLES:
+        raise Forbidden("duplicates are for county and province officers", code="role_not_allowed")
+
+
+def _resolver_sees(principal: Principal, resolve_region: str) -> bool:
+    return principal.region == "" or (resolve_region != "" and region_within(resolve_region, principal.region))
+
+
+async def list_duplicates(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    region: str | None,
+    status: str,
+    limit: int,
+    after: str | None,
+) -> dict[str, Any]:
+    """Duplicates the caller resolves (their `resolve_region` inside the caller's region and
+    `region`), oldest first, `limit` a page; `next`: the cursor of the next page."""
+    _require_resolver(principal)
+    prefix = principal.region if region is None else region
+    if not (principal.region == "" or (prefix and region_within(prefix, principal.region))):
+        return {"region": prefix, "status": status, "items": [], "next": None}
+    stmt = sa.select(dups).where(dups.c.status == status)
+    if prefix:
+        stmt = stmt.where(dups.c.resolve_region.like(prefix + "%"))
+    if after:
+        stmt = stmt.where(dups.c.id > after)
+    rows = (await session.execute(stmt.order_by(dups.c.id).limit(limit + 1))).all()
+    items = [_read(r) for r in rows[:limit]]
+    return {
+        "region": prefix,
+        "status": status,
+        "items": items,
+        "next": items[-1]["id"] if len(rows) > limit else None,
+    }
+
+
+# --------------------------------------------------------------------------- resolve
+
+
+def _household_in(stored: StoredHousehold, keep: Sequence[Any]) -> HouseholdIn:
+    f = stored.facts
+    return HouseholdIn.model_validate(
+        {
+            "members": [
+                {
+                    "id_number": m.id_number,
+                    "name": m.name,
+                    "relation": m.relation,
+                    "labor_capacity": m.labor_capacity,
+                    "disability_grade": m.disability_grade,
+                    "disability_kind": m.disability_kind,
+                    "serious_illness": m.serious_illness,
+                    "schooling": m.schooling,
+                }
+                for m in keep
+            ],
+            "escaped_poverty": stored.escaped_poverty,
+            "income": f.get("income") or {},
+            "expenses": f.get("expenses") or {},
+            "last_year_income": f.get("last_year_income"),
+            "assets": f.get("assets") or {},
+            "dibao_status": stored.dibao_status,
+            "declared_risks": f.get("declared_risks") or [],
+        }
+    )
+
+
+async def resolve_duplicate(
+    ctx: ServiceContext,
+    principal: Principal,
+    duplicate_id: str,
+    *,
+    action: str,
+    note: str,
+    region_code: str | None,
+) -> dict[str, Any]:
+    """Resolve an open duplicate (domain.duplicates.plan_resolution): the households lose or
+    keep the person (stored again through the household repository, their region unchanged), a
+    split makes the person's own household; the record is closed with who, when, why, and
+    `fangfan.household.duplicate_resolved` goes to the outbox. 404 outside the caller's region."""
+    _require_resolver(principal)
+    at = ctx.now()
+    by = principal.sub
+    async with ctx.uow() as uow:
+        session = uow.session
+        row = (await session.execute(sa.select(dups).where(dups.c.id == duplicate_id))).first()
+        if row is None or not _resolver_sees(principal, row.resolve_region):
+            raise NotFound("no such duplicate")
+        if row.status != str(DuplicateStatus.OPEN):
+            raise Conflict("this duplicate is already resolved", code="duplicate_resolved")
+        if row.match == DuplicateMatch.HOUSEHOLD_NUMBER and action != "keep":
+            raise Conflict(
+                "a household-number conflict has no person to move: the existing household keeps its number",
+                code="not_a_person",
+            )
+        first = await get_household(session, row.household_id, cipher=ctx.cipher)
+        if first is None:
+            raise Conflict("the household no longer exists", code="household_gone")
+        other = None
+        if row.other_household_id:
+            other = await get_household(session, row.other_household_id, cipher=ctx.cipher)
+
+        def is_person(m: Any) -> bool:
+            return bool(m.id_number) and ctx.cipher.blind_index(m.id_number) == row.person_index
+
+        def holds(h: StoredHousehold | None) -> list[Any]:
+            return [] if h is None or row.person_index is None else [m for m in h.members if is_person(m)]
+
+        in_first, in_other = holds(first), holds(other)
+        try:
+            plan = plan_resolution(
+                action,
+                household_id=first.id,
+                household_region=first.region_code,
+                household_members=len(first.members),
+                other_id=other.id if other else None,
+                other_region=other.region_code if other else row.other_region_code,
+                other_members=len(other.members) if other else 0,
+                person_in_household=bool(in_first),
+                person_in_other=bool(in_other),
+                split_region=region_code,
+            )
+        except ResolutionRefused as exc:
+            if exc.field:
+                raise Unprocessable(exc.message, code=exc.code, errors=[FieldError(exc.field, exc.message)]) from None
+            raise Conflict(exc.message, code=exc.code) from None
+        changed: list[str] = []
+        for h in (first, other):
+            if h is None or h.id not in plan.remove_from:
+                continue
+            keep = [m for m in h.members if not is_person(m)]
+            record = HouseholdRecord(h.household_number, h.region_code, _household_in(h, keep), h.phone)
+            await upsert_household(session, ctx.cipher, record, source="duplicate")
+            changed.append(h.id)
+        split_id = None
+        if plan.new_household_region is not None:
+            person = (in_first or in_other)[0]
+            source_household = first if in_first else other
+            assert source_household is not None
+            alone = _household_in(source_household, [person])
+            alone = alone.model_copy(
+                update={"members": [alone.members[0].model_copy(update={"relation": "head"})], "declared_risks": []}
+            )
+            number = f"SPLIT-{uuid.uuid4().hex[:20]}"
+            outcome = await upsert_household(
+                session, ctx.cipher, HouseholdRecord(number, plan.new_household_region, alone), source="duplicate"
+            )
+            split_id = outcome.household_id
+        history = json.loads(row.history)
+        history.append(
+            {
+                "event": "resolved",
+                "by": by,
+                "role": principal.role,
+                "at": at.isoformat(),
+                "action": action,
+                "note": mask_numbers_in_text(note),
+                "changed_household_ids": changed,
+                "split_household_id": split_id,
+            }
+        )
+        done = await session.execute(
+            sa.update(dups)
+            .where(dups.c.id == row.id, dups.c.status == str(DuplicateStatus.OPEN))
+            .values(
+                status=str(DuplicateStatus.RESOLVED),
+                resolution=action,
+                resolution_note=mask_numbers_in_text(note),
+                resolved_by=by,
+                resolved_at=at,
+                split_household_id=split_id,
+                history=json.dumps(history, ensure_ascii=False),
+                updated_at=at,
+            )
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("this duplicate is already resolved", code="duplicate_resolved")
+        after = (await session.execute(sa.select(dups).where(dups.c.id == row.id))).one()
+        values = dict(after._asdict(), changed_household_ids=changed)
+        uow.add_event(_event("duplicate_resolved", values, at))
+        response = _read(after)
+        await uow.commit()
+    return response
