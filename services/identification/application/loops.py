@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.households import StoredHousehold, get_household, record_outcome
 from services.identification.adapters.loops_repo import FINAL, loop_facts
 from services.identification.adapters.orm import households
@@ -28,6 +29,7 @@ from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.params import quantize_money
 from shared.app import ServiceContext
+from shared.audit import record_audit
 from shared.db import UnitOfWork, is_postgres
 from shared.events import Event
 from shared.pii import mask_numbers_in_text
@@ -332,6 +334,19 @@ async def set_red_mark(
         sa.insert(household_marks).values(
             household_id=stored.id, action="red_mark" if mark else "red_unmark", reason=reason, by=by, role=role, at=at
         )
+    )
+    await record_audit(
+        session,
+        audit_chain,
+        kind="red_mark" if mark else "red_unmark",
+        subject_type="household",
+        subject_id=stored.id,
+        household_id=stored.id,
+        region_code=stored.region_code,
+        actor=by,
+        role=role,
+        at=at,
+        detail={"reason": reason, "source": RED_MARK_SOURCE},
     )
     data: dict[str, Any] = {
         "household_id": stored.id,

@@ -186,3 +186,7 @@ async def test_red_mark_by_county_officers(service: Service) -> None:
     assert "大病" not in json.dumps(raised[0], ensure_ascii=False)  # the reason stays out of events
     cleared = await collect_events(service.nats_url, "fangfan.risk.warning_cleared.>", count=10, timeout=3)
     assert [(e["data"]["previous_warning"], e["data"]["manual"]) for e in cleared] == [("red", True)]
+    audit = (await service.client.get("/api/v1/audit", params={"subject": hid}, headers=county)).json()
+    marks = [(e["kind"], e["detail"]["reason"], e["role"]) for e in audit["entries"] if e["kind"].startswith("red_")]
+    assert marks == [("red_mark", "大病返贫风险高", "county"), ("red_unmark", "风险已消除", "county")]
+    assert audit["chain"]["verified"] is True
