@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import time
@@ -25,7 +26,7 @@ from shared.db import UnitOfWork, utcnow
 from shared.events import STREAM, Event, decode_event
 from shared.nats import NatsLink
 
-__all__ = ["EventHandler", "InboxConsumer", "PoisonEvent"]
+__all__ = ["EventHandler", "InboxConsumer", "PoisonEvent", "event_date", "event_day", "household_and_village"]
 
 log = logging.getLogger("fangfan.consumer")
 
@@ -46,6 +47,37 @@ _CLAIM_SQLITE = sa.text(
 
 class PoisonEvent(Exception):
     """Raised by a handler for an event that can never succeed: dead-letter it at once."""
+
+
+# China Standard Time: the day an event happened is a local date (as in shared.app).
+_CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def household_and_village(ev: Event) -> tuple[str, str]:
+    """The household an event is about (`data.household_id`, else the CloudEvent `subject`) and
+    its village (`data.region_code`, else `region`; 12 digits); poison when either is missing."""
+    household_id = str(ev.data.get("household_id") or ev.subject or "")
+    village = str(ev.data.get("region_code") or ev.region or "")
+    if not household_id:
+        raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
+    if len(village) != 12 or not village.isdigit():
+        raise PoisonEvent(f"{ev.type} {ev.id}: region must be a 12-digit village code, got {village!r}")
+    return household_id, village
+
+
+def event_date(value: Any) -> dt.date | None:
+    """A date field of an event's data (an ISO date or date-time); None when absent or not a date."""
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def event_day(ev: Event) -> dt.date:
+    """The China date of the event's time."""
+    return ev.time.astimezone(_CST).date()
 
 
 class InboxConsumer:

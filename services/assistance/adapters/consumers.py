@@ -4,16 +4,14 @@ effect. Events that can never be handled (no household id, no village code) are 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.assistance.application.common import CST
 from services.assistance.application.plans import close_plan, open_plan, reopen_plan
 from services.assistance.domain.recommendation import HouseholdProfile
 from shared.app import ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent
+from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
 from shared.db import UnitOfWork
 from shared.events import Event
 
@@ -23,29 +21,6 @@ __all__ = ["CONSUMERS"]
 
 log = logging.getLogger("fangfan.assistance.consumers")
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
-
-
-def _household_and_village(ev: Event) -> tuple[str, str]:
-    household_id = str(ev.data.get("household_id") or ev.subject or "")
-    village = str(ev.data.get("region_code") or ev.region or "")
-    if not household_id:
-        raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
-    if len(village) != 12 or not village.isdigit():
-        raise PoisonEvent(f"{ev.type} {ev.id}: region must be a 12-digit village code, got {village!r}")
-    return household_id, village
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _event_day(ev: Event) -> dt.date:
-    return ev.time.astimezone(CST).date()
 
 
 def _risks(data: dict[str, Any]) -> list[str]:
@@ -67,9 +42,9 @@ def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
 
 def on_identified(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, village = _household_and_village(ev)
+        household_id, village = household_and_village(ev)
         d = ev.data
-        identified_on = _date(d.get("identified_on")) or _date(d.get("monitored_since")) or _event_day(ev)
+        identified_on = event_date(d.get("identified_on")) or event_date(d.get("monitored_since")) or event_day(ev)
         has_labor, capable = _labor(d)
         self_farming = bool(d.get("self_farming", False))
         at = ctx.now()
@@ -111,7 +86,7 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
         d = ev.data
         if d.get("urgent") is not True:
             return
-        household_id, village = _household_and_village(ev)
+        household_id, village = household_and_village(ev)
         has_labor, capable = _labor(d)
         at = ctx.now()
         repo = Repository(uow.session)
@@ -137,7 +112,7 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
             household_id=household_id,
             region_code=village,
             case_id=d.get("case_id"),
-            opened_on=_date(d.get("at")) or _event_day(ev),
+            opened_on=event_date(d.get("at")) or event_day(ev),
             profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
             origin="green_channel",
             at=at,
@@ -148,8 +123,8 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
 
 def on_risk_eliminated(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, _village = _household_and_village(ev)
-        on = _date(ev.data.get("eliminated_on")) or _event_day(ev)
+        household_id, _village = household_and_village(ev)
+        on = event_date(ev.data.get("eliminated_on")) or event_day(ev)
         at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is not None:
@@ -171,7 +146,7 @@ def on_case_status_changed(ctx: ServiceContext) -> Handler:
         if not household_id:
             raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
         at = ctx.now()
-        on = _date(ev.data.get("at")) or _event_day(ev)
+        on = event_date(ev.data.get("at")) or event_day(ev)
         repo = Repository(uow.session)
         known = await repo.household(household_id) is not None
         if to == "rolled_back":

@@ -5,10 +5,8 @@ date where one is needed) are poison → dead letters."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from services.identification.application.loops import (
     apply_income_update,
@@ -16,8 +14,8 @@ from services.identification.application.loops import (
     record_measure,
     record_measures_since,
 )
-from shared.app import CST, ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent
+from shared.app import ConsumerSpec, ServiceContext
+from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
 from shared.db import UnitOfWork
 from shared.events import Event
 
@@ -27,38 +25,15 @@ log = logging.getLogger("fangfan.identification.consumers")
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
 
 
-def _household_and_village(ev: Event) -> tuple[str, str]:
-    household_id = str(ev.data.get("household_id") or ev.subject or "")
-    village = str(ev.data.get("region_code") or ev.region or "")
-    if not household_id:
-        raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
-    if len(village) != 12 or not village.isdigit():
-        raise PoisonEvent(f"{ev.type} {ev.id}: region must be a 12-digit village code, got {village!r}")
-    return household_id, village
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _event_day(ev: Event) -> dt.date:
-    return ev.time.astimezone(CST).date()
-
-
 def on_income_updated(ctx: ServiceContext) -> Handler:
     """A visit's income update: the household's stored income and its re-assessment."""
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, _village = _household_and_village(ev)
+        household_id, _village = household_and_village(ev)
         income = income_of(ev.data)
         if not income:
             raise PoisonEvent(f"{ev.type} {ev.id}: no income amount")
-        visited_on = _date(ev.data.get("visited_on")) or _event_day(ev)
+        visited_on = event_date(ev.data.get("visited_on")) or event_day(ev)
         outcome = await apply_income_update(
             ctx,
             uow,
@@ -77,7 +52,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
     """The plan's recommended measures, each `proposed`."""
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, village = _household_and_village(ev)
+        household_id, village = household_and_village(ev)
         at = ctx.now()
         for m in ev.data.get("measures") or []:
             if isinstance(m, dict) and m.get("id"):
@@ -89,7 +64,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
                     status="proposed",
                     plan_id=ev.data.get("plan_id"),
                     type_=m.get("type"),
-                    on=_event_day(ev),
+                    on=event_day(ev),
                     at=at,
                 )
 
@@ -100,8 +75,8 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
     """`drawn_up_on`: the day the first measure was accepted — measures in place since."""
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, village = _household_and_village(ev)
-        on = _date(ev.data.get("drawn_up_on"))
+        household_id, village = household_and_village(ev)
+        on = event_date(ev.data.get("drawn_up_on"))
         if on is None:
             raise PoisonEvent(f"{ev.type} {ev.id}: no drawn_up_on")
         await record_measures_since(uow.session, household_id, village, on, ctx.now())
@@ -111,7 +86,7 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
 
 def on_measure_status_changed(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, village = _household_and_village(ev)
+        household_id, village = household_and_village(ev)
         d = ev.data
         measure_id, status = d.get("measure_id"), d.get("to")
         if not measure_id or not status:
@@ -124,7 +99,7 @@ def on_measure_status_changed(ctx: ServiceContext) -> Handler:
             status=str(status),
             plan_id=d.get("plan_id"),
             type_=d.get("type"),
-            on=_date(d.get("on")) or _event_day(ev),
+            on=event_date(d.get("on")) or event_day(ev),
             at=ctx.now(),
         )
 
