@@ -27,6 +27,7 @@ __all__ = [
     "insert_ignoring_duplicates",
     "is_postgres",
     "make_engine",
+    "one_snapshot",
     "utcnow",
 ]
 
@@ -51,6 +52,15 @@ def before_commit(session: AsyncSession, key: str, flush: _Flush) -> _Flush:
 
 def is_postgres(engine: AsyncEngine | sa.engine.Connection | Any) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+async def one_snapshot(session: Any) -> None:
+    """Make the reads of the session's transaction see one state of the database: on
+    PostgreSQL a read-only REPEATABLE READ transaction (READ COMMITTED, the default, lets a
+    commit land between two statements of one answer); SQLite transactions already begin
+    IMMEDIATE, one at a time. Call it before the transaction's first statement."""
+    if is_postgres(session.bind):
+        await session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -23,6 +23,7 @@ from services.identification.application.households import (
 from services.identification.application.loops import loops_read
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
+from shared.db import one_snapshot
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import request_id_var
 from shared.pii import mask_numbers_in_text
@@ -128,6 +129,8 @@ async def read_household(
         if not reason or not reason.strip():
             raise Unprocessable("say why", errors=[FieldError("reason", "required with reveal (it is audited)")])
     async with ctx.uow() as uow:
+        if not wants_clear:  # the household, its outcome and the re-assessment explaining it agree
+            await one_snapshot(uow.session)
         stored = await get_household(uow.session, household_id, cipher=ctx.cipher if wants_clear else None)
         if stored is None or not principal.sees(stored.region_code):
             raise NotFound("no such household in your jurisdiction")
