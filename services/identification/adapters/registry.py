@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.households import NAME_CONTEXT
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
+from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_registry import household_heads
 from shared.db import is_postgres
 from shared.pii import FieldCipher
@@ -36,12 +37,17 @@ __all__ = [
 
 HOUSEHOLD_STATUSES = ("registered", "monitored", "eliminated", "cleared")
 
-#: The household's warning colour as statistics count it: a department signal's colour wins over
-#: the screening's (application/statistics.py).
-_warning_colour = sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning)
+#: The household's warning colour as statistics count it: a county officer's red mark (004 §三(二)
+#: 红色标注) first, then a department signal's colour, then the screening's (application/statistics.py).
+_warning_colour = sa.case(
+    (household_loops.c.red_mark_reason.is_not(None), sa.literal("red")),
+    else_=sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning),
+)
 
-_FROM = households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id).outerjoin(
-    risk_warnings, risk_warnings.c.household_id == households.c.id
+_FROM = (
+    households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id)
+    .outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id)
+    .outerjoin(household_loops, household_loops.c.household_id == households.c.id)
 )
 
 
@@ -111,11 +117,16 @@ async def narrow(session: AsyncSession, f: RegistryFilter, *, cap: int = 5000) -
     probes: list[Any] = []
     if f.category is not None:
         probes.append([sa.select(household_outcomes.c.household_id).where(household_outcomes.c.category == f.category)])
-    if f.warning is not None:  # the colour is the signal's, else the screening's: either may say it
+    if f.warning is not None:  # the red mark's, else the signal's, else the screening's: any may say it
         probes.append(
             [
                 sa.select(risk_warnings.c.household_id).where(risk_warnings.c.colour == f.warning),
                 sa.select(household_outcomes.c.household_id).where(household_outcomes.c.warning == f.warning),
+                *(
+                    [sa.select(household_loops.c.household_id).where(household_loops.c.red_mark_reason.is_not(None))]
+                    if f.warning == "red"
+                    else []
+                ),
             ]
         )
     if f.state == "open_case":

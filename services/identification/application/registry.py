@@ -22,7 +22,9 @@ from services.identification.adapters import registry as repo
 from services.identification.adapters.households import find_members_by_id_number, get_household
 from services.identification.adapters.orm import household_outcomes
 from services.identification.adapters.orm_cases import risk_warnings
+from services.identification.adapters.orm_loops import household_loops
 from services.identification.application.assessments import assessment_read
+from services.identification.application.loops import RED_MARK_SOURCE
 from services.identification.application.policies import resolve_or_422
 from services.identification.application.signals import SIGNAL_RULES, rule_for
 from services.identification.domain.assessment import assess
@@ -205,6 +207,13 @@ async def household_risk(
         signal = (
             await session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == stored.id))
         ).first()
+        marked = (
+            await session.execute(
+                sa.select(household_loops.c.red_mark_reason, household_loops.c.red_marked_at).where(
+                    household_loops.c.household_id == stored.id, household_loops.c.red_mark_reason.is_not(None)
+                )
+            )
+        ).first()
         as_of = (outcome.as_of if outcome is not None else None) or ctx.today()
         assessment: dict[str, Any] | None = None
         try:
@@ -253,7 +262,17 @@ async def household_risk(
             "updated_at": _iso(signal.updated_at),
             "explanations": [_signal_explanation(k) for k in kinds],
         }
-    warning = signal_warning["colour"] if signal_warning else (stored_outcome or {}).get("warning")
+    red_mark = None
+    if marked is not None:  # a county officer's mark wins over every computed colour
+        red_mark = {
+            "reason": marked.red_mark_reason,
+            "at": _iso(marked.red_marked_at),
+            "explanation": {"rule": "red_mark", "source": RED_MARK_SOURCE, "detail": "marked red by a county officer"},
+        }
+    if red_mark is not None:
+        warning = "red"
+    else:
+        warning = signal_warning["colour"] if signal_warning else (stored_outcome or {}).get("warning")
     return {
         "household_id": stored.id,
         "region_code": stored.region_code,
@@ -262,6 +281,7 @@ async def household_risk(
         "outcome": stored_outcome,
         "assessment": {"as_of": as_of.isoformat(), **assessment} if assessment is not None else None,
         "signal_warning": signal_warning,
+        "red_mark": red_mark,
     }
 
 

@@ -169,10 +169,24 @@ async def test_red_mark_by_county_officers(service: Service) -> None:
     assert r.json()["red_mark"]["reason"] == "大病返贫风险高"
     again = await service.client.post(url, json={"reason": "再次"}, headers=county)
     assert again.json()["changed"] is False
+    # the mark is the household's warning wherever it is shown: the registry list and its filter, the risk page
+    listed = await service.client.get(
+        "/api/v1/households", params={"region": VILLAGE, "warning": "red"}, headers=county
+    )
+    assert [(i["id"], i["warning"]) for i in listed.json()["items"]] == [(hid, "red")]
+    risk = (await service.client.get(f"/api/v1/households/{hid}/risk", headers=county)).json()
+    assert (risk["warning"], risk["red_mark"]["reason"]) == ("red", "大病返贫风险高")
     r = await service.client.request("DELETE", url, json={"reason": "风险已消除"}, headers=county)
     assert r.status_code == 200, r.text
     body = await household(service, hid)
     assert body["red_mark"] is None
+    listed = await service.client.get(
+        "/api/v1/households", params={"region": VILLAGE, "warning": "red"}, headers=county
+    )
+    assert listed.json()["items"] == []
+    risk = (await service.client.get(f"/api/v1/households/{hid}/risk", headers=county)).json()
+    assert risk["red_mark"] is None
+    assert risk["warning"] == body["warning"]  # the computed colour again
     assert [(m["action"], m["reason"], m["role"]) for m in body["mark_history"]] == [
         ("red_mark", "大病返贫风险高", "county"),
         ("red_unmark", "风险已消除", "county"),
