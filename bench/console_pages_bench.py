@@ -95,9 +95,11 @@ async def bench(households: int, rounds: int) -> dict[str, Any]:
                     ],
                     ("/statistics/summary", {}),
                     ("/statistics/scale-risk", {}),
+                    ("/statistics/scale-risk", {"all": "true"}),  # every village joined to its members
                     ("/cases", {"state": "county_review", "page_size": 100}),
                 ]:
-                    name = f"county GET {url}" + (f"?group_by={params['group_by']}" if "group_by" in params else "")
+                    query = "&".join(f"{k}={v}" for k, v in params.items() if k != "page_size")
+                    name = f"county GET {url}" + (f"?{query}" if query else "")
                     out["api"][name] = await _timed(api, rounds, "GET", url, params=params)
                     print(name, out["api"][name], flush=True)
                 # the console's own share: each page and the API calls it makes, alternately (so
