@@ -175,6 +175,7 @@ def test_a_self_application_walked_to_monitored_in_the_browser(running: RunningS
     with running.api("county", COUNTY) as c:
         regions = c.get("/statistics", params={"group_by": "region"}).json()["rows"]
         states = c.get("/statistics", params={"group_by": "state"}).json()["rows"]
+        low = c.get("/statistics", params={"group_by": "low_income_category"}).json()["rows"]
     expected = {
         "t-households": sum(r["households"] for r in regions),
         "t-monitored": sum(r["monitored"] for r in regions),
@@ -184,6 +185,14 @@ def test_a_self_application_walked_to_monitored_in_the_browser(running: RunningS
     shown = {k: int(page.get_by_test_id(k).inner_text()) for k in expected}
     assert shown == expected
     assert expected["t-monitored"] >= 1
+    by_low: dict[str, int] = {}
+    for r in low:
+        code = r["low_income_category"] or "none"
+        by_low[code] = by_low.get(code, 0) + r["households"]
+    assert sum(by_low.values()) == expected["t-households"]
+    shown_low = {code: int(page.get_by_test_id(f"li-{code}").inner_text()) for code in by_low}
+    assert shown_low == by_low
+    assert page.get_by_test_id("low-income").locator("svg rect").count() == len(by_low)
     table = page.get_by_test_id("regions").inner_text()
     for r in regions:
         assert r["region"] in table

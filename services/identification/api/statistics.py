@@ -1,4 +1,5 @@
-"""Routes: statistics by region level, category, case state, warning colour, risk type and month;
+"""Routes: statistics by region level, category, low-income category, case state, warning colour,
+risk type and month (`/statistics/summary`: the dashboard's five tables in one answer);
 the income-drop summary by cause; villages over the scale-risk threshold; the printable village
 public notice (`/notices/public`, HTML or XLSX). JSON, or `?format=csv` / `?format=xlsx`."""
 
@@ -63,7 +64,9 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
 @router.get("/statistics", responses=_FILES)
 async def statistics(
     region: str | None = Query(default=None, max_length=12),
-    group_by: str = Query(default="region", description="region | category | state | warning | risk_type | month"),
+    group_by: str = Query(
+        default="region", description="region | category | low_income_category | state | warning | risk_type | month"
+    ),
     format: Literal["json", "csv", "xlsx"] = "json",
     ctx: ServiceContext = Depends(get_ctx),
     session: AsyncSession = Depends(get_session),
@@ -71,6 +74,19 @@ async def statistics(
 ) -> Response:
     body = await uc.statistics(ctx, session, principal, region=region, group_by=group_by)
     return _table(body["rows"], f"statistics-{group_by}", format) or JSONResponse(body)
+
+
+@router.get("/statistics/summary")
+async def statistics_summary(
+    region: str | None = Query(default=None, max_length=12),
+    ctx: ServiceContext = Depends(get_ctx),
+    session: AsyncSession = Depends(get_session),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    """The tables `group_by=region`, `category`, `low_income_category`, `state` and `warning`
+    answer, at once (`{"region", "groups": {group_by: rows}}`, each rows list as that call's),
+    from one scan of the region's households: what a dashboard needs in one call."""
+    return JSONResponse(await uc.summary(ctx, session, principal, region=region))
 
 
 @router.get("/statistics/income-drop", responses=_FILES)
