@@ -27,6 +27,7 @@ from shared.pii import FieldCipher
 
 __all__ = [
     "HOUSEHOLD_STATUSES",
+    "WARNING_COLOUR",
     "RegistryFilter",
     "heads_named",
     "narrow",
@@ -39,7 +40,7 @@ HOUSEHOLD_STATUSES = ("registered", "monitored", "eliminated", "cleared")
 
 #: The household's warning colour as statistics count it: a county officer's red mark (004 §三(二)
 #: 红色标注) first, then a department signal's colour, then the screening's (application/statistics.py).
-_warning_colour = sa.case(
+WARNING_COLOUR = sa.case(
     (household_loops.c.red_mark_reason.is_not(None), sa.literal("red")),
     else_=sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning),
 )
@@ -91,7 +92,7 @@ def _where(f: RegistryFilter, *, postgres: bool) -> list[Any]:
     elif f.state is not None:
         where.append(households.c.status == f.state)
     if f.warning is not None:
-        where.append(_warning_colour == f.warning)
+        where.append(f.warning == WARNING_COLOUR)
     if f.category is not None:
         where.append(household_outcomes.c.category == f.category)
     if f.number_prefix is not None:
@@ -162,7 +163,7 @@ async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int)
             households.c.updated_at,
             household_outcomes.c.category,
             household_outcomes.c.low_income_category,
-            _warning_colour.label("warning"),
+            WARNING_COLOUR.label("warning"),
         )
         .select_from(_FROM)
         .where(*_where(f, postgres=is_postgres(session.bind)))

@@ -19,6 +19,8 @@ from services.identification.adapters.cases_repo import village_figures
 from services.identification.adapters.households import iter_region_households
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
+from services.identification.adapters.orm_loops import household_loops
+from services.identification.adapters.registry import WARNING_COLOUR
 from services.identification.application.cases import procedure_policy, resolve_identification
 from services.identification.domain.income_drop import INCOME_DROP_SOURCE, income_drop
 from services.identification.domain.scale_risk import scale_risk
@@ -40,6 +42,10 @@ __all__ = [
 
 _SHARE = Decimal("0.0001")
 _with_outcomes = households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id)
+#: what WARNING_COLOUR reads (the red mark, the signals' colour, the outcome)
+_WITH_WARNINGS = _with_outcomes.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id).outerjoin(
+    household_loops, household_loops.c.household_id == households.c.id
+)
 GROUPS = ("region", "category", "low_income_category", "state", "warning", "risk_type", "month")
 #: The tables `summary` answers at once (the console's dashboard)
 SUMMARY_GROUPS = ("region", "category", "low_income_category", "state", "warning")
@@ -152,10 +158,10 @@ async def statistics(
             {"month": m, "category": cat, "households": int(n)} for m, cat, n in (await session.execute(stmt)).all()
         ]
     else:
-        colour = sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning)
+        colour = WARNING_COLOUR
         stmt = (
             sa.select(colour.label("warning"), sa.func.count())
-            .select_from(_with_outcomes.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id))
+            .select_from(_WITH_WARNINGS)
             .where(in_h, colour.is_not(None))
             .group_by(colour)
             .order_by(colour)
@@ -213,12 +219,12 @@ async def summary(
         return out
     n = _NEXT_LEVEL[len(prefix)]
     key = sa.func.substr(households.c.region_code, 1, n)
-    colour = sa.func.coalesce(risk_warnings.c.colour, household_outcomes.c.warning)
+    colour = WARNING_COLOUR
     outcome = household_outcomes.c
     columns = (key, households.c.status, outcome.category, outcome.low_income_category, colour)
     stmt = (
         sa.select(*columns, sa.func.count())
-        .select_from(_with_outcomes.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id))
+        .select_from(_WITH_WARNINGS)
         .where(households.c.region_code.like(prefix + "%"))
         .group_by(*columns)
     )

@@ -176,6 +176,12 @@ async def test_red_mark_by_county_officers(service: Service) -> None:
     assert [(i["id"], i["warning"]) for i in listed.json()["items"]] == [(hid, "red")]
     risk = (await service.client.get(f"/api/v1/households/{hid}/risk", headers=county)).json()
     assert (risk["warning"], risk["red_mark"]["reason"]) == ("red", "大病返贫风险高")
+    warnings = (
+        await service.client.get(
+            "/api/v1/statistics", params={"region": VILLAGE, "group_by": "warning"}, headers=county
+        )
+    ).json()
+    assert {r["warning"]: r["households"] for r in warnings["rows"]} == {"red": 1}
     r = await service.client.request("DELETE", url, json={"reason": "风险已消除"}, headers=county)
     assert r.status_code == 200, r.text
     body = await household(service, hid)
