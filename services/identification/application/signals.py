@@ -276,21 +276,8 @@ async def receive_signals(
             result = _outcome(it, "lead", lead_id=lead_id, warning=rule.colour)
         else:
             hid = household.id
-            agg = touched.setdefault(
-                hid,
-                {"region": household.region_code, "colour": None, "risks": [], "kinds": [], "depts": [], "count": 0},
-            )
-            agg["colour"] = _max_colour(agg["colour"], rule.colour)
-            agg["risks"].append(rule.risk_type)
-            agg["kinds"].append(it.kind)
-            agg["depts"].append(it.source_dept)
-            agg["count"] += 1
-            case_id = None
-            if rule.opens_case and hid not in open_cases and household.status == "registered":
-                case_id = await _open_case_from_signal(ctx, uow, household, it, rule, at, policies)
-                if case_id is not None:
-                    open_cases[hid] = case_id
-                    agg["case_id"] = case_id
+            agg = touched.setdefault(hid, _aggregate(household.region_code))
+            case_id = await _apply_matched(ctx, uow, household, it, rule, agg, open_cases, at, policies)
             record.update(outcome="case_opened" if case_id else "warning", household_id=hid, case_id=case_id)
             result = _outcome(
                 it,
@@ -313,6 +300,39 @@ async def receive_signals(
     for o in outcomes:
         counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
     return {"received": len(items), "counts": counts, "outcomes": outcomes}
+
+
+def _aggregate(region_code: str) -> dict[str, Any]:
+    """What the signals matched to one household add up to (its warning: `_raise_warning`)."""
+    return {"region": region_code, "colour": None, "risks": [], "kinds": [], "depts": [], "count": 0}
+
+
+async def _apply_matched(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    household: Any,
+    it: SignalItem,
+    rule: SignalRule,
+    agg: dict[str, Any],
+    open_cases: dict[str, str],
+    at: dt.datetime,
+    policies: dict[str, Any],
+) -> str | None:
+    """One signal matched to `household`: counted into its warning, and an identification case
+    opened on the county's authority when the kind opens one, the household is registered and it
+    has no open case. Returns the case opened, if any."""
+    agg["colour"] = _max_colour(agg["colour"], rule.colour)
+    agg["risks"].append(rule.risk_type)
+    agg["kinds"].append(it.kind)
+    agg["depts"].append(it.source_dept)
+    agg["count"] += 1
+    if not (rule.opens_case and household.id not in open_cases and household.status == "registered"):
+        return None
+    case_id = await _open_case_from_signal(ctx, uow, household, it, rule, at, policies)
+    if case_id is not None:
+        open_cases[household.id] = case_id
+        agg["case_id"] = case_id
+    return case_id
 
 
 async def _raise_warning(uow: UnitOfWork, household_id: str, agg: dict[str, Any], at: dt.datetime) -> None:
@@ -626,39 +646,23 @@ async def _signals_match(
     session = uow.session
     hid = household.id
     open_cases = await CasesRepository(session).open_cases_of_households([hid])
-    agg: dict[str, Any] = {
-        "region": household.region_code,
-        "colour": None,
-        "risks": [],
-        "kinds": [],
-        "depts": [],
-        "count": 0,
-    }
+    agg = _aggregate(household.region_code)
     opened: str | None = None
     policies: dict[str, Any] = {}
     for s in lead_signals:
         payload = json.loads(s.payload)
+        item = SignalItem(
+            source_dept=s.source_dept,
+            signal_id=s.signal_id,
+            kind=s.kind,
+            region_code=s.region_code,
+            observed_at=s.observed_at,
+            payload=payload,
+            household_id=hid,
+        )
         rule = rule_for(s.kind, payload)
-        agg["colour"] = _max_colour(agg["colour"], rule.colour)
-        agg["risks"].append(rule.risk_type)
-        agg["kinds"].append(s.kind)
-        agg["depts"].append(s.source_dept)
-        agg["count"] += 1
-        case_id = None
-        if rule.opens_case and hid not in open_cases and household.status == "registered":
-            item = SignalItem(
-                source_dept=s.source_dept,
-                signal_id=s.signal_id,
-                kind=s.kind,
-                region_code=s.region_code,
-                observed_at=s.observed_at,
-                payload=payload,
-                household_id=hid,
-            )
-            case_id = await _open_case_from_signal(ctx, uow, household, item, rule, at, policies)
-            if case_id is not None:
-                open_cases[hid] = case_id
-                agg["case_id"] = opened = case_id
+        case_id = await _apply_matched(ctx, uow, household, item, rule, agg, open_cases, at, policies)
+        opened = case_id or opened
         await session.execute(sa.update(signals).where(signals.c.id == s.id).values(household_id=hid, case_id=case_id))
     if agg["count"]:
         await _raise_warning(uow, hid, agg, at)
