@@ -3,4 +3,5 @@ CREATE DATABASE fangfan_identification;
 CREATE DATABASE fangfan_assistance;
 CREATE DATABASE fangfan_subsidy;
 CREATE DATABASE fangfan_notification;
+CREATE DATABASE fangfan_civil_affairs;
 CREATE DATABASE fangfan_gateway;

@@ -194,6 +194,8 @@ def route_event(
             )
     elif domain == "assistance":
         _assistance(out, name, subject, region, data, contact, policy)
+    elif domain in ("appeal", "complaint"):
+        _grievance(out, domain, name, subject, region, data)
     return out
 
 
@@ -379,3 +381,180 @@ def reminder_notice(kind: str, region: str, due_date: dt.date, audience: Audienc
 def sms_text(notice: Notice) -> str:
     """SMS in Chinese: the item's title and body, no personal data (the bodies never carry any)."""
     return f"【防返】{notice.title}：{notice.body}"
+
+
+# --------------------------------------------------------------------------- appeals and complaints
+
+#: The officer role answering at a level; a city (4-digit) unit has no role of its own: the province.
+_LEVEL_ROLE = {
+    "village": "village",
+    "township": "township",
+    "county": "county",
+    "city": "province",
+    "province": "province",
+}
+_OUTCOME_TEXT = {"upheld": "维持原决定", "overturned": "撤销原决定", "partly_upheld": "部分变更原决定"}
+_SATISFACTION_TEXT = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "not_reached": "未回访到",
+}
+
+
+def _level_roles(*levels: Any) -> tuple[str, ...]:
+    roles = [_LEVEL_ROLE[str(level)] for level in levels if str(level) in _LEVEL_ROLE]
+    return tuple(dict.fromkeys(roles))
+
+
+def _grievance(out: Routing, domain: str, name: str, subject: str, region: str, data: Mapping[str, Any]) -> None:
+    """Appeals (申诉/复核) and complaints (12345 投诉举报): the person who filed hears of receipt
+    and outcome; the unit that must act hears of new work, approaching deadlines and overdue."""
+    if domain == "appeal":
+        person = data.get("appellant_sub_hash") or None
+        links = {"appeal_id": data.get("appeal_id") or subject, "household_id": data.get("household_id")}
+        reviewers = _level_roles(data.get("review_level"))
+        due = data.get("deadline")
+        if name == "received":
+            if person:
+                out.notices.append(
+                    Notice(
+                        "appeal_received",
+                        "申诉已受理",
+                        f"您的申诉已受理，将于{due}前办结。",
+                        region,
+                        Audience(person=person),
+                        links,
+                        sms=True,
+                    )
+                )
+            out.notices.append(
+                Notice(
+                    "appeal_to_review",
+                    "新的申诉待复核",
+                    f"辖区内有农户提出申诉，请于{due}前复核办结。",
+                    region,
+                    Audience(roles=reviewers),
+                    links,
+                )
+            )
+        elif name == "decided":
+            outcome = _OUTCOME_TEXT.get(str(data.get("outcome")), str(data.get("outcome")))
+            if person:
+                out.notices.append(
+                    Notice(
+                        "appeal_decided",
+                        "申诉结果",
+                        f"您的申诉已办结，复核结果：{outcome}。",
+                        region,
+                        Audience(person=person),
+                        dict(links, outcome=data.get("outcome")),
+                        sms=True,
+                    )
+                )
+            out.notices.append(
+                Notice(
+                    "appeal_decided",
+                    "申诉复核结果",
+                    f"辖区内一件申诉已复核办结：{outcome}。",
+                    region,
+                    Audience(roles=_level_roles(data.get("decided_level"))),
+                    dict(links, outcome=data.get("outcome")),
+                )
+            )
+        elif name == "reminder_due":
+            out.notices.append(
+                Notice(
+                    "appeal_reminder_due",
+                    "申诉办理时限将至",
+                    f"申诉须于{due}前复核办结，请及时办理。",
+                    region,
+                    Audience(roles=reviewers),
+                    links,
+                )
+            )
+        elif name == "overdue":
+            out.notices.append(
+                Notice(
+                    "appeal_overdue",
+                    "申诉已超期",
+                    f"申诉已超过办理时限（{due}），请尽快办结。",
+                    region,
+                    Audience(roles=_level_roles(data.get("review_level"), "province")),
+                    links,
+                )
+            )
+        return
+    person = data.get("complainant_sub_hash") or None
+    links = {"complaint_id": data.get("complaint_id") or subject, "household_id": data.get("household_id")}
+    responsible = _level_roles(data.get("responsible_level"))
+    if name == "received" and person:
+        out.notices.append(
+            Notice(
+                "complaint_received",
+                "诉求已登记",
+                "您的诉求已登记，我们将按时限受理并答复。",
+                region,
+                Audience(person=person),
+                links,
+                sms=True,
+            )
+        )
+    elif name == "routed":
+        out.notices.append(
+            Notice(
+                "complaint_routed",
+                "新的投诉待办",
+                f"有一件投诉交由本级办理，请于{data.get('reply_due')}前答复。",
+                region,
+                Audience(roles=responsible),
+                links,
+            )
+        )
+    elif name == "replied" and person:
+        out.notices.append(
+            Notice(
+                "complaint_replied",
+                "诉求已答复",
+                "您的诉求已有答复，请在应用中查看并评价。",
+                region,
+                Audience(person=person),
+                links,
+                sms=True,
+            )
+        )
+    elif name == "closed" and person:
+        satisfaction = _SATISFACTION_TEXT.get(str(data.get("satisfaction")), "")
+        out.notices.append(
+            Notice(
+                "complaint_closed",
+                "诉求已办结",
+                f"您的诉求已办结（评价：{satisfaction}）。",
+                region,
+                Audience(person=person),
+                links,
+            )
+        )
+    elif name == "reminder_due":
+        out.notices.append(
+            Notice(
+                "complaint_reminder_due",
+                "投诉答复时限将至",
+                f"投诉须于{data.get('due_date')}前答复，请及时办理。",
+                region,
+                Audience(roles=responsible),
+                links,
+            )
+        )
+    elif name == "overdue":
+        stage = "受理" if data.get("stage") == "acknowledgement" else "答复"
+        out.notices.append(
+            Notice(
+                "complaint_overdue",
+                "投诉已超期",
+                f"投诉{stage}已超过时限（{data.get('due_date')}），已提级督办。",
+                region,
+                Audience(roles=_level_roles(data.get("responsible_level"), data.get("escalated_level"))),
+                links,
+            )
+        )

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import nats
 from aiohttp import web
 
@@ -91,6 +92,17 @@ class Receiver:
                 await asyncio.wait_for(self._arrived.wait(), 0.2)
             except TimeoutError:
                 pass
+
+
+async def subscribe(
+    client: httpx.AsyncClient, headers: dict[str, str], url: str, event_types: list[str], region: str
+) -> str:
+    """`POST /api/v1/subscriptions` (201 asserted); returns the webhook secret."""
+    r = await client.post(
+        "/api/v1/subscriptions", json={"url": url, "event_types": event_types, "region": region}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["secret"])
 
 
 async def publish(nats_url: str, *events: Event, timeout: float = 15.0) -> None:

@@ -1,0 +1,1 @@
+"""Civil affairs' HTTP routers and schemas: thin, mapping schemas to commands and results."""

@@ -1,0 +1,176 @@
+"""The deadline sweep of appeals and complaints: `appeal.reminder_due` / `appeal.overdue`,
+`complaint.reminder_due` / `complaint.overdue` (an overdue complaint is escalated to the
+supervising level, recorded on it and in its history). Each alert is published once per deadline:
+its `grievance_alerts` row is written in the same transaction as the outbox row, and its primary
+key keeps a second pass or a second replica from publishing it again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from services.civil_affairs.adapters.appeals_repository import (
+    AlertsRepository,
+    AppealsRepository,
+    ComplaintsRepository,
+    StaleVersion,
+)
+from services.civil_affairs.adapters.policy import versions as policy_versions
+from services.civil_affairs.domain.appeals import HistoryEntry, Level
+from services.civil_affairs.domain.appeals import alerts_due as appeal_alerts_due
+from services.civil_affairs.domain.complaints import alerts_due as complaint_alerts_due
+from services.civil_affairs.domain.complaints import escalation_target
+from shared.app import ServiceContext
+from shared.db import UnitOfWork
+from shared.events import Event
+from shared.periodic import every
+
+from . import appeals as appeals_uc
+from . import complaints as complaints_uc
+from .appeals_policy import appeal_policy, complaint_policy, grievance_policy_at
+
+__all__ = ["grievance_sweep", "run_grievance_sweep"]
+
+log = logging.getLogger("fangfan.civil_affairs.appeals_sweep")
+
+
+async def _policies(uow: UnitOfWork, today: dt.date) -> Any:
+    """The policy resolved once per region for this pass (versions read once)."""
+    versions = await policy_versions(uow.session)
+    cache: dict[str, Any] = {}
+
+    def at(region: str) -> Any:
+        if region not in cache:
+            cache[region] = grievance_policy_at(versions, region, today)
+        return cache[region]
+
+    return at
+
+
+async def _appeal_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+    out = []
+    policy_at = await _policies(uow, today)
+    for row in await AppealsRepository(uow.session).open_ones():
+        policy = appeal_policy(policy_at(row["region_code"]))
+        appeal = appeals_uc._domain(row)
+        for kind, key in appeal_alerts_due(appeal, today, policy):
+            extra: dict[str, Any] = {"days_left": (appeal.deadline - today).days}
+            if kind == "overdue":
+                extra = {"days_overdue": (today - appeal.deadline).days}
+            out.append((f"appeal.{kind}", key, row, appeals_uc.appeal_event(kind, row, **extra)))
+    return out
+
+
+async def _complaint_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+    out = []
+    policy_at = await _policies(uow, today)
+    for row in await ComplaintsRepository(uow.session).open_ones():
+        policy = complaint_policy(policy_at(row["region_code"]))
+        c = complaints_uc._domain(row)
+        for kind, stage, key, due in complaint_alerts_due(c, today, policy):
+            extra: dict[str, Any] = {"stage": stage, "due_date": due.isoformat()}
+            if kind == "overdue":
+                up = escalation_target(Level(row["responsible_level"]), row["responsible_region"])
+                extra.update(days_overdue=(today - due).days, escalated_level=str(up.level), escalated_region=up.region)
+            out.append((f"complaint.{kind}", key, row, complaints_uc.complaint_event(kind, row, **extra)))
+    return out
+
+
+async def run_grievance_sweep(ctx: ServiceContext) -> dict[str, int]:
+    """One pass; returns how many alerts of each kind it published."""
+    now = ctx.now()
+    today = now.date()
+    counts = {"appeal.reminder_due": 0, "appeal.overdue": 0, "complaint.reminder_due": 0, "complaint.overdue": 0}
+    async with ctx.uow() as uow:
+        candidates = [*await _appeal_candidates(uow, today), *await _complaint_candidates(uow, today)]
+        if not candidates:
+            return counts
+        alerts = AlertsRepository(uow.session)
+        # most candidates went out on an earlier pass: read those, insert only the rest
+        known = await alerts.known({row["id"] for _, _, row, _ in candidates})
+        todo = [c for c in candidates if (c[0], c[1]) not in known]
+        if not todo:
+            return counts
+        rows = [
+            {
+                "kind": kind,
+                "key": key,
+                "ref_id": row["id"],
+                "region_code": row["region_code"],
+                "event_id": ev.id,
+                "published_at": now,
+            }
+            for kind, key, row, ev in todo
+        ]
+        fresh = await alerts.claim(rows)  # a replica's concurrent pass may have claimed some
+        escalations: dict[str, tuple[dict[str, Any], list[Event]]] = {}
+        for kind, key, row, ev in todo:
+            if (kind, key) not in fresh:
+                continue
+            uow.add_event(ev)
+            counts[kind] += 1
+            if kind == "complaint.overdue":
+                escalations.setdefault(row["id"], (row, []))[1].append(ev)
+        repo = ComplaintsRepository(uow.session)
+        for row, evs in escalations.values():
+            await _record_escalation(repo, row, evs, now)
+        await uow.commit()
+    return counts
+
+
+async def _record_escalation(
+    repo: ComplaintsRepository, row: dict[str, Any], evs: list[Event], now: dt.datetime
+) -> None:
+    """One update per complaint and pass: the escalation and its history entries."""
+    entries = tuple(
+        HistoryEntry(
+            "escalate",
+            row["state"],
+            row["state"],
+            "system",
+            "system",
+            now,
+            f"{ev.data['stage']} overdue since {ev.data['due_date']}: escalated to the "
+            f"{ev.data['escalated_level']} ({ev.data['escalated_region']})",
+        )
+        for ev in evs
+    )
+    last = evs[-1].data
+    for _ in range(3):  # an officer acting meanwhile bumps the version: re-read and retry
+        try:
+            await repo.update(
+                row["id"],
+                row["version"],
+                {
+                    "escalated_level": last["escalated_level"],
+                    "escalated_region": last["escalated_region"],
+                    "history": [*row["history"], *appeals_uc.history_json(entries)],
+                    "version": row["version"] + 1,
+                    "updated_at": now,
+                },
+            )
+            return
+        except StaleVersion:
+            fresh = await repo.get(row["id"])
+            if fresh is None:
+                return
+            row = fresh
+    log.warning("complaint %s: escalation not recorded (kept changing)", row["id"])
+
+
+async def grievance_sweep(ctx: ServiceContext) -> None:
+    """Background task: a pass every `ctx.state["grievance_sweep_interval_s"]` seconds (default 300)."""
+
+    async def step() -> None:
+        counts = await run_grievance_sweep(ctx)
+        if any(counts.values()):
+            log.info("grievance sweep published %s", counts)
+
+    await every(
+        ctx,
+        step,
+        interval_s=lambda: float(ctx.state.get("grievance_sweep_interval_s", 300)),
+        name="grievance sweep",
+        log=log,
+    )

@@ -1,0 +1,571 @@
+"""Use cases of enrolments in dibao / 特困: opening one on county approval (or registering an
+existing recipient), reading and listing them, re-checks (动态复核) and the due list, voluntary
+exit, the monthly payment run (`social_assistance.payment_ordered`, payments contract), the
+subsidy decision that records an order, and the sanction after three refused job offers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from services.civil_affairs.application.ports import PaymentOrder, StaleVersion, Work
+from services.civil_affairs.domain.applications import Application
+from services.civil_affairs.domain.enrolments import (
+    Enrolment,
+    EnrolmentRefused,
+    EnrolmentStatus,
+    add_months,
+    close_after,
+    exclude_member,
+    month_of,
+    next_recheck,
+    plan_payment,
+    record_recheck,
+    set_suspended,
+    start_voluntary_exit,
+    to_doc,
+)
+from services.civil_affairs.domain.programmes import MemberFacts, Programme
+from shared.auth import Principal
+from shared.errors import Conflict, FieldError, NotFound, Unprocessable
+from shared.events import Event
+from shared.identifiers import region_within
+
+__all__ = [
+    "RecordRecheck",
+    "RegisterEnrolment",
+    "RunPayments",
+    "enrol_approved",
+    "get_enrolment",
+    "list_enrolments",
+    "list_payments",
+    "offers_refused",
+    "payment_recorded",
+    "recheck",
+    "rechecks_due",
+    "register_existing",
+    "run_payments",
+    "voluntary_exit",
+]
+
+DOMAIN = "social_assistance"
+MAX_PAGE_SIZE = 200
+
+
+def _event(name: str, e: Enrolment, **data: Any) -> Event:
+    return Event(
+        domain=DOMAIN,
+        name=name,
+        subject=e.household_id,
+        region=e.region_code,
+        data={
+            "enrolment_id": e.id,
+            "household_id": e.household_id,
+            "region_code": e.region_code,
+            "programme": str(e.programme),
+            **data,
+        },
+        source="civil_affairs",
+    )
+
+
+def view(e: Enrolment) -> dict[str, Any]:
+    d = to_doc(e)
+    d["members"] = [
+        {k: v for k, v in m.items() if k != "birth_date"} | {"birth_year": int(m["birth_date"][:4])}
+        for m in d["members"]
+    ]
+    return d
+
+
+def _visible(e: Enrolment, principal: Principal) -> bool:
+    return principal.is_officer and region_within(e.region_code, principal.region)
+
+
+async def _save(work: Work, before: Enrolment, after: Enrolment) -> None:
+    try:
+        await work.enrolments.save(after, expected_version=before.version)
+    except StaleVersion:
+        raise Conflict("the enrolment changed meanwhile; read it again", code="version_conflict") from None
+
+
+def _refused(exc: EnrolmentRefused) -> Conflict:
+    return Conflict(exc.message, code=exc.rule, rule=exc.rule, source=exc.source or None)
+
+
+async def _open(
+    work: Work,
+    *,
+    household_id: str,
+    region_code: str,
+    programme: Programme,
+    members: tuple[MemberFacts, ...],
+    household_size: int,
+    per_capita_income: Decimal,
+    rule: str,
+    start_month: str,
+    stable_income: bool,
+    by: str,
+    role: str,
+    at: dt.datetime,
+    application_id: str | None,
+    how: str,
+) -> Enrolment:
+    for other in await work.enrolments.open_for_household(household_id):
+        if other.programme is programme:
+            raise Conflict(
+                f"the household is already enrolled in {programme} ({other.id})",
+                code="already_enrolled",
+                rule="already_enrolled",
+            )
+    policy = await work.policy(region_code, at.date())
+    due, schedule = next_recheck(programme, members, stable_income, policy, at.date())
+    e = Enrolment(
+        id=str(uuid.uuid4()),
+        household_id=household_id,
+        region_code=region_code,
+        programme=programme,
+        members=members,
+        household_size=household_size,
+        per_capita_income_annual=per_capita_income,
+        rule=rule,
+        start_month=start_month,
+        status=EnrolmentStatus.ACTIVE,
+        next_recheck_on=due,
+        approved_by=by,
+        approved_role=role,
+        approved_at=at,
+        application_id=application_id,
+        stable_income=stable_income,
+        history=(
+            {
+                "action": how,
+                "by": by,
+                "role": role,
+                "at": at.isoformat(),
+                "rule": rule,
+                "start_month": start_month,
+                "next_recheck_on": due.isoformat(),
+                "schedule": schedule,
+            },
+        ),
+    )
+    await work.enrolments.add(e)
+    work.add_event(
+        _event(
+            "enrolled",
+            e,
+            application_id=application_id,
+            members=len(members),
+            rule=rule,
+            start_month=start_month,
+            per_capita_income_annual=str(per_capita_income),
+        )
+    )
+    return e
+
+
+async def enrol_approved(work: Work, app: Application, *, by: str, role: str, at: dt.datetime) -> Enrolment:
+    """County approval opens the enrolment from the month after approval (the benefit month)."""
+    covered = set(app.decision.covered)
+    members = tuple(m for m in app.facts.members if m.person_ref in covered)
+    return await _open(
+        work,
+        household_id=app.household_id,
+        region_code=app.region_code,
+        programme=app.programme,
+        members=members,
+        household_size=len(app.facts.members),
+        per_capita_income=app.decision.per_capita_income_annual,
+        rule=app.decision.rule,
+        start_month=add_months(month_of(at.date()), 1),
+        stable_income=False,
+        by=by,
+        role=role,
+        at=at,
+        application_id=app.id,
+        how="enrolled_on_approval",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEnrolment:
+    """An officer registers a household already receiving dibao / 特困 (before fangfan)."""
+
+    principal: Principal
+    household_id: str
+    region_code: str
+    programme: Programme
+    members: tuple[MemberFacts, ...]
+    household_size: int
+    per_capita_income_annual: Decimal
+    start_month: str
+    stable_income: bool
+    single_person: bool
+    at: dt.datetime
+
+
+async def register_existing(cmd: RegisterEnrolment, work: Work) -> dict[str, Any]:
+    p = cmd.principal
+    if p.role not in ("township", "county", "admin") or not p.sees(cmd.region_code):
+        raise NotFound("no such region in your jurisdiction")
+    rule = (
+        "tekun_conditions_met"
+        if cmd.programme is Programme.TEKUN
+        else ("dibao_single_person" if cmd.single_person else "dibao_income_below_standard")
+    )
+    e = await _open(
+        work,
+        household_id=cmd.household_id,
+        region_code=cmd.region_code,
+        programme=cmd.programme,
+        members=cmd.members,
+        household_size=cmd.household_size,
+        per_capita_income=cmd.per_capita_income_annual,
+        rule=rule,
+        start_month=cmd.start_month,
+        stable_income=cmd.stable_income,
+        by=p.sub,
+        role=p.role,
+        at=cmd.at,
+        application_id=None,
+        how="registered_existing",
+    )
+    out = view(e)
+    await work.commit(out)
+    return out
+
+
+async def get_enrolment(work: Work, principal: Principal, enrolment_id: str) -> dict[str, Any]:
+    e = await work.enrolments.get(enrolment_id)
+    if e is None or not _visible(e, principal):
+        raise NotFound("no such enrolment")
+    return view(e)
+
+
+def jurisdiction_prefix(principal: Principal, region: str | None) -> str:
+    prefix = region or principal.region
+    if principal.role != "admin" and not region_within(prefix, principal.region):
+        raise NotFound("no such region in your jurisdiction")
+    return prefix
+
+
+async def list_enrolments(
+    work: Work,
+    principal: Principal,
+    *,
+    region: str | None,
+    status: str | None,
+    programme: str | None,
+    household_id: str | None,
+    page: int,
+    page_size: int,
+) -> dict[str, Any]:
+    size = min(page_size, MAX_PAGE_SIZE)
+    items, total = await work.enrolments.page(
+        region_prefix=jurisdiction_prefix(principal, region),
+        status=status,
+        programme=programme,
+        household_id=household_id,
+        page=page,
+        page_size=size,
+    )
+    return {"items": [view(e) for e in items], "total": total, "page": page, "page_size": size}
+
+
+async def rechecks_due(work: Work, principal: Principal, *, region: str | None, before: dt.date) -> dict[str, Any]:
+    items = await work.enrolments.due_for_recheck(region_prefix=jurisdiction_prefix(principal, region), before=before)
+    return {
+        "due_before": before.isoformat(),
+        "items": [
+            {
+                "enrolment_id": e.id,
+                "household_id": e.household_id,
+                "region_code": e.region_code,
+                "programme": str(e.programme),
+                "status": str(e.status),
+                "next_recheck_on": e.next_recheck_on.isoformat(),
+                "schedule": next((h.get("schedule") for h in reversed(e.history) if h.get("schedule")), None),
+            }
+            for e in items
+        ],
+        "total": len(items),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRecheck:
+    principal: Principal
+    enrolment_id: str
+    at: dt.datetime
+    per_capita_income_annual: Decimal | None = None
+    tekun_conditions_hold: bool | None = None
+    note: str | None = None
+    version: int | None = None
+
+
+async def _get_for_write(work: Work, principal: Principal, enrolment_id: str, version: int | None) -> Enrolment:
+    e = await work.enrolments.get(enrolment_id)
+    if e is None or not _visible(e, principal):
+        raise NotFound("no such enrolment")
+    if principal.role not in ("township", "county", "admin"):
+        raise Conflict(
+            f"a {principal.role} may not change an enrolment", code="role_not_allowed", rule="role_not_allowed"
+        )
+    if version is not None and version != e.version:
+        raise Conflict(f"the enrolment is at version {e.version}", code="version_conflict")
+    return e
+
+
+async def recheck(cmd: RecordRecheck, work: Work) -> dict[str, Any]:
+    e = await _get_for_write(work, cmd.principal, cmd.enrolment_id, cmd.version)
+    policy = await work.policy(e.region_code, cmd.at.date())
+    try:
+        after, outcome = record_recheck(
+            e,
+            per_capita_income_annual=cmd.per_capita_income_annual,
+            tekun_conditions_hold=cmd.tekun_conditions_hold,
+            policy=policy,
+            by=cmd.principal.sub,
+            role=cmd.principal.role,
+            at=cmd.at,
+            note=cmd.note,
+        )
+    except EnrolmentRefused as exc:
+        raise _refused(exc) from None
+    await _save(work, e, after)
+    if outcome == "gradual_exit":
+        work.add_event(
+            _event(
+                "exit_started",
+                after,
+                kind="gradual",
+                last_month=after.last_month,
+                months=policy.int("gradual_exit_months"),
+                source=policy.sources["gradual_exit_months"],
+            )
+        )
+    elif outcome == "exited":
+        work.add_event(_event("exited", after, reason="tekun_conditions_no_longer_met", last_month=after.last_month))
+    out = view(after) | {"outcome": outcome}
+    await work.commit(out)
+    return out
+
+
+async def voluntary_exit(
+    work: Work, principal: Principal, enrolment_id: str, *, months: int | None, at: dt.datetime, version: int | None
+) -> dict[str, Any]:
+    e = await _get_for_write(work, principal, enrolment_id, version)
+    policy = await work.policy(e.region_code, at.date())
+    try:
+        after = start_voluntary_exit(e, months=months, policy=policy, by=principal.sub, role=principal.role, at=at)
+    except EnrolmentRefused as exc:
+        raise _refused(exc) from None
+    await _save(work, e, after)
+    work.add_event(
+        _event(
+            "exit_started",
+            after,
+            kind="voluntary",
+            last_month=after.last_month,
+            months=after.history[-1]["months"],
+            source=policy.sources["voluntary_exit_months_max"],
+        )
+    )
+    out = view(after)
+    await work.commit(out)
+    return out
+
+
+async def suspend(
+    work: Work, principal: Principal, enrolment_id: str, *, suspended: bool, reason: str, at: dt.datetime
+) -> dict[str, Any]:
+    e = await _get_for_write(work, principal, enrolment_id, None)
+    try:
+        after = set_suspended(e, suspended, by=principal.sub, role=principal.role, at=at, reason=reason)
+    except EnrolmentRefused as exc:
+        raise _refused(exc) from None
+    await _save(work, e, after)
+    out = view(after)
+    await work.commit(out)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunPayments:
+    period: str
+    region_prefix: str
+    at: dt.datetime
+    by: str = "payments"
+    role: str = "county"
+
+
+async def run_payments(cmd: RunPayments, work: Work) -> dict[str, Any]:
+    """The monthly run: one order per payable enrolment for the period (at most one: re-running is
+    harmless), each with its `payment_ordered` event in the same transaction; exits whose last
+    month is ordered (or past) are closed."""
+    counts = {"ordered": 0, "already_ordered": 0, "not_payable": 0, "exited": 0}
+    for e in await work.enrolments.open_in(region_prefix=cmd.region_prefix):
+        current = e
+        if e.last_month is not None and cmd.period > e.last_month:
+            current = close_after(e, e.last_month, cmd.at)
+            await _save(work, e, current)
+            work.add_event(_event("exited", current, reason=e.exit_kind, last_month=e.last_month))
+            counts["exited"] += 1
+            continue
+        plan = plan_payment(e, cmd.period)
+        if plan is None:
+            counts["not_payable"] += 1
+            continue
+        order = PaymentOrder(
+            id=str(uuid.uuid4()),
+            enrolment_id=e.id,
+            period=cmd.period,
+            kind=plan.kind,
+            household_id=e.household_id,
+            region_code=e.region_code,
+            status="ordered",
+            inputs=plan.inputs,
+            funding_source=plan.funding_source,
+            created_at=cmd.at,
+        )
+        if not await work.payments.add(order):
+            counts["already_ordered"] += 1
+            continue
+        counts["ordered"] += 1
+        work.add_event(
+            Event(
+                domain=DOMAIN,
+                name="payment_ordered",
+                subject=e.household_id,
+                region=e.region_code,
+                data={
+                    "payment_id": order.id,
+                    "household_id": e.household_id,
+                    "region_code": e.region_code,
+                    "kind": plan.kind,
+                    "period": cmd.period,
+                    "inputs": plan.inputs,
+                    "funding_source": plan.funding_source,
+                    "reference": {"kind": "enrolment", "id": e.id},
+                    "approved_by": e.approved_by,
+                    "approved_role": "county" if e.approved_role in ("county", "admin", "province") else "township",
+                    "approved_at": e.approved_at.isoformat(),
+                    "as_of": cmd.at.date().isoformat(),
+                },
+                source="civil_affairs",
+            )
+        )
+        if plan.closes:
+            closed = close_after(e, cmd.period, cmd.at)
+            await _save(work, e, closed)
+            work.add_event(_event("exited", closed, reason=e.exit_kind, last_month=cmd.period))
+            counts["exited"] += 1
+    out = {"period": cmd.period, "region": cmd.region_prefix, **counts}
+    await work.commit(out)
+    return out
+
+
+def _order_view(o: PaymentOrder) -> dict[str, Any]:
+    return {
+        "payment_id": o.id,
+        "enrolment_id": o.enrolment_id,
+        "period": o.period,
+        "kind": o.kind,
+        "household_id": o.household_id,
+        "region_code": o.region_code,
+        "status": o.status,
+        "inputs": dict(o.inputs),
+        "funding_source": o.funding_source,
+        "amount": o.amount,
+        "decision_id": o.decision_id,
+        "decision_state": o.decision_state,
+        "created_at": o.created_at.isoformat(),
+        "recorded_at": o.recorded_at.isoformat() if o.recorded_at else None,
+    }
+
+
+async def list_payments(
+    work: Work,
+    principal: Principal,
+    *,
+    region: str | None,
+    period: str | None,
+    enrolment_id: str | None,
+    page: int,
+    page_size: int,
+) -> dict[str, Any]:
+    size = min(page_size, MAX_PAGE_SIZE)
+    items, total = await work.payments.page(
+        region_prefix=jurisdiction_prefix(principal, region),
+        period=period,
+        enrolment_id=enrolment_id,
+        page=page,
+        page_size=size,
+    )
+    return {"items": [_order_view(o) for o in items], "total": total, "page": page, "page_size": size}
+
+
+async def payment_recorded(work: Work, data: Mapping[str, Any], at: dt.datetime) -> bool:
+    """A subsidy decision event for one of our orders: the order is `recorded` with the decision
+    id and the amount (subsidy computed it). Events for other decisions are ignored."""
+    payment_id = data.get("payment_id")
+    if not isinstance(payment_id, str):
+        return False
+    order = await work.payments.get(payment_id)
+    if order is None:
+        return False
+    try:
+        amount = str(Decimal(str(data.get("amount"))).quantize(Decimal("0.01")))
+    except (InvalidOperation, ValueError):
+        raise ValueError("subsidy decision without a decimal amount") from None
+    await work.payments.mark_recorded(
+        payment_id,
+        decision_id=str(data.get("decision_id", "")),
+        decision_state=str(data.get("state", "")),
+        amount=amount,
+        at=at,
+    )
+    await work.commit()
+    return True
+
+
+async def offers_refused(work: Work, data: Mapping[str, Any], at: dt.datetime) -> int:
+    """`employment.offers_refused`: the person's own dibao share stops in each open dibao enrolment
+    of the household that covers them (excluded_members + 1), with the explanation in its history."""
+    household_id, person_ref = data.get("household_id"), data.get("person_ref")
+    if not isinstance(household_id, str) or not isinstance(person_ref, str):
+        raise ValueError("offers_refused without household_id / person_ref")
+    refusals = int(data.get("refusals", 3))
+    ids: Sequence[str] = [str(x) for x in data.get("recommendation_ids") or ()]
+    changed = 0
+    for e in await work.enrolments.open_for_household(household_id):
+        after, did = exclude_member(e, person_ref=person_ref, refusals=refusals, recommendation_ids=list(ids), at=at)
+        if not did:
+            continue
+        await _save(work, e, after)
+        work.add_event(
+            _event(
+                "member_excluded",
+                after,
+                person_ref=person_ref,
+                excluded_members=len(after.excluded_members),
+                rule="three_refused_job_offers",
+                source=after.history[-1]["source"],
+            )
+        )
+        changed += 1
+    await work.commit()
+    return changed
+
+
+def parse_period(period: str) -> str:
+    if len(period) != 7 or period[4] != "-" or not (period[:4].isdigit() and period[5:].isdigit()):
+        raise Unprocessable("period is YYYY-MM", errors=[FieldError("period", "YYYY-MM", "pattern")])
+    if not 1 <= int(period[5:]) <= 12:
+        raise Unprocessable("period is YYYY-MM", errors=[FieldError("period", "month 01–12", "pattern")])
+    return period

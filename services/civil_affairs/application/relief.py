@@ -1,0 +1,471 @@
+"""Use cases of temporary relief (临时救助), each one transaction on a unit of work: submit a
+request, take a step (approve, refer to the county, relief first, complete the paperwork,
+reject) — an approval or a relief paid first writes a payment order and its
+`social_assistance.payment_ordered` event to the outbox together — read and list requests, and
+record subsidy's answer to an order (`subsidy.decision_approved` / `subsidy.decision_refused`).
+
+Who: officers (village and up) and citizens submit; a citizen sees only the requests they
+submitted; township, county, province and admin officers decide (domain/relief.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.civil_affairs.adapters.relief_policy import relief_policy_for
+from services.civil_affairs.adapters.repository_relief import ReliefRepository
+from services.civil_affairs.domain.relief import (
+    ReliefAction,
+    ReliefError,
+    ReliefPolicy,
+    ReliefReason,
+    ReliefState,
+    allowed_actions,
+    decide,
+    is_overdue,
+    reopened_state,
+)
+from shared.auth import Principal
+from shared.db import UnitOfWork
+from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
+from shared.events import Event, PersonalDataInEvent, assert_no_personal_data
+from shared.pii import FieldCipher
+from shared.policy import PolicyError, PolicyNotFound, PolicyParameterMissing
+
+from .actors import actor_label
+
+__all__ = [
+    "ActOnRelief",
+    "ListRelief",
+    "SubmitRelief",
+    "act_on_relief",
+    "get_relief",
+    "list_relief",
+    "record_payment_answer",
+    "relief_limit",
+    "reopen_on_appeal",
+    "subject_facts",
+    "submit_relief",
+    "submitter_ref",
+]
+
+SOURCE = "civil_affairs"
+FUNDING_SOURCE = "temporary_relief_fund"
+_SUBMITTERS = frozenset({"village", "township", "county", "province", "admin", "citizen"})
+_READERS = _SUBMITTERS | {"department"}
+
+
+@dataclass(frozen=True)
+class SubmitRelief:
+    region_code: str
+    reason: str
+    amount: Decimal
+    household_id: str | None = None
+    household: Mapping[str, Any] | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ActOnRelief:
+    request_id: str
+    action: str
+    amount: Decimal | None = None
+    reason: str | None = None
+    paperwork: Mapping[str, str] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ListRelief:
+    region: str | None = None
+    state: str | None = None
+    household_id: str | None = None
+    overdue: bool = False
+    before: int | None = None
+    limit: int = 50
+
+
+def _fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _yuan(fen: int | None) -> str | None:
+    return None if fen is None else f"{Decimal(fen).scaleb(-2):.2f}"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives naive datetimes back; we store aware ones
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+async def _policy(session: AsyncSession, region_code: str, as_of: dt.date) -> ReliefPolicy:
+    try:
+        return await relief_policy_for(session, region_code, as_of)
+    except (PolicyNotFound, PolicyParameterMissing) as exc:
+        # No version for the region sets the relief figures: the region has no relief policy.
+        raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError("region_code", str(exc))]) from None
+    except PolicyError as exc:
+        raise Unprocessable(str(exc), code="policy_invalid", errors=[FieldError("region_code", str(exc))]) from None
+
+
+def submitter_ref(principal: Principal, cipher: FieldCipher) -> str:
+    """Who submitted, as stored: a citizen's `sub` is their resident ID number, so only its keyed
+    blind index is kept; an officer's `sub` as it is."""
+    return "citizen:" + cipher.blind_index(principal.sub) if principal.role == "citizen" else principal.sub
+
+
+def _domain_error(err: ReliefError) -> DomainError:
+    if err.kind == "forbidden":
+        return Forbidden(err.message, code=err.code)
+    if err.kind == "invalid":
+        return Unprocessable(err.message, code=err.code, errors=[FieldError(err.field or "", err.message)])
+    return Conflict(err.message, code=err.code)
+
+
+def _no_personal_data(value: Any, path: str) -> None:
+    try:
+        assert_no_personal_data(value, path)
+    except PersonalDataInEvent:
+        raise Unprocessable(
+            "use an opaque household reference, not a resident ID number or phone number",
+            code="personal_data",
+            errors=[FieldError(path, "must be an opaque reference (no ID or phone numbers)")],
+        ) from None
+
+
+async def relief_limit(uow: UnitOfWork, principal: Principal, region_code: str, as_of: dt.date) -> dict[str, Any]:
+    """The relief figures in force (township limit with its computation) for a region."""
+    if principal.role not in _READERS:
+        raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
+    if not principal.sees(region_code):
+        raise NotFound(f"no region {region_code} in your jurisdiction")
+    policy = await _policy(uow.session, region_code, as_of)
+    return {"region_code": region_code, "as_of": as_of.isoformat(), **policy.as_dict()}
+
+
+async def submit_relief(
+    uow: UnitOfWork, principal: Principal, cmd: SubmitRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
+) -> dict[str, Any]:
+    if principal.role not in _SUBMITTERS:
+        raise Forbidden("this role cannot request temporary relief", code="role_not_allowed")
+    if not principal.sees(cmd.region_code):
+        raise NotFound(f"no region {cmd.region_code} in your jurisdiction")
+    if cmd.household_id is not None:
+        _no_personal_data(cmd.household_id, "household_id")
+    policy = await _policy(uow.session, cmd.region_code, today)
+    rid = str(uuid.uuid4())
+    step = {
+        "action": "submit",
+        "from": None,
+        "to": str(ReliefState.SUBMITTED),
+        "by": actor_label(principal),
+        "role": principal.role,
+        "at": now.isoformat(),
+        "amount": f"{cmd.amount:.2f}",
+    }
+    row = {
+        "id": rid,
+        "region_code": cmd.region_code,
+        "household_id": cmd.household_id,
+        "household": None if cmd.household is None else json.dumps(dict(cmd.household), ensure_ascii=False),
+        "reason": str(ReliefReason(cmd.reason)),
+        "description": cmd.description,
+        "requested_fen": _fen(cmd.amount),
+        "approved_fen": None,
+        "state": str(ReliefState.SUBMITTED),
+        "approved_level": None,
+        "limit_fen": _fen(policy.township_limit),
+        "policy_id": policy.policy_id,
+        "policy_version": policy.policy_version,
+        "as_of": today,
+        "explanations": json.dumps([policy.limit_explanation().as_dict()], ensure_ascii=False),
+        "history": json.dumps([step], ensure_ascii=False),
+        "paperwork": None,
+        "paperwork_due_on": None,
+        "rejection_reason": None,
+        "submitted_by": submitter_ref(principal, cipher),
+        "submitted_role": principal.role,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    repo = ReliefRepository(uow.session)
+    await repo.insert(row)
+    await uow.commit()
+    return await _read(repo, await repo.get(rid), principal, today)
+
+
+async def _visible(repo: ReliefRepository, request_id: str, principal: Principal, cipher: FieldCipher) -> Any:
+    row = await repo.get(request_id)
+    if row is None or not principal.sees(row.region_code) or principal.role not in _READERS:
+        raise NotFound(f"no temporary relief request {request_id}")
+    if principal.role == "citizen" and row.submitted_by != submitter_ref(principal, cipher):
+        raise NotFound(f"no temporary relief request {request_id}")
+    return row
+
+
+def _payment_event(
+    row: Any, payment_id: str, amount: Decimal, level: str, by: str, role: str, at: dt.datetime
+) -> Event:
+    """`social_assistance.payment_ordered` (contract: docs/civil-affairs.md "Temporary relief")."""
+    data = {
+        "payment_id": payment_id,
+        "household_id": row.household_id,
+        "region_code": row.region_code,
+        "kind": "temporary_relief",
+        "period": None,
+        "inputs": {
+            "amount": f"{amount:.2f}",
+            "reason": row.reason,
+            "approved_level": level,
+            "limit": _yuan(row.limit_fen),
+        },
+        "funding_source": FUNDING_SOURCE,
+        "reference": {"kind": "relief_request", "id": row.id},
+        "approved_by": by,
+        "approved_role": role,
+        "approved_at": at.isoformat(),
+        "as_of": row.as_of.isoformat(),
+    }
+    subject = row.household_id or f"relief_request:{row.id}"
+    return Event("social_assistance", "payment_ordered", subject, row.region_code, data, source=SOURCE)
+
+
+async def act_on_relief(
+    uow: UnitOfWork, principal: Principal, cmd: ActOnRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
+) -> dict[str, Any]:
+    repo = ReliefRepository(uow.session)
+    row = await _visible(repo, cmd.request_id, principal, cipher)
+    policy = await _policy(uow.session, row.region_code, row.as_of)
+    try:
+        action = ReliefAction(cmd.action)
+        step = decide(
+            ReliefState(row.state),
+            action,
+            principal.role,
+            requested=Decimal(row.requested_fen).scaleb(-2),
+            policy=policy,
+            today=today,
+            amount=cmd.amount,
+            reason=cmd.reason,
+            paperwork=cmd.paperwork,
+        )
+    except ValueError:
+        raise Unprocessable(
+            f"unknown action {cmd.action!r}", errors=[FieldError("action", "is not an action")]
+        ) from None
+    except ReliefError as err:
+        raise _domain_error(err) from None
+    entry: dict[str, Any] = {
+        "action": str(action),
+        "from": row.state,
+        "to": str(step.to),
+        "by": actor_label(principal),
+        "role": principal.role,
+        "at": now.isoformat(),
+    }
+    values: dict[str, Any] = {"state": str(step.to), "updated_at": now}
+    if cmd.note:
+        entry["note"] = cmd.note
+    if step.pay is not None:
+        entry["amount"] = f"{step.pay:.2f}"
+        values["approved_fen"] = _fen(step.pay)
+        values["approved_level"] = None if step.level is None else str(step.level)
+    if step.paperwork_due_on is not None:
+        entry["paperwork_due_on"] = step.paperwork_due_on.isoformat()
+        values["paperwork_due_on"] = step.paperwork_due_on
+    if action is ReliefAction.COMPLETE_PAPERWORK:
+        values["paperwork"] = json.dumps(
+            {**dict(cmd.paperwork or {}), "filed_on": today.isoformat()}, ensure_ascii=False
+        )
+        due = row.paperwork_due_on
+        entry["late"] = bool(due is not None and today > due)
+    if action is ReliefAction.REJECT:
+        entry["reason"] = cmd.reason
+        values["rejection_reason"] = cmd.reason
+    values["history"] = json.dumps([*json.loads(row.history), entry], ensure_ascii=False)
+    if step.explanations:
+        values["explanations"] = json.dumps(
+            [*json.loads(row.explanations), *(e.as_dict() for e in step.explanations)], ensure_ascii=False
+        )
+    if not await repo.update(row.id, row.version, values):
+        raise Conflict("the request was changed by someone else; reload and retry", code="concurrent_update")
+    if step.pay is not None and step.level is not None:
+        payment_id = str(uuid.uuid4())
+        await repo.insert_payment(
+            {
+                "payment_id": payment_id,
+                "request_id": row.id,
+                "amount_fen": _fen(step.pay),
+                "funding_source": FUNDING_SOURCE,
+                "approved_level": str(step.level),
+                "status": "ordered",
+                "decision_id": None,
+                "recorded_fen": None,
+                "refusal": None,
+                "ordered_at": now,
+                "recorded_at": None,
+            }
+        )
+        uow.add_event(_payment_event(row, payment_id, step.pay, str(step.level), principal.sub, principal.role, now))
+    await uow.commit()
+    return await _read(repo, await repo.get(row.id), principal, today)
+
+
+SOURCE_REOPEN = "003 §一(五) (受理、转办、办结); 000 社会保障兜底 §五(三): an overturned refusal is decided again"
+
+
+async def reopen_on_appeal(
+    uow: UnitOfWork, request_id: str, *, appeal_id: str, by: str, role: str, now: dt.datetime
+) -> bool:
+    """An appeal overturned the rejection of `request_id` (in the appeal's transaction): the
+    request goes back to the state it was rejected in. False if it is not rejected."""
+    repo = ReliefRepository(uow.session)
+    row = await repo.get(request_id)
+    if row is None or row.state != ReliefState.REJECTED:
+        return False
+    history = json.loads(row.history)
+    to = reopened_state(history)
+    entry = {
+        "action": "reopen",
+        "from": row.state,
+        "to": str(to),
+        "by": by,
+        "role": role,
+        "at": now.isoformat(),
+        "appeal_id": appeal_id,
+        "rule": "appeal_overturned",
+        "source": SOURCE_REOPEN,
+    }
+    values = {
+        "state": str(to),
+        "rejection_reason": None,
+        "history": json.dumps([*history, entry], ensure_ascii=False),
+        "updated_at": now,
+    }
+    if not await repo.update(row.id, row.version, values):
+        raise Conflict("the request was changed by someone else; reload and retry", code="concurrent_update")
+    return True
+
+
+async def subject_facts(uow: UnitOfWork, principal: Principal, request_id: str, cipher: FieldCipher) -> Any:
+    """What an appeal needs of a relief request the caller may see: (row, the rejecting entry) or None."""
+    try:
+        row = await _visible(ReliefRepository(uow.session), request_id, principal, cipher)
+    except NotFound:
+        return None
+    refusal = next((e for e in reversed(json.loads(row.history)) if e.get("to") == ReliefState.REJECTED), None)
+    return row, refusal
+
+
+async def get_relief(
+    uow: UnitOfWork, principal: Principal, request_id: str, *, cipher: FieldCipher, today: dt.date
+) -> dict[str, Any]:
+    repo = ReliefRepository(uow.session)
+    return await _read(repo, await _visible(repo, request_id, principal, cipher), principal, today)
+
+
+async def list_relief(
+    uow: UnitOfWork, principal: Principal, q: ListRelief, *, cipher: FieldCipher, today: dt.date
+) -> dict[str, Any]:
+    if principal.role not in _READERS:
+        raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
+    region = principal.region if q.region is None else q.region
+    if not principal.sees(region):
+        raise NotFound(f"no region {region} in your jurisdiction")
+    if q.state is not None and q.state not in {str(s) for s in ReliefState}:
+        raise Unprocessable("unknown state", errors=[FieldError("state", "is not a relief state")])
+    repo = ReliefRepository(uow.session)
+    rows = await repo.list(
+        region_prefix=region,
+        state=q.state,
+        household_id=q.household_id,
+        submitted_by=submitter_ref(principal, cipher) if principal.role == "citizen" else None,
+        overdue_on=today if q.overdue else None,
+        before_seq=q.before,
+        limit=q.limit,
+    )
+    items = [await _read(repo, r, principal, today) for r in rows]
+    nxt = rows[-1].seq if len(rows) == q.limit else None
+    return {"items": items, "next_before": nxt}
+
+
+async def _read(repo: ReliefRepository, row: Any, principal: Principal, today: dt.date) -> dict[str, Any]:
+    policy = await _policy(repo.session, row.region_code, row.as_of)
+    state = ReliefState(row.state)
+    payments = [
+        {
+            "payment_id": p.payment_id,
+            "amount": _yuan(p.amount_fen),
+            "funding_source": p.funding_source,
+            "approved_level": p.approved_level,
+            "status": p.status,
+            "decision_id": p.decision_id,
+            "recorded_amount": _yuan(p.recorded_fen),
+            "refusal": None if p.refusal is None else json.loads(p.refusal),
+            "ordered_at": _iso(p.ordered_at),
+            "recorded_at": _iso(p.recorded_at),
+        }
+        for p in await repo.payments(row.id)
+    ]
+    requested = Decimal(row.requested_fen).scaleb(-2)
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "state": row.state,
+        "region_code": row.region_code,
+        "household_id": row.household_id,
+        "household": None if row.household is None else json.loads(row.household),
+        "reason": row.reason,
+        "description": row.description,
+        "requested_amount": _yuan(row.requested_fen),
+        "approved_amount": _yuan(row.approved_fen),
+        "approved_level": row.approved_level,
+        "township_limit": _yuan(row.limit_fen),
+        "policy": {"id": row.policy_id, "version": row.policy_version, "as_of": row.as_of.isoformat()},
+        "explanations": json.loads(row.explanations),
+        "history": json.loads(row.history),
+        "allowed_actions": allowed_actions(state, principal.role, amount=requested, policy=policy),
+        "deadlines": {
+            "paperwork_due_on": None if row.paperwork_due_on is None else row.paperwork_due_on.isoformat(),
+            "paperwork_overdue": is_overdue(state, row.paperwork_due_on, today),
+        },
+        "paperwork": None if row.paperwork is None else json.loads(row.paperwork),
+        "rejection_reason": row.rejection_reason,
+        "payments": payments,
+        "submitted_by": "citizen" if row.submitted_role == "citizen" else row.submitted_by,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "version": row.version,
+    }
+
+
+async def record_payment_answer(uow: UnitOfWork, ev: Event, *, at: dt.datetime) -> str | None:
+    """Subsidy's answer to one of our payment orders: `decision_approved` → `recorded` with the
+    decision id and amount; `decision_refused` → `refused` with the code and reason. Events
+    without a relief order (other decisions, dibao enrolments) are ignored. Returns the new status."""
+    data = ev.data
+    payment_id, reference = data.get("payment_id"), data.get("reference")
+    if not payment_id or not isinstance(reference, dict) or reference.get("kind") != "relief_request":
+        return None
+    repo = ReliefRepository(uow.session)
+    if ev.name == "decision_approved":
+        amount = Decimal(str(data.get("amount") or "0"))
+        values = {"status": "recorded", "decision_id": data.get("decision_id"), "recorded_fen": _fen(amount)}
+    elif ev.name == "decision_refused":
+        refusal = {"code": data.get("code"), "reason": data.get("reason")}
+        values = {"status": "refused", "refusal": json.dumps(refusal, ensure_ascii=False)}
+    else:
+        return None
+    changed = await repo.mark_payment(str(payment_id), {**values, "recorded_at": at})
+    return str(values["status"]) if changed else None

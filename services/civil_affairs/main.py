@@ -1,0 +1,60 @@
+"""Civil affairs (民政): dibao and 特困 applications with the household economic-situation check, temporary
+relief, gradual and voluntary exits, appeals and 12345 complaints (seed 003, DOMAIN.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from services.civil_affairs.adapters import programmes_runtime
+from services.civil_affairs.adapters.consumers_relief import RELIEF_CONSUMERS
+from services.civil_affairs.adapters.orm import metadata
+from services.civil_affairs.adapters.policy import STORE
+from services.civil_affairs.api import appeals, applications, complaints, enrolments, relief
+from services.civil_affairs.application.appeals_sweep import grievance_sweep
+from shared.app import (
+    ConsumerSpec,
+    ServiceContext,
+    ServiceSpec,
+    create_service_app,
+    get_principal,
+    get_session,
+    get_uow,
+)
+from shared.policy_store import policy_router
+from shared.settings import Settings
+
+SERVICE = "civil_affairs"
+
+ROUTERS: list[APIRouter] = [
+    # dibao and 特困: applications, economic checks, enrolments, payments, re-checks, exits
+    applications.router,
+    enrolments.router,
+    # temporary relief (临时救助): docs/civil-affairs.md "Temporary relief"
+    relief.router,
+    # appeals (申诉/复核) and complaints (12345 投诉举报)
+    appeals.router,
+    complaints.router,
+    # the civil-affairs policy versions: programmes, relief, appeal and complaint time limits
+    policy_router(STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal),
+]
+CONSUMERS: list[ConsumerSpec] = [*programmes_runtime.CONSUMERS, *RELIEF_CONSUMERS]
+BACKGROUND: list[Callable[[ServiceContext], Awaitable[None]]] = [*programmes_runtime.BACKGROUND, grievance_sweep]
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name=SERVICE,
+        metadata=metadata,
+        migrations=Path(__file__).parent / "migrations",
+        routers=ROUTERS,
+        consumers=CONSUMERS,
+        background=BACKGROUND,
+        description=__doc__ or "",
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(spec(), settings)
