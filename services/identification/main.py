@@ -12,23 +12,30 @@ from fastapi import FastAPI
 from services.identification.adapters import (
     orm_cases,  # noqa: F401  (registers the case tables)
     orm_loops,  # noqa: F401  (registers the loops' tables)
+    orm_national_sync,  # noqa: F401  (registers the national export's tables)
 )
 from services.identification.adapters.consumers import CONSUMERS
+from services.identification.adapters.dci_consumers import DCI_CONSUMERS
 from services.identification.adapters.orm import metadata
 from services.identification.api import (
     applications,
     assessments,
     audit,
     cases,
+    dci,
     duplicates,
     households,
+    low_income,
     marks,
+    national_sync,
     policies,
     registry,
     signals,
     statistics,
 )
 from services.identification.application.households import shutdown_import_pool
+from services.identification.application.low_income import low_income_scheduler
+from services.identification.application.national_sync import national_sync_schedule, national_sync_worker
 from services.identification.application.policies import POLICY_STORE
 from services.identification.application.scheduled import scheduled_screening
 from services.identification.application.screening import chunk_worker
@@ -67,14 +74,23 @@ def spec() -> ServiceSpec:
             signals.router,
             statistics.router,
             audit.router,
+            low_income.router,
+            national_sync.router,
+            dci.router,  # the DCI Social Registry API (docs/registry.md)
         ],
         # assistance's events: income updates, measures (adapters/consumers.py)
-        consumers=CONSUMERS,
+        consumers=[*CONSUMERS, *DCI_CONSUMERS],
         on_startup=_on_startup,
         on_shutdown=_on_shutdown,
         # screenings are chunks that any replica claims (application/screening.py); the
         # scheduled screening starts each county's once per period (application/scheduled.py)
-        background=[chunk_worker, scheduled_screening],
+        background=[
+            chunk_worker,
+            scheduled_screening,
+            low_income_scheduler,
+            national_sync_worker,
+            national_sync_schedule,
+        ],
         description=__doc__ or "",
     )
 

@@ -5,6 +5,7 @@ date where one is needed) are poison → dead letters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,7 @@ from services.identification.application.loops import (
     record_measure,
     record_measures_since,
 )
+from services.identification.application.negative_flags import apply_offers_refused
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
 from shared.db import UnitOfWork
@@ -122,6 +124,38 @@ def on_measures(ctx: ServiceContext) -> Handler:
     return handle
 
 
+def on_offers_refused(ctx: ServiceContext) -> Handler:
+    """A member refused three job offers without a valid reason (assistance): the household is
+    flagged `refuses_work` on the negative list, with the recommendation ids behind it."""
+
+    async def handle(uow: UnitOfWork, ev: Event) -> None:
+        household_id, _village = household_and_village(ev)
+        d = ev.data
+        person_ref, ids = d.get("person_ref"), d.get("recommendation_ids")
+        if not person_ref or not isinstance(ids, list) or not ids:
+            raise PoisonEvent(f"{ev.type} {ev.id}: no person_ref or recommendation_ids")
+        at = ctx.now()
+        decided = d.get("decided_at")
+        try:
+            decided_on = dt.datetime.fromisoformat(str(decided)).date() if decided else event_day(ev)
+        except ValueError:
+            raise PoisonEvent(f"{ev.type} {ev.id}: decided_at must be an ISO datetime") from None
+        flagged = await apply_offers_refused(
+            ctx,
+            uow,
+            household_id=household_id,
+            person_ref=str(person_ref),
+            refusals=int(d.get("refusals") or len(ids)),
+            recommendation_ids=[str(i) for i in ids],
+            decided_on=decided_on,
+            event_id=ev.id,
+            at=at,
+        )
+        log.info("offers_refused %s for %s: %s", ev.id, household_id, "flagged" if flagged else "no change")
+
+    return handle
+
+
 CONSUMERS = [
     ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], on_income_updated),
     ConsumerSpec(
@@ -133,4 +167,5 @@ CONSUMERS = [
         ],
         on_measures,
     ),
+    ConsumerSpec("offers-refused", ["fangfan.employment.offers_refused.>"], on_offers_refused),
 ]

@@ -144,3 +144,5 @@ job_chunks = sa.Table(
     sa.Column("result", sa.Text, nullable=True),
     sa.Index("ix_job_chunks_claimable", "status", "lease_until"),
 )
+
+from services.identification.adapters import orm_flags as _orm_flags  # noqa: E402,F401  (negative-list flags)

@@ -21,6 +21,7 @@ from services.identification.application.households import (
     start_import_job,
 )
 from services.identification.application.loops import loops_read
+from services.identification.application.negative_flags import exclusions_of, flags_of
 from shared.app import ServiceContext, get_ctx, get_principal, get_session
 from shared.auth import Principal
 from shared.db import one_snapshot
@@ -135,6 +136,7 @@ async def read_household(
         if stored is None or not principal.sees(stored.region_code):
             raise NotFound("no such household in your jurisdiction")
         loops = await loops_read(uow.session, stored.id)  # measures, re-assessment, red mark
+        flags = await flags_of(uow.session, stored.id)  # negative-list flags from other services
         if wants_clear:
             await record_unmasked_read(
                 uow.session,
@@ -176,5 +178,7 @@ async def read_household(
         "members": members,
         "unmasked": wants_clear,
         **loops,
+        "exclusions": exclusions_of(stored),  # the negative list from the stored facts
+        "negative_list_flags": flags,  # flags raised by other services, with their explanation
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,22 +337,34 @@ def import_sightings(
     members: one stored before (`before`: `member_holders` read before the chunk was written;
     the chunk's own households there are their old versions and are left out) or another row of
     the chunk. A pair of households is reported once per person."""
+    counts = Counter(idx for ps, hid in zip(persons, household_ids, strict=True) if hid is not None for idx, _ in ps)
+    # the persons another household may hold: twice in the chunk, or stored before
+    shared = {idx for idx, n in counts.items() if n > 1}
+    shared.update(idx for idx in before if idx in counts)
+    if not shared:
+        return []  # the usual case: nobody else holds any of these persons
     own = {hid for hid in household_ids if hid}
     in_chunk: dict[str, list[tuple[str, str]]] = {}
     for ps, hid, region in zip(persons, household_ids, regions, strict=True):
         if hid is not None:
             for idx, _ in ps:
-                in_chunk.setdefault(idx, []).append((hid, region))
+                if idx in shared:
+                    in_chunk.setdefault(idx, []).append((hid, region))
     out: list[Sighting] = []
     seen: set[tuple[str, frozenset[str]]] = set()
     for ps, hid, region in zip(persons, household_ids, regions, strict=True):
         if hid is None:
             continue
         for index, masked in ps:
+            if index not in shared:
+                continue  # nobody else holds this person (its own row only)
+            holders = in_chunk[index]
             stored = [h for h in before.get(index, ()) if h[0] not in own]
-            for other, other_region in [*stored, *in_chunk.get(index, [])]:
+            for other, other_region in [*stored, *holders]:
+                if other == hid:
+                    continue
                 pair = (index, frozenset((hid, other)))
-                if other == hid or pair in seen:
+                if pair in seen:
                     continue
                 seen.add(pair)
                 out.append(

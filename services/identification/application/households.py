@@ -26,7 +26,6 @@ from starlette.requests import ClientDisconnect
 
 from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
-from services.identification.api.schemas import HouseholdImport
 from services.identification.application.duplicates import (
     CONFLICT_CODE,
     CONFLICT_MESSAGE,
@@ -35,6 +34,7 @@ from services.identification.application.duplicates import (
     member_holders,
     record_sightings,
 )
+from services.identification.application.household_input import HouseholdImport
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
 from shared.auth import Principal

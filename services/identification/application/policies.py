@@ -52,6 +52,9 @@ _WHOLE = {
     "department_comparison_days": (1, 365),
     "screening_interval_months": (1, 12),
     "screening_day_of_month": (1, 31),
+    "joint_screening_first_month": (1, 6),
+    "joint_screening_second_month": (7, 12),
+    "monthly_comparison_due_day": (1, 31),
 }
 _FRACTIONS = {"sudden_hardship_income_drop_ratio"}
 _OPEN_FRACTIONS = {"scale_risk_threshold"}

@@ -12,8 +12,6 @@ goes out as `risk.warning_raised` with the screening's job id."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from typing import Any
@@ -27,6 +25,7 @@ from services.identification.adapters.orm_loops import scheduled_screenings
 from services.identification.domain.screening_schedule import screening_slot
 from shared.app import ServiceContext
 from shared.db import is_postgres
+from shared.periodic import every
 from shared.policy import PolicyNotFound
 
 from .policies import POLICY_STORE
@@ -45,20 +44,14 @@ def _poll_s(ctx: ServiceContext) -> float:
 
 async def scheduled_screening(ctx: ServiceContext) -> None:
     """Background task: every `FANGFAN_SCHEDULE_POLL_S` (300 s) start the screenings due."""
-    wake = ctx.state.setdefault("schedule_wake", asyncio.Event())
-    ctx.state.setdefault("stop_hooks", []).append(wake.set)
-    while not ctx.state.get("stopping"):
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), _poll_s(ctx))
-        wake.clear()
-        if ctx.state.get("stopping"):
-            return
-        try:
-            await run_due_screenings(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("scheduled screening: checking failed; retrying at the next poll")
+    await every(
+        ctx,
+        lambda: run_due_screenings(ctx),
+        interval_s=lambda: _poll_s(ctx),
+        name="scheduled screening",
+        log=log,
+        wake_key="schedule_wake",
+    )
 
 
 async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:

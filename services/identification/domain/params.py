@@ -61,6 +61,9 @@ EXTRA_PARAMETERS = frozenset(
         "department_comparison_days",
         "screening_interval_months",
         "screening_day_of_month",
+        "joint_screening_first_month",
+        "joint_screening_second_month",
+        "monthly_comparison_due_day",
     }
 )
 

@@ -122,10 +122,15 @@ async def test_a_dead_replicas_chunk_is_claimed_again_after_its_lease(
         c.app.state.ctx.state["chunk_lease_s"] = 1  # type: ignore[attr-defined]
     a.app.state.ctx.state["stop_grace_s"] = 0.5  # type: ignore[attr-defined]  # its "dead" loops never return
     original = screening.screen_chunk
+    dead_holds_one = asyncio.Event()
 
     async def dies_holding_its_claim(ctx, chunk, *, replica):  # type: ignore[no-untyped-def]
         if replica == dead:
+            dead_holds_one.set()
             await asyncio.Event().wait()  # never finishes, like a SIGKILLed process
+        # the live replica starts once the dead one holds a chunk (on a loaded machine it could
+        # otherwise claim every chunk first, and nothing would need reclaiming)
+        await asyncio.wait_for(dead_holds_one.wait(), 30)
         await original(ctx, chunk, replica=replica)
 
     monkeypatch.setattr(screening, "screen_chunk", dies_holding_its_claim)

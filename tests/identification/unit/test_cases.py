@@ -349,7 +349,11 @@ def test_reject_needs_a_reason(state: CaseState, reason: str | None) -> None:
     assert refused(make_case(state), request).rule is Rule.REASON_REQUIRED
 
 
-@pytest.mark.parametrize(("state", "roles"), list(STEP_ROLES.items()), ids=str)
+@pytest.mark.parametrize(
+    ("state", "roles"),
+    list(STEP_ROLES.items()),
+    ids=lambda v: str(v) if isinstance(v, str) else "-".join(sorted(map(str, v))),
+)
 def test_reject_at_any_step(state: CaseState, roles: set[Role]) -> None:
     role = sorted(roles)[0]
     result = apply(make_case(state), req(A.REJECT, role, reason="存款超标"), policy=POLICY)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from services.identification.application.duplicates import import_sightings
 from services.identification.domain.duplicates import Resolution, ResolutionRefused, plan_resolution, resolving_region
 
 A, B, C = "341221001201", "341221002201", "341222001001"
@@ -75,3 +76,29 @@ def test_refusals(action: str, changes: dict[str, Any], code: str) -> None:
     with pytest.raises(ResolutionRefused) as exc:
         plan_resolution(action, **{**BASE, **changes})
     assert exc.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("persons", "household_ids", "before", "expected"),
+    [
+        # nobody else holds anyone: nothing (the usual case of a fresh import)
+        ([[("a", "a*")], [("b", "b*")]], ["h1", "h2"], {}, []),
+        # two rows of the chunk share a person: one sighting for the pair
+        ([[("a", "a*")], [("a", "a*"), ("b", "b*")]], ["h1", "h2"], {}, [("a", "h2", "h1")]),
+        # stored before in another household: a sighting for it
+        ([[("a", "a*")]], ["h1"], {"a": [("h9", "341221001002")]}, [("a", "h9", "h1")]),
+        # stored before only in the chunk's own household (its old version): nothing
+        ([[("a", "a*")]], ["h1"], {"a": [("h1", "341221001001")]}, []),
+        # a row not written (None) holds nobody
+        ([[("a", "a*")], [("a", "a*")]], [None, "h2"], {}, []),
+    ],
+)
+def test_import_sightings(
+    persons: list[list[tuple[str, str]]],
+    household_ids: list[str | None],
+    before: dict[str, list[tuple[str, str]]],
+    expected: list[tuple[str, str, str]],
+) -> None:
+    regions = ["341221001001"] * len(persons)
+    got = import_sightings(persons, household_ids, regions, before)
+    assert [(s.person_index, s.household_id, s.other_household_id) for s in got] == expected

@@ -65,6 +65,9 @@ TEST_PARAMETERS: dict[str, Any] = {
     "elimination_public_notice_days": 7,
     "elimination_requires_stable_year": False,
     "elimination_stable_months": 12,
+    "joint_screening_first_month": 4,
+    "joint_screening_second_month": 10,
+    "monthly_comparison_due_day": 31,
 }
 
 

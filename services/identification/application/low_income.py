@@ -1,0 +1,823 @@
+"""Use cases of the low-income side (民政, DOMAIN.md §4; seed 003): the roster and counts by
+low-income category and region level; the twice-yearly joint screening runs (两次集中排查,
+003 §二(二)) on the existing screening machinery; the monthly comparison with the four
+departments (每月比对, 003 §二(三)) as tracked tasks — and the background task that creates each
+month's tasks, marks overdue ones, starts due joint screenings and records their results.
+
+SQL lives in adapters/low_income_queries.py (reads) and adapters/low_income_repo.py (writes);
+the rules in domain/low_income_roster.py, low_income_schedule.py, low_income_comparison.py."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from services.identification.adapters import low_income_queries as q
+from services.identification.adapters.low_income_repo import LowIncomeRepository
+from services.identification.domain.low_income_comparison import (
+    COMPARISON_SOURCE,
+    DEFAULT_DUE_DAY,
+    DEFAULT_DUE_SOURCE,
+    DEPARTMENTS,
+    ComparisonAction,
+    ComparisonRefused,
+    ComparisonState,
+    comparison_due_on,
+    next_state,
+)
+from services.identification.domain.low_income_roster import (
+    ASSESSED_CATEGORIES,
+    OTHER_SOURCE,
+    ROSTER_CATEGORIES,
+    other_low_income_reasons,
+    roster_category,
+)
+from services.identification.domain.low_income_schedule import JOINT_SCREENING_SOURCE, joint_screening_slot
+from services.identification.domain.params import int_param
+from shared.app import CST, ServiceContext
+from shared.auth import Principal
+from shared.db import UnitOfWork, one_snapshot
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from shared.events import Event
+from shared.identifiers import REGION_LEVELS
+from shared.periodic import every
+from shared.policy import PolicyNotFound, ResolvedPolicy
+
+from . import statistics as stats
+from .policies import POLICY_STORE
+from .screening import _screen_chunk_size, create_screening_job, wake_chunk_worker
+
+__all__ = [
+    "JOINT_SCREENER",
+    "LEVELS",
+    "CompleteComparison",
+    "ListComparisons",
+    "ReceiveComparison",
+    "RosterQuery",
+    "StartJointScreening",
+    "SummaryQuery",
+    "complete_comparison",
+    "list_comparisons",
+    "list_joint_screenings",
+    "low_income_scheduler",
+    "receive_comparison",
+    "roster",
+    "roster_csv_rows",
+    "run_low_income_schedule",
+    "start_joint_screening",
+    "summary",
+]
+
+log = logging.getLogger("fangfan.identification.low_income")
+SOURCE = "identification"
+#: `started_by` of the runs the schedule starts
+JOINT_SCREENER = "system:joint_screening"
+LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+_READERS = frozenset({"province", "county", "township", "village", "admin"})
+_TASK_READERS = frozenset({"province", "county", "township", "admin"})
+_WRITERS = frozenset({"province", "county", "admin"})
+_WARNINGS = ("red", "orange", "yellow")
+#: more regions than this in one summary: ask for a narrower region or a higher level
+MAX_SUMMARY_REGIONS = 2000
+
+
+def _store(ctx: ServiceContext) -> Any:
+    return ctx.state.get("policy_store", POLICY_STORE)
+
+
+def _scope(principal: Principal, region: str | None, roles: frozenset[str]) -> str:
+    """The region prefix to work on: the requested one inside the caller's jurisdiction (404
+    outside it), else the caller's own."""
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role} may not use the low-income statistics", code="role_not_allowed")
+    if not region:
+        return principal.region
+    if not region.isdigit() or len(region) not in REGION_LEVELS:
+        raise Unprocessable("bad region", errors=[FieldError("region", "must be 2, 4, 6, 9 or 12 digits")])
+    if not principal.sees(region):
+        raise NotFound("no such region in your jurisdiction")
+    return region
+
+
+# ---------------------------------------------------------------- roster and summary
+
+
+@dataclass(frozen=True, slots=True)
+class RosterQuery:
+    region: str | None = None
+    category: str | None = None
+    warning: str | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+
+def _cursor(region_code: str, household_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([region_code, household_id]).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[str, str] | None:
+    if not cursor:
+        return None
+    try:
+        region_code, household_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(region_code), str(household_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise Unprocessable("bad cursor", errors=[FieldError("cursor", "not a cursor of this list")]) from None
+
+
+async def roster(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: RosterQuery) -> dict[str, Any]:
+    """The low-income roster (低收入人口台账): households by low-income category (ROSTER_CATEGORIES;
+    none given: every low-income household), warning colour and region, in (region, id) order,
+    keyset-paged; each item with the registry's masked head and member count, its roster category
+    and, for `other`, the reasons (002 篇六 §一(五))."""
+    prefix = _scope(principal, query.region, _READERS)
+    if query.category is not None and query.category not in ROSTER_CATEGORIES:
+        raise Unprocessable("bad category", errors=[FieldError("category", f"one of {', '.join(ROSTER_CATEGORIES)}")])
+    if query.warning is not None and query.warning not in _WARNINGS:
+        raise Unprocessable("bad warning", errors=[FieldError("warning", "one of red, orange, yellow")])
+    f = q.RosterFilter(region=prefix, category=query.category, warning=query.warning, after=_after(query.cursor))
+    items, facts, more = await q.roster_page(uow.session, f, limit=query.limit, today=ctx.today())
+    for item, fact in zip(items, facts, strict=True):
+        item["roster_category"] = roster_category(item["low_income_category"], fact)
+        reasons = other_low_income_reasons(fact) if item["low_income_category"] is None else ()
+        item["other_reasons"] = list(reasons)
+        item["source"] = OTHER_SOURCE if reasons else None
+    last = items[-1] if items else None
+    return {
+        "region": prefix,
+        "category": query.category,
+        "warning": query.warning,
+        "items": items,
+        "next_cursor": _cursor(last["region_code"], last["id"]) if more and last else None,
+    }
+
+
+async def roster_csv_rows(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: RosterQuery
+) -> list[dict[str, Any]]:
+    """Every page of the roster, flattened for a CSV export (masked ID numbers, no names)."""
+    rows: list[dict[str, Any]] = []
+    cursor = query.cursor
+    while True:
+        page = await roster(
+            ctx,
+            uow,
+            principal,
+            RosterQuery(query.region, query.category, query.warning, cursor, limit=1000),
+        )
+        for it in page["items"]:
+            head = it["head"] or {}
+            rows.append(
+                {
+                    "household_id": it["id"],
+                    "household_number": it["household_number"],
+                    "region_code": it["region_code"],
+                    "roster_category": it["roster_category"],
+                    "low_income_category": it["low_income_category"] or "",
+                    "other_reasons": ";".join(it["other_reasons"]),
+                    "category": it["category"] or "",
+                    "warning": it["warning"] or "",
+                    "status": it["status"],
+                    "members": it["members"],
+                    "head_id_number_masked": head.get("id_number", ""),
+                    "per_capita_income": it["per_capita_income"] or "",
+                    "assessed_as_of": it["assessed_as_of"] or "",
+                }
+            )
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryQuery:
+    region: str | None = None
+    level: str = "township"
+
+
+def _level(level: str) -> int:
+    n = LEVELS.get(level) or (int(level) if level.isdigit() else 0)
+    if n not in REGION_LEVELS:
+        raise Unprocessable(
+            "bad level", errors=[FieldError("level", "province, city, county, township, village or 2/4/6/9/12")]
+        )
+    return n
+
+
+def _categories_of(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Households per assessed low-income category from `statistics`'s `low_income_category`
+    table (summed over the households' statuses)."""
+    out = dict.fromkeys(ASSESSED_CATEGORIES, 0)
+    for r in rows:
+        if r["low_income_category"] is not None:
+            out[r["low_income_category"]] = out.get(r["low_income_category"], 0) + int(r["households"])
+    return out
+
+
+async def summary(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: SummaryQuery) -> dict[str, Any]:
+    """Households and persons per low-income category per region of the asked level (4/6/9/12
+    digits) inside the caller's region, with the totals. The rows come from one scan
+    (`category_counts`); the totals of the assessed categories are what
+    `statistics(group_by="low_income_category")` answers for the whole region — called, not
+    recounted — and the rows add up to them (one snapshot: on PostgreSQL one REPEATABLE READ
+    transaction). Asking `statistics` once per region instead is a scan per region (0.63 s for
+    the 40 villages of 20,000 households on SQLite, growing with the villages); the one scan
+    answers any level in one pass (docs/civil-affairs.md has the measurements)."""
+    prefix = _scope(principal, query.region, _READERS)
+    level = _level(query.level)
+    if level < len(prefix):
+        raise Unprocessable(
+            "level above the region", errors=[FieldError("level", f"at least {len(prefix)} digits for region {prefix}")]
+        )
+    session = uow.session
+    await one_snapshot(session)
+    counts = await q.category_counts(session, prefix, level)
+    assessed = _categories_of(
+        (await stats.statistics(ctx, session, principal, region=prefix or None, group_by="low_income_category"))["rows"]
+    )
+    regions = sorted({r for r, _ in counts})
+    if len(regions) > MAX_SUMMARY_REGIONS:
+        raise Unprocessable(
+            f"{len(regions)} regions: more than {MAX_SUMMARY_REGIONS} in one answer",
+            code="too_many_regions",
+            errors=[FieldError("level", "ask a higher level or a narrower region")],
+        )
+    rows = []
+    totals: dict[str, dict[str, int]] = {c: {"households": 0, "persons": 0} for c in ROSTER_CATEGORIES}
+    for region in regions:
+        cats = {}
+        for c in ROSTER_CATEGORIES:
+            h, p = counts.get((region, c), (0, 0))
+            cats[c] = {"households": h, "persons": p}
+            totals[c]["households"] += h
+            totals[c]["persons"] += p
+        rows.append(
+            {
+                "region": region,
+                "level": REGION_LEVELS[len(region)],
+                "categories": cats,
+                "low_income_households": sum(v["households"] for v in cats.values()),
+                "low_income_persons": sum(v["persons"] for v in cats.values()),
+            }
+        )
+    recounted = {c: totals[c]["households"] for c in ASSESSED_CATEGORIES}
+    if recounted != assessed:  # cannot happen inside one snapshot; never answer figures that disagree
+        raise Conflict("the figures changed while they were counted; ask again", code="statistics_moved")
+    return {
+        "region": prefix,
+        "level": REGION_LEVELS[level],
+        "rows": rows,
+        "totals": {
+            "categories": totals,
+            "low_income_households": sum(v["households"] for v in totals.values()),
+            "low_income_persons": sum(v["persons"] for v in totals.values()),
+        },
+        "sources": {"categories": "002 篇六 §一 (一)–(四); domain/low_income.py", "other": OTHER_SOURCE},
+    }
+
+
+# ---------------------------------------------------------------- joint screenings
+
+
+@dataclass(frozen=True, slots=True)
+class StartJointScreening:
+    county: str
+
+
+def _int_or_none(policy: ResolvedPolicy, name: str) -> tuple[int | None, str]:
+    if name not in policy:
+        return None, ""
+    return int_param(policy, name), policy.param(name).source
+
+
+def _slot(policy: ResolvedPolicy, today: dt.date) -> Any:
+    first, first_source = _int_or_none(policy, "joint_screening_first_month")
+    second, second_source = _int_or_none(policy, "joint_screening_second_month")
+    return joint_screening_slot(today, first, second, first_source=first_source, second_source=second_source)
+
+
+def _run_read(row: Any) -> dict[str, Any]:
+    job_status = getattr(row, "job_status", None)
+    return {
+        "id": row.id,
+        "kind": "joint_screening",
+        "county": row.county,
+        "period": row.period,
+        "status": row.status,
+        "as_of": row.as_of.isoformat(),
+        "job_id": row.job_id,
+        "job": None
+        if job_status is None
+        else {"status": job_status, "rows_done": row.rows_done, "rows_total": row.rows_total},
+        "schedule": q.loads(row.schedule),
+        "result": q.loads(row.result),
+        "started_by": row.started_by,
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "source": JOINT_SCREENING_SOURCE,
+    }
+
+
+def _stamp(ctx: ServiceContext) -> dt.datetime:
+    """The service clock in UTC, for the times this module stores (SQLite keeps no offset)."""
+    return ctx.now().astimezone(dt.UTC)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
+async def _start_joint(
+    ctx: ServiceContext, uow: UnitOfWork, county: str, *, by: str, only_if_due: bool
+) -> tuple[Any | None, bool]:
+    """The county's run of the current half-year: (row, created). Creates it (and its screening
+    job, in the same transaction) when there is none — for the schedule only once it is due.
+    (None, False): no policy in force, or not due yet."""
+    today = ctx.today()
+    repo = LowIncomeRepository(uow.session)
+    try:
+        policy = await _store(ctx).resolve(uow.session, county, today)
+    except PolicyNotFound:
+        if only_if_due:
+            return None, False
+        raise Unprocessable(
+            f"no identification policy in force for {county}",
+            code="policy_not_found",
+            errors=[FieldError("county", "no policy in force")],
+        ) from None
+    try:
+        slot = _slot(policy, today)
+    except ValueError as exc:
+        if only_if_due:
+            log.warning("joint screening of %s: %s", county, exc)
+            return None, False
+        raise Unprocessable(str(exc), code="policy_incomplete", errors=[FieldError("county", str(exc))]) from None
+    existing = await repo.joint_screening(county, slot.period)
+    if existing is not None:
+        return existing, False
+    if only_if_due and not slot.is_due(today):
+        return None, False
+    job, total = await create_screening_job(
+        uow.session, region=county, created_by=by, as_of=today, size=_screen_chunk_size(ctx)
+    )
+    run_id = str(uuid.uuid4())
+    schedule = {
+        "month": slot.month,
+        "due_on": slot.due_on.isoformat(),
+        "source": slot.source,
+        "policy": [{"id": v.id, "version": v.version} for v in policy.versions],
+    }
+    claimed = await repo.claim_joint_screening(
+        {
+            "id": run_id,
+            "county": county,
+            "period": slot.period,
+            "job_id": job.id,
+            "status": "running",
+            "as_of": today,
+            "schedule": schedule,
+            "started_by": by,
+            "started_at": _stamp(ctx),
+        }
+    )
+    if not claimed:  # another replica's insert won: its run stands, this job is not kept
+        await uow.rollback()
+        return await repo.joint_screening(county, slot.period), False
+    uow.add_event(
+        Event(
+            domain="low_income",
+            name="joint_screening_started",
+            subject=run_id,
+            region=county,
+            source=SOURCE,
+            data={"county": county, "period": slot.period, "job_id": job.id, "households": total, "as_of": today},
+        )
+    )
+    await uow.commit()
+    wake_chunk_worker(ctx)
+    log.info("joint screening of %s for %s: job %s, %d households", county, slot.period, job.id, total)
+    return await repo.joint_screening(county, slot.period), True
+
+
+async def start_joint_screening(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: StartJointScreening
+) -> tuple[dict[str, Any], bool]:
+    """Start the county's joint screening of the current half-year now (before its scheduled
+    month, or again after a failure is not possible: one run per county and half-year). Returns
+    the run and whether it was created (False: it existed)."""
+    if principal.role not in _WRITERS:
+        raise Forbidden("joint screenings are started by county or province officers", code="role_not_allowed")
+    if not (cmd.county.isdigit() and len(cmd.county) == 6):
+        raise Unprocessable("bad county", errors=[FieldError("county", "a 6-digit county code")])
+    if not principal.sees(cmd.county):
+        raise NotFound("no such county in your jurisdiction")
+    row, created = await _start_joint(ctx, uow, cmd.county, by=principal.sub, only_if_due=False)
+    assert row is not None
+    [read] = await q.joint_screening_rows(uow.session, prefix=cmd.county, ids=[row.id])
+    return _run_read(read), created
+
+
+async def list_joint_screenings(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, *, region: str | None, period: str | None
+) -> dict[str, Any]:
+    prefix = _scope(principal, region, _TASK_READERS)
+    rows = await q.joint_screening_rows(uow.session, prefix=prefix, period=period)
+    return {"region": prefix, "items": [_run_read(r) for r in rows]}
+
+
+async def _finish_joint_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Record the result counts of every running joint screening whose job has ended."""
+    finished = []
+    async with ctx.sessions() as s:
+        running = await LowIncomeRepository(s).running_joint_screenings()
+    for run in running:
+        async with ctx.uow() as uow:
+            job = await q.job_state(uow.session, run.job_id)
+            if job is None or job.status == "running":
+                continue
+            status = "completed" if job.status == "completed" else "failed"
+            result = await q.screening_result_counts(uow.session, run.job_id) if status == "completed" else None
+            if result is not None:
+                result["rows_done"] = int(job.rows_done)
+            if not await LowIncomeRepository(uow.session).finish_joint_screening(
+                run.id, status=status, result=result, at=_stamp(ctx)
+            ):
+                continue
+            uow.add_event(
+                Event(
+                    domain="low_income",
+                    name="joint_screening_completed" if status == "completed" else "joint_screening_failed",
+                    subject=run.id,
+                    region=run.county,
+                    source=SOURCE,
+                    data={"county": run.county, "period": run.period, "job_id": run.job_id, "result": result},
+                )
+            )
+            await uow.commit()
+        finished.append({"id": run.id, "county": run.county, "period": run.period, "status": status})
+    return finished
+
+
+# ---------------------------------------------------------------- monthly comparisons
+
+
+def _task_read(row: Any) -> dict[str, Any]:
+    dept = {d.code: d for d in DEPARTMENTS}[row.department]
+    return {
+        "id": row.id,
+        "county": row.county,
+        "month": row.month,
+        "department": row.department,
+        "department_name": dept.name_zh,
+        "subject": dept.subject,
+        "state": row.state,
+        "due_on": row.due_on.isoformat(),
+        "due_rule": q.loads(row.due_rule),
+        "receipt": q.loads(row.receipt),
+        "received_at": _iso(row.received_at),
+        "received_by": row.received_by,
+        "result": q.loads(row.result),
+        "compared_at": _iso(row.compared_at),
+        "compared_by": row.compared_by,
+        "overdue_at": _iso(row.overdue_at),
+        "history": q.loads(row.history),
+        "version": row.version,
+        "source": COMPARISON_SOURCE,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ListComparisons:
+    region: str | None = None
+    month: str | None = None
+    state: str | None = None
+    department: str | None = None
+
+
+async def list_comparisons(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: ListComparisons
+) -> dict[str, Any]:
+    prefix = _scope(principal, query.region, _TASK_READERS)
+    rows = await q.comparison_rows(
+        uow.session, prefix=prefix, month=query.month, state=query.state, department=query.department
+    )
+    items = [_task_read(r) for r in rows]
+    counts: dict[str, int] = {}
+    for it in items:
+        counts[it["state"]] = counts.get(it["state"], 0) + 1
+    return {"region": prefix, "month": query.month, "counts": counts, "items": items}
+
+
+async def _visible_task(uow: UnitOfWork, principal: Principal, task_id: str) -> Any:
+    if principal.role not in _WRITERS:
+        raise Forbidden("comparisons are recorded by county or province officers", code="role_not_allowed")
+    row = await LowIncomeRepository(uow.session).comparison_for_update(task_id)
+    if row is None or not principal.sees(row.county):
+        raise NotFound("no such comparison task in your jurisdiction")
+    return row
+
+
+def _cst(value: dt.datetime) -> dt.datetime:
+    """An aware time in CST (a naive one is taken as CST): signals' times are stored so."""
+    return value.replace(tzinfo=CST) if value.tzinfo is None else value.astimezone(CST)
+
+
+def _month_start(month: str) -> dt.datetime:
+    year, mon = (int(p) for p in month.split("-"))
+    return dt.datetime(year, mon, 1, tzinfo=CST)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveComparison:
+    task_id: str
+    via: str  # signals | file
+    source_dept: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    file_name: str | None = None
+    sha256: str | None = None
+    rows: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteComparison:
+    task_id: str
+    matched: int | None = None
+    households_flagged: int | None = None
+    new_signals: int | None = None
+    note: str | None = None
+
+
+def _entry(action: str, frm: str, to: str, principal: Principal, at: dt.datetime, note: str | None) -> dict[str, Any]:
+    return {
+        "action": action,
+        "from": frm,
+        "to": to,
+        "by": principal.sub,
+        "role": principal.role,
+        "at": at,
+        "note": note,
+    }
+
+
+def _event(name: str, row: Any, data: dict[str, Any]) -> Event:
+    return Event(
+        domain="low_income",
+        name=name,
+        subject=row.id,
+        region=row.county,
+        source=SOURCE,
+        data={"county": row.county, "month": row.month, "department": row.department, **data},
+    )
+
+
+def _refused(exc: ComparisonRefused) -> Conflict:
+    return Conflict(str(exc), code=exc.code, rule=COMPARISON_SOURCE)
+
+
+async def receive_comparison(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: ReceiveComparison
+) -> dict[str, Any]:
+    """Record that the department's data arrived: a link to the signals it sent (its
+    `source_dept`, received in the county between `since` — default the month's first day — and
+    `until`, default now) or to a comparison file (name, SHA-256, rows). pending → received
+    (overdue stays overdue)."""
+    row = await _visible_task(uow, principal, cmd.task_id)
+    now, stamp = ctx.now(), _stamp(ctx)
+    state = ComparisonState(row.state)
+    try:
+        to = next_state(
+            state, ComparisonAction.RECEIVE, received=row.received_at is not None, today=now.date(), due_on=row.due_on
+        )
+    except ComparisonRefused as exc:
+        raise _refused(exc) from None
+    if cmd.via == "signals":
+        assert cmd.source_dept is not None
+        since, until = _cst(cmd.since or _month_start(row.month)), _cst(cmd.until or now)
+        if since > until:
+            raise Unprocessable("since after until", errors=[FieldError("since", "must not be after until")])
+        counts = await q.linked_signal_counts(
+            uow.session, county=row.county, source_dept=cmd.source_dept, since=since, until=until
+        )
+        receipt: dict[str, Any] = {
+            "via": "signals",
+            "source_dept": cmd.source_dept,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "signals": counts["new_signals"],
+        }
+    else:
+        receipt = {"via": "file", "file_name": cmd.file_name, "sha256": cmd.sha256, "rows": cmd.rows}
+    history = [*q.loads(row.history), _entry("receive", state, to, principal, stamp, cmd.note)]
+    values: dict[str, Any] = {
+        "state": to.value,
+        "receipt": receipt,
+        "received_at": stamp,
+        "received_by": principal.sub,
+        "history": history,
+        "updated_at": stamp,
+    }
+    if to is ComparisonState.OVERDUE and state is not ComparisonState.OVERDUE:
+        values["overdue_at"] = stamp
+        uow.add_event(_event("comparison_overdue", row, {"due_on": row.due_on, "state_before": state.value}))
+    await _save(uow, row, values)
+    uow.add_event(_event("comparison_received", row, {"via": receipt["via"], "state": to.value}))
+    await uow.commit()
+    return await _reread(uow, row.id)
+
+
+async def complete_comparison(
+    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: CompleteComparison
+) -> dict[str, Any]:
+    """Record the comparison done: the matches counted — for data that came as signals, counted
+    from those signals (new signals, households flagged, cases opened, leads); for a file, as the
+    officer reports them (`matched`, `households_flagged`, optional `new_signals`). → compared."""
+    row = await _visible_task(uow, principal, cmd.task_id)
+    now, stamp = ctx.now(), _stamp(ctx)
+    state = ComparisonState(row.state)
+    try:
+        next_state(
+            state, ComparisonAction.COMPLETE, received=row.received_at is not None, today=now.date(), due_on=row.due_on
+        )
+    except ComparisonRefused as exc:
+        raise _refused(exc) from None
+    receipt = q.loads(row.receipt)
+    given = {"matched": cmd.matched, "households_flagged": cmd.households_flagged, "new_signals": cmd.new_signals}
+    if receipt["via"] == "signals":
+        extra = [FieldError(k, "counted from the linked signals") for k, v in given.items() if v is not None]
+        if extra:
+            raise Unprocessable("the counts of data sent as signals are counted, not given", errors=extra)
+        result: dict[str, Any] = await q.linked_signal_counts(
+            uow.session,
+            county=row.county,
+            source_dept=receipt["source_dept"],
+            since=dt.datetime.fromisoformat(receipt["since"]),
+            until=dt.datetime.fromisoformat(receipt["until"]),
+        )
+        result["matched"] = result["new_signals"] - result["leads"] - result["unknown_households"]
+    else:
+        missing = [FieldError(k, "required for data sent as a file") for k in ("matched", "households_flagged")]
+        missing = [e for e in missing if given[e["path"]] is None]
+        if missing:
+            raise Unprocessable("a file comparison needs its counts", errors=missing)
+        result = {
+            "matched": cmd.matched,
+            "households_flagged": cmd.households_flagged,
+            "new_signals": cmd.new_signals or 0,
+        }
+    result["late"] = now.date() > row.due_on
+    history = [*q.loads(row.history), _entry("complete", state, ComparisonState.COMPARED, principal, stamp, cmd.note)]
+    await _save(
+        uow,
+        row,
+        {
+            "state": ComparisonState.COMPARED.value,
+            "result": result,
+            "compared_at": stamp,
+            "compared_by": principal.sub,
+            "history": history,
+            "updated_at": stamp,
+        },
+    )
+    uow.add_event(_event("comparison_compared", row, {"result": result}))
+    await uow.commit()
+    return await _reread(uow, row.id)
+
+
+async def _save(uow: UnitOfWork, row: Any, values: dict[str, Any]) -> None:
+    if not await LowIncomeRepository(uow.session).save_comparison(row.id, row.version, values):
+        raise Conflict("the task was changed meanwhile; read it again", code="concurrent_update")
+
+
+async def _reread(uow: UnitOfWork, task_id: str) -> dict[str, Any]:
+    [row] = await q.comparison_rows(uow.session, prefix="", task_id=task_id)
+    return _task_read(row)
+
+
+async def _due_day(policy: ResolvedPolicy) -> tuple[int, str]:
+    if "monthly_comparison_due_day" in policy:
+        return int_param(policy, "monthly_comparison_due_day"), policy.param("monthly_comparison_due_day").source
+    return DEFAULT_DUE_DAY, DEFAULT_DUE_SOURCE
+
+
+async def _open_month(ctx: ServiceContext, counties: list[str]) -> int:
+    """This month's four tasks of every county with a policy in force (existing ones kept)."""
+    today = ctx.today()
+    month = f"{today:%Y-%m}"
+    created = 0
+    async with ctx.uow() as uow:
+        rows = []
+        for county in counties:
+            try:
+                policy = await _store(ctx).resolve(uow.session, county, today)
+                day, source = await _due_day(policy)
+                due_on = comparison_due_on(month, day)
+            except (PolicyNotFound, ValueError):
+                continue
+            now = _stamp(ctx)
+            for dept in DEPARTMENTS:
+                rows.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "county": county,
+                        "month": month,
+                        "department": dept.code,
+                        "state": ComparisonState.PENDING.value,
+                        "due_on": due_on,
+                        "due_rule": {"day": day, "source": source},
+                        "history": [],
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        for i in range(0, len(rows), 400):
+            created += len(await LowIncomeRepository(uow.session).add_comparison_tasks(rows[i : i + 400]))
+        await uow.commit()
+    return created
+
+
+async def _mark_overdue(ctx: ServiceContext) -> int:
+    """Every task past its due day and not compared → overdue, with `low_income.comparison_overdue`."""
+    today, now = ctx.today(), _stamp(ctx)
+    marked = 0
+    async with ctx.uow() as uow:
+        repo = LowIncomeRepository(uow.session)
+        for row in await repo.overdue_candidates(today):
+            state = ComparisonState(row.state)
+            try:
+                to = next_state(
+                    state,
+                    ComparisonAction.MARK_OVERDUE,
+                    received=row.received_at is not None,
+                    today=today,
+                    due_on=row.due_on,
+                )
+            except ComparisonRefused:
+                continue
+            history = [
+                *q.loads(row.history),
+                {
+                    "action": "mark_overdue",
+                    "from": state,
+                    "to": to,
+                    "by": "system:schedule",
+                    "role": "system",
+                    "at": now,
+                    "note": None,
+                },
+            ]
+            if await repo.save_comparison(
+                row.id, row.version, {"state": to.value, "overdue_at": now, "history": history, "updated_at": now}
+            ):
+                uow.add_event(_event("comparison_overdue", row, {"due_on": row.due_on, "state_before": state.value}))
+                marked += 1
+        await uow.commit()
+    return marked
+
+
+# ---------------------------------------------------------------- the background task
+
+
+async def run_low_income_schedule(ctx: ServiceContext) -> dict[str, Any]:
+    """One pass: open this month's comparison tasks, mark overdue ones, start the joint
+    screenings due, record the results of those finished. Safe on every replica at once (each
+    step is idempotent: unique rows, version checks, the (county, half-year) lease)."""
+    async with ctx.sessions() as s:
+        counties = await q.counties_with_households(s)
+    opened = await _open_month(ctx, counties)
+    overdue = await _mark_overdue(ctx)
+    started = []
+    for county in counties:
+        async with ctx.uow() as uow:
+            row, created = await _start_joint(ctx, uow, county, by=JOINT_SCREENER, only_if_due=True)
+        if created and row is not None:
+            started.append({"county": county, "period": row.period, "job_id": row.job_id})
+    finished = await _finish_joint_screenings(ctx)
+    return {"comparisons_opened": opened, "comparisons_overdue": overdue, "started": started, "finished": finished}
+
+
+def _poll_s(ctx: ServiceContext) -> float:
+    return float(ctx.state.get("low_income_poll_s") or os.environ.get("FANGFAN_SCHEDULE_POLL_S", "300"))
+
+
+async def low_income_scheduler(ctx: ServiceContext) -> None:
+    """Background task: every `FANGFAN_SCHEDULE_POLL_S` (300 s) run `run_low_income_schedule`."""
+    await every(
+        ctx,
+        lambda: run_low_income_schedule(ctx),
+        interval_s=lambda: _poll_s(ctx),
+        name="low-income schedule",
+        log=log,
+        wake_key="low_income_wake",
+    )
