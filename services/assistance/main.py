@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.assistance.adapters.consumers import CONSUMERS
 from services.assistance.adapters.orm import metadata
-from services.assistance.api import employment, plans, statistics, visits
+from services.assistance.api import employment, job_offers, plans, statistics, visits
 from services.assistance.application.sweep import overdue_sweep
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -22,7 +22,7 @@ def spec() -> ServiceSpec:
         name=SERVICE,
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
-        routers=[statistics.router, plans.router, visits.router, employment.router],
+        routers=[statistics.router, plans.router, visits.router, employment.router, job_offers.router],
         background=[overdue_sweep],
         consumers=CONSUMERS,
         description=__doc__ or "",

@@ -246,3 +246,5 @@ ASSISTANCE_TABLES = (
     post_wages,
     alerts,
 )
+
+from services.assistance.adapters import orm_job_offers as _orm_job_offers  # noqa: E402,F401  (refused offers)

@@ -43,7 +43,12 @@ async def _record_read(session: AsyncSession, row: Any) -> dict[str, Any]:
         "region_code": row.region_code,
         "survey": mask_numbers_in_value(row.survey),  # masked when written; again for older rows
         "services": [
-            {"kind": s.kind, "provided_on": s.provided_on.isoformat(), "detail": mask_numbers_in_value(s.detail)}
+            {
+                "id": str(s.id),  # a job recommendation's outcome is recorded against it
+                "kind": s.kind,
+                "provided_on": s.provided_on.isoformat(),
+                "detail": mask_numbers_in_value(s.detail),
+            }
             for s in svc
         ],
     }
