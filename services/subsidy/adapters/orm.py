@@ -55,7 +55,11 @@ decisions = sa.Table(
     sa.Column("rejected_by", sa.String(200), nullable=True),
     sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    #: The civil-affairs payment order the decision records (subs_0005): one decision per order.
+    sa.Column("payment_id", sa.String(64), nullable=True),
+    sa.Column("reference", sa.Text, nullable=True),  # JSON {kind, id} of the order's civil-affairs record
     sa.Index("ix_decisions_subject", "subject_id", "kind"),
+    sa.Index("ux_decisions_payment_id", "payment_id", unique=True),
     sa.Index("ix_decisions_kind_state", "kind", "state"),
 )
 

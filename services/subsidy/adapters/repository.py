@@ -18,6 +18,7 @@ from services.subsidy.adapters.orm import decision_persons, decisions
 from services.subsidy.domain import DecisionState, LedgerLine, PriorDecision
 
 __all__ = [
+    "decision_for_payment",
     "fen",
     "get_decision",
     "insert_decision",
@@ -100,6 +101,12 @@ async def insert_decision(session: AsyncSession, row: dict[str, Any], persons: I
 
 async def get_decision(session: AsyncSession, decision_id: str) -> Any | None:
     return (await session.execute(sa.select(decisions).where(decisions.c.id == decision_id))).first()
+
+
+async def decision_for_payment(session: AsyncSession, payment_id: str) -> Any | None:
+    """The decision already recorded for a civil-affairs payment order, if any."""
+    q = sa.select(decisions).where(decisions.c.payment_id == payment_id)
+    return (await session.execute(q)).first()
 
 
 async def update_decision(session: AsyncSession, decision_id: str, version: int, values: dict[str, Any]) -> bool:

@@ -33,7 +33,7 @@ class SubsidyCalculate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="one of the eleven kinds (docs/subsidy.md)", examples=["public_welfare_post"])
+    kind: str = Field(description="one of the fourteen kinds (docs/subsidy.md)", examples=["public_welfare_post"])
     region_code: str = Field(pattern=REGION_PATTERN, examples=["341221"])
     as_of: dt.date = Field(examples=["2020-06-01"])
     inputs: dict[str, Any] = Field(examples=[{"annual_wage": "6000.00"}])

@@ -41,6 +41,7 @@ from .policies import resolve
 __all__ = [
     "APPROVER_ROLES",
     "RECORDER_ROLES",
+    "Approval",
     "DecisionCommand",
     "decision_read",
     "record_decision",
@@ -62,6 +63,15 @@ _STEP_COLUMNS = {
 
 
 @dataclass(frozen=True)
+class Approval:
+    """An approval given outside this service (civil affairs approved the payment it orders)."""
+
+    by: str
+    role: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class DecisionCommand:
     kind: str
     region_code: str
@@ -71,6 +81,12 @@ class DecisionCommand:
     note: str | None = None
     origin: str = "api"
     origin_event_id: str | None = None
+    #: A civil-affairs payment order (`social_assistance.payment_ordered`): its id (one decision
+    #: per order), its reference, the funding source it names and the approval it carries.
+    payment_id: str | None = None
+    reference: Mapping[str, Any] | None = None
+    funding_source: str | None = None
+    approval: Approval | None = None
 
 
 def _money(amount_fen: int) -> str:
@@ -107,6 +123,8 @@ def decision_read(row: Any) -> dict[str, Any]:
         "rejected_at": _iso(row.rejected_at),
         "history": mask_numbers_in_value(json.loads(row.history)),
         "version": row.version,
+        "payment_id": row.payment_id,
+        "reference": None if row.reference is None else json.loads(row.reference),
     }
 
 
@@ -131,6 +149,9 @@ def _event(name: str, row: Mapping[str, Any]) -> Event:
         "policy_id": row["policy_id"],
         "policy_version": row["policy_version"],
         "funding_source": row["funding_source"],
+        # the civil-affairs payment order recorded (None for decisions recorded here)
+        "payment_id": row.get("payment_id"),
+        "reference": None if row.get("reference") is None else json.loads(row["reference"]),
     }
     return Event(
         domain="subsidy",
@@ -233,6 +254,22 @@ async def record_decision(
     step = {"action": "calculate", "from": None, "to": "calculated", "by": by, "role": role, "at": _iso(now)}
     if cmd.note:
         step["note"] = cmd.note
+    steps: list[dict[str, Any]] = [step]
+    if cmd.approval is not None:
+        steps.append(
+            {
+                "action": "approve",
+                "from": "calculated",
+                "to": "approved",
+                "by": cmd.approval.by,
+                "role": cmd.approval.role,
+                "at": _iso(cmd.approval.at),
+                "note": "approved in civil affairs (payment order)",
+            }
+        )
+    funding = None if result.funding_source is None else str(result.funding_source)
+    if cmd.funding_source and outcome.allowed > 0:
+        funding = cmd.funding_source  # the budget civil affairs ordered the payment from
     row = {
         "id": did,
         "kind": str(SubsidyKind(cmd.kind)),
@@ -241,10 +278,10 @@ async def record_decision(
         "household_id": cmd.household_id,
         "as_of": cmd.as_of,
         "month": cmd.as_of.strftime("%Y-%m"),
-        "state": DecisionState.CALCULATED.value,
+        "state": (DecisionState.APPROVED if cmd.approval else DecisionState.CALCULATED).value,
         "amount_fen": repo.fen(outcome.allowed),
         "calculated_fen": repo.fen(outcome.calculated),
-        "funding_source": None if result.funding_source is None else str(result.funding_source),
+        "funding_source": funding,
         "policy_id": result.policy_id,
         "policy_version": result.policy_version,
         "clause": result.clause,
@@ -254,17 +291,34 @@ async def record_decision(
         "explanations": json.dumps(
             [e.as_dict() for e in (*result.explanations, *outcome.explanations)], ensure_ascii=False
         ),
-        "history": json.dumps([step], ensure_ascii=False),
+        "history": json.dumps(steps, ensure_ascii=False),
         "rejection_reason": None,
         "origin": cmd.origin,
         "origin_event_id": cmd.origin_event_id,
         "created_by": by,
         "created_at": now,
         "version": 1,
+        "payment_id": cmd.payment_id,
+        "reference": None if cmd.reference is None else json.dumps(dict(cmd.reference), ensure_ascii=False),
     }
+    if cmd.approval is not None:
+        row["approved_by"], row["approved_at"] = cmd.approval.by, cmd.approval.at
     await repo.insert_decision(session, row, {line.person_id for line in outcome.lines if line.person_id})
-    uow.add_event(_event("decision_calculated", row))
-    await _audit(session, row, action="calculate", from_state=None, by=by, role=role, at=now, note=cmd.note)
+    calculated = {**row, "state": DecisionState.CALCULATED.value}
+    uow.add_event(_event("decision_calculated", calculated))
+    await _audit(session, calculated, action="calculate", from_state=None, by=by, role=role, at=now, note=cmd.note)
+    if cmd.approval is not None:
+        uow.add_event(_event("decision_approved", row))
+        await _audit(
+            session,
+            row,
+            action="approve",
+            from_state="calculated",
+            by=cmd.approval.by,
+            role=cmd.approval.role,
+            at=now,
+            note="approved in civil affairs (payment order)",
+        )
     stored = await repo.get_decision(session, did)
     return decision_read(stored)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +18,9 @@ from shared.policy import PolicyError, ResolvedPolicy
 from . import parsing
 from .model import (
     BreakdownLine,
+    CareLevel,
+    DibaoMonthlyInputs,
+    DibaoPhase,
     DibaoTopupInputs,
     EnterpriseEmploymentRewardInputs,
     EntrepreneurshipSubsidyInputs,
@@ -27,10 +30,13 @@ from .model import (
     HousingType,
     MedicalAssistanceInputs,
     PublicWelfarePostInputs,
+    ReliefLevel,
     SubsidyInputError,
     SubsidyKind,
     SubsidyResult,
     TechnicalSchoolInputs,
+    TekunMonthlyInputs,
+    TemporaryReliefInputs,
     TieredWageSubsidyInputs,
     TransportAllowanceInputs,
     WorkForTrainingInputs,
@@ -43,6 +49,7 @@ __all__ = [
     "KINDS",
     "KindSpec",
     "calculate",
+    "calculate_dibao_monthly",
     "calculate_dibao_topup",
     "calculate_enterprise_employment_reward",
     "calculate_entrepreneurship_subsidy",
@@ -50,6 +57,8 @@ __all__ = [
     "calculate_medical_assistance",
     "calculate_public_welfare_post",
     "calculate_technical_school",
+    "calculate_tekun_monthly",
+    "calculate_temporary_relief",
     "calculate_tiered_wage_subsidy",
     "calculate_transport_allowance",
     "calculate_work_for_training",
@@ -759,6 +768,13 @@ def calculate_housing_renovation(inputs: HousingRenovationInputs, policy: Resolv
 
 def calculate_dibao_topup(inputs: DibaoTopupInputs, policy: ResolvedPolicy) -> SubsidyResult:
     s = _Sheet(SubsidyKind.DIBAO_TOPUP, policy)
+    _dibao_topup_lines(s, inputs)
+    return s.result("dibao_standard_annual")
+
+
+def _dibao_topup_lines(s: _Sheet, inputs: DibaoTopupInputs) -> Decimal | None:
+    """The annual top-up's lines and explanations on `s`; returns the per-person top-up a year
+    (None when income is not below the standard and nothing is due)."""
     standard = s.dec("dibao_standard_annual")
     minimum = s.dec("dibao_minimum_topup_annual")
     income = inputs.per_capita_income_annual
@@ -769,7 +785,7 @@ def calculate_dibao_topup(inputs: DibaoTopupInputs, policy: ResolvedPolicy) -> S
             f"Per-capita income of {format_yuan(income)} a year is not below the dibao standard "
             f"of {format_yuan(standard)}, so no top-up is due.",
         )
-        return s.result("dibao_standard_annual")
+        return None
     gap = standard - income
     per_person = max(gap, minimum)
     members = Decimal(inputs.members)
@@ -827,7 +843,185 @@ def calculate_dibao_topup(inputs: DibaoTopupInputs, policy: ResolvedPolicy) -> S
             f"{count} member(s) {words}: {_pct(share)} of the standard for each, "
             f"{count} × {format_yuan(per)} = {format_yuan(per * count)} extra.",
         )
-    return s.result("dibao_standard_annual")
+    return per_person
+
+
+# --- 12. dibao for a benefit month (000 safety-net §三(二)1; 002 篇五 §(三)) ----------------------
+
+_MONTHS_A_YEAR = Decimal(12)
+_EXIT_SOURCE = "000 safety-net §三(二)1: 给予12个月的渐退期; 主动申请退出低保的给予1至3月的低保金"
+_REFUSAL_SOURCE = (
+    "000 safety-net §三(二)1: 无正当理由连续3次拒绝接受介绍与其健康状况相适应工作的,核减或停发其本人低保资金"
+)
+
+
+def calculate_dibao_monthly(inputs: DibaoMonthlyInputs, policy: ResolvedPolicy) -> SubsidyResult:
+    """The annual top-up of `dibao_topup` (same lines, same policy figures) ÷ 12 × `months`, less
+    each excluded member's own share, rounded once at the end."""
+    s = _Sheet(SubsidyKind.DIBAO_MONTHLY, policy)
+    funding = FundingSource(s.value("dibao_funding"))
+    per_person = _dibao_topup_lines(s, inputs.topup)
+    months = Decimal(inputs.months)
+    share = months / _MONTHS_A_YEAR
+    s.lines = [
+        replace(
+            line,
+            description=f"{line.description} a year, ÷ 12 × {inputs.months} month(s)",
+            amount=line.amount * share,
+            funding_source=funding,
+        )
+        for line in s.lines
+    ]
+    if per_person is not None:
+        s.say(
+            "benefit_months",
+            "dibao_standard_annual",
+            f"The benefit is paid for {inputs.months} month(s): the annual top-up ÷ 12 × {inputs.months}.",
+        )
+        if inputs.excluded_members:
+            cut = per_person * inputs.excluded_members * share
+            s.add(
+                BreakdownLine(
+                    "excluded_members",
+                    f"{inputs.excluded_members} member(s) whose own benefit is stopped: "
+                    f"{format_yuan(per_person)} a year each, ÷ 12 × {inputs.months}",
+                    -cut,
+                    quantity=Decimal(inputs.excluded_members),
+                    rate=per_person,
+                    funding_source=funding,
+                )
+            )
+            s.explanations.append(
+                Explanation(
+                    "excluded_members",
+                    _REFUSAL_SOURCE,
+                    f"{inputs.excluded_members} member(s) refused three suitable job offers without a valid "
+                    f"reason, so their own share ({format_yuan(per_person)} a year each) is not paid: "
+                    f"{format_yuan(cut)} less.",
+                )
+            )
+    if inputs.phase is not DibaoPhase.REGULAR:
+        words = (
+            "in its gradual-exit period (渐退期)"
+            if inputs.phase is DibaoPhase.GRADUAL_EXIT
+            else "leaving dibao at its own request (主动退出), with its extra months"
+        )
+        s.explanations.append(
+            Explanation(
+                str(inputs.phase),
+                _EXIT_SOURCE,
+                f"The household is {words}: the benefit of these month(s) is worked out from the "
+                "income the benefit was granted on, as civil affairs ordered it.",
+            )
+        )
+    s.say("funding_source", "dibao_funding", "Dibao is paid from the dibao fund (低保资金).")
+    return s.result("dibao_standard_annual", funding)
+
+
+# --- 13. 特困 support for a month (000 safety-net §三(二)2) -------------------------------------
+
+_CARE_PARAM = {
+    CareLevel.SELF_CARE: "tekun_care_self_care_monthly",
+    CareLevel.PARTIAL: "tekun_care_partial_monthly",
+    CareLevel.FULL: "tekun_care_full_monthly",
+}
+_CARE_WORDS = {
+    CareLevel.SELF_CARE: "able to look after themselves (生活自理)",
+    CareLevel.PARTIAL: "partly unable to look after themselves (部分失能)",
+    CareLevel.FULL: "fully unable to look after themselves (完全失能)",
+}
+
+
+def calculate_tekun_monthly(inputs: TekunMonthlyInputs, policy: ResolvedPolicy) -> SubsidyResult:
+    """(basic living standard + care standard of the level) × persons × months. The basic
+    standard is `tekun_basic_standard_monthly` where the region sets one, otherwise
+    `tekun_basic_multiple_of_dibao` × the dibao standard ÷ 12."""
+    s = _Sheet(SubsidyKind.TEKUN_MONTHLY, policy)
+    funding = FundingSource(s.value("tekun_funding"))
+    if "tekun_basic_standard_monthly" in policy:
+        basic_param = "tekun_basic_standard_monthly"
+        basic = s.dec(basic_param)
+        s.say("basic_standard", basic_param, f"The basic living standard is {format_yuan(basic)} a person a month.")
+    else:
+        basic_param = "tekun_basic_multiple_of_dibao"
+        multiple = s.dec(basic_param)
+        standard = s.dec("dibao_standard_annual")
+        basic = multiple * standard / _MONTHS_A_YEAR
+        s.say(
+            "basic_standard",
+            basic_param,
+            f"The basic living standard is {_n(multiple)} × the dibao standard of {format_yuan(standard)} "
+            f"a year ÷ 12 = {format_yuan(basic)} a person a month.",
+        )
+    care_param = _CARE_PARAM[inputs.care_level]
+    care = s.dec(care_param)
+    persons, months = Decimal(inputs.persons), Decimal(inputs.months)
+    s.add(
+        BreakdownLine(
+            "basic_living",
+            f"{inputs.persons} person(s) × {inputs.months} month(s) × {format_yuan(basic)}",
+            basic * persons * months,
+            quantity=persons * months,
+            rate=basic,
+            funding_source=funding,
+        )
+    )
+    s.add(
+        BreakdownLine(
+            "care_" + str(inputs.care_level),
+            f"care: {inputs.persons} person(s) × {inputs.months} month(s) × {format_yuan(care)}",
+            care * persons * months,
+            quantity=persons * months,
+            rate=care,
+            funding_source=funding,
+        )
+    )
+    s.say(
+        "care_standard",
+        care_param,
+        f"For a person {_CARE_WORDS[inputs.care_level]} the care standard is {format_yuan(care)} a month.",
+    )
+    s.say("funding_source", "tekun_funding", "特困 support is paid from the 特困 support fund (特困供养资金).")
+    return s.result(basic_param, funding)
+
+
+# --- 14. temporary relief (000 safety-net §三(二)3) ---------------------------------------------
+
+
+def calculate_temporary_relief(inputs: TemporaryReliefInputs, policy: ResolvedPolicy) -> SubsidyResult:
+    """The amount civil affairs approved, exactly; a township may approve up to its limit (a
+    multiple of the urban dibao standard, worked out and sent by civil affairs), above it only
+    the county."""
+    s = _Sheet(SubsidyKind.TEMPORARY_RELIEF, policy)
+    funding = FundingSource(s.value("temporary_relief_funding"))
+    if inputs.approved_level is ReliefLevel.TOWNSHIP and inputs.amount > inputs.limit:
+        raise SubsidyInputError(
+            "inputs.amount",
+            f"{format_yuan(inputs.amount)} is above the township approval limit of "
+            f"{format_yuan(inputs.limit)}; an amount above it needs county approval "
+            "(000 safety-net §三(二)3: 乡镇审批额度提高到城市低保标准的2~6倍)",
+        )
+    s.add(
+        BreakdownLine(
+            "temporary_relief",
+            f"temporary relief ({inputs.reason}) approved by the {inputs.approved_level}",
+            inputs.amount,
+            rate=inputs.amount,
+            funding_source=funding,
+        )
+    )
+    within = (
+        f"within the township limit of {format_yuan(inputs.limit)}"
+        if inputs.amount <= inputs.limit
+        else f"above the township limit of {format_yuan(inputs.limit)}, so approved by the county"
+    )
+    s.say(
+        "approved_amount",
+        "temporary_relief_funding",
+        f"Temporary relief of {format_yuan(inputs.amount)} for {inputs.reason}, approved by the "
+        f"{inputs.approved_level} ({within}), paid from the temporary relief fund (临时救助资金).",
+    )
+    return s.result("temporary_relief_funding", funding)
 
 
 # --- registry and dispatcher ------------------------------------------------------------------
@@ -899,6 +1093,15 @@ KINDS: dict[SubsidyKind, KindSpec[Any]] = {
         calculate_housing_renovation,
     ),
     SubsidyKind.DIBAO_TOPUP: KindSpec(SubsidyKind.DIBAO_TOPUP, parsing.parse_dibao_topup, calculate_dibao_topup),
+    SubsidyKind.DIBAO_MONTHLY: KindSpec(
+        SubsidyKind.DIBAO_MONTHLY, parsing.parse_dibao_monthly, calculate_dibao_monthly
+    ),
+    SubsidyKind.TEKUN_MONTHLY: KindSpec(
+        SubsidyKind.TEKUN_MONTHLY, parsing.parse_tekun_monthly, calculate_tekun_monthly
+    ),
+    SubsidyKind.TEMPORARY_RELIEF: KindSpec(
+        SubsidyKind.TEMPORARY_RELIEF, parsing.parse_temporary_relief, calculate_temporary_relief
+    ),
 }
 
 

@@ -73,6 +73,9 @@ SUBJECT_FIELDS: dict[SubsidyKind, str] = {
     SubsidyKind.MEDICAL_ASSISTANCE: "person_id",
     SubsidyKind.HOUSING_RENOVATION: "household_id",
     SubsidyKind.DIBAO_TOPUP: "household_id",
+    SubsidyKind.DIBAO_MONTHLY: "household_id",
+    SubsidyKind.TEKUN_MONTHLY: "household_id",
+    SubsidyKind.TEMPORARY_RELIEF: "household_id",
 }
 
 #: Kinds paid once per subject, with the clause that makes them one-off.

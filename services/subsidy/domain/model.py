@@ -21,6 +21,9 @@ from .rounding import exact_str
 
 __all__ = [
     "BreakdownLine",
+    "CareLevel",
+    "DibaoMonthlyInputs",
+    "DibaoPhase",
     "DibaoTopupInputs",
     "DomainRefusal",
     "EnterpriseEmploymentRewardInputs",
@@ -32,11 +35,14 @@ __all__ = [
     "HousingType",
     "MedicalAssistanceInputs",
     "PublicWelfarePostInputs",
+    "ReliefLevel",
     "SubsidyError",
     "SubsidyInputError",
     "SubsidyKind",
     "SubsidyResult",
     "TechnicalSchoolInputs",
+    "TekunMonthlyInputs",
+    "TemporaryReliefInputs",
     "TieredWageSubsidyInputs",
     "Trainee",
     "TransportAllowanceInputs",
@@ -60,6 +66,10 @@ class SubsidyKind(StrEnum):
     MEDICAL_ASSISTANCE = "medical_assistance"  # 边缘户医疗救助
     HOUSING_RENOVATION = "housing_renovation"  # 农村危房改造
     DIBAO_TOPUP = "dibao_topup"  # 低保金 (差额补助 + 增发)
+    #: Ordered by civil affairs (`social_assistance.payment_ordered`), or calculated like the rest.
+    DIBAO_MONTHLY = "dibao_monthly"  # 低保金 for a benefit month (the annual top-up ÷ 12)
+    TEKUN_MONTHLY = "tekun_monthly"  # 特困人员救助供养金 (基本生活标准 + 照料护理标准)
+    TEMPORARY_RELIEF = "temporary_relief"  # 临时救助金
 
 
 class WorkLocation(StrEnum):
@@ -83,6 +93,32 @@ class FundingSource(StrEnum):
     COUNTY_FINANCE = "county_finance"  # 县级财政 (laborers aged 60 and over)
     COUNTY_MEDICAL_ASSISTANCE_FUND = "county_medical_assistance_fund"  # 边缘户医疗救助专项资金
     MIXED = "mixed"  # per-person lines come from different budgets: see the breakdown
+    DIBAO_FUND = "dibao_fund"  # 低保资金
+    TEKUN_FUND = "tekun_fund"  # 特困供养资金
+    TEMPORARY_RELIEF_FUND = "temporary_relief_fund"  # 临时救助资金 (乡镇备用金 included)
+
+
+class DibaoPhase(StrEnum):
+    """Where a dibao household is in its benefit (000 safety-net §三(二)1)."""
+
+    REGULAR = "regular"
+    GRADUAL_EXIT = "gradual_exit"  # 渐退期: income above the standard, benefit kept for a while
+    VOLUNTARY_EXIT = "voluntary_exit"  # 主动申请退出: 1–3 more months of benefit
+
+
+class CareLevel(StrEnum):
+    """特困人员生活自理能力 (the care standard follows it)."""
+
+    SELF_CARE = "self_care"  # 生活自理
+    PARTIAL = "partial"  # 部分失能
+    FULL = "full"  # 完全失能
+
+
+class ReliefLevel(StrEnum):
+    """Who approved a temporary relief (000 safety-net §三(二)3: 乡镇审批额度; 分级审批)."""
+
+    TOWNSHIP = "township"
+    COUNTY = "county"
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -222,6 +258,41 @@ class DibaoTopupInputs:
     aged_70_plus: int = 0
     minors: int = 0
     household_id: str | None = None  # added field
+
+
+@dataclass(frozen=True, slots=True)
+class DibaoMonthlyInputs:
+    """One benefit month (or `months`) of dibao: the annual top-up (the `dibao_topup` inputs)
+    ÷ 12 × months, less the per-person share of `excluded_members` (a member whose own benefit
+    is stopped after three refused job offers, 000 safety-net §三(二)1)."""
+
+    topup: DibaoTopupInputs
+    months: int = 1
+    excluded_members: int = 0
+    phase: DibaoPhase = DibaoPhase.REGULAR
+
+    @property
+    def household_id(self) -> str | None:
+        return self.topup.household_id
+
+
+@dataclass(frozen=True, slots=True)
+class TekunMonthlyInputs:
+    persons: int
+    care_level: CareLevel
+    months: int = 1
+    household_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryReliefInputs:
+    """An amount civil affairs approved; `limit` is the township approval limit in force there."""
+
+    amount: Decimal
+    reason: str
+    approved_level: ReliefLevel
+    limit: Decimal
+    household_id: str | None = None
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class Unit(StrEnum):
     YUAN = "yuan"  # an amount, a rate per person or month, a floor: 0 … 100,000,000, to the fen
     CAP = "cap"  # a ceiling in yuan: greater than 0
     SHARE = "share"  # a fraction of an amount: 0 … 1
+    MULTIPLE = "multiple"  # a multiple of an amount (1.3 × the dibao standard): greater than 0 … 100
     MONTHS = "months"  # whole months: 0 … 600
     PERSONS = "persons"  # a whole headcount: 0 … 1,000,000
     AGE = "age"  # completed years (周岁): 0 … 150
@@ -77,6 +78,14 @@ PARAMETERS: Mapping[str, Unit] = {
     "dibao_addon_share_severely_ill_or_disabled": Unit.SHARE,
     "dibao_addon_share_aged_70_plus": Unit.SHARE,
     "dibao_addon_share_minor": Unit.SHARE,
+    "dibao_funding": Unit.FUNDING,
+    "tekun_basic_standard_monthly": Unit.YUAN,
+    "tekun_basic_multiple_of_dibao": Unit.MULTIPLE,
+    "tekun_care_self_care_monthly": Unit.YUAN,
+    "tekun_care_partial_monthly": Unit.YUAN,
+    "tekun_care_full_monthly": Unit.YUAN,
+    "tekun_funding": Unit.FUNDING,
+    "temporary_relief_funding": Unit.FUNDING,
 }
 
 #: (lower, upper): in the policy in force the first may not exceed the second.
@@ -118,6 +127,13 @@ def _share(value: Any) -> str | None:
     return None if n.as_tuple().exponent >= -6 else "must have at most 6 decimal places"  # type: ignore[operator]
 
 
+def _multiple(value: Any) -> str | None:
+    n = _number(value)
+    if n is None or not Decimal(0) < n <= Decimal(100):
+        return "must be a multiple greater than 0 and at most 100 (1.3 = 1.3 ×)"
+    return None if n.as_tuple().exponent >= -6 else "must have at most 6 decimal places"  # type: ignore[operator]
+
+
 def _whole(value: Any, highest: int) -> str | None:
     n = _number(value)
     if n is None or n != n.to_integral_value() or not 0 <= n <= highest:
@@ -153,6 +169,8 @@ def check_value(name: str, value: Any) -> str | None:
         return _money(value, positive=unit is Unit.CAP)
     if unit is Unit.SHARE:
         return _share(value)
+    if unit is Unit.MULTIPLE:
+        return _multiple(value)
     if unit in _WHOLE_MAX:
         return _whole(value, _WHOLE_MAX[unit])
     if unit is Unit.SHARE_TIERS:

@@ -18,6 +18,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .model import (
+    CareLevel,
+    DibaoMonthlyInputs,
+    DibaoPhase,
     DibaoTopupInputs,
     EnterpriseEmploymentRewardInputs,
     EntrepreneurshipSubsidyInputs,
@@ -26,8 +29,11 @@ from .model import (
     HousingType,
     MedicalAssistanceInputs,
     PublicWelfarePostInputs,
+    ReliefLevel,
     SubsidyInputError,
     TechnicalSchoolInputs,
+    TekunMonthlyInputs,
+    TemporaryReliefInputs,
     TieredWageSubsidyInputs,
     Trainee,
     TransportAllowanceInputs,
@@ -44,6 +50,7 @@ __all__ = [
     "MONEY_MAX",
     "MONEY_MAX_DIGITS",
     "age_on",
+    "parse_dibao_monthly",
     "parse_dibao_topup",
     "parse_enterprise_employment_reward",
     "parse_entrepreneurship_subsidy",
@@ -52,6 +59,8 @@ __all__ = [
     "parse_money",
     "parse_public_welfare_post",
     "parse_technical_school",
+    "parse_tekun_monthly",
+    "parse_temporary_relief",
     "parse_tiered_wage_subsidy",
     "parse_transport_allowance",
     "parse_work_for_training",
@@ -366,17 +375,63 @@ def parse_housing_renovation(raw: Any, as_of: dt.date) -> HousingRenovationInput
 
 def parse_dibao_topup(raw: Any, as_of: dt.date) -> DibaoTopupInputs:
     f = _Fields(raw, "inputs")
+    out = _dibao_topup_fields(f)
+    f.done()
+    return out
+
+
+def _dibao_topup_fields(f: _Fields) -> DibaoTopupInputs:
     members = f.integer("members", minimum=1)
     counts = {}
     for name in ("severely_ill_or_disabled", "aged_70_plus", "minors"):
         counts[name] = f.integer(name, 0)
         if counts[name] > members:
             raise SubsidyInputError(f.at(name), f"cannot exceed members ({members})")
-    out = DibaoTopupInputs(
+    return DibaoTopupInputs(
         per_capita_income_annual=f.money("per_capita_income_annual"),
         members=members,
         household_id=f.text("household_id", None),
         **counts,
+    )
+
+
+def parse_dibao_monthly(raw: Any, as_of: dt.date) -> DibaoMonthlyInputs:
+    f = _Fields(raw, "inputs")
+    topup = _dibao_topup_fields(f)
+    months = f.integer("months", 1, minimum=1, maximum=MAX_MONTHS)
+    excluded = f.integer("excluded_members", 0)
+    if excluded > topup.members:
+        raise SubsidyInputError(f.at("excluded_members"), f"cannot exceed members ({topup.members})")
+    phase = f.choice("phase", DibaoPhase) if f.raw.get("phase") is not None else DibaoPhase.REGULAR
+    f.used.add("phase")
+    out = DibaoMonthlyInputs(topup, months=months, excluded_members=excluded, phase=phase)
+    f.done()
+    return out
+
+
+def parse_tekun_monthly(raw: Any, as_of: dt.date) -> TekunMonthlyInputs:
+    f = _Fields(raw, "inputs")
+    out = TekunMonthlyInputs(
+        persons=f.integer("persons", minimum=1),
+        care_level=f.choice("care_level", CareLevel),
+        months=f.integer("months", 1, minimum=1, maximum=MAX_MONTHS),
+        household_id=f.text("household_id", None),
+    )
+    f.done()
+    return out
+
+
+def parse_temporary_relief(raw: Any, as_of: dt.date) -> TemporaryReliefInputs:
+    f = _Fields(raw, "inputs")
+    amount = f.money("amount")
+    if amount <= 0:
+        raise SubsidyInputError(f.at("amount"), "must be greater than 0")
+    out = TemporaryReliefInputs(
+        amount=amount,
+        reason=f.text("reason"),
+        approved_level=f.choice("approved_level", ReliefLevel),
+        limit=f.money("limit"),
+        household_id=f.text("household_id", None),
     )
     f.done()
     return out

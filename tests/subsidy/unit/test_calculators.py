@@ -423,6 +423,10 @@ def test_every_kind_has_a_table() -> None:
         "medical_assistance",
         "housing_renovation",
         "dibao_topup",
+        # tests/subsidy/unit/test_payment_kinds.py
+        "dibao_monthly",
+        "tekun_monthly",
+        "temporary_relief",
     }
     assert tested == {k.value for k in SubsidyKind}
 

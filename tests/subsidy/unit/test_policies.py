@@ -14,7 +14,7 @@ from shared.policy import PolicyNotFound, PolicyParameterMissing
 
 from . import D2020, D2021, FUNAN, LINGSHOU, LINQUAN, policy
 
-SOURCE = re.compile(r"^(000 就业扶贫 §[三四]|002 篇(一|十一|十二) §|PLACEHOLDER — )")
+SOURCE = re.compile(r"^(000 就业扶贫 §[三四]|000 safety-net §三|002 篇(一|十一|十二) §|PLACEHOLDER — )")
 
 
 def test_every_shipped_parameter_names_its_source() -> None:
