@@ -94,8 +94,13 @@ RULES: list[Rule] = [
     _r(R, "/jobs/{id}", STAFF),
     _r(ANY, "/screenings/**", STAFF),
     _r(R, "/statistics/**", STAFF),
+    # low-income side (民政): roster, summary, joint screenings, monthly comparison tasks
+    _r(R, "/low-income/**", STAFF),
+    _r("POST", "/low-income/**", {PROVINCE, COUNTY, ADMIN}),
     _r(R, "/notices/**", EVERYONE),
     _r(W, "/notices/**", STAFF),
+    # the national monitoring system export: its files carry ID numbers (docs/registry.md)
+    _r(ANY, "/national-sync/**", {PROVINCE, COUNTY}),
     # subsidy
     _r("POST", "/subsidies/calculate", STAFF | {CONTACT, DEPARTMENT}),
     _r("POST", "/subsidies/calculate:batch", STAFF | {DEPARTMENT}),
@@ -107,17 +112,41 @@ RULES: list[Rule] = [
     _r(ANY, "/visits/**", STAFF | {CONTACT}),
     _r(ANY, "/contacts/**", STAFF),
     _r(ANY, "/employment/**", STAFF | {CONTACT, DEPARTMENT}),
+    # civil affairs — temporary relief: officers and citizens request (a citizen sees only their
+    # own requests); the service lets township, county and above decide (docs/civil-affairs.md)
+    _r(ANY, "/social-assistance/relief/**", STAFF | {CITIZEN}),
     # notification
     _r(ANY, "/subscriptions/**", {PROVINCE, COUNTY, DEPARTMENT, ADMIN}),
     _r(ANY, "/deliveries/**", {PROVINCE, COUNTY, DEPARTMENT, ADMIN}),
     _r(ANY, "/inbox/**", EVERYONE),
     _r(ANY, "/reminders/**", STAFF | {CONTACT}),
+    # civil affairs: appeals (申诉/复核) and complaints (12345): citizens file and read their own
+    # (the service answers 404 for anyone else's), officers within region, departments refer
+    # complaints and handle those transferred to them
+    _r(ANY, "/appeals/**", STAFF | {CITIZEN}),
+    _r(ANY, "/complaints/**", STAFF | {CITIZEN, DEPARTMENT}),
+    # civil affairs — dibao / 特困 applications, economic checks, enrolments, payments (#18); the
+    # service answers 404 outside the caller's region and 409 `role_not_allowed` per step
+    _r("POST", "/social-assistance/applications", STAFF | {CITIZEN}),
+    _r(R, "/social-assistance/applications", STAFF | {CITIZEN}),
+    _r(R, "/social-assistance/applications/{id}", STAFF | {CITIZEN}),
+    _r("POST", "/social-assistance/applications/{id}/transitions", STAFF | {CITIZEN}),
+    _r("POST", "/social-assistance/economic-checks/{id}/result", {COUNTY, DEPARTMENT, ADMIN}),
+    _r(R, "/social-assistance/enrolments", STAFF),
+    _r(ANY, "/social-assistance/enrolments/**", STAFF),
+    _r(R, "/social-assistance/rechecks", STAFF),
+    _r("POST", "/social-assistance/payments:run", {PROVINCE, COUNTY, ADMIN}),
+    _r(R, "/social-assistance/payments", STAFF),
     # the audit chains of identification and subsidy, merged by the gateway (gateway/audit.py)
     _r(R, "/audit", COUNTY_AND_ABOVE),
     # administration: policy versions (routed by `service`), API keys (the gateway's own)
     _r("POST", "/admin/policies", {ADMIN, PROVINCE}),
     _r(R, "/admin/policies", STAFF),
     _r(ANY, "/admin/api-keys/**", {ADMIN}),
+    # the DCI Social Registry API (docs/registry.md): partner systems; partners registered by admin
+    _r(R, "/registry/.well-known/jwks.json", EVERYONE),
+    _r(ANY, "/registry/partners", {ADMIN}),
+    _r("POST", "/registry/**", frozenset({PROVINCE, COUNTY, DEPARTMENT, ADMIN})),
 ]
 # fmt: on
 

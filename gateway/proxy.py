@@ -457,7 +457,7 @@ async def _stream_body(
 
 
 def _policy_service(method: str, query: str, body: bytes) -> str:
-    """`/admin/policies` lives in two services; the `service` field (or query) says which."""
+    """`/admin/policies` lives in several services; the `service` field (or query) says which."""
     svc: Any = ""
     if method in ("GET", "HEAD"):
         from urllib.parse import parse_qs
@@ -469,9 +469,9 @@ def _policy_service(method: str, query: str, body: bytes) -> str:
             svc = doc.get("service", "") if isinstance(doc, dict) else ""
         except (ValueError, RecursionError):  # a deep body sent as text/*: not checked for depth
             svc = ""
-    if svc not in ("identification", "subsidy"):
+    if svc not in ("identification", "subsidy", "civil_affairs"):
         raise Unprocessable(
-            "service must be identification or subsidy",
-            errors=[{"path": "service", "message": "must be identification or subsidy", "type": "enum"}],
+            "service must be identification, subsidy or civil_affairs",
+            errors=[{"path": "service", "message": "must be identification, subsidy or civil_affairs", "type": "enum"}],
         )
     return str(svc)

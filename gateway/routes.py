@@ -16,6 +16,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/jobs", "identification"),
     ("/statistics", "identification"),
     ("/notices", "identification"),
+    ("/national-sync", "identification"),
     ("/subsidies", "subsidy"),
     ("/plans", "assistance"),
     ("/measures", "assistance"),
@@ -26,6 +27,11 @@ ROUTES: list[tuple[str, str]] = [
     ("/deliveries", "notification"),
     ("/inbox", "notification"),
     ("/reminders", "notification"),
+    ("/social-assistance", "civil_affairs"),
+    ("/appeals", "civil_affairs"),
+    ("/complaints", "civil_affairs"),
+    ("/low-income", "identification"),
+    ("/registry", "identification"),  # the DCI Social Registry API (docs/registry.md)
 ]
 
 

@@ -26,8 +26,14 @@ __all__ = [
 #: The well-known secret a developer's first run may use; refused in production.
 DEV_JWT_SECRET = "fangfan-development-secret-do-not-use-in-production"
 
-SERVICES = ("identification", "assistance", "subsidy", "notification")
-SERVICE_PORTS = {"identification": 8101, "assistance": 8102, "subsidy": 8103, "notification": 8104}
+SERVICES = ("identification", "assistance", "subsidy", "notification", "civil_affairs")
+SERVICE_PORTS = {
+    "identification": 8101,
+    "assistance": 8102,
+    "subsidy": 8103,
+    "notification": 8104,
+    "civil_affairs": 8105,
+}
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,7 @@ NATS link, outbox relay, consumers) against a real database and NATS, and mint t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import nats
+import nats.js.errors
 from fastapi import FastAPI
 
 from shared.auth import make_token
@@ -64,7 +66,14 @@ async def collect_events(nats_url: str, subject: str, *, count: int, timeout: fl
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        sub = await js.subscribe(subject, ordered_consumer=True)
+        for attempt in range(20):  # a loaded machine: the stream lookup can lag the server's start
+            try:
+                sub = await js.subscribe(subject, ordered_consumer=True)
+                break
+            except nats.js.errors.NotFoundError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
         out: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         while len(out) < count and time.monotonic() < deadline:

@@ -1,5 +1,5 @@
 """`fangfan up`: the whole system on one machine — a NATS server from the wheel (unless
-FANGFAN_NATS_URL is set), the four services and the gateway on loopback, each a child process
+FANGFAN_NATS_URL is set), the five services and the gateway on loopback, each a child process
 that dies with its parent; stopped in order (gateway, services, NATS) on Ctrl-C or SIGTERM."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fangfan", description="防返 return-to-poverty monitoring platform")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, the four services and the gateway on loopback")
+    up = sub.add_parser("up", help="start NATS, the five services and the gateway on loopback")
     up.add_argument("--port", type=int, default=None, help="gateway port (default 8000 or FANGFAN_GATEWAY_PORT)")
 
     tok = sub.add_parser("token", help="print a development JWT")

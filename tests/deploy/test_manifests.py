@@ -46,7 +46,7 @@ def test_kustomization_lists_every_manifest() -> None:
 
 
 def test_every_workload_has_probes_resources_hpa_and_pdb() -> None:
-    for name in ("gateway", "identification", "assistance", "subsidy", "notification"):
+    for name in ("gateway", "identification", "assistance", "subsidy", "notification", "civil_affairs"):
         docs = list(yaml.safe_load_all((K8S / f"{name}.yaml").read_text()))
         kinds = {d["kind"] for d in docs}
         assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}, name

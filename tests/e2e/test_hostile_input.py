@@ -58,7 +58,7 @@ class _Running:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Running]:
-    """The demo system (NATS, four services, gateway) on its own event loop in a thread, so that
+    """The demo system (NATS, five services, gateway) on its own event loop in a thread, so that
     hypothesis (synchronous) can drive it with a plain HTTP client."""
     saved = {k: os.environ.get(k) for k in ("FANGFAN_RATE_IP", "FANGFAN_RATE_PRINCIPAL", "FANGFAN_RATE_EXPORT")}
     for k in saved:

@@ -212,6 +212,15 @@ BODIES: dict[tuple[str, str], Callable[[Ctx], Any]] = {
     },
     ("POST", "/admin/api-keys"): lambda c: {"name": "matrix", "role": "county", "region": c.village[:6]},
     ("POST", "/households/search"): lambda c: {"id_number": _head_id_number(c)},
+    ("POST", "/social-assistance/relief"): lambda c: {
+        "region_code": c.village,
+        "household_id": c.household,
+        "reason": "illness",
+        "amount": "500.00",
+    },
+    ("POST", "/social-assistance/relief/{request_id}/actions"): lambda c: {"action": "reject", "reason": "matrix"},
+    ("POST", "/employment/records/{record_id}/services/{service_id}/outcome"): lambda c: {"outcome": "no_answer"},
+    ("POST", "/national-sync/runs"): lambda c: {"region": c.village[:6]},
 }
 
 
@@ -347,6 +356,7 @@ async def test_jurisdiction_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             spec = (await c.get("/openapi.json", params={"refresh": "true"})).json()
             assert set(spec["info"]["x-fangfan-services"]) == {
                 "assistance",
+                "civil_affairs",
                 "identification",
                 "notification",
                 "subsidy",

@@ -88,7 +88,7 @@ async def test_schemathesis_every_role(tmp_path: Path, monkeypatch: pytest.Monke
     results: dict[str, dict[str, Any]] = {}
     t0 = time.monotonic()
     async with demo_system(tmp_path / "system") as system:
-        async with httpx.AsyncClient(base_url=system.gateway_url) as c:
+        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as c:
             for _ in range(100):
                 spec = (await c.get("/openapi.json", params={"refresh": "true"})).json()
                 if len(spec["info"].get("x-fangfan-services", [])) == 4:

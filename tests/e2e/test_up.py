@@ -74,7 +74,7 @@ def test_up_becomes_ready_and_sigterm_leaves_no_child(tmp_path: Path) -> None:
         assert ready_body is not None, f"not ready in 30 s ({took:.1f} s)"
         assert ready_body["checks"] == {**dict.fromkeys(SERVICES, "ok"), "openapi": "ok"}
         children = _descendants(proc.pid)
-        assert len(children) >= 6  # nats-server, four services, gateway
+        assert len(children) >= 7  # nats-server, five services, gateway
         print(f"fangfan up ready in {took:.2f} s")
     finally:
         proc.send_signal(signal.SIGTERM)
