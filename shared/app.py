@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -78,6 +78,9 @@ class ConsumerSpec:
 
 @dataclass
 class ServiceSpec:
+    """What a service is made of. `extras` builds the service's own typed state (its policy
+    store, its test hooks, …) reached as `ctx.extras`; a service without any leaves it out."""
+
     name: str
     metadata: sa.MetaData
     migrations: Path
@@ -88,11 +91,17 @@ class ServiceSpec:
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     version: str = "0.1.0"
     description: str = ""
+    extras: Callable[[], Any] = lambda: None
+
+
+ExtrasT = TypeVar("ExtrasT")
 
 
 @dataclass
-class ServiceContext:
-    """What a running service holds; reached from routers with `Depends(get_ctx)`."""
+class ServiceContext(Generic[ExtrasT]):
+    """What a running service holds; reached from routers with `Depends(get_ctx)`. What is
+    common to every service is a typed field here; what one service holds of its own is its
+    `extras` (a dataclass the service defines, built by `ServiceSpec.extras`)."""
 
     name: str
     settings: Settings
@@ -103,17 +112,33 @@ class ServiceContext:
     relay: OutboxRelay
     consumers: list[InboxConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: ExtrasT = None  # type: ignore[assignment]
+    #: The service clock's source (a callable returning an aware datetime); tests and the demo
+    #: set it to run a 7-day public notice in a second. None: the wall clock.
+    clock: Callable[[], dt.datetime] | None = None
+    #: Set when the service shuts down; background loops return when they see it.
+    stopping: bool = False
+    #: Called at shutdown before tasks are cancelled (a loop registers its wake-up here).
+    stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+    #: How long background tasks get to finish the work in hand at shutdown.
+    stop_grace_s: float = _GRACEFUL_STOP_S
+    #: Named wake-ups of background loops (`shared.periodic.every(wake_key=...)`): set one to
+    #: run a cycle at once.
+    wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     _cipher: FieldCipher | None = None
+
+    def wake(self, key: str) -> asyncio.Event:
+        """The named wake-up event (created on first use)."""
+        return self.wakes.setdefault(key, asyncio.Event())
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.tables["outbox"], on_commit=self.relay.wake)
 
     def now(self) -> dt.datetime:
         """The service clock in China Standard Time (deadlines and notice periods are local
-        dates). Tests and the demo set `state["clock"]` (a callable returning an aware datetime)
-        to run a 7-day public notice in a second."""
-        clock: Callable[[], dt.datetime] | None = self.state.get("clock")
+        dates); `clock` replaces the wall clock in tests and the demo."""
+        clock = self.clock
         return (clock() if clock is not None else dt.datetime.now(CST)).astimezone(CST)
 
     def today(self) -> dt.date:
@@ -420,6 +445,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
             tables=tables,
             link=link,
             relay=relay,
+            extras=spec.extras(),
         )
         app.state.ctx = ctx
         for c in spec.consumers:
@@ -449,19 +475,19 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         try:
             yield
         finally:
-            # Background tasks that registered a stop hook (`ctx.state["stop_hooks"]`) are asked
+            # Background tasks that registered a stop hook (`ctx.stop_hooks`) are asked
             # to stop first (the flag, and their wake-ups) and given time to finish what they
             # hold: a task cancelled inside a database call has its connection terminated, and
             # with aiosqlite a terminated connection can leave a close waiting for a worker
             # thread that has already ended — the event loop then never closes (the intermittent
             # hang at shutdown after screenings).
-            ctx.state["stopping"] = True
-            hooks = ctx.state.get("stop_hooks", ())
+            ctx.stopping = True
+            hooks = ctx.stop_hooks
             for hook in hooks:
                 hook()
             pending = set(ctx.tasks)
             if pending and hooks:  # tasks that registered a stop hook return once woken
-                grace = float(ctx.state.get("stop_grace_s", _GRACEFUL_STOP_S))
+                grace = ctx.stop_grace_s
                 _, pending = await asyncio.wait(pending, timeout=grace)
             for t in pending:
                 t.cancel()

@@ -1,8 +1,8 @@
 """Background loops that stop promptly: a step run every so often, woken early by an event, and
 returning (not cancelled mid-query) when the service shuts down.
 
-The service's lifespan (`shared.app`) sets `ctx.state["stopping"]` and calls every function in
-`ctx.state["stop_hooks"]`; a loop here registers its wake-up as such a hook, so a loop that sleeps
+The service's lifespan (`shared.app`) sets `ctx.stopping` and calls every function in
+`ctx.stop_hooks`; a loop here registers its wake-up as such a hook, so a loop that sleeps
 for five minutes still returns within a moment of the shutdown instead of holding it for the whole
 grace period and then being cancelled inside a database call.
 """
@@ -33,19 +33,19 @@ async def every(
     again_if_true: bool = False,
 ) -> None:
     """Run `step` every `interval_s` seconds (read again each cycle when a callable) until the
-    service stops. `wake_key` names an `asyncio.Event` in `ctx.state` that others set to run a
+    service stops. `wake_key` names an `asyncio.Event` in `ctx.wakes` that others set to run a
     cycle at once; `run_first` runs a step before the first wait; `again_if_true` runs the next
     step at once when one returns True (it did work and there may be more). A step that raises
     is logged and tried again next cycle."""
-    wake: asyncio.Event = ctx.state.setdefault(wake_key, asyncio.Event()) if wake_key else asyncio.Event()
-    ctx.state.setdefault("stop_hooks", []).append(wake.set)
+    wake = ctx.wake(wake_key) if wake_key else asyncio.Event()
+    ctx.stop_hooks.append(wake.set)
     wait_first = not run_first
-    while not ctx.state.get("stopping"):
+    while not ctx.stopping:
         if wait_first:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), interval_s() if callable(interval_s) else interval_s)
             wake.clear()
-            if ctx.state.get("stopping"):
+            if ctx.stopping:
                 return
         try:
             did = await step()

@@ -87,7 +87,7 @@ class DemoSystem:
                 await asyncio.sleep(0.05)
             ctx = getattr(app.state, "ctx", None)
             if ctx is not None:
-                ctx.state["clock"] = self.clock
+                ctx.clock = self.clock
             self.servers.append((server, task))
         self.gateway_url = f"http://127.0.0.1:{ports['gateway']}"
         async with httpx.AsyncClient() as c:

@@ -114,9 +114,7 @@ async def start_national_sync(
             run, created = await _start_county(ctx, uow.session, county, full=cmd.full, created_by=principal.sub)
             out.append({**run_read(run), "created": created})
         await uow.commit()
-    wake = ctx.state.get("national_sync_wake")
-    if wake is not None:
-        wake.set()
+    ctx.wake("national_sync_wake").set()
     return out
 
 
@@ -210,9 +208,7 @@ async def run_due_syncs(ctx: ServiceContext) -> list[str]:
         if created:
             started.append(run.id)
     if started:
-        wake = ctx.state.get("national_sync_wake")
-        if wake is not None:
-            wake.set()
+        ctx.wake("national_sync_wake").set()
     return started
 
 

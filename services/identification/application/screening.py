@@ -224,7 +224,7 @@ def _region(region: str) -> Any:
 
 
 def wake_chunk_worker(ctx: ServiceContext) -> None:
-    event = ctx.state.get("chunk_wake")
+    event = ctx.wakes.get("chunk_wake")
     if event is not None:
         event.set()
 
@@ -235,8 +235,8 @@ async def chunk_worker(ctx: ServiceContext) -> None:
     several, so that chunks are evaluated in the worker processes while others are read or
     written (on SQLite, where writers queue anyway, more do not help); when there is none, wait
     for a wake-up or a poll."""
-    wake = ctx.state.setdefault("chunk_wake", asyncio.Event())
-    ctx.state.setdefault("stop_hooks", []).append(wake.set)  # at shutdown: stop waiting, finish, return
+    wake = ctx.wake("chunk_wake")
+    ctx.stop_hooks.append(wake.set)  # at shutdown: stop waiting, finish, return
     n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "4" if is_postgres(ctx.engine) else "2"))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
@@ -244,12 +244,12 @@ async def chunk_worker(ctx: ServiceContext) -> None:
 async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
     # wait first: a replica that just started (or a short-lived one) touches the database only
     # when woken by a new job of its own or at the next poll
-    while not ctx.state.get("stopping"):
+    while not ctx.stopping:
         poll = float(ctx.state.get("chunk_poll_s") or os.environ.get("FANGFAN_CHUNK_POLL_S", 2.0))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll)
         wake.clear()
-        while not ctx.state.get("stopping"):  # no new chunk once the service is stopping
+        while not ctx.stopping:  # no new chunk once the service is stopping
             try:
                 did = await run_one_chunk(ctx)
             except asyncio.CancelledError:

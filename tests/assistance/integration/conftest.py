@@ -118,7 +118,7 @@ async def service(settings: Settings, nats_server: NatsServer) -> AsyncIterator[
     async with running_app(create_app, settings) as client:
         now = [START]
         ctx = client.app.state.ctx  # type: ignore[attr-defined]
-        ctx.state["clock"] = lambda: now[0]
+        ctx.clock = lambda: now[0]
         await ctx.link.wait_ready(10)
         nc = await nats.connect(nats_server.url)
         try:

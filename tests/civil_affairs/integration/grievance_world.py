@@ -103,7 +103,7 @@ async def world(tmp_path: Path, nats_server: NatsServer, database_url: str) -> A
         civil = await stack.enter_async_context(running_app(civil_affairs_app, civil_settings))
         now = [START]
         ctx = civil.app.state.ctx  # type: ignore[attr-defined]
-        ctx.state["clock"] = lambda: now[0]
+        ctx.clock = lambda: now[0]
         ctx.state["identification_url"] = "http://identification"
         ctx.state["identification_transport"] = httpx.ASGITransport(app=ident.app)  # type: ignore[attr-defined]
         await ctx.link.wait_ready(10)

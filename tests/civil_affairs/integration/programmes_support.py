@@ -52,7 +52,7 @@ def dibao_body(village: str, *, wage: str = "9000", programme: str = "dibao", **
 
 
 class Clock:
-    """The service clock (ctx.state["clock"]) set by the test."""
+    """The service clock (ctx.clock) set by the test."""
 
     def __init__(self, at: dt.datetime) -> None:
         self.at = at
@@ -66,7 +66,7 @@ class Clock:
 
 def clock_of(client: httpx.AsyncClient, start: str = "2026-12-01") -> Clock:
     clock = Clock(dt.datetime.fromisoformat(start).replace(hour=10, tzinfo=CST))
-    client.app.state.ctx.state["clock"] = clock  # type: ignore[attr-defined]
+    client.app.state.ctx.clock = clock  # type: ignore[attr-defined]
     return clock
 
 

@@ -65,7 +65,7 @@ async def system(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[tuple
             s = make_settings(tmp_path / name, nats_url=nats_server.url, database_url=db)
             app = factory(s)
             urls[name] = await stack.enter_async_context(serve(app))
-            app.state.ctx.state["clock"] = clock
+            app.state.ctx.clock = clock
         gw_settings = make_settings(
             tmp_path, nats_url=nats_server.url, database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
         )

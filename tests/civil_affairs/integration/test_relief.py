@@ -117,7 +117,7 @@ async def test_relief_first_then_paperwork_and_the_overdue_list(client: httpx.As
     assert r.status_code == 409
     # eleven days later the paperwork is overdue
     later = ctx.now() + dt.timedelta(days=11)
-    ctx.state["clock"] = lambda: later
+    ctx.clock = lambda: later
     try:
         r = await client.get(URL, params={"overdue": "true"}, headers=township)
         assert [i["id"] for i in r.json()["items"]] == [created["id"]]
@@ -133,7 +133,7 @@ async def test_relief_first_then_paperwork_and_the_overdue_list(client: httpx.As
         assert r.json()["state"] == "paperwork_complete"
         assert r.json()["history"][-1]["late"] is True
     finally:
-        ctx.state.pop("clock", None)
+        ctx.clock = None
 
 
 async def test_rejection_needs_a_reason_and_citizens_see_their_own(client: httpx.AsyncClient, as_role: Any) -> None:

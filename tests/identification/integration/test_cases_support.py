@@ -130,5 +130,5 @@ async def service(tmp_path: Path, database_url: str, nats_server: NatsServer) ->
     settings = make_settings(tmp_path, nats_url=nats_server.url, database_url=database_url)
     async with running_app(create_app, settings) as client:
         now = [START]
-        client.app.state.ctx.state["clock"] = lambda: now[0]  # type: ignore[attr-defined]
+        client.app.state.ctx.clock = lambda: now[0]  # type: ignore[attr-defined]
         yield Service(client, settings, nats_server.url, now)

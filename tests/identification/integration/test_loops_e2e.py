@@ -70,7 +70,7 @@ class Loops:
         self._iden_cm = running_app(create_identification, self.settings("iden", self.iden_url))
         self.iden = await self._iden_cm.__aenter__()
         ctx = self.iden.app.state.ctx  # type: ignore[attr-defined]
-        ctx.state["clock"] = self._clock()
+        ctx.clock = self._clock()
         await ctx.link.wait_ready(10)
 
     async def stop_identification(self) -> None:
@@ -83,7 +83,7 @@ class Loops:
             running_app(create_assistance, self.settings("assi", self.assi_url))
         )
         ctx = self.assi.app.state.ctx  # type: ignore[attr-defined]
-        ctx.state["clock"] = self._clock()
+        ctx.clock = self._clock()
         await ctx.link.wait_ready(10)
 
     async def household(self, hid: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def _ctx(c: httpx.AsyncClient) -> Any:
 @contextlib.asynccontextmanager
 async def _app(settings: Settings, **state: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(create_app, settings) as c:
+        _ctx(c).clock = state.pop("clock", None)
         _ctx(c).state.update({"national_sync_poll_s": 0.05, "national_sync_lease_s": 1.0, **state})
         yield c
 

@@ -35,7 +35,8 @@ async def two_replicas(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCli
     now = [dt.datetime(2024, 3, 30, 9, 0, tzinfo=CST)]
     async with running_app(create_app, settings) as a, running_app(create_app, settings) as b:
         for c in (a, b):
-            _ctx(c).state.update(screening_chunk_size=50, chunk_poll_s=0.05, clock=lambda: now[0])
+            _ctx(c).state.update(screening_chunk_size=50, chunk_poll_s=0.05)
+            _ctx(c).clock = lambda: now[0]
         yield a, b, now
 
 
@@ -102,7 +103,7 @@ async def test_one_run_per_county_and_period_across_two_replicas(
     # the background tasks of both replicas, woken many times in the same period: nothing more
     for _ in range(5):
         for c in (a, b):
-            _ctx(c).state["schedule_wake"].set()
+            _ctx(c).wake("schedule_wake").set()
         await asyncio.sleep(0.05)
     assert len(await _scheduled_jobs(a)) == 2
 
@@ -110,7 +111,7 @@ async def test_one_run_per_county_and_period_across_two_replicas(
     now[0] = dt.datetime(2024, 4, 30, 18, 0, tzinfo=CST)
     for _ in range(5):
         for c in (a, b):
-            _ctx(c).state["schedule_wake"].set()
+            _ctx(c).wake("schedule_wake").set()
         await asyncio.sleep(0.05)
     for _ in range(100):
         if len(await _leases(a)) == 3:

@@ -120,7 +120,7 @@ async def test_a_dead_replicas_chunk_is_claimed_again_after_its_lease(
     dead = a.app.state.ctx.state["replica_id"] = "dead-host-1"  # type: ignore[attr-defined]
     for c in (a, b):
         c.app.state.ctx.state["chunk_lease_s"] = 1  # type: ignore[attr-defined]
-    a.app.state.ctx.state["stop_grace_s"] = 0.5  # type: ignore[attr-defined]  # its "dead" loops never return
+    a.app.state.ctx.stop_grace_s = 0.5  # type: ignore[attr-defined]  # its "dead" loops never return
     original = screening.screen_chunk
     dead_holds_one = asyncio.Event()
 
