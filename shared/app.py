@@ -92,6 +92,10 @@ class ServiceSpec:
     version: str = "0.1.0"
     description: str = ""
     extras: Callable[[], Any] = lambda: None
+    #: The service's unit of work: a subclass of `shared.db.UnitOfWork` (same constructor) whose
+    #: properties are the service's repositories and queries over the one session, so that use
+    #: cases reach the database only through the Protocols of their `application/ports.py`.
+    unit_of_work: type[UnitOfWork] = UnitOfWork
 
 
 ExtrasT = TypeVar("ExtrasT")
@@ -125,6 +129,8 @@ class ServiceContext(Generic[ExtrasT]):
     #: Named wake-ups of background loops (`shared.periodic.every(wake_key=...)`): set one to
     #: run a cycle at once.
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: See `ServiceSpec.unit_of_work`.
+    unit_of_work: type[UnitOfWork] = UnitOfWork
     state: dict[str, Any] = field(default_factory=dict)
     _cipher: FieldCipher | None = None
 
@@ -133,7 +139,7 @@ class ServiceContext(Generic[ExtrasT]):
         return self.wakes.setdefault(key, asyncio.Event())
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.tables["outbox"], on_commit=self.relay.wake)
+        return self.unit_of_work(self.sessions, self.tables["outbox"], on_commit=self.relay.wake)
 
     def now(self) -> dt.datetime:
         """The service clock in China Standard Time (deadlines and notice periods are local
@@ -446,6 +452,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
             link=link,
             relay=relay,
             extras=spec.extras(),
+            unit_of_work=spec.unit_of_work,
         )
         app.state.ctx = ctx
         for c in spec.consumers:
