@@ -36,6 +36,7 @@ from shared.policy import (
 __all__ = [
     "PolicyStore",
     "PolicyVersionCreate",
+    "add_policy_version",
     "audit_policy_version",
     "policy_router",
     "policy_versions_table",
@@ -343,36 +344,66 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-def policy_router(
+async def add_policy_version(
+    uow: Any,
     store: PolicyStore,
+    body: PolicyVersionCreate,
+    principal: Principal,
+    audit: Callable[[AsyncSession, PolicyVersion, Principal], Awaitable[None]] | None = None,
+) -> PolicyVersion:
+    """The use case behind `POST /admin/policies`: add the version, record it in the service's
+    audit chain in the same transaction, commit, and drop the store's cache."""
+    version = await store.add(uow.session, body, principal)
+    if audit is not None:
+        await audit(uow.session, version, principal)
+    await uow.commit()
+    store.invalidate()
+    return version
+
+
+def policy_router(
+    store: PolicyStore | Callable[..., PolicyStore],
     *,
+    service: str | None = None,
     session_dep: Callable[..., Any],
     uow_dep: Callable[..., Any],
     principal_dep: Callable[..., Any],
     audit: Callable[[AsyncSession, PolicyVersion, Principal], Awaitable[None]] | None = None,
 ) -> APIRouter:
-    """`POST /api/v1/admin/policies` and `GET /api/v1/admin/policies` for one service. `audit`
-    records an added version (in the same transaction) in the service's audit chain."""
+    """`POST /api/v1/admin/policies` and `GET /api/v1/admin/policies` for one service. `store`
+    is the store itself or a FastAPI dependency returning the running app's store (then
+    `service` names the service); `audit` records an added version (in the same transaction) in
+    the service's audit chain."""
+    if isinstance(store, PolicyStore):
+        fixed = store
+        service = fixed.service
+
+        def store_dep() -> PolicyStore:
+            return fixed
+
+    else:
+        store_dep = store
+        if service is None:
+            raise TypeError("policy_router(store_dep) needs service=")
     router = APIRouter(prefix="/api/v1/admin/policies", tags=["policies"])
 
     @router.post("", status_code=201, summary="Add a dated policy version (no redeploy)")
     async def add_version(
-        body: PolicyVersionCreate, principal: Principal = Depends(principal_dep), uow: Any = Depends(uow_dep)
+        body: PolicyVersionCreate,
+        principal: Principal = Depends(principal_dep),
+        uow: Any = Depends(uow_dep),
+        store: PolicyStore = Depends(store_dep),
     ) -> dict[str, Any]:
-        version = await store.add(uow.session, body, principal)
-        if audit is not None:
-            await audit(uow.session, version, principal)
-        await uow.commit()
-        store.invalidate()
-        return version_read(version)
+        return version_read(await add_policy_version(uow, store, body, principal, audit))
 
     @router.get("", summary="What is in force for a region at a date, and where each value comes from")
     async def in_force(
-        service: str = Query(default=store.service),
+        service: str = Query(default=service),
         region: str | None = Query(default=None, description="region code (2–12 digits)"),
         as_of: dt.date | None = Query(default=None),
         principal: Principal = Depends(principal_dep),
         session: AsyncSession = Depends(session_dep),
+        store: PolicyStore = Depends(store_dep),
     ) -> dict[str, Any]:
         if service != store.service:
             raise Unprocessable("wrong service", errors=[FieldError("service", f"must be {store.service}")])

@@ -33,21 +33,16 @@ from services.identification.api import (
     signals,
     statistics,
 )
+from services.identification.application.context import IdentificationExtras
 from services.identification.application.households import shutdown_import_pool
 from services.identification.application.low_income import low_income_scheduler
 from services.identification.application.national_sync import national_sync_schedule, national_sync_worker
-from services.identification.application.policies import POLICY_STORE
 from services.identification.application.scheduled import scheduled_screening
 from services.identification.application.screening import chunk_worker
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.settings import Settings
 
 SERVICE = "identification"
-
-
-async def _on_startup(ctx: ServiceContext) -> None:
-    """Per-app state: the policy store (shipped YAML + `policy_versions`)."""
-    ctx.state["policy_store"] = POLICY_STORE
 
 
 async def _on_shutdown(ctx: ServiceContext) -> None:
@@ -80,7 +75,7 @@ def spec() -> ServiceSpec:
         ],
         # assistance's events: income updates, measures (adapters/consumers.py)
         consumers=[*CONSUMERS, *DCI_CONSUMERS],
-        on_startup=_on_startup,
+        extras=IdentificationExtras,
         on_shutdown=_on_shutdown,
         # screenings are chunks that any replica claims (application/screening.py); the
         # scheduled screening starts each county's once per period (application/scheduled.py)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.audit import audit_chain
-from services.identification.application.policies import POLICY_STORE
+from services.identification.application.policies import policy_store
 from shared.app import get_principal, get_session, get_uow
 from shared.auth import Principal
 from shared.policy import PolicyVersion
@@ -18,5 +18,10 @@ async def _audit(session: AsyncSession, version: PolicyVersion, principal: Princ
 
 
 router = policy_router(
-    POLICY_STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal, audit=_audit
+    policy_store,
+    service="identification",
+    session_dep=get_session,
+    uow_dep=get_uow,
+    principal_dep=get_principal,
+    audit=_audit,
 )

@@ -22,7 +22,7 @@ from services.identification.adapters.cases_repo import CasesRepository, StaleCa
 from services.identification.adapters.households import get_household
 from services.identification.adapters.loops_repo import loop_facts
 from services.identification.adapters.orm_cases import applications, cases
-from services.identification.application.policies import POLICY_STORE
+from services.identification.application.context import extras
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
     AssemblyDecision,
@@ -98,8 +98,8 @@ async def resolve_identification(
     ctx: ServiceContext, session: AsyncSession, region_code: str, as_of: dt.date
 ) -> ResolvedPolicy:
     """The identification policy in force: shipped YAML plus run-time versions (the service's
-    policy store, `ctx.state["policy_store"]`, else the process-wide one)."""
-    store = ctx.state.get("policy_store", POLICY_STORE)
+    policy store)."""
+    store = extras(ctx).policy_store
     try:
         return await store.resolve(session, region_code, as_of)  # type: ignore[no-any-return]
     except PolicyNotFound as exc:

@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect
 
 from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
 from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
+from services.identification.application.context import extras
 from services.identification.application.duplicates import (
     CONFLICT_CODE,
     CONFLICT_MESSAGE,
@@ -316,7 +317,8 @@ def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord 
 def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
     """The service's worker processes for imports and large screening chunks (created on first
     use, shut down with the service; `FANGFAN_IMPORT_WORKERS=0` keeps that work in process)."""
-    pool = ctx.state.get("import_pool")
+    own = extras(ctx)
+    pool = own.import_pool
     if pool is None:
         workers = int(os.environ.get("FANGFAN_IMPORT_WORKERS", str(min(4, os.cpu_count() or 1))))
         if workers < 1:
@@ -328,12 +330,13 @@ def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
             initializer=init_worker,
             initargs=(*keys, os.getpid()),
         )
-        ctx.state["import_pool"] = pool
+        own.import_pool = pool
     return pool
 
 
 def shutdown_import_pool(ctx: ServiceContext) -> None:
-    pool = ctx.state.pop("import_pool", None)
+    own = extras(ctx)
+    pool, own.import_pool = own.import_pool, None
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 

@@ -14,13 +14,13 @@ import binascii
 import datetime as dt
 import json
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from services.identification.adapters import low_income_queries as q
 from services.identification.adapters.low_income_repo import LowIncomeRepository
+from services.identification.application.context import extras, knob
 from services.identification.domain.low_income_comparison import (
     COMPARISON_SOURCE,
     DEFAULT_DUE_DAY,
@@ -51,7 +51,6 @@ from shared.periodic import every
 from shared.policy import PolicyNotFound, ResolvedPolicy
 
 from . import statistics as stats
-from .policies import POLICY_STORE
 from .screening import _screen_chunk_size, create_screening_job, wake_chunk_worker
 
 __all__ = [
@@ -89,7 +88,7 @@ MAX_SUMMARY_REGIONS = 2000
 
 
 def _store(ctx: ServiceContext) -> Any:
-    return ctx.state.get("policy_store", POLICY_STORE)
+    return extras(ctx).policy_store
 
 
 def _scope(principal: Principal, region: str | None, roles: frozenset[str]) -> str:
@@ -808,7 +807,7 @@ async def run_low_income_schedule(ctx: ServiceContext) -> dict[str, Any]:
 
 
 def _poll_s(ctx: ServiceContext) -> float:
-    return float(ctx.state.get("low_income_poll_s") or os.environ.get("FANGFAN_SCHEDULE_POLL_S", "300"))
+    return knob(extras(ctx).low_income_poll_s, "FANGFAN_SCHEDULE_POLL_S", 300)
 
 
 async def low_income_scheduler(ctx: ServiceContext) -> None:

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from services.identification.adapters import national_sync_repo as repo
 from services.identification.adapters.audit import record_unmasked_read
 from services.identification.adapters.jobs import Job, create_job, get_job, save_progress
 from services.identification.adapters.national_sync_files import EncryptedWriter, file_path, read_plain
+from services.identification.application.context import extras, knob
 from services.identification.application.screening import replica_id
 from services.identification.domain.national_format import (
     Change,
@@ -75,8 +76,7 @@ class StartNationalSync:
 
 
 def _setting(ctx: ServiceContext, key: str, env: str, default: float) -> float:
-    value = ctx.state.get(key)
-    return float(value if value is not None else os.environ.get(env, default))
+    return knob(getattr(extras(ctx), key), env, default)
 
 
 def _chunk_size(ctx: ServiceContext) -> int:
@@ -168,7 +168,7 @@ async def _start_county(
 
 def _daily_at(ctx: ServiceContext) -> dt.time | None:
     """`FANGFAN_NATIONAL_SYNC_DAILY_AT` (`HH:MM`, China time): the daily run's time; unset: none."""
-    value = ctx.state.get("national_sync_daily_at") or os.environ.get("FANGFAN_NATIONAL_SYNC_DAILY_AT")
+    value = extras(ctx).national_sync_daily_at or os.environ.get("FANGFAN_NATIONAL_SYNC_DAILY_AT")
     if not value:
         return None
     hours, minutes = str(value).split(":")
@@ -285,9 +285,6 @@ async def open_file(ctx: ServiceContext, principal: Principal, run_id: str, name
 # --- the worker ----------------------------------------------------------------------------
 
 
-AfterChunk = Callable[[str, int], Awaitable[None]]
-
-
 async def national_sync_worker(ctx: ServiceContext) -> None:
     """Background task of every replica: claim a running run (unheld, lease run out, or held by
     this replica before a restart) and do it; when there is none, wait for a wake-up or a poll."""
@@ -359,7 +356,7 @@ async def _households(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
     """Chunks of changed households until none is left (True) or the lease is lost (False)."""
     lo = None if run.since is None else run.since - _overlap(ctx)
     size = _chunk_size(ctx)
-    hook: AfterChunk | None = ctx.state.get("national_sync_after_chunk")
+    hook = extras(ctx).national_sync_after_chunk
     n = 0
     while True:
         async with ctx.uow() as uow:

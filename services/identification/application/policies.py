@@ -22,7 +22,6 @@ from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 __all__ = [
-    "POLICY_STORE",
     "IdentificationPolicyStore",
     "check_in_force",
     "policy_store",
@@ -145,13 +144,11 @@ class IdentificationPolicyStore(PolicyStore):
         self._cache = None
 
 
-#: The one store of this process (the router is built on it at import time).
-POLICY_STORE = IdentificationPolicyStore()
-
-
 def policy_store(ctx: ServiceContext = Depends(get_ctx)) -> PolicyStore:
-    """FastAPI dependency: the service's policy store (`ctx.state["policy_store"]`)."""
-    return ctx.state.get("policy_store", POLICY_STORE)  # type: ignore[no-any-return]
+    """FastAPI dependency: the running app's policy store."""
+    from services.identification.application.context import extras
+
+    return extras(ctx).policy_store
 
 
 async def resolve_or_422(

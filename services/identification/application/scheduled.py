@@ -13,7 +13,6 @@ goes out as `risk.warning_raised` with the screening's job id."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,13 +21,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_loops import scheduled_screenings
+from services.identification.application.context import extras, knob
 from services.identification.domain.screening_schedule import screening_slot
 from shared.app import ServiceContext
 from shared.db import is_postgres
 from shared.periodic import every
 from shared.policy import PolicyNotFound
 
-from .policies import POLICY_STORE
 from .screening import _screen_chunk_size, create_screening_job, replica_id, wake_chunk_worker
 
 __all__ = ["SCHEDULER", "run_due_screenings", "scheduled_screening"]
@@ -39,7 +38,7 @@ SCHEDULER = "system:schedule"
 
 
 def _poll_s(ctx: ServiceContext) -> float:
-    return float(ctx.state.get("schedule_poll_s") or os.environ.get("FANGFAN_SCHEDULE_POLL_S", 300))
+    return knob(extras(ctx).schedule_poll_s, "FANGFAN_SCHEDULE_POLL_S", 300)
 
 
 async def scheduled_screening(ctx: ServiceContext) -> None:
@@ -58,7 +57,7 @@ async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
     """Start every county's screening that is due today and not yet started for its period;
     returns what this replica started [{county, period, job_id, households}]."""
     today = ctx.today()
-    store = ctx.state.get("policy_store", POLICY_STORE)
+    store = extras(ctx).policy_store
     insert = pg_insert if is_postgres(ctx.engine) else sqlite_insert
     started: list[dict[str, Any]] = []
     async with ctx.sessions() as s:

@@ -48,6 +48,7 @@ from services.identification.adapters.jobs import (
 )
 from services.identification.adapters.orm import household_outcomes, households, job_chunks
 from services.identification.api.schemas import ScreeningCreate, SimulationCreate
+from services.identification.application.context import extras, knob
 from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate, profile_of
 from services.identification.domain.risk import RISK_TYPE_ORDER
 from services.identification.domain.vectorized import (
@@ -68,7 +69,6 @@ from shared.policy import PolicyNotFound, PolicyParameterMissing, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 from .households import worker_pool
-from .policies import POLICY_STORE
 
 __all__ = [
     "SCREEN_CHUNK",
@@ -131,11 +131,11 @@ async def _evaluate_page(
 
 
 def _screen_chunk_size(ctx: ServiceContext) -> int:
-    return int(ctx.state.get("screening_chunk_size") or os.environ.get("FANGFAN_SCREENING_CHUNK", SCREEN_CHUNK))
+    return int(knob(extras(ctx).screening_chunk_size, "FANGFAN_SCREENING_CHUNK", SCREEN_CHUNK))
 
 
 def _lease(ctx: ServiceContext) -> dt.timedelta:
-    return dt.timedelta(seconds=float(ctx.state.get("chunk_lease_s") or os.environ.get("FANGFAN_CHUNK_LEASE_S", 60)))
+    return dt.timedelta(seconds=knob(extras(ctx).chunk_lease_s, "FANGFAN_CHUNK_LEASE_S", 60))
 
 
 _REPLICAS = itertools.count(1)
@@ -143,12 +143,11 @@ _REPLICAS = itertools.count(1)
 
 def replica_id(ctx: ServiceContext) -> str:
     """`hostname-pid` of this replica (a second app in the same process gets a suffix)."""
-    rid = ctx.state.get("replica_id")
-    if rid is None:
+    own = extras(ctx)
+    if own.replica_id is None:
         n = next(_REPLICAS)
-        rid = f"{socket.gethostname()}-{os.getpid()}" + ("" if n == 1 else f"-{n}")
-        ctx.state["replica_id"] = rid
-    return str(rid)
+        own.replica_id = f"{socket.gethostname()}-{os.getpid()}" + ("" if n == 1 else f"-{n}")
+    return own.replica_id
 
 
 async def start_screening(ctx: ServiceContext, principal: Principal, body: ScreeningCreate) -> Job:
@@ -245,7 +244,7 @@ async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
     # wait first: a replica that just started (or a short-lived one) touches the database only
     # when woken by a new job of its own or at the next poll
     while not ctx.stopping:
-        poll = float(ctx.state.get("chunk_poll_s") or os.environ.get("FANGFAN_CHUNK_POLL_S", 2.0))
+        poll = knob(extras(ctx).chunk_poll_s, "FANGFAN_CHUNK_POLL_S", 2.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll)
         wake.clear()
@@ -302,7 +301,7 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     Villages whose policies come from the same versions are evaluated together with the numpy
     evaluator (domain/vectorized.py; the per-household columnar evaluator where it cannot be
     exact); only raised warnings become Python objects and events."""
-    store: PolicyStore = ctx.state.get("policy_store", POLICY_STORE)
+    store: PolicyStore = extras(ctx).policy_store
     groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, set[str]]] = {}
     unresolved: set[str] = set()
     async with ctx.sessions() as s:
@@ -378,7 +377,7 @@ async def _write_chunk(
 
 def _pool_from(ctx: ServiceContext) -> int:
     """Chunks of at least this many households are evaluated in the worker processes."""
-    return int(ctx.state.get("screening_pool_from") or os.environ.get("FANGFAN_SCREENING_POOL_FROM", 2000))
+    return int(knob(extras(ctx).screening_pool_from, "FANGFAN_SCREENING_POOL_FROM", 2000))
 
 
 @dataclass

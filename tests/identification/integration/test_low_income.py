@@ -41,7 +41,7 @@ def _ctx(c: httpx.AsyncClient) -> Any:
 async def app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[dt.datetime]]]:
     now = [dt.datetime(2026, 4, 2, 9, 0, tzinfo=CST)]
     async with running_app(create_app, settings) as c:
-        _ctx(c).state.update(screening_chunk_size=150, chunk_poll_s=0.05)
+        _ctx(c).extras.screening_chunk_size, _ctx(c).extras.chunk_poll_s = 150, 0.05
         _ctx(c).clock = lambda: now[0]
         yield c, now
 

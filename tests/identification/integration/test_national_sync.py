@@ -41,7 +41,8 @@ def _ctx(c: httpx.AsyncClient) -> Any:
 async def _app(settings: Settings, **state: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(create_app, settings) as c:
         _ctx(c).clock = state.pop("clock", None)
-        _ctx(c).state.update({"national_sync_poll_s": 0.05, "national_sync_lease_s": 1.0, **state})
+        for key, value in {"national_sync_poll_s": 0.05, "national_sync_lease_s": 1.0, **state}.items():
+            setattr(_ctx(c).extras, key, value)
         yield c
 
 

@@ -35,7 +35,7 @@ async def two_replicas(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCli
     now = [dt.datetime(2024, 3, 30, 9, 0, tzinfo=CST)]
     async with running_app(create_app, settings) as a, running_app(create_app, settings) as b:
         for c in (a, b):
-            _ctx(c).state.update(screening_chunk_size=50, chunk_poll_s=0.05)
+            _ctx(c).extras.screening_chunk_size, _ctx(c).extras.chunk_poll_s = 50, 0.05
             _ctx(c).clock = lambda: now[0]
         yield a, b, now
 

@@ -47,7 +47,7 @@ async def test_screening_stores_outcomes_and_emits_warning_events(
 ) -> None:
     items = await _import(client, settings)
     if in_workers:  # every chunk evaluated in the service's worker processes (as large ones are)
-        client.app.state.ctx.state["screening_pool_from"] = 1  # type: ignore[attr-defined]
+        client.app.state.ctx.extras.screening_pool_from = 1  # type: ignore[attr-defined]
     headers = auth(settings, "county", "341221")
     r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
     assert r.status_code == 202, r.text
@@ -55,7 +55,7 @@ async def test_screening_stores_outcomes_and_emits_warning_events(
     job = await _wait(client, settings, r.json()["id"])
     assert job["status"] == "completed"
     assert job["rows_done"] == N
-    assert (client.app.state.ctx.state.get("import_pool") is not None) is in_workers  # type: ignore[attr-defined]
+    assert (client.app.state.ctx.extras.import_pool is not None) is in_workers  # type: ignore[attr-defined]
     raised = job["result"]["warnings_raised"]
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
@@ -129,7 +129,7 @@ async def test_households_stored_without_a_profile_get_the_same_outcomes(
     await _import(client, settings)
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     if in_workers:
-        ctx.state["screening_pool_from"] = 1
+        ctx.extras.screening_pool_from = 1
     headers = auth(settings, "county", "341221")
     o = household_outcomes.c
 

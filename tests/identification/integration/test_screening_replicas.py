@@ -27,8 +27,8 @@ async def two_replicas(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCli
     """Two instances of the service on one database (and one NATS)."""
     async with running_app(create_app, settings) as a, running_app(create_app, settings) as b:
         for c in (a, b):
-            state = c.app.state.ctx.state  # type: ignore[attr-defined]
-            state.update(screening_chunk_size=50, chunk_poll_s=0.05)
+            own = c.app.state.ctx.extras  # type: ignore[attr-defined]
+            own.screening_chunk_size, own.chunk_poll_s = 50, 0.05
         yield a, b
 
 
@@ -99,7 +99,7 @@ async def test_two_replicas_share_a_screening(
     chunks = job["chunks"]
     assert chunks["total"] == chunks["done"] == N // 50
     replicas = {x["claimed_by"]: x for x in chunks["by_replica"]}
-    ids = {c.app.state.ctx.state["replica_id"] for c in (a, b)}  # type: ignore[attr-defined]
+    ids = {c.app.state.ctx.extras.replica_id for c in (a, b)}  # type: ignore[attr-defined]
     assert set(replicas) == ids  # both replicas did some of it
     assert sum(x["rows"] for x in replicas.values()) == N
     await _check_exactly_once(a, job)
@@ -117,9 +117,9 @@ async def test_a_dead_replicas_chunk_is_claimed_again_after_its_lease(
 ) -> None:
     a, b = two_replicas
     await _import(a, settings)
-    dead = a.app.state.ctx.state["replica_id"] = "dead-host-1"  # type: ignore[attr-defined]
+    dead = a.app.state.ctx.extras.replica_id = "dead-host-1"  # type: ignore[attr-defined]
     for c in (a, b):
-        c.app.state.ctx.state["chunk_lease_s"] = 1  # type: ignore[attr-defined]
+        c.app.state.ctx.extras.chunk_lease_s = 1  # type: ignore[attr-defined]
     a.app.state.ctx.stop_grace_s = 0.5  # type: ignore[attr-defined]  # its "dead" loops never return
     original = screening.screen_chunk
     dead_holds_one = asyncio.Event()
@@ -139,7 +139,7 @@ async def test_a_dead_replicas_chunk_is_claimed_again_after_its_lease(
     job = await _wait(b, settings, r.json()["id"])
     assert job["status"] == "completed", job
     assert job["chunks"]["reclaimed"] >= 1
-    assert {x["claimed_by"] for x in job["chunks"]["by_replica"]} == {b.app.state.ctx.state["replica_id"]}  # type: ignore[attr-defined]
+    assert {x["claimed_by"] for x in job["chunks"]["by_replica"]} == {b.app.state.ctx.extras.replica_id}  # type: ignore[attr-defined]
     await _check_exactly_once(b, job)
 
 

@@ -1,0 +1,62 @@
+"""What one running identification app holds of its own (`ctx.extras`): its policy store, its
+worker processes, its replica name, and the knobs tests and operators turn (each None = the
+environment variable, else the default)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from services.identification.application.policies import IdentificationPolicyStore
+
+if TYPE_CHECKING:
+    from shared.app import ServiceContext
+
+__all__ = ["AfterChunk", "IdentificationContext", "IdentificationExtras", "extras", "knob"]
+
+#: Called after each national-sync chunk is written (county, rows): tests stop a run half-way.
+AfterChunk = Callable[[str, int], Awaitable[None]]
+
+
+@dataclass
+class IdentificationExtras:
+    policy_store: IdentificationPolicyStore = field(default_factory=IdentificationPolicyStore)
+    #: worker processes for imports and large screening chunks (created on first use)
+    import_pool: ProcessPoolExecutor | None = None
+    #: `hostname-pid` of this replica, set on first use (tests name a "dead" one)
+    replica_id: str | None = None
+    # screening chunks (FANGFAN_SCREENING_CHUNK, FANGFAN_CHUNK_LEASE_S, FANGFAN_CHUNK_POLL_S,
+    # FANGFAN_SCREENING_POOL_FROM)
+    screening_chunk_size: int | None = None
+    chunk_lease_s: float | None = None
+    chunk_poll_s: float | None = None
+    screening_pool_from: int | None = None
+    # scheduled screenings and low-income runs (FANGFAN_SCHEDULE_POLL_S)
+    schedule_poll_s: float | None = None
+    low_income_poll_s: float | None = None
+    # national monitoring sync (FANGFAN_NATIONAL_SYNC_*)
+    national_sync_chunk_size: int | None = None
+    national_sync_lease_s: float | None = None
+    national_sync_overlap_s: float | None = None
+    national_sync_schedule_poll_s: float | None = None
+    national_sync_poll_s: float | None = None
+    national_sync_daily_at: str | None = None
+    national_sync_after_chunk: AfterChunk | None = None
+
+
+IdentificationContext = "ServiceContext[IdentificationExtras]"
+
+
+def extras(ctx: ServiceContext[Any]) -> IdentificationExtras:
+    """The app's own state (an app built without it — a bare context in a test — gets one)."""
+    if not isinstance(ctx.extras, IdentificationExtras):
+        ctx.extras = IdentificationExtras()
+    return ctx.extras
+
+
+def knob(value: float | None, env: str, default: float) -> float:
+    """A knob set on the app, else from the environment, else the default."""
+    return float(value if value is not None else os.environ.get(env, default))
