@@ -17,6 +17,7 @@ from services.identification.adapters import (
 from services.identification.adapters.consumers import CONSUMERS
 from services.identification.adapters.dci_consumers import DCI_CONSUMERS
 from services.identification.adapters.orm import metadata
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api import (
     applications,
     assessments,
@@ -76,6 +77,7 @@ def spec() -> ServiceSpec:
         # assistance's events: income updates, measures (adapters/consumers.py)
         consumers=[*CONSUMERS, *DCI_CONSUMERS],
         extras=IdentificationExtras,
+        unit_of_work=IdentificationUnitOfWork,
         on_shutdown=_on_shutdown,
         # screenings are chunks that any replica claims (application/screening.py); the
         # scheduled screening starts each county's once per period (application/scheduled.py)
