@@ -8,14 +8,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.assistance.application.plans import close_plan, open_plan, reopen_plan
+from services.assistance.application.plans import ClosePlan, OpenPlan, ReopenPlan, close_plan, open_plan, reopen_plan
 from services.assistance.domain.recommendation import HouseholdProfile
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
 from shared.db import UnitOfWork
 from shared.events import Event
 
-from .repository import Repository
+from .unit_of_work import assistance_work
 
 __all__ = ["CONSUMERS"]
 
@@ -28,12 +28,18 @@ def _risks(data: dict[str, Any]) -> list[str]:
     return [str(r) for r in raw] if isinstance(raw, list) else []
 
 
-def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
-    """`has_labor_capacity`, else inferred from `labor_capable_members` (or identification's
-    `able_bodied_members`); unknown → labour-capable (development measures are proposed and the
-    officer adjusts them)."""
+def guess_labor_capable_members(data: dict[str, Any]) -> int | None:
+    """How many labour-capable members the payload says the household has, under either name it
+    may come by: `labor_capable_members`, or identification's `able_bodied_members`. The one
+    place that guesses payload keys — to be replaced by the typed event contract."""
     members = data.get("labor_capable_members", data.get("able_bodied_members"))
-    count = int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
+    return int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
+
+
+def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
+    """`has_labor_capacity`, else inferred from the labour-capable members; unknown →
+    labour-capable (development measures are proposed and the officer adjusts them)."""
+    count = guess_labor_capable_members(data)
     has = data.get("has_labor_capacity")
     if isinstance(has, bool):
         return has, count
@@ -41,14 +47,15 @@ def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
 
 
 def on_identified(ctx: ServiceContext) -> Handler:
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(base: UnitOfWork, ev: Event) -> None:
+        uow = assistance_work(base)
         household_id, village = household_and_village(ev)
         d = ev.data
         identified_on = event_date(d.get("identified_on")) or event_date(d.get("monitored_since")) or event_day(ev)
         has_labor, capable = _labor(d)
         self_farming = bool(d.get("self_farming", False))
         at = ctx.now()
-        await Repository(uow.session).upsert_household(
+        await uow.households.upsert(
             household_id,
             {
                 "region_code": village,
@@ -66,13 +73,15 @@ def on_identified(ctx: ServiceContext) -> Handler:
         )
         await open_plan(
             uow,
-            household_id=household_id,
-            region_code=village,
-            case_id=d.get("case_id"),
-            opened_on=identified_on,
-            profile=HouseholdProfile(_risks(d), has_labor, self_farming, bool(d.get("weak_motivation", False))),
-            origin="identified",
-            at=at,
+            OpenPlan(
+                household_id=household_id,
+                region_code=village,
+                case_id=d.get("case_id"),
+                opened_on=identified_on,
+                profile=HouseholdProfile(_risks(d), has_labor, self_farming, bool(d.get("weak_motivation", False))),
+                origin="identified",
+                at=at,
+            ),
         )
 
     return handle
@@ -82,16 +91,16 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
     """Green channel (绿色通道, 002 篇二 §(一)5): an urgent application starts a plan at once —
     assistance first, procedure afterwards. Other applications wait for identification."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(base: UnitOfWork, ev: Event) -> None:
+        uow = assistance_work(base)
         d = ev.data
         if d.get("urgent") is not True:
             return
         household_id, village = household_and_village(ev)
         has_labor, capable = _labor(d)
         at = ctx.now()
-        repo = Repository(uow.session)
-        if await repo.household(household_id) is None:
-            await repo.upsert_household(
+        if await uow.households.get(household_id) is None:
+            await uow.households.upsert(
                 household_id,
                 {
                     "region_code": village,
@@ -109,27 +118,29 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
             )
         await open_plan(
             uow,
-            household_id=household_id,
-            region_code=village,
-            case_id=d.get("case_id"),
-            opened_on=event_date(d.get("at")) or event_day(ev),
-            profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
-            origin="green_channel",
-            at=at,
+            OpenPlan(
+                household_id=household_id,
+                region_code=village,
+                case_id=d.get("case_id"),
+                opened_on=event_date(d.get("at")) or event_day(ev),
+                profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
+                origin="green_channel",
+                at=at,
+            ),
         )
 
     return handle
 
 
 def on_risk_eliminated(ctx: ServiceContext) -> Handler:
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(base: UnitOfWork, ev: Event) -> None:
+        uow = assistance_work(base)
         household_id, _village = household_and_village(ev)
         on = event_date(ev.data.get("eliminated_on")) or event_day(ev)
         at = ctx.now()
-        repo = Repository(uow.session)
-        if await repo.household(household_id) is not None:
-            await repo.upsert_household(household_id, {"monitoring_status": "eliminated", "eliminated_on": on}, at)
-        if await close_plan(uow, household_id=household_id, on=on, at=at) is None:
+        if await uow.households.get(household_id) is not None:
+            await uow.households.upsert(household_id, {"monitoring_status": "eliminated", "eliminated_on": on}, at)
+        if await close_plan(uow, ClosePlan(household_id, on, at)) is None:
             log.info("risk.eliminated %s: household has no open plan", ev.id)
 
     return handle
@@ -138,7 +149,8 @@ def on_risk_eliminated(ctx: ServiceContext) -> Handler:
 def on_case_status_changed(ctx: ServiceContext) -> Handler:
     """`to == "rolled_back"` (回退) reopens the plan; `to == "cleared"` (清退) closes it for good."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(base: UnitOfWork, ev: Event) -> None:
+        uow = assistance_work(base)
         to = ev.data.get("to")
         if to not in ("rolled_back", "cleared"):
             return
@@ -147,16 +159,15 @@ def on_case_status_changed(ctx: ServiceContext) -> Handler:
             raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
         at = ctx.now()
         on = event_date(ev.data.get("at")) or event_day(ev)
-        repo = Repository(uow.session)
-        known = await repo.household(household_id) is not None
+        known = await uow.households.get(household_id) is not None
         if to == "rolled_back":
             if known:
-                await repo.upsert_household(household_id, {"monitoring_status": "monitored", "eliminated_on": None}, at)
-            await reopen_plan(uow, household_id=household_id, on=on, at=at)
+                await uow.households.upsert(household_id, {"monitoring_status": "monitored", "eliminated_on": None}, at)
+            await reopen_plan(uow, ReopenPlan(household_id, on, at))
         else:
             if known:
-                await repo.upsert_household(household_id, {"monitoring_status": "cleared"}, at)
-            await close_plan(uow, household_id=household_id, on=on, at=at, action="cleared")
+                await uow.households.upsert(household_id, {"monitoring_status": "cleared"}, at)
+            await close_plan(uow, ClosePlan(household_id, on, at, action="cleared"))
 
     return handle
 
