@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.assistance.application import job_offers, plans, visits
+from services.assistance.application import households, job_offers, plans, visits
 from services.assistance.application.records import Contact, EmploymentRecord, EmploymentService
 from services.assistance.domain.lifecycle import MeasureAction
 from services.assistance.domain.recommendation import HouseholdProfile
@@ -197,3 +197,41 @@ async def test_a_refusal_must_say_whether_the_reason_was_valid() -> None:
             uow, OFFICER, job_offers.RecordOfferOutcome(rec.id, "1", "refused"), now=AT, today=AT.date()
         )
     assert uow.commits == 0
+
+
+def _facts(household_id: str = "hh-1") -> households.HouseholdFacts:
+    return households.HouseholdFacts(household_id, VILLAGE, "case-1", "marginal", ["illness"], True, 2, False)
+
+
+async def test_identified_eliminated_rolled_back_and_cleared_out() -> None:
+    uow = FakeWork()
+    opened = await households.record_identified(uow, households.RecordIdentified(_facts(), AT.date(), False, AT))
+    assert uow.households.rows["hh-1"].monitoring_status == "monitored"
+
+    later = AT + dt.timedelta(days=40)
+    await households.record_elimination(uow, households.RecordElimination("hh-1", later.date(), later))
+    assert (uow.households.rows["hh-1"].monitoring_status, uow.plans.rows[opened.plan.id].status) == (
+        "eliminated",
+        "closed",
+    )
+    reopened = await households.roll_back(uow, households.RollBack("hh-1", later.date(), later))
+    assert reopened is not None
+    assert uow.plans.rows[opened.plan.id].status == "open"
+    assert uow.households.rows["hh-1"].eliminated_on is None
+
+    await households.clear_out(uow, households.ClearOut("hh-1", later.date(), later))
+    await uow.commit()
+    plan = uow.plans.rows[opened.plan.id]
+    assert (plan.status, plan.next_visit_due, plan.next_visit_id) == ("closed", None, None)
+    assert uow.names()[-2:] == ["cn.fangfan.assistance.plan_closed.v1", "cn.fangfan.assistance.visit_cancelled.v1"]
+    assert uow.households.rows["hh-1"].monitoring_status == "cleared"
+
+
+async def test_the_green_channel_opens_a_plan_before_identification() -> None:
+    uow = FakeWork()
+    opened = await households.open_green_channel(uow, households.OpenGreenChannel(_facts(), AT.date(), AT))
+    assert (opened.created, opened.plan.origin) == (True, "green_channel")
+    assert uow.households.rows["hh-1"].monitoring_status == "pending"
+    again = await households.record_identified(uow, households.RecordIdentified(_facts(), AT.date(), False, AT))
+    assert (again.created, again.plan.id) == (False, opened.plan.id)
+    assert uow.households.rows["hh-1"].monitoring_status == "monitored"
