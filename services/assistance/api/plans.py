@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from services.assistance.adapters.queries import AssistanceReads
 from services.assistance.adapters.unit_of_work import AssistanceUnitOfWork
+from services.assistance.application import measures, reads
 from services.assistance.application import plans as use
-from services.assistance.application import reads
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
@@ -71,8 +71,8 @@ async def add_measure(
     uow: AssistanceUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    cmd = use.AddMeasure(plan_id, body.type, body.reason, body.description)
-    return reads.measure_read(await use.add_measure(uow, principal, cmd, at=ctx.now()), principal)
+    cmd = measures.AddMeasure(plan_id, body.type, body.reason, body.description)
+    return reads.measure_read(await measures.add_measure(uow, principal, cmd, at=ctx.now()), principal)
 
 
 @router.post("/plans/{plan_id}/contact")
@@ -135,8 +135,8 @@ async def edit_measure(
     uow: AssistanceUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    cmd = use.EditMeasure(measure_id, body.reason, body.description, body.department, body.version)
-    return reads.measure_read(await use.edit_measure(uow, principal, cmd, at=ctx.now()), principal)
+    cmd = measures.EditMeasure(measure_id, body.reason, body.description, body.department, body.version)
+    return reads.measure_read(await measures.edit_measure(uow, principal, cmd, at=ctx.now()), principal)
 
 
 @router.post("/measures/{measure_id}/transitions")
@@ -149,5 +149,5 @@ async def measure_transition(
 ) -> dict[str, Any]:
     """accept (受理) | refer (转办: publishes `assistance.measure_referred`) | start | close (办结,
     `outcome` required) | drop (`reason` required)."""
-    cmd = use.TransitionMeasure(measure_id, body.action, body.note, body.outcome, body.reason, body.version)
-    return reads.measure_read(await use.transition(uow, principal, cmd, at=ctx.now()), principal)
+    cmd = measures.TransitionMeasure(measure_id, body.action, body.note, body.outcome, body.reason, body.version)
+    return reads.measure_read(await measures.transition(uow, principal, cmd, at=ctx.now()), principal)

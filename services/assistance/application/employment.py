@@ -14,8 +14,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.events import PersonalDataInEvent, assert_no_personal_data
 
-from .common import assistance_event, ensure_sees, require_officer
-from .plans import Actor
+from .common import Actor, assistance_event, ensure_sees, require_officer
 from .ports import Work
 from .records import EmploymentRecord, EmploymentService, Placement, PostWage
 

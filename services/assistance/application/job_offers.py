@@ -15,8 +15,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.events import Event
 
-from .common import SOURCE, policy_for, require_officer, require_reader
-from .plans import Actor
+from .common import SOURCE, Actor, policy_for, require_officer, require_reader
 from .ports import JobOffers, Work
 from .records import EmploymentRecord, OfferOutcomeRecord, SanctionRecord
 

@@ -18,8 +18,8 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.pii import FieldCipher
 
-from .common import assistance_event, conflict_from, contact_sub_hash, ensure_sees, policy_for, require_officer
-from .plans import Actor, announce_visit
+from .common import Actor, assistance_event, conflict_from, contact_sub_hash, ensure_sees, policy_for, require_officer
+from .plan_events import announce_visit
 from .ports import Work
 from .records import Contact, Household, Plan, Visit
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.assistance.application import households, job_offers, plans, visits
+from services.assistance.application import households, job_offers, measures, plans, visits
 from services.assistance.application.records import Contact, EmploymentRecord, EmploymentService
 from services.assistance.domain.lifecycle import MeasureAction
 from services.assistance.domain.recommendation import HouseholdProfile
@@ -86,7 +86,9 @@ async def test_accepting_the_first_measure_draws_the_plan_up_and_commits() -> No
     measure = opened.new_measures[0]
     later = AT + dt.timedelta(days=2)
 
-    out = await plans.transition(uow, OFFICER, plans.TransitionMeasure(measure.id, MeasureAction.ACCEPT), at=later)
+    out = await measures.transition(
+        uow, OFFICER, measures.TransitionMeasure(measure.id, MeasureAction.ACCEPT), at=later
+    )
 
     assert (out.status, out.version) == ("accepted", 2)
     assert uow.plans.rows[opened.plan.id].drawn_up_on == later.date()
@@ -95,9 +97,9 @@ async def test_accepting_the_first_measure_draws_the_plan_up_and_commits() -> No
         "cn.fangfan.assistance.plan_drawn_up.v1",
     ]
     assert uow.commits == 2
-    stale = plans.TransitionMeasure(measure.id, MeasureAction.REFER, version=1)
+    stale = measures.TransitionMeasure(measure.id, MeasureAction.REFER, version=1)
     with pytest.raises(Conflict):
-        await plans.transition(uow, OFFICER, stale, at=later)
+        await measures.transition(uow, OFFICER, stale, at=later)
 
 
 async def test_an_officer_outside_the_village_does_not_see_the_measure() -> None:
@@ -105,8 +107,8 @@ async def test_an_officer_outside_the_village_does_not_see_the_measure() -> None
     opened = await _opened(uow)
     elsewhere = Principal(sub="o-2", role="village", region="341221001202")
     with pytest.raises(NotFound):
-        await plans.transition(
-            uow, elsewhere, plans.TransitionMeasure(opened.new_measures[0].id, MeasureAction.ACCEPT), at=AT
+        await measures.transition(
+            uow, elsewhere, measures.TransitionMeasure(opened.new_measures[0].id, MeasureAction.ACCEPT), at=AT
         )
 
 
