@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.assistance.domain.contacts import ContactLoad
@@ -234,8 +234,8 @@ class StatisticsCounts:
     plans_overdue: list[tuple[str, int]]
     measures: list[tuple[str, str, str, int]]  # type, department, status, count
     #: key (village / contact id) → {"due", "done", "overdue"}
-    visits_by_village: dict[Any, dict[str, int]] = field(default_factory=dict)
-    visits_by_contact: dict[Any, dict[str, int]] = field(default_factory=dict)
+    visits_by_village: dict[Any, dict[str, int]]
+    visits_by_contact: dict[Any, dict[str, int]]
 
 
 class Reads(Protocol):
