@@ -7,10 +7,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.assistance.adapters.background import overdue_sweep
 from services.assistance.adapters.consumers import CONSUMERS
 from services.assistance.adapters.orm import metadata
+from services.assistance.adapters.unit_of_work import AssistanceUnitOfWork
 from services.assistance.api import employment, job_offers, plans, statistics, visits
-from services.assistance.application.sweep import overdue_sweep
+from services.assistance.application.context import AssistanceExtras
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
 
@@ -25,6 +27,8 @@ def spec() -> ServiceSpec:
         routers=[statistics.router, plans.router, visits.router, employment.router, job_offers.router],
         background=[overdue_sweep],
         consumers=CONSUMERS,
+        extras=AssistanceExtras,
+        unit_of_work=AssistanceUnitOfWork,
         description=__doc__ or "",
     )
 

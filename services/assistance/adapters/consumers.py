@@ -1,6 +1,7 @@
-"""Consumers of identification's events (contract in docs/assistance.md). Each handler runs in
-the inbox consumer's transaction: a redelivered event finds its inbox row and has no second
-effect. Events that can never be handled (no household id, no village code) are poison."""
+"""Consumers of identification's events (contract in docs/assistance.md): each reads the payload
+into a command of `application/households.py` and runs it in the inbox consumer's transaction —
+a redelivered event finds its inbox row and has no second effect. Events that can never be
+handled (no household id, no village code) are poison."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.assistance.application.plans import close_plan, open_plan, reopen_plan
-from services.assistance.domain.recommendation import HouseholdProfile
+from services.assistance.application import households as use
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
 from shared.db import UnitOfWork
 from shared.events import Event
 
-from .repository import Repository
+from .unit_of_work import assistance_work
 
-__all__ = ["CONSUMERS"]
+__all__ = ["CONSUMERS", "guess_labor_capable_members"]
 
 log = logging.getLogger("fangfan.assistance.consumers")
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
@@ -28,52 +28,41 @@ def _risks(data: dict[str, Any]) -> list[str]:
     return [str(r) for r in raw] if isinstance(raw, list) else []
 
 
-def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
-    """`has_labor_capacity`, else inferred from `labor_capable_members` (or identification's
-    `able_bodied_members`); unknown → labour-capable (development measures are proposed and the
-    officer adjusts them)."""
+def guess_labor_capable_members(data: dict[str, Any]) -> int | None:
+    """How many labour-capable members the payload says the household has, under either name it
+    may come by: `labor_capable_members`, or identification's `able_bodied_members`. The one
+    place that guesses payload keys — to be replaced by the typed event contract."""
     members = data.get("labor_capable_members", data.get("able_bodied_members"))
-    count = int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
-    has = data.get("has_labor_capacity")
-    if isinstance(has, bool):
-        return has, count
-    return (count is None or count > 0), count
+    return int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
+
+
+def _facts(ev: Event) -> use.HouseholdFacts:
+    """The household as the event describes it. Labour capacity: `has_labor_capacity`, else
+    inferred from the labour-capable members; unknown → labour-capable (development measures
+    are proposed and the officer adjusts them)."""
+    household_id, village = household_and_village(ev)
+    d = ev.data
+    count = guess_labor_capable_members(d)
+    has = d.get("has_labor_capacity")
+    return use.HouseholdFacts(
+        household_id=household_id,
+        region_code=village,
+        case_id=d.get("case_id"),
+        category=d.get("category"),
+        risk_types=_risks(d),
+        has_labor_capacity=has if isinstance(has, bool) else (count is None or count > 0),
+        labor_capable_members=count,
+        self_farming=bool(d.get("self_farming", False)),
+    )
 
 
 def on_identified(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        household_id, village = household_and_village(ev)
         d = ev.data
+        facts = _facts(ev)
         identified_on = event_date(d.get("identified_on")) or event_date(d.get("monitored_since")) or event_day(ev)
-        has_labor, capable = _labor(d)
-        self_farming = bool(d.get("self_farming", False))
-        at = ctx.now()
-        await Repository(uow.session).upsert_household(
-            household_id,
-            {
-                "region_code": village,
-                "case_id": d.get("case_id"),
-                "category": d.get("category"),
-                "risk_types": _risks(d),
-                "has_labor_capacity": has_labor,
-                "labor_capable_members": capable,
-                "self_farming": self_farming,
-                "monitoring_status": "monitored",
-                "identified_on": identified_on,
-                "eliminated_on": None,
-            },
-            at,
-        )
-        await open_plan(
-            uow,
-            household_id=household_id,
-            region_code=village,
-            case_id=d.get("case_id"),
-            opened_on=identified_on,
-            profile=HouseholdProfile(_risks(d), has_labor, self_farming, bool(d.get("weak_motivation", False))),
-            origin="identified",
-            at=at,
-        )
+        cmd = use.RecordIdentified(facts, identified_on, bool(d.get("weak_motivation", False)), ctx.now())
+        await use.record_identified(assistance_work(uow), cmd)
 
     return handle
 
@@ -86,37 +75,9 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
         d = ev.data
         if d.get("urgent") is not True:
             return
-        household_id, village = household_and_village(ev)
-        has_labor, capable = _labor(d)
-        at = ctx.now()
-        repo = Repository(uow.session)
-        if await repo.household(household_id) is None:
-            await repo.upsert_household(
-                household_id,
-                {
-                    "region_code": village,
-                    "case_id": d.get("case_id"),
-                    "category": d.get("category"),
-                    "risk_types": _risks(d),
-                    "has_labor_capacity": has_labor,
-                    "labor_capable_members": capable,
-                    "self_farming": bool(d.get("self_farming", False)),
-                    "monitoring_status": "pending",
-                    "identified_on": None,
-                    "eliminated_on": None,
-                },
-                at,
-            )
-        await open_plan(
-            uow,
-            household_id=household_id,
-            region_code=village,
-            case_id=d.get("case_id"),
-            opened_on=event_date(d.get("at")) or event_day(ev),
-            profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
-            origin="green_channel",
-            at=at,
-        )
+        facts = _facts(ev)
+        cmd = use.OpenGreenChannel(facts, event_date(d.get("at")) or event_day(ev), ctx.now())
+        await use.open_green_channel(assistance_work(uow), cmd)
 
     return handle
 
@@ -125,11 +86,10 @@ def on_risk_eliminated(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
         on = event_date(ev.data.get("eliminated_on")) or event_day(ev)
-        at = ctx.now()
-        repo = Repository(uow.session)
-        if await repo.household(household_id) is not None:
-            await repo.upsert_household(household_id, {"monitoring_status": "eliminated", "eliminated_on": on}, at)
-        if await close_plan(uow, household_id=household_id, on=on, at=at) is None:
+        if (
+            await use.record_elimination(assistance_work(uow), use.RecordElimination(household_id, on, ctx.now()))
+            is None
+        ):
             log.info("risk.eliminated %s: household has no open plan", ev.id)
 
     return handle
@@ -145,18 +105,12 @@ def on_case_status_changed(ctx: ServiceContext) -> Handler:
         household_id = str(ev.data.get("household_id") or "")
         if not household_id:
             raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
-        at = ctx.now()
         on = event_date(ev.data.get("at")) or event_day(ev)
-        repo = Repository(uow.session)
-        known = await repo.household(household_id) is not None
+        work = assistance_work(uow)
         if to == "rolled_back":
-            if known:
-                await repo.upsert_household(household_id, {"monitoring_status": "monitored", "eliminated_on": None}, at)
-            await reopen_plan(uow, household_id=household_id, on=on, at=at)
+            await use.roll_back(work, use.RollBack(household_id, on, ctx.now()))
         else:
-            if known:
-                await repo.upsert_household(household_id, {"monitoring_status": "cleared"}, at)
-            await close_plan(uow, household_id=household_id, on=on, at=at, action="cleared")
+            await use.clear_out(work, use.ClearOut(household_id, on, ctx.now()))
 
     return handle
 

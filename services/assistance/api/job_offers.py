@@ -8,11 +8,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.assistance.adapters.unit_of_work import AssistanceUnitOfWork
 from services.assistance.application import job_offers as use
-from shared.app import ServiceContext, get_ctx, get_principal, get_uow
+from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.pii import MaskedText
+
+from .deps import get_work
 
 __all__ = ["router"]
 
@@ -33,7 +35,7 @@ class OfferOutcomeCreate(BaseModel):
 async def job_offers(
     record_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: AssistanceUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await use.job_offers_read(uow, principal, record_id, today=ctx.today())
@@ -50,7 +52,7 @@ async def record_outcome(
     service_id: str,
     body: OfferOutcomeCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: AssistanceUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = use.RecordOfferOutcome(record_id, service_id, body.outcome, body.valid_reason, body.note)

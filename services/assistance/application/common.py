@@ -18,6 +18,8 @@ from shared.policy import PolicyNotFound, PolicyParameterMissing
 __all__ = [
     "CST",
     "SOURCE",
+    "SYSTEM",
+    "Actor",
     "assistance_event",
     "conflict_from",
     "contact_sub_hash",
@@ -85,3 +87,18 @@ def contact_sub_hash(cipher: FieldCipher, sub: str) -> str:
     `citizen` is indexed as `role:sub`), keyed with the shared `FANGFAN_PII_INDEX_KEY`. Events
     carry this, never the subject, a name or an ID number."""
     return cipher.blind_index(f"contact:{sub}")
+
+
+class Actor:
+    """Who did it, as recorded in histories (never a resident ID number)."""
+
+    def __init__(self, by: str, role: str) -> None:
+        self.by, self.role = by, role
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        label = principal.sub if principal.role != "citizen" else "citizen"
+        return cls(f"{principal.role}:{label}"[:200], principal.role)
+
+
+SYSTEM = Actor("system:assistance", "system")

@@ -10,22 +10,21 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from services.assistance.adapters.job_offers_repo import JobOffersRepository
 from services.assistance.domain.job_offers import OfferOutcome, refusals_in_a_row, sanction_due
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.events import Event
 
-from .common import SOURCE, policy_for, require_officer, require_reader
-from .plans import Actor
+from .common import SOURCE, Actor, policy_for, require_officer, require_reader
+from .ports import JobOffers, Work
+from .records import EmploymentRecord, OfferOutcomeRecord, SanctionRecord
 
 __all__ = ["RecordOfferOutcome", "job_offers_read", "record_offer_outcome"]
 
 _REFUSALS = "employment_refusals_before_sanction"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordOfferOutcome:
     record_id: str
     recommendation_id: str  # the `employment_services` id, as the API shows it
@@ -34,14 +33,14 @@ class RecordOfferOutcome:
     note: str | None = None
 
 
-async def _record(repo: JobOffersRepository, principal: Principal, record_id: str) -> Any:
+async def _record(repo: JobOffers, principal: Principal, record_id: str) -> EmploymentRecord:
     rec = await repo.record(record_id)
     if rec is None or not principal.sees(rec.region_code):
         raise NotFound("employment record not found")
     return rec
 
 
-def _sanction_read(row: Any) -> dict[str, Any] | None:
+def _sanction_read(row: SanctionRecord | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
@@ -52,10 +51,10 @@ def _sanction_read(row: Any) -> dict[str, Any] | None:
     }
 
 
-async def job_offers_read(uow: UnitOfWork, principal: Principal, record_id: str, *, today: dt.date) -> dict[str, Any]:
+async def job_offers_read(uow: Work, principal: Principal, record_id: str, *, today: dt.date) -> dict[str, Any]:
     """The person's job recommendations with their outcomes, the refusals in a row and the sanction."""
     require_reader(principal)
-    repo = JobOffersRepository(uow.session)
+    repo = uow.job_offers
     rec = await _record(repo, principal, record_id)
     outcomes = await repo.outcomes_by_service(rec.id)
     recs = await repo.recommendations(rec.id)
@@ -82,10 +81,12 @@ async def job_offers_read(uow: UnitOfWork, principal: Principal, record_id: str,
 
 
 async def record_offer_outcome(
-    uow: UnitOfWork, principal: Principal, cmd: RecordOfferOutcome, *, now: dt.datetime, today: dt.date
+    uow: Work, principal: Principal, cmd: RecordOfferOutcome, *, now: dt.datetime, today: dt.date
 ) -> dict[str, Any]:
+    """The outcome (committed) and, on the refusal that reaches the policy's count, the
+    sanction with its event; returns the person's job offers as `job_offers_read` does."""
     require_officer(principal)
-    repo = JobOffersRepository(uow.session)
+    repo = uow.job_offers
     await repo.lock_record(cmd.record_id)
     rec = await _record(repo, principal, cmd.record_id)
     rid = cmd.recommendation_id
@@ -103,15 +104,15 @@ async def record_offer_outcome(
     if await repo.outcome(svc.id) is not None:
         raise Conflict("the outcome of this recommendation is already recorded", code="outcome_recorded")
     await repo.add_outcome(
-        {
-            "service_id": svc.id,
-            "record_id": rec.id,
-            "outcome": str(outcome),
-            "valid_reason": cmd.valid_reason if outcome is OfferOutcome.REFUSED else None,
-            "note": cmd.note,
-            "by": Actor.of(principal).by,
-            "recorded_at": now,
-        }
+        OfferOutcomeRecord(
+            service_id=svc.id,
+            record_id=rec.id,
+            outcome=str(outcome),
+            valid_reason=cmd.valid_reason if outcome is OfferOutcome.REFUSED else None,
+            note=cmd.note,
+            by=Actor.of(principal).by,
+            recorded_at=now,
+        )
     )
     needed = int(policy_for(rec.region_code, today).resolved[_REFUSALS])
     already = await repo.sanction(rec.id) is not None
@@ -129,16 +130,16 @@ async def record_offer_outcome(
         }
         ev = Event("employment", "offers_refused", rec.household_id, rec.region_code, data, source=SOURCE)
         await repo.add_sanction(
-            {
-                "record_id": rec.id,
-                "person_ref": rec.person_ref,
-                "household_id": rec.household_id,
-                "region_code": rec.region_code,
-                "refusals": due.refusals,
-                "recommendation_ids": list(due.recommendation_ids),
-                "event_id": ev.id,
-                "decided_at": now,
-            }
+            SanctionRecord(
+                record_id=rec.id,
+                person_ref=rec.person_ref,
+                household_id=rec.household_id,
+                region_code=rec.region_code,
+                refusals=due.refusals,
+                recommendation_ids=list(due.recommendation_ids),
+                event_id=ev.id,
+                decided_at=now,
+            )
         )
         uow.add_event(ev)
     await uow.commit()

@@ -1,22 +1,38 @@
-"""Read models: plans (the DESIGN.md contract fields and more), measures, contact persons with
-masked name and phone."""
+"""Read use cases and read models: plans (the DESIGN.md contract fields and more), measures,
+contact persons with masked name and phone, visits and the visit schedule — each checking the
+caller's reach first, then asking the `Reads` queries."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.assistance.adapters.orm import contact_assignments, contacts, measure_history, measures, plan_history
 from services.assistance.domain.lifecycle import ActorKind, MeasureState, allowed_measure_actions
+from services.assistance.domain.params import assistance_policy
 from services.assistance.domain.schedule import is_overdue
-from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.pii import mask_numbers_in_value, mask_phone
+from shared.errors import NotFound
+from shared.pii import FieldCipher, mask_numbers_in_value, mask_phone
 
-__all__ = ["contact_read", "mask_name", "measure_read", "plan_read", "plan_summary"]
+from .common import ensure_sees, region_filter, require_reader
+from .ports import MeasureFilter, PlanFilter, Reads
+from .records import Contact, HistoryEntry, Measure, Plan, Visit
+from .sweep import is_stalled
+
+__all__ = [
+    "contact_read",
+    "get_contact",
+    "get_measure",
+    "get_plan",
+    "list_contacts",
+    "list_measures",
+    "list_plans",
+    "list_visits",
+    "mask_name",
+    "measure_read",
+    "plan_read",
+    "visit_schedule",
+]
 
 
 def mask_name(name: str) -> str:
@@ -24,9 +40,9 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
-def contact_read(ctx: ServiceContext, row: Any, households: int | None = None) -> dict[str, Any]:
-    name = ctx.cipher.decrypt(row.name_enc, context=b"contacts.name")
-    phone = ctx.cipher.decrypt(row.phone_enc, context=b"contacts.phone") if row.phone_enc else None
+def contact_read(cipher: FieldCipher, row: Contact, households: int | None = None) -> dict[str, Any]:
+    name = cipher.decrypt(row.name_enc, context=b"contacts.name")
+    phone = cipher.decrypt(row.phone_enc, context=b"contacts.phone") if row.phone_enc else None
     out: dict[str, Any] = {
         "id": row.id,
         "region_code": row.region_code,
@@ -41,8 +57,8 @@ def contact_read(ctx: ServiceContext, row: Any, households: int | None = None) -
     return out
 
 
-def measure_read(row: Any, principal: Principal | None = None) -> dict[str, Any]:
-    out = {
+def measure_read(row: Measure, principal: Principal | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "id": row.id,
         "plan_id": row.plan_id,
         "household_id": row.household_id,
@@ -69,30 +85,16 @@ def measure_read(row: Any, principal: Principal | None = None) -> dict[str, Any]
     return out
 
 
-async def _contact_map(ctx: ServiceContext, session: AsyncSession, ids: set[str]) -> dict[str, dict[str, Any]]:
-    if not ids:
-        return {}
-    rows = (await session.execute(sa.select(contacts).where(contacts.c.id.in_(ids)))).all()
-    return {r.id: contact_read(ctx, r) for r in rows}
-
-
-async def plan_summary(
-    ctx: ServiceContext, session: AsyncSession, rows: list[Any], today: dt.date
-) -> list[dict[str, Any]]:
+async def _plan_summary(reads: Reads, cipher: FieldCipher, rows: list[Plan], today: dt.date) -> list[dict[str, Any]]:
     """Contract fields (`id`, `household_id`, `status`, `due_date`, `contact_person`, `measures`
     [{`id`, `type`, `department`, `status`}]) plus schedule fields, for many plans at once."""
     if not rows:
         return []
-    contact_by_id = await _contact_map(ctx, session, {r.contact_id for r in rows if r.contact_id})
-    ms = (
-        await session.execute(
-            sa.select(measures)
-            .where(measures.c.plan_id.in_([r.id for r in rows]))
-            .order_by(measures.c.position, measures.c.created_at)
-        )
-    ).all()
+    contact_by_id = {
+        c.id: contact_read(cipher, c) for c in await reads.contacts({r.contact_id for r in rows if r.contact_id})
+    }
     by_plan: dict[str, list[dict[str, Any]]] = {}
-    for m in ms:
+    for m in await reads.measures_of([r.id for r in rows]):
         by_plan.setdefault(m.plan_id, []).append(
             {"id": m.id, "type": m.type, "department": m.department, "status": m.status}
         )
@@ -118,7 +120,7 @@ async def plan_summary(
     ]
 
 
-def _history(rows: list[Any], *, with_measure: bool) -> list[dict[str, Any]]:
+def _history(rows: list[HistoryEntry], *, with_measure: bool) -> list[dict[str, Any]]:
     out = []
     for h in rows:
         item = {
@@ -137,40 +139,18 @@ def _history(rows: list[Any], *, with_measure: bool) -> list[dict[str, Any]]:
 
 
 async def plan_read(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, row: Any, today: dt.date
+    reads: Reads, cipher: FieldCipher, principal: Principal, row: Plan, today: dt.date
 ) -> dict[str, Any]:
-    [out] = await plan_summary(ctx, session, [row], today)
-    ms = (
-        await session.execute(
-            sa.select(measures).where(measures.c.plan_id == row.id).order_by(measures.c.position, measures.c.created_at)
-        )
-    ).all()
-    hist = (
-        await session.execute(
-            sa.select(measure_history)
-            .where(measure_history.c.measure_id.in_([m.id for m in ms]))
-            .order_by(measure_history.c.id)
-        )
-    ).all()
-    by_measure: dict[str, list[Any]] = {}
-    for h in hist:
-        by_measure.setdefault(h.measure_id, []).append(h)
+    """The plan with its measures, their histories, the plan's history and its contact persons."""
+    [out] = await _plan_summary(reads, cipher, [row], today)
+    ms = await reads.measures_of([row.id])
+    by_measure: dict[str, list[HistoryEntry]] = {}
+    for h in await reads.measure_histories([m.id for m in ms]):
+        by_measure.setdefault(h.measure_id or "", []).append(h)
     out["measures"] = [
         {**measure_read(m, principal), "history": _history(by_measure.get(m.id, []), with_measure=False)} for m in ms
     ]
-    ph = (
-        await session.execute(
-            sa.select(plan_history).where(plan_history.c.plan_id == row.id).order_by(plan_history.c.id)
-        )
-    ).all()
-    out["history"] = _history(list(ph), with_measure=True)
-    assignments = (
-        await session.execute(
-            sa.select(contact_assignments)
-            .where(contact_assignments.c.plan_id == row.id)
-            .order_by(contact_assignments.c.id)
-        )
-    ).all()
+    out["history"] = _history(await reads.plan_history(row.id), with_measure=True)
     out["contact_history"] = [
         {
             "contact_id": a.contact_id,
@@ -179,6 +159,159 @@ async def plan_read(
             "by": a.by,
             "at": a.at.isoformat(),
         }
-        for a in assignments
+        for a in await reads.assignments(row.id)
     ]
     return out
+
+
+async def list_plans(
+    reads: Reads,
+    cipher: FieldCipher,
+    principal: Principal,
+    *,
+    region: str | None,
+    household_id: str | None,
+    status: str | None,
+    contact: str | None,
+    overdue: bool,
+    limit: int,
+    offset: int,
+    today: dt.date,
+) -> list[dict[str, Any]]:
+    require_reader(principal)
+    f = PlanFilter(
+        scope=region_filter(principal, region),
+        household_id=household_id,
+        status=status,
+        contact_id=contact,
+        overdue_on=today if overdue else None,
+        limit=limit,
+        offset=offset,
+    )
+    return await _plan_summary(reads, cipher, await reads.plans(f), today)
+
+
+async def get_plan(
+    reads: Reads, cipher: FieldCipher, principal: Principal, plan_id: str, *, today: dt.date
+) -> dict[str, Any]:
+    """The plan in full, with the plan-due parameter it was opened under and its source."""
+    require_reader(principal)
+    row = await reads.plan(plan_id)
+    if row is None:
+        raise NotFound("plan not found")
+    ensure_sees(principal, row.region_code, "plan")
+    out = await plan_read(reads, cipher, principal, row, today)
+    policy = assistance_policy(row.region_code, row.opened_on)
+    out["policy"] = {"plan_due_days": {"value": policy.plan_due_days, "source": policy.source("plan_due_days")}}
+    return out
+
+
+async def list_measures(
+    reads: Reads,
+    principal: Principal,
+    *,
+    region: str | None,
+    status: str | None,
+    department: str | None,
+    type: str | None,
+    stalled: bool,
+    limit: int,
+    offset: int,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Measures in a region; a department sees its own. `stalled`: not closed or dropped and
+    without progress for the policy's `measure_stall_days`."""
+    require_reader(principal)
+    f = MeasureFilter(
+        scope=region_filter(principal, region),
+        department=department,
+        status=status,
+        type=type,
+        unfinished=stalled,
+        caller_department=principal.dept if principal.role == "department" else None,
+    )
+    rows = await reads.measures(f)
+    if stalled:
+        rows = [r for r in rows if is_stalled(r, now)]
+    return [measure_read(r, principal) for r in rows[offset : offset + limit]]
+
+
+async def get_measure(reads: Reads, principal: Principal, measure_id: str) -> dict[str, Any]:
+    require_reader(principal)
+    m = await reads.measure(measure_id)
+    if m is None or not principal.sees(m.region_code):
+        raise NotFound("measure not found")
+    if principal.role == "department" and principal.dept != m.department:
+        raise NotFound("measure not found")
+    return measure_read(m, principal)
+
+
+async def list_contacts(
+    reads: Reads, cipher: FieldCipher, principal: Principal, *, region: str | None
+) -> list[dict[str, Any]]:
+    require_reader(principal)
+    return [contact_read(cipher, c, n) for c, n in await reads.roster(region_filter(principal, region))]
+
+
+async def get_contact(reads: Reads, cipher: FieldCipher, principal: Principal, contact_id: str) -> dict[str, Any]:
+    require_reader(principal)
+    row = await reads.contact(contact_id)
+    if row is None:
+        raise NotFound("contact not found")
+    ensure_sees(principal, row.region_code, "contact")
+    return contact_read(cipher, row)
+
+
+def _visit_read(r: Visit) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "plan_id": r.plan_id,
+        "household_id": r.household_id,
+        "region_code": r.region_code,
+        "contact_id": r.contact_id,
+        "visited_on": r.visited_on.isoformat(),
+        "mode": r.mode,
+        "findings": mask_numbers_in_value(r.findings),  # masked when written; again for older rows
+        "income": r.income,
+        "attachments": mask_numbers_in_value(r.attachments),
+    }
+
+
+async def list_visits(
+    reads: Reads, principal: Principal, *, household_id: str | None, region: str | None, limit: int
+) -> list[dict[str, Any]]:
+    require_reader(principal)
+    return [_visit_read(r) for r in await reads.visits(region_filter(principal, region), household_id, limit)]
+
+
+async def visit_schedule(
+    reads: Reads,
+    principal: Principal,
+    *,
+    region: str | None,
+    contact: str | None,
+    until: dt.date | None,
+    only_overdue: bool,
+    today: dt.date,
+) -> list[dict[str, Any]]:
+    """Visits due by `until` (overdue ones included and flagged), or only the overdue ones."""
+    require_reader(principal)
+    scope = region_filter(principal, region)
+    rows = await reads.visit_schedule(
+        scope, contact, until=None if only_overdue else until, before=today if only_overdue else None
+    )
+    return [
+        {
+            "plan_id": r.id,
+            "household_id": r.household_id,
+            "region_code": r.region_code,
+            "contact_id": r.contact_id,
+            "plan_status": r.status,
+            "last_visit_on": r.last_visit_on.isoformat() if r.last_visit_on else None,
+            "due_date": r.next_visit_due.isoformat(),
+            "overdue": r.next_visit_due < today,
+            "days_overdue": max((today - r.next_visit_due).days, 0),
+        }
+        for r in rows
+        if r.next_visit_due is not None
+    ]

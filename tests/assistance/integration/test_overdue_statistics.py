@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from services.assistance.application.sweep import run_sweep
+from services.assistance.adapters.background import run_sweep
 from tests.assistance.integration.conftest import COUNTY, VILLAGE, Service
 from tests.helpers import collect_events
 

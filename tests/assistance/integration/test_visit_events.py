@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.assistance.adapters.background import run_sweep
 from services.assistance.adapters.orm import plans
-from services.assistance.application.sweep import run_sweep
 from services.notification.application.common import subject_hash
 from shared.events import Event
 from tests.assistance.integration.conftest import COUNTY, TOWNSHIP, VILLAGE, Service
