@@ -25,8 +25,8 @@ from services.subsidy.application.calculation import (
     run_calculation,
 )
 from services.subsidy.application.decisions import RECORDER_ROLES
-from services.subsidy.application.policies import resolve
-from shared.app import get_principal, get_session, request_body
+from services.subsidy.application.ports import Work
+from shared.app import get_principal, get_session, get_uow, request_body
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.policy_store import PolicyStore
@@ -125,13 +125,13 @@ def make_router(store: PolicyStore) -> APIRouter:
     async def calculate_one(
         request: Request,
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         if principal.role not in CALCULATOR_ROLES:
             raise Forbidden("subsidy calculations are for officers, contact persons, departments and administrators")
         body, _ = await read_body(request, SubsidyCalculate)
         check_region(body.region_code, principal.sees)
-        policy = await resolve(store, session, body.region_code, body.as_of)
+        policy = await uow.policy(body.region_code, body.as_of)
         result = run_calculation(body.kind, body.inputs, policy)
         return calculation_read(result, region_code=body.region_code, as_of=body.as_of)
 
