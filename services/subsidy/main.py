@@ -36,9 +36,9 @@ def spec() -> ServiceSpec:
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
         routers=[
-            calculate.make_router(store),
+            calculate.make_router(),
             decisions.make_router(),
-            policies.make_router(store),
+            policies.make_router(),
             reports.router,
             policy_router(
                 store, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal, audit=_audit_policy

@@ -1,22 +1,16 @@
-"""What one running subsidy app holds of its own (`ctx.extras`): its policy store (the same one
-its unit of work and its routes read; apps in one process may run on different databases)."""
+"""What one running subsidy app holds of its own (`ctx.extras`): its policy store, the one its
+unit of work resolves with and its `/admin/policies` routes add to (apps in one process may run
+on different databases, so never a module-level store)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.app import ServiceContext
 from shared.policy_store import PolicyStore
 
-__all__ = ["SubsidyExtras", "extras_of"]
+__all__ = ["SubsidyExtras"]
 
 
 @dataclass
 class SubsidyExtras:
     policy_store: PolicyStore
-
-
-def extras_of(ctx: ServiceContext) -> SubsidyExtras:
-    extras = ctx.extras
-    assert isinstance(extras, SubsidyExtras), "the subsidy app builds its extras (main.spec)"
-    return extras

@@ -14,7 +14,7 @@ from services.subsidy.adapters.reports import SqlDecisionTotals
 from services.subsidy.adapters.repository import SqlDecisions
 from shared.audit import record_audit
 from shared.db import UnitOfWork
-from shared.policy import ResolvedPolicy
+from shared.policy import PolicyVersion, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 __all__ = ["SubsidyUnitOfWork"]
@@ -56,6 +56,9 @@ class SubsidyUnitOfWork(UnitOfWork):
     @property
     def totals(self) -> SqlDecisionTotals:
         return SqlDecisionTotals(self.session)
+
+    async def policy_versions(self) -> list[PolicyVersion]:
+        return await self.policy_store.versions(self.session)
 
     async def policy(self, region_code: str, as_of: dt.date) -> ResolvedPolicy:
         return await resolve(self.policy_store, self.session, region_code, as_of)

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -26,10 +25,9 @@ from services.subsidy.application.calculation import (
 )
 from services.subsidy.application.decisions import RECORDER_ROLES
 from services.subsidy.application.ports import Work
-from shared.app import get_principal, get_session, get_uow, request_body
+from shared.app import get_principal, get_uow, request_body
 from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.policy_store import PolicyStore
 
 from .schemas import SubsidyCalculate, body_schema, read_body
 
@@ -114,7 +112,7 @@ async def _spooled(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                 await task
 
 
-def make_router(store: PolicyStore) -> APIRouter:
+def make_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/subsidies", tags=["subsidies"])
 
     @router.post(
@@ -144,11 +142,11 @@ def make_router(store: PolicyStore) -> APIRouter:
     async def calculate_batch(
         request: Request,
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> StreamingResponse:
         require_officer(principal)
-        versions = await store.versions(session)
-        await session.rollback()  # release the connection before the long stream
+        versions = await uow.policy_versions()
+        await uow.rollback()  # release the connection before the long stream
         ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == NDJSON
         calc = BatchCalculator(versions, principal.sees)
         chunks: AsyncIterator[bytes] = request.stream()

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from services.subsidy.domain import PriorDecision
 from shared.events import Event
-from shared.policy import ResolvedPolicy
+from shared.policy import PolicyVersion, ResolvedPolicy
 
 __all__ = ["AuditTrail", "DecisionTotals", "DecisionsRepository", "Work"]
 
@@ -96,6 +96,14 @@ class Work(Protocol):
         """The subsidy policy in force, or 422 `policy_not_found`."""
         ...
 
+    async def policy_versions(self) -> list[PolicyVersion]:
+        """Every subsidy policy version: the shipped ones and those added by officers."""
+        ...
+
     async def commit(self, result: Any = None) -> None:
         """Commit the change; `result` is what the use case answers (kept with an idempotency key)."""
+        ...
+
+    async def rollback(self) -> None:
+        """End the transaction without a change (a long read lets go of its connection)."""
         ...

@@ -22,7 +22,7 @@ from services.subsidy.domain import (
 )
 from services.subsidy.domain.rounding import yuan
 from shared.events import Event
-from shared.policy import PolicyNotFound, ResolvedPolicy
+from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
 
 __all__ = ["FakeWork"]
 
@@ -114,8 +114,14 @@ class FakeWork:
         except PolicyNotFound as exc:
             raise policy_not_found(exc) from None
 
+    async def policy_versions(self) -> list[PolicyVersion]:
+        return list(_SHIPPED)
+
     async def commit(self, result: Any = None) -> None:
         """Keeps what the use case answered (an idempotency key would store it)."""
         self.events.extend(self._pending)
         self._pending.clear()
         self.commits.append(result)
+
+    async def rollback(self) -> None:
+        self._pending.clear()
