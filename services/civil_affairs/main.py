@@ -10,10 +10,12 @@ from fastapi import APIRouter, FastAPI
 
 from services.civil_affairs.adapters import programmes_runtime
 from services.civil_affairs.adapters.consumers_relief import RELIEF_CONSUMERS
+from services.civil_affairs.adapters.context import CivilAffairsExtras
+from services.civil_affairs.adapters.grievance_runtime import grievance_sweep
 from services.civil_affairs.adapters.orm import metadata
-from services.civil_affairs.adapters.policy import STORE
+from services.civil_affairs.adapters.policy import make_policy_store
+from services.civil_affairs.adapters.unit_of_work import CivilAffairsUnitOfWork
 from services.civil_affairs.api import appeals, applications, complaints, enrolments, relief
-from services.civil_affairs.application.appeals_sweep import grievance_sweep
 from shared.app import (
     ConsumerSpec,
     ServiceContext,
@@ -37,22 +39,28 @@ ROUTERS: list[APIRouter] = [
     # appeals (申诉/复核) and complaints (12345 投诉举报)
     appeals.router,
     complaints.router,
-    # the civil-affairs policy versions: programmes, relief, appeal and complaint time limits
-    policy_router(STORE, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal),
 ]
 CONSUMERS: list[ConsumerSpec] = [*programmes_runtime.CONSUMERS, *RELIEF_CONSUMERS]
 BACKGROUND: list[Callable[[ServiceContext], Awaitable[None]]] = [*programmes_runtime.BACKGROUND, grievance_sweep]
 
 
 def spec() -> ServiceSpec:
+    """One policy store per app, shared by its unit of work, its extras and its policy routes."""
+    store = make_policy_store()
     return ServiceSpec(
         name=SERVICE,
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
-        routers=ROUTERS,
+        routers=[
+            *ROUTERS,
+            # the civil-affairs policy versions: programmes, relief, appeal and complaint time limits
+            policy_router(store, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal),
+        ],
         consumers=CONSUMERS,
         background=BACKGROUND,
         description=__doc__ or "",
+        extras=lambda: CivilAffairsExtras(policy_store=store),
+        unit_of_work=CivilAffairsUnitOfWork.for_store(store),
     )
 
 

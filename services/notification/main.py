@@ -11,16 +11,17 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.notification.adapters.context import NotificationExtras, extras_of
+from services.notification.adapters.dispatcher import Dispatcher
+from services.notification.adapters.fanout import fanout_handler
 from services.notification.adapters.http import OutboundHttp
 from services.notification.adapters.orm import metadata
+from services.notification.adapters.people_consumer import ReminderPolicies, people_handler
+from services.notification.adapters.reminder_scheduler import ReminderScheduler
 from services.notification.adapters.sms import HttpSmsProvider
+from services.notification.adapters.sms_sender import SmsSender
+from services.notification.adapters.unit_of_work import NotificationUnitOfWork, serial_writers
 from services.notification.api import inbox, subscriptions
-from services.notification.application.common import serial_writers
-from services.notification.application.dispatcher import Dispatcher
-from services.notification.application.fanout import fanout_handler
-from services.notification.application.people import ReminderPolicies, people_handler
-from services.notification.application.reminders import ReminderScheduler
-from services.notification.application.sms import SmsSender
 from services.notification.domain.ssrf import parse_allowlist
 from services.notification.settings import NotificationSettings
 from shared.app import ConsumerSpec, ServiceContext, ServiceSpec, create_service_app
@@ -35,28 +36,26 @@ def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
     sms_on = ns.sms_enabled and bool(ns.sms_provider_url)
 
     async def on_startup(ctx: ServiceContext) -> None:
-        ctx.state["notification_settings"] = ns
+        extras = extras_of(ctx)
         # SQLite: this process's writers take turns on one lock instead of SQLite's busy handler.
-        ctx.state["uow"] = serial_writers(ctx)
+        extras.uow = serial_writers(ctx)
         for consumer in ctx.consumers:
-            consumer.uow_factory = ctx.state["uow"]
+            consumer.uow_factory = extras.uow
         http = OutboundHttp(
             parse_allowlist(ctx.settings.webhook_allowlist),
             timeout_s=ns.webhook_timeout_s,
             limit=max(64, ns.webhook_max_in_flight),
         )
-        ctx.state["http"] = http
-        ctx.state["dispatcher"] = Dispatcher(ctx, ns, http)
+        extras.http = http
+        extras.dispatcher = Dispatcher(ctx, ns, http)
         if sms_on:
             assert ns.sms_provider_url is not None
             provider = HttpSmsProvider(
                 ns.sms_provider_url, ns.sms_body_template, json.loads(ns.sms_headers), timeout_s=ns.sms_timeout_s
             )
-            ctx.state["sms_provider"] = provider
-            ctx.state["sms"] = SmsSender(ctx, ns, provider)
-        ctx.state["reminders"] = ReminderScheduler(
-            ctx, poll_s=ns.reminder_poll_s, sms=sms_on, wake_sms=_waker(ctx, "sms")
-        )
+            extras.sms_provider = provider
+            extras.sms = SmsSender(ctx, ns, provider)
+        extras.reminders = ReminderScheduler(ctx, poll_s=ns.reminder_poll_s, sms=sms_on, wake_sms=_waker(ctx, "sms"))
 
     async def on_shutdown(ctx: ServiceContext) -> None:
         # The frame cancelled our background tasks; wait until they have let go of their
@@ -64,14 +63,16 @@ def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
         for task in ctx.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await ctx.state["http"].close()
-        if "sms_provider" in ctx.state:
-            await ctx.state["sms_provider"].close()
+        extras = extras_of(ctx)
+        if extras.http is not None:
+            await extras.http.close()
+        if extras.sms_provider is not None:
+            await extras.sms_provider.close()
 
     def fanout(ctx: ServiceContext) -> EventHandler:
         # Fresh rows go straight to this replica's dispatcher (leased in the fan-out
         # transaction) when it runs here; the rest wait for its claim loop.
-        return fanout_handler(_waker(ctx, "dispatcher"), lambda: ctx.state.get("dispatcher"))
+        return fanout_handler(_waker(ctx, "dispatcher"), lambda: extras_of(ctx).dispatcher)
 
     def people(ctx: ServiceContext) -> EventHandler:
         return people_handler(ctx.cipher, ReminderPolicies(), sms=sms_on, wake_sms=_waker(ctx, "sms"))
@@ -97,6 +98,8 @@ def spec(nsettings: NotificationSettings | None = None) -> ServiceSpec:
         on_shutdown=on_shutdown,
         background=background,
         description=__doc__ or "",
+        extras=lambda: NotificationExtras(settings=ns),
+        unit_of_work=NotificationUnitOfWork,
     )
 
 
@@ -105,7 +108,7 @@ def _worker(name: str) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:
     between two database operations (a cancel inside one would strand its connection)."""
 
     async def run(ctx: ServiceContext) -> None:
-        worker = ctx.state[name]
+        worker: Any = getattr(extras_of(ctx), name)
         inner = asyncio.create_task(worker.run(), name=f"notification-{name}")
         try:
             await asyncio.shield(inner)
@@ -122,7 +125,7 @@ def _worker(name: str) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:
 
 def _waker(ctx: ServiceContext, name: str):  # type: ignore[no-untyped-def]
     def wake() -> None:
-        worker = ctx.state.get(name)
+        worker = getattr(extras_of(ctx), name)
         if worker is not None:
             worker.wake()
 

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.adapters.consumers import consumer_specs
+from services.subsidy.adapters.context import SubsidyExtras
 from services.subsidy.adapters.orm import audit_chain, metadata
+from services.subsidy.adapters.policy import make_policy_store
+from services.subsidy.adapters.unit_of_work import SubsidyUnitOfWork
 from services.subsidy.api import calculate, decisions, policies, reports
-from services.subsidy.application.policies import make_policy_store
-from shared.app import ServiceContext, ServiceSpec, create_service_app, get_principal, get_session, get_uow
+from shared.app import ServiceSpec, create_service_app, get_principal, get_session, get_uow
 from shared.audit import audit_router
 from shared.auth import Principal
 from shared.policy import PolicyVersion
@@ -27,19 +29,16 @@ async def _audit_policy(session: AsyncSession, version: PolicyVersion, principal
 
 
 def spec() -> ServiceSpec:
+    """One policy store per app, shared by its unit of work, its extras and its routes."""
     store = make_policy_store()
-
-    async def on_startup(ctx: ServiceContext) -> None:
-        ctx.state["policy_store"] = store
-
     return ServiceSpec(
         name=SERVICE,
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
         routers=[
-            calculate.make_router(store),
-            decisions.make_router(store),
-            policies.make_router(store),
+            calculate.make_router(),
+            decisions.make_router(),
+            policies.make_router(),
             reports.router,
             policy_router(
                 store, session_dep=get_session, uow_dep=get_uow, principal_dep=get_principal, audit=_audit_policy
@@ -47,7 +46,8 @@ def spec() -> ServiceSpec:
             audit_router(audit_chain, service=SERVICE, session_dep=get_session, principal_dep=get_principal),
         ],
         consumers=consumer_specs(),
-        on_startup=on_startup,
+        extras=lambda: SubsidyExtras(policy_store=store),
+        unit_of_work=SubsidyUnitOfWork.for_store(store),
         description=__doc__ or "",
     )
 

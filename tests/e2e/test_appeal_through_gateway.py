@@ -53,7 +53,7 @@ async def system(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[tuple
             settings = settings or s
             apps[name] = factory(s)
             urls[name] = await stack.enter_async_context(serve(apps[name]))
-        apps["civil_affairs"].state.ctx.state["identification_url"] = urls["identification"]
+        apps["civil_affairs"].state.ctx.extras.identification_url = urls["identification"]
         gw_settings = make_settings(
             tmp_path, nats_url=nats_server.url, database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
         )

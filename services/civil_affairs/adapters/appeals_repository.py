@@ -1,25 +1,21 @@
-"""Reads and writes of appeals, complaints and their published alerts (all SQL of the feature).
-
-Rows travel as plain dicts; optimistic concurrency on `version` (a lost update is a conflict)."""
+"""Reads and writes of appeals, complaints and their published alerts (all SQL of the feature),
+the `application.ports` repositories. Rows travel as plain dicts; optimistic concurrency on
+`version` (a lost update is a conflict)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.civil_affairs.application.ports import StaleVersion
 from shared.db import insert_ignoring_duplicates
 
 from .orm_appeals import appeals, complaints, grievance_alerts
 
-__all__ = ["AlertsRepository", "AppealsRepository", "ComplaintsRepository", "StaleVersion"]
-
-
-class StaleVersion(Exception):
-    """Someone else changed the record since it was read."""
+__all__ = ["AlertsRepository", "AppealsRepository", "ComplaintsRepository"]
 
 
 def _within(column: Any, prefix: str) -> Any:
@@ -79,6 +75,14 @@ class AppealsRepository(_Rows):
     async def open_ones(self) -> list[dict[str, Any]]:
         q = sa.select(appeals).where(appeals.c.state.in_(["received", "under_review"]))
         return [dict(r._mapping) for r in (await self.session.execute(q)).all()]
+
+    async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
+        q = sa.select(appeals.c.id).where(
+            appeals.c.subject_kind == kind,
+            appeals.c.subject_id == subject_id,
+            appeals.c.state.in_(["received", "under_review"]),
+        )
+        return (await self.session.execute(q)).scalars().first()
 
 
 class ComplaintsRepository(_Rows):
@@ -145,16 +149,3 @@ class AlertsRepository:
     async def published(self, ref_id: str) -> list[dict[str, Any]]:
         q = sa.select(grievance_alerts).where(grievance_alerts.c.ref_id == ref_id).order_by(grievance_alerts.c.kind)
         return [dict(r._mapping) for r in (await self.session.execute(q)).all()]
-
-
-def as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-async def open_appeal_for_subject(session: AsyncSession, kind: str, subject_id: str) -> str | None:
-    q = sa.select(appeals.c.id).where(
-        appeals.c.subject_kind == kind,
-        appeals.c.subject_id == subject_id,
-        appeals.c.state.in_(["received", "under_review"]),
-    )
-    return (await session.execute(q)).scalars().first()

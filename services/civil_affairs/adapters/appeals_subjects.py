@@ -3,45 +3,29 @@ authority (the principal signed as the gateway signs it), so that the owner appl
 jurisdiction and membership rules: identification answers 404 to a citizen who neither submitted
 the application nor belongs to the household (DESIGN.md, Authentication and scope).
 
-Identification is reached at `ctx.state["identification_url"]`, else `FANGFAN_IDENTIFICATION_URL`
+Identification is reached at `CivilAffairsExtras.identification_url`, else `FANGFAN_IDENTIFICATION_URL`
 (the first replica; the launcher sets it), else its default port."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from services.civil_affairs.application.ports import SubjectFacts, SubjectUnavailable
 from shared.auth import PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, Principal, sign_principal
 from shared.logging import request_id_var
 from shared.settings import SERVICE_PORTS
 
-__all__ = ["IdentificationSubjects", "SubjectFacts", "SubjectUnavailable", "identification_url"]
+__all__ = ["IdentificationSubjects", "identification_url"]
 
 _TIMEOUT_S = 10.0
 
 
-class SubjectUnavailable(Exception):
-    """The owning service did not answer."""
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectFacts:
-    kind: str
-    id: str
-    household_id: str
-    region_code: str
-    status: str
-    #: the role recorded on the refusal (the history entry that ended the procedure)
-    decided_by_role: str | None
-    decided_at: str | None
-
-
-def identification_url(state: dict[str, Any]) -> str:
-    url = state.get("identification_url") or os.environ.get("FANGFAN_IDENTIFICATION_URL", "").split(",")[0].strip()
+def identification_url(configured: str | None) -> str:
+    url = configured or os.environ.get("FANGFAN_IDENTIFICATION_URL", "").split(",")[0].strip()
     return (url or f"http://127.0.0.1:{SERVICE_PORTS['identification']}").rstrip("/")
 
 

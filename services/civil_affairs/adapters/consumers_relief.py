@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from services.civil_affairs.adapters.programmes_runtime import unit_of_work
 from services.civil_affairs.application.relief import record_payment_answer
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import EventHandler
@@ -19,7 +20,7 @@ log = logging.getLogger("fangfan.civil_affairs.relief")
 
 def _on_subsidy_answer(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        status = await record_payment_answer(uow, ev, at=ctx.now())
+        status = await record_payment_answer(unit_of_work(uow), ev, at=ctx.now())
         if status is not None:
             log.info("payment %s %s (event %s)", ev.data.get("payment_id"), status, ev.id)
 

@@ -2,7 +2,7 @@
 (dibao / 特困 programmes, temporary relief, appeal and complaint time limits) merged with the
 versions a province or county adds through `POST /api/v1/admin/policies` (service
 `civil_affairs`). Every procedure resolves its figures here, so a dated version added by an
-officer takes effect for the region and date it names."""
+officer takes effect for the region and date it names. One store per app (in its extras)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.civil_affairs.adapters.orm_programmes import policy_versions
-from shared.policy import PolicyVersion, ResolvedPolicy, load_policy_dir, resolve_policy
+from shared.policy import load_policy_dir
 from shared.policy_store import PolicyStore
 
 __all__ = [
@@ -22,10 +20,7 @@ __all__ = [
     "POLICY_DIR",
     "PROGRAMME_PARAMETERS",
     "SERVICE",
-    "STORE",
     "make_policy_store",
-    "resolve",
-    "versions",
 ]
 
 SERVICE = "civil_affairs"
@@ -96,6 +91,7 @@ def check_value(name: str, value: Any) -> str | None:
 
 
 def make_policy_store() -> PolicyStore:
+    """The shipped versions are read here, once; the added ones from the database each time."""
     return PolicyStore(
         service=SERVICE,
         shipped=load_policy_dir(POLICY_DIR),
@@ -105,16 +101,3 @@ def make_policy_store() -> PolicyStore:
         # no cache: one process may run several apps on different databases (tests, the demo)
         cache_ttl_s=0.0,
     )
-
-
-#: The shipped versions are read once; the added ones are read from the database each time.
-STORE = make_policy_store()
-
-
-async def versions(session: AsyncSession) -> list[PolicyVersion]:
-    return await STORE.versions(session)
-
-
-async def resolve(session: AsyncSession, region_code: str, as_of: dt.date) -> ResolvedPolicy:
-    """Raises `PolicyNotFound` when no version covers the region and date."""
-    return resolve_policy(await versions(session), service=SERVICE, region_code=region_code, as_of=as_of)

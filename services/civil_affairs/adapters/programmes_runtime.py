@@ -1,6 +1,6 @@
-"""Wiring of the dibao / 特困 procedure into the running service: the policy store, units of work,
-idempotent requests, the economic-check dispatcher and poller, the monthly payment run, and the
-consumers of `subsidy.decision_*` and `employment.offers_refused`."""
+"""Wiring of the dibao / 特困 procedure into the running service: units of work, idempotent
+requests, the economic-check dispatcher and poller, the monthly payment run, and the consumers of
+`subsidy.decision_*` and `employment.offers_refused`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from services.civil_affairs.adapters.context import extras_of
 from services.civil_affairs.adapters.economic_check import CheckSystems
-from services.civil_affairs.adapters.policy import STORE
-from services.civil_affairs.adapters.repository_programmes import ProgrammesWork
+from services.civil_affairs.adapters.unit_of_work import CivilAffairsUnitOfWork
 from services.civil_affairs.application import applications as app_uc
 from services.civil_affairs.application import enrolments as enrol_uc
 from services.civil_affairs.domain.enrolments import month_of
@@ -23,7 +23,6 @@ from shared.consumer import EventHandler, PoisonEvent
 from shared.db import UnitOfWork
 from shared.events import Event
 from shared.periodic import every
-from shared.policy_store import PolicyStore
 
 __all__ = [
     "BACKGROUND",
@@ -31,7 +30,6 @@ __all__ = [
     "checks",
     "dispatch_check",
     "idempotent",
-    "policy_store",
     "run_check_cycle",
     "work",
 ]
@@ -39,20 +37,23 @@ __all__ = [
 log = logging.getLogger("fangfan.civil_affairs.programmes")
 
 
-def policy_store(ctx: ServiceContext) -> PolicyStore:
-    store: PolicyStore = ctx.state.setdefault("programmes_policy_store", STORE)
-    return store
-
-
 def checks(ctx: ServiceContext) -> CheckSystems:
-    systems: CheckSystems = ctx.state.setdefault("economic_check_systems", CheckSystems(ctx.settings.data_dir))
-    return systems
+    extras = extras_of(ctx)
+    if extras.check_systems is None:
+        extras.check_systems = CheckSystems(ctx.settings.data_dir)
+    return extras.check_systems
+
+
+def unit_of_work(uow: UnitOfWork) -> CivilAffairsUnitOfWork:
+    """The unit of work `ctx.uow()` builds (`ServiceSpec.unit_of_work`), with its type."""
+    assert isinstance(uow, CivilAffairsUnitOfWork), "the civil-affairs app sets its unit of work (main.spec)"
+    return uow
 
 
 @contextlib.asynccontextmanager
-async def work(ctx: ServiceContext) -> AsyncIterator[ProgrammesWork]:
+async def work(ctx: ServiceContext) -> AsyncIterator[CivilAffairsUnitOfWork]:
     async with ctx.uow() as uow:
-        yield ProgrammesWork(uow, policy_store(ctx))
+        yield unit_of_work(uow)
 
 
 async def idempotent(
@@ -63,7 +64,7 @@ async def idempotent(
     key: str | None,
     body: Any,
     status: int,
-    run: Callable[[ProgrammesWork], Awaitable[Any]],
+    run: Callable[[CivilAffairsUnitOfWork], Awaitable[Any]],
 ) -> tuple[int, Any]:
     """Run `run` once per Idempotency-Key: the response is stored in the use case's own
     transaction; a replay answers the stored response."""
@@ -93,7 +94,7 @@ async def dispatch_check(ctx: ServiceContext, check_id: str) -> bool:
     leaves it unsent; the background cycle retries."""
     # one sender at a time in this process (the request handler and the background cycle);
     # across replicas a request may still go twice: the county system keys on `check_id`
-    sending: set[str] = ctx.state.setdefault("economic_checks_sending", set())
+    sending = extras_of(ctx).economic_checks_sending
     if check_id in sending:
         return False
     sending.add(check_id)
@@ -126,7 +127,7 @@ async def run_check_cycle(ctx: ServiceContext) -> dict[str, int]:
         open_checks = await w.checks.open_checks()
     # an unsent request is retried from its second sighting: the request handler that created it
     # sends it itself right after its commit
-    unsent: set[str] = ctx.state.setdefault("economic_checks_unsent", set())
+    unsent = extras_of(ctx).economic_checks_unsent
     for check in open_checks:
         if check.sent_at is None:
             if check.id in unsent:
@@ -191,20 +192,13 @@ BACKGROUND = [economic_check_loop, monthly_payments_loop]
 # --------------------------------------------------------------------------- consumers
 
 
-class _InConsumer(ProgrammesWork):
-    """A Work inside a consumer's transaction: the consumer commits (with its inbox row)."""
-
-    async def commit(self, result: Any = None) -> None:
-        for hook in self.before_commit:
-            await hook(result)
-
-
 def _decision_handler(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         if not ev.name.startswith("decision_"):
             return
         try:
-            await enrol_uc.payment_recorded(_InConsumer(uow, policy_store(ctx)), ev.data, ctx.now())
+            with unit_of_work(uow).in_consumer() as w:
+                await enrol_uc.payment_recorded(w, ev.data, ctx.now())
         except ValueError as exc:
             raise PoisonEvent(str(exc)) from None
 
@@ -214,7 +208,8 @@ def _decision_handler(ctx: ServiceContext) -> EventHandler:
 def _offers_refused_handler(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         try:
-            await enrol_uc.offers_refused(_InConsumer(uow, policy_store(ctx)), ev.data, ctx.now())
+            with unit_of_work(uow).in_consumer() as w:
+                await enrol_uc.offers_refused(w, ev.data, ctx.now())
         except ValueError as exc:
             raise PoisonEvent(str(exc)) from None
 

@@ -1,11 +1,11 @@
-"""SQL for the dibao / 特困 procedure: the repositories behind `application.ports` and the unit of
-work (`ProgrammesWork`) that wraps shared's UnitOfWork — the only place that commits."""
+"""SQL for the dibao / 特困 procedure: the repositories behind `application.ports` (reached as
+properties of `adapters.unit_of_work.CivilAffairsUnitOfWork`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,20 +18,15 @@ from services.civil_affairs.adapters.orm_programmes import (
     enrolment_payments,
     enrolments,
 )
-from services.civil_affairs.adapters.policy import PROGRAMME_PARAMETERS
 from services.civil_affairs.application.ports import PaymentOrder, StaleVersion
 from services.civil_affairs.domain import enrolments as enrol_domain
 from services.civil_affairs.domain.applications import Application, ApplicationState, Limits
 from services.civil_affairs.domain.economic_check import CheckRecord, CheckResult
 from services.civil_affairs.domain.enrolments import Enrolment
-from services.civil_affairs.domain.programmes import CategoryDecision, HouseholdFacts, Programme, ProgrammePolicy
-from shared.db import UnitOfWork, insert_ignoring_duplicates, utcnow
-from shared.errors import FieldError, Unprocessable
-from shared.events import Event
-from shared.policy import PolicyNotFound, PolicyParameterMissing
-from shared.policy_store import PolicyStore
+from services.civil_affairs.domain.programmes import CategoryDecision, HouseholdFacts, Programme
+from shared.db import insert_ignoring_duplicates, utcnow
 
-__all__ = ["ProgrammesWork", "to_programme_policy"]
+__all__ = ["SqlApplications", "SqlChecks", "SqlEnrolments", "SqlPayments"]
 
 
 def _aware(v: dt.datetime) -> dt.datetime:
@@ -450,48 +445,3 @@ class SqlPayments:
             )
         ).all()
         return [_order(r) for r in rows], int(total)
-
-
-# --------------------------------------------------------------------------- policy and the unit of work
-
-
-def to_programme_policy(resolved: Any) -> ProgrammePolicy:
-    values = {n: resolved[n] for n in PROGRAMME_PARAMETERS}
-    return ProgrammePolicy(
-        id=resolved.id,
-        version=resolved.version,
-        values=values,
-        sources={n: resolved.source_of(n) for n in PROGRAMME_PARAMETERS},
-    )
-
-
-class ProgrammesWork:
-    """`application.ports.Work` over shared's UnitOfWork. `on_commit` hooks (e.g. storing the
-    idempotent response) run inside the transaction, before it commits."""
-
-    def __init__(self, uow: UnitOfWork, store: PolicyStore) -> None:
-        self.uow = uow
-        self.store = store
-        s = uow.session
-        self.session = s
-        self.applications = SqlApplications(s)
-        self.checks = SqlChecks(s)
-        self.enrolments = SqlEnrolments(s)
-        self.payments = SqlPayments(s)
-        self.before_commit: list[Callable[[Any], Any]] = []
-
-    def add_event(self, event: Event) -> None:
-        self.uow.add_event(event)
-
-    async def policy(self, region_code: str, on: dt.date) -> ProgrammePolicy:
-        try:
-            return to_programme_policy(await self.store.resolve(self.session, region_code, on))
-        except (PolicyNotFound, PolicyParameterMissing) as exc:
-            raise Unprocessable(
-                str(exc), code="policy_not_found", errors=[FieldError("region_code", str(exc), "policy_not_found")]
-            ) from None
-
-    async def commit(self, result: Any = None) -> None:
-        for hook in self.before_commit:
-            await hook(result)
-        await self.uow.commit()

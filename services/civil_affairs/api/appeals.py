@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from services.civil_affairs.adapters.appeals_subjects import IdentificationSubjects, identification_url
+from services.civil_affairs.adapters.context import extras_of
 from services.civil_affairs.application import appeals as uc
 from services.civil_affairs.application.appeals import GrievanceDeps
+from services.civil_affairs.application.ports import Work
 from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
-from shared.db import UnitOfWork
 
 from .appeals_schemas import AppealCreate, AppealPage, AppealRead, AppealTransition
 
@@ -21,10 +22,11 @@ router = APIRouter(prefix="/api/v1", tags=["appeals"])
 
 
 def grievance_deps(ctx: ServiceContext = Depends(get_ctx)) -> GrievanceDeps:
+    extras = extras_of(ctx)
     subjects = IdentificationSubjects(
-        identification_url(ctx.state),
+        identification_url(extras.identification_url),
         ctx.settings.secret("internal_secret"),
-        transport=ctx.state.get("identification_transport"),
+        transport=extras.identification_transport,
     )
     return GrievanceDeps(cipher=ctx.cipher, now=ctx.now, subjects=subjects)
 
@@ -36,7 +38,7 @@ def _read(body: dict[str, Any]) -> AppealRead:
 @router.post("/appeals", status_code=201, response_model=AppealRead)
 async def file_appeal(
     body: AppealCreate,
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> AppealRead:
@@ -63,7 +65,7 @@ async def list_appeals(
     household_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_\-:.]{1,64}$"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=1_000_000),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> AppealPage:
@@ -75,7 +77,7 @@ async def list_appeals(
 @router.get("/appeals/{appeal_id}", response_model=AppealRead)
 async def read_appeal(
     appeal_id: str = Path(pattern=_ID),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> AppealRead:
@@ -86,7 +88,7 @@ async def read_appeal(
 async def act_on_appeal(
     body: AppealTransition,
     appeal_id: str = Path(pattern=_ID),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> AppealRead:

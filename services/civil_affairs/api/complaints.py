@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from services.civil_affairs.application import complaints as uc
 from services.civil_affairs.application.appeals import GrievanceDeps
+from services.civil_affairs.application.ports import Work
 from shared.app import get_principal, get_uow
 from shared.auth import Principal
-from shared.db import UnitOfWork
 
 from .appeals import grievance_deps
 from .appeals_schemas import ComplaintCreate, ComplaintPage, ComplaintRead, ComplaintTransition
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["complaints"])
 @router.post("/complaints", status_code=201, response_model=ComplaintRead)
 async def file_complaint(
     body: ComplaintCreate,
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> ComplaintRead:
@@ -48,7 +48,7 @@ async def list_complaints(
     topic: str | None = Query(default=None, pattern=r"^[a-z_]{1,24}$"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=1_000_000),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> ComplaintPage:
@@ -59,7 +59,7 @@ async def list_complaints(
 @router.get("/complaints/{complaint_id}", response_model=ComplaintRead)
 async def read_complaint(
     complaint_id: str = Path(pattern=_ID),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> ComplaintRead:
@@ -70,7 +70,7 @@ async def read_complaint(
 async def act_on_complaint(
     body: ComplaintTransition,
     complaint_id: str = Path(pattern=_ID),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> ComplaintRead:

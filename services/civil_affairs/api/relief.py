@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.civil_affairs.application import relief as use
+from services.civil_affairs.application.ports import Work
 from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.pii import MaskedText
 
 __all__ = ["router"]
@@ -75,7 +75,7 @@ async def limit(
     region_code: str = Query(pattern=_REGION),
     as_of: dt.date | None = None,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await use.relief_limit(uow, principal, region_code, as_of or ctx.today())
@@ -85,7 +85,7 @@ async def limit(
 async def submit(
     body: ReliefCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = use.SubmitRelief(
@@ -108,7 +108,7 @@ async def list_requests(
     before: int | None = Query(default=None, ge=1, le=2**62, description="keyset cursor: `next_before`"),
     limit: int = Query(default=50, ge=1, le=200),
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     q = use.ListRelief(region, state, household_id, overdue, before, limit)
@@ -119,7 +119,7 @@ async def list_requests(
 async def read(
     request_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await use.get_relief(uow, principal, request_id, cipher=ctx.cipher, today=ctx.today())
@@ -130,7 +130,7 @@ async def act(
     request_id: str,
     body: ReliefActionCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = use.ActOnRelief(

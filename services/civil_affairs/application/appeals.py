@@ -11,17 +11,15 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from services.civil_affairs.adapters.appeals_repository import (
-    AppealsRepository,
+from services.civil_affairs.application.ports import (
     StaleVersion,
-    as_date,
-    open_appeal_for_subject,
+    SubjectFacts,
+    SubjectLookup,
+    SubjectUnavailable,
+    Work,
 )
-from services.civil_affairs.adapters.appeals_subjects import SubjectFacts, SubjectUnavailable
-from services.civil_affairs.adapters.policy import STORE
-from services.civil_affairs.adapters.repository_programmes import ProgrammesWork
 from services.civil_affairs.domain.appeals import (
     Appeal,
     AppealAction,
@@ -40,7 +38,6 @@ from services.civil_affairs.domain.appeals import (
     review_route,
 )
 from shared.auth import OFFICER_ROLES, Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from shared.events import Event
 from shared.identifiers import InvalidIdNumber, validate_id_number
@@ -60,6 +57,7 @@ __all__ = [
     "act_on_appeal",
     "actor_label",
     "appeal_event",
+    "as_date",
     "file_appeal",
     "get_appeal",
     "history_json",
@@ -69,12 +67,6 @@ __all__ = [
 SOURCE = "civil_affairs"
 #: kinds whose owner answers a citizen's standing (the others are filed by an officer on their behalf)
 CITIZEN_VERIFIABLE = frozenset({SubjectKind.IDENTIFICATION_APPLICATION, SubjectKind.CASE})
-
-
-class SubjectLookup(Protocol):
-    KINDS: frozenset[str]
-
-    async def lookup(self, kind: str, subject_id: str, principal: Principal) -> SubjectFacts | None: ...
 
 
 @dataclass
@@ -114,6 +106,11 @@ class ListAppeals:
     household_id: str | None = None
     limit: int = 50
     offset: int = 0
+
+
+def as_date(value: dt.date | dt.datetime) -> dt.date:
+    """A date column as a date (some drivers give a datetime back)."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _is_officer(p: Principal) -> bool:
@@ -221,10 +218,10 @@ def view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> dict[str, An
     }
 
 
-async def _own_application(uow: UnitOfWork, cmd: FileAppeal, deps: GrievanceDeps) -> SubjectFacts | None:
+async def _own_application(uow: Work, cmd: FileAppeal, deps: GrievanceDeps) -> SubjectFacts | None:
     """A dibao / 特困 application of this service, as the appellant may see it."""
     p = cmd.principal
-    app = await ProgrammesWork(uow, STORE).applications.get(cmd.subject_id)
+    app = await uow.applications.get(cmd.subject_id)
     if app is None:
         return None
     if p.role == "citizen" and app.submitter_index != applications_uc.submitter_index(deps.cipher, p):
@@ -243,7 +240,7 @@ async def _own_application(uow: UnitOfWork, cmd: FileAppeal, deps: GrievanceDeps
     )
 
 
-async def _own_relief_request(uow: UnitOfWork, cmd: FileAppeal, deps: GrievanceDeps) -> SubjectFacts | None:
+async def _own_relief_request(uow: Work, cmd: FileAppeal, deps: GrievanceDeps) -> SubjectFacts | None:
     """A temporary-relief request of this service, as the appellant may see it."""
     found = await relief_uc.subject_facts(uow, cmd.principal, cmd.subject_id, deps.cipher)
     if found is None:
@@ -267,7 +264,7 @@ _OWN_SUBJECTS = {
 }
 
 
-async def _standing(cmd: FileAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> tuple[Level, dict[str, Any]]:
+async def _standing(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> tuple[Level, dict[str, Any]]:
     """The deciding level and what the owning service said (refuses an appeal the caller may not file)."""
     p = cmd.principal
     kind = cmd.subject_kind
@@ -311,7 +308,7 @@ async def _standing(cmd: FileAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> tu
     return decided_level(kind, stated=cmd.decided_level), {"verified_by": None, "stated_level": cmd.decided_level}
 
 
-async def file_appeal(cmd: FileAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def file_appeal(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
     if p.role != "citizen" and not _is_officer(p):
         raise Forbidden("appeals are filed by the citizen concerned or an officer", code="role_not_allowed")
@@ -333,12 +330,12 @@ async def file_appeal(cmd: FileAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> 
         except InvalidIdNumber as exc:
             raise Unprocessable(str(exc), errors=[FieldError("appellant_id_number", str(exc))]) from None
     level, facts = await _standing(cmd, uow, deps)
-    existing = await open_appeal_for_subject(uow.session, str(cmd.subject_kind), cmd.subject_id)
+    existing = await uow.appeals.open_for_subject(str(cmd.subject_kind), cmd.subject_id)
     if existing:
         raise Conflict("this decision already has an open appeal", code="appeal_exists", existing_appeal_id=existing)
     now = deps.now()
     today = now.date()
-    resolved = await grievance_policy(uow.session, cmd.region_code, today)
+    resolved = await grievance_policy(uow, cmd.region_code, today)
     policy = appeal_policy(resolved)
     route = review_route(cmd.region_code, level)
     deadline = deadline_for(today, policy)
@@ -379,15 +376,15 @@ async def file_appeal(cmd: FileAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> 
         "created_at": now,
         "updated_at": now,
     }
-    await AppealsRepository(uow.session).add(row)
+    await uow.appeals.add(row)
     uow.add_event(appeal_event("received", row, filed_by_role=p.role))
     await uow.commit()
     return view(row, p, deps)
 
 
-async def act_on_appeal(cmd: ActOnAppeal, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def act_on_appeal(cmd: ActOnAppeal, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
-    repo = AppealsRepository(uow.session)
+    repo = uow.appeals
     row = _visible(p, await repo.get(cmd.appeal_id), deps.cipher)
     if cmd.version is not None and cmd.version != row["version"]:
         raise Conflict("the appeal changed since you read it", code="version_conflict", current_version=row["version"])
@@ -423,7 +420,7 @@ async def act_on_appeal(cmd: ActOnAppeal, uow: UnitOfWork, deps: GrievanceDeps) 
         # civil affairs' own subjects are taken again in this transaction
         if after.outcome is Outcome.OVERTURNED and row["subject_kind"] == SubjectKind.SOCIAL_ASSISTANCE_APPLICATION:
             reopened = await applications_uc.reopen_on_appeal(
-                ProgrammesWork(uow, STORE),
+                uow,
                 row["subject_id"],
                 appeal_id=row["id"],
                 by=actor_label(p),
@@ -453,16 +450,16 @@ async def act_on_appeal(cmd: ActOnAppeal, uow: UnitOfWork, deps: GrievanceDeps) 
     return view(row, p, deps)
 
 
-async def get_appeal(p: Principal, appeal_id: str, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
-    row = _visible(p, await AppealsRepository(uow.session).get(appeal_id), deps.cipher)
+async def get_appeal(p: Principal, appeal_id: str, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+    row = _visible(p, await uow.appeals.get(appeal_id), deps.cipher)
     return view(row, p, deps)
 
 
-async def list_appeals(cmd: ListAppeals, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def list_appeals(cmd: ListAppeals, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
     if p.role != "citizen" and not _is_officer(p):
         raise Forbidden("appeals are for the appellant and officers", code="role_not_allowed")
-    rows, total = await AppealsRepository(uow.session).page(
+    rows, total = await uow.appeals.page(
         region="" if p.role == "citizen" else p.region,
         appellant_index=deps.cipher.blind_index(p.sub) if p.role == "citizen" else None,
         state=cmd.state,

@@ -6,16 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.civil_affairs.adapters.policy import SERVICE
-from services.civil_affairs.adapters.policy import versions as policy_versions
+from services.civil_affairs.application.ports import Work
 from services.civil_affairs.domain.appeals import AppealPolicy
 from services.civil_affairs.domain.complaints import ComplaintPolicy
 from shared.errors import ServiceUnavailable
 from shared.policy import PolicyNotFound, PolicyParameterMissing, PolicyVersion, ResolvedPolicy, resolve_policy
 
-__all__ = ["appeal_policy", "complaint_policy", "grievance_policy", "grievance_policy_at"]
+__all__ = ["SERVICE", "appeal_policy", "complaint_policy", "grievance_policy", "grievance_policy_at"]
+
+#: the service its policy versions name
+SERVICE = "civil_affairs"
 
 
 def grievance_policy_at(versions: Iterable[PolicyVersion], region_code: str, as_of: dt.date) -> ResolvedPolicy:
@@ -27,8 +27,8 @@ def grievance_policy_at(versions: Iterable[PolicyVersion], region_code: str, as_
         raise ServiceUnavailable(str(exc), code="policy_not_found") from None
 
 
-async def grievance_policy(session: AsyncSession, region_code: str, as_of: dt.date) -> ResolvedPolicy:
-    return grievance_policy_at(await policy_versions(session), region_code, as_of)
+async def grievance_policy(work: Work, region_code: str, as_of: dt.date) -> ResolvedPolicy:
+    return grievance_policy_at(await work.policy_versions(), region_code, as_of)
 
 
 def appeal_policy(resolved: ResolvedPolicy) -> AppealPolicy:

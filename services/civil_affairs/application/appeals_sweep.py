@@ -10,34 +10,25 @@ import datetime as dt
 import logging
 from typing import Any
 
-from services.civil_affairs.adapters.appeals_repository import (
-    AlertsRepository,
-    AppealsRepository,
-    ComplaintsRepository,
-    StaleVersion,
-)
-from services.civil_affairs.adapters.policy import versions as policy_versions
+from services.civil_affairs.application.ports import ComplaintsRepository, StaleVersion, Work
 from services.civil_affairs.domain.appeals import HistoryEntry, Level
 from services.civil_affairs.domain.appeals import alerts_due as appeal_alerts_due
 from services.civil_affairs.domain.complaints import alerts_due as complaint_alerts_due
 from services.civil_affairs.domain.complaints import escalation_target
-from shared.app import ServiceContext
-from shared.db import UnitOfWork
 from shared.events import Event
-from shared.periodic import every
 
 from . import appeals as appeals_uc
 from . import complaints as complaints_uc
 from .appeals_policy import appeal_policy, complaint_policy, grievance_policy_at
 
-__all__ = ["grievance_sweep", "run_grievance_sweep"]
+__all__ = ["sweep_grievances"]
 
 log = logging.getLogger("fangfan.civil_affairs.appeals_sweep")
 
 
-async def _policies(uow: UnitOfWork, today: dt.date) -> Any:
+async def _policies(uow: Work, today: dt.date) -> Any:
     """The policy resolved once per region for this pass (versions read once)."""
-    versions = await policy_versions(uow.session)
+    versions = await uow.policy_versions()
     cache: dict[str, Any] = {}
 
     def at(region: str) -> Any:
@@ -48,10 +39,10 @@ async def _policies(uow: UnitOfWork, today: dt.date) -> Any:
     return at
 
 
-async def _appeal_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+async def _appeal_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
     out = []
     policy_at = await _policies(uow, today)
-    for row in await AppealsRepository(uow.session).open_ones():
+    for row in await uow.appeals.open_ones():
         policy = appeal_policy(policy_at(row["region_code"]))
         appeal = appeals_uc._domain(row)
         for kind, key in appeal_alerts_due(appeal, today, policy):
@@ -62,10 +53,10 @@ async def _appeal_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[str,
     return out
 
 
-async def _complaint_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+async def _complaint_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
     out = []
     policy_at = await _policies(uow, today)
-    for row in await ComplaintsRepository(uow.session).open_ones():
+    for row in await uow.complaints.open_ones():
         policy = complaint_policy(policy_at(row["region_code"]))
         c = complaints_uc._domain(row)
         for kind, stage, key, due in complaint_alerts_due(c, today, policy):
@@ -77,45 +68,43 @@ async def _complaint_candidates(uow: UnitOfWork, today: dt.date) -> list[tuple[s
     return out
 
 
-async def run_grievance_sweep(ctx: ServiceContext) -> dict[str, int]:
-    """One pass; returns how many alerts of each kind it published."""
-    now = ctx.now()
+async def sweep_grievances(uow: Work, now: dt.datetime) -> dict[str, int]:
+    """One pass (one transaction); returns how many alerts of each kind it published."""
     today = now.date()
     counts = {"appeal.reminder_due": 0, "appeal.overdue": 0, "complaint.reminder_due": 0, "complaint.overdue": 0}
-    async with ctx.uow() as uow:
-        candidates = [*await _appeal_candidates(uow, today), *await _complaint_candidates(uow, today)]
-        if not candidates:
-            return counts
-        alerts = AlertsRepository(uow.session)
-        # most candidates went out on an earlier pass: read those, insert only the rest
-        known = await alerts.known({row["id"] for _, _, row, _ in candidates})
-        todo = [c for c in candidates if (c[0], c[1]) not in known]
-        if not todo:
-            return counts
-        rows = [
-            {
-                "kind": kind,
-                "key": key,
-                "ref_id": row["id"],
-                "region_code": row["region_code"],
-                "event_id": ev.id,
-                "published_at": now,
-            }
-            for kind, key, row, ev in todo
-        ]
-        fresh = await alerts.claim(rows)  # a replica's concurrent pass may have claimed some
-        escalations: dict[str, tuple[dict[str, Any], list[Event]]] = {}
-        for kind, key, row, ev in todo:
-            if (kind, key) not in fresh:
-                continue
-            uow.add_event(ev)
-            counts[kind] += 1
-            if kind == "complaint.overdue":
-                escalations.setdefault(row["id"], (row, []))[1].append(ev)
-        repo = ComplaintsRepository(uow.session)
-        for row, evs in escalations.values():
-            await _record_escalation(repo, row, evs, now)
-        await uow.commit()
+    candidates = [*await _appeal_candidates(uow, today), *await _complaint_candidates(uow, today)]
+    if not candidates:
+        return counts
+    alerts = uow.alerts
+    # most candidates went out on an earlier pass: read those, insert only the rest
+    known = await alerts.known({row["id"] for _, _, row, _ in candidates})
+    todo = [c for c in candidates if (c[0], c[1]) not in known]
+    if not todo:
+        return counts
+    rows = [
+        {
+            "kind": kind,
+            "key": key,
+            "ref_id": row["id"],
+            "region_code": row["region_code"],
+            "event_id": ev.id,
+            "published_at": now,
+        }
+        for kind, key, row, ev in todo
+    ]
+    fresh = await alerts.claim(rows)  # a replica's concurrent pass may have claimed some
+    escalations: dict[str, tuple[dict[str, Any], list[Event]]] = {}
+    for kind, key, row, ev in todo:
+        if (kind, key) not in fresh:
+            continue
+        uow.add_event(ev)
+        counts[kind] += 1
+        if kind == "complaint.overdue":
+            escalations.setdefault(row["id"], (row, []))[1].append(ev)
+    repo = uow.complaints
+    for row, evs in escalations.values():
+        await _record_escalation(repo, row, evs, now)
+    await uow.commit()
     return counts
 
 
@@ -157,20 +146,3 @@ async def _record_escalation(
                 return
             row = fresh
     log.warning("complaint %s: escalation not recorded (kept changing)", row["id"])
-
-
-async def grievance_sweep(ctx: ServiceContext) -> None:
-    """Background task: a pass every `ctx.state["grievance_sweep_interval_s"]` seconds (default 300)."""
-
-    async def step() -> None:
-        counts = await run_grievance_sweep(ctx)
-        if any(counts.values()):
-            log.info("grievance sweep published %s", counts)
-
-    await every(
-        ctx,
-        step,
-        interval_s=lambda: float(ctx.state.get("grievance_sweep_interval_s", 300)),
-        name="grievance sweep",
-        log=log,
-    )

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from services.civil_affairs.adapters.appeals_repository import ComplaintsRepository, StaleVersion, as_date
+from services.civil_affairs.application.ports import StaleVersion, Work
 from services.civil_affairs.domain.appeals import HistoryEntry, Level, level_of_region
 from services.civil_affairs.domain.complaints import (
     Actor,
@@ -29,13 +29,12 @@ from services.civil_affairs.domain.complaints import (
     route_complaint,
 )
 from shared.auth import OFFICER_ROLES, Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import InvalidIdNumber, validate_id_number
 from shared.pii import FieldCipher, mask_id_number, mask_numbers_in_text, mask_phone
 
-from .appeals import GrievanceDeps, _history, actor_label, history_json
+from .appeals import GrievanceDeps, _history, actor_label, as_date, history_json
 from .appeals_policy import complaint_policy, grievance_policy
 
 __all__ = [
@@ -219,7 +218,7 @@ def _channel_allowed(p: Principal, channel: Channel) -> None:
         )
 
 
-async def file_complaint(cmd: FileComplaint, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def file_complaint(cmd: FileComplaint, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
     if p.role not in ("citizen", "department") and not _is_officer(p):
         raise Forbidden("complaints are filed by citizens, officers and departments", code="role_not_allowed")
@@ -239,7 +238,7 @@ async def file_complaint(cmd: FileComplaint, uow: UnitOfWork, deps: GrievanceDep
         raise Unprocessable("the complaint is incomplete", errors=errors)
     now = deps.now()
     today = now.date()
-    resolved = await grievance_policy(uow.session, cmd.region_code, today)
+    resolved = await grievance_policy(uow, cmd.region_code, today)
     policy = complaint_policy(resolved)
     route = route_complaint(cmd.topic, cmd.region_code, officer_level=cmd.officer_level)
     ack_due, reply_due = deadlines(today, policy)
@@ -298,7 +297,7 @@ async def file_complaint(cmd: FileComplaint, uow: UnitOfWork, deps: GrievanceDep
         "created_at": now,
         "updated_at": now,
     }
-    await ComplaintsRepository(uow.session).add(row)
+    await uow.complaints.add(row)
     uow.add_event(complaint_event("received", row))
     uow.add_event(complaint_event("routed", row, reason="intake", routing_rule=route.rule))
     await uow.commit()
@@ -322,16 +321,16 @@ def _transfer_target(cmd: ActOnComplaint, row: dict[str, Any]) -> Route | None:
     return Route(level=level, region=cmd.to_region, rule="transfer (转办)")
 
 
-async def act_on_complaint(cmd: ActOnComplaint, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def act_on_complaint(cmd: ActOnComplaint, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
-    repo = ComplaintsRepository(uow.session)
+    repo = uow.complaints
     row = _visible(p, await repo.get(cmd.complaint_id), deps.cipher)
     if cmd.version is not None and cmd.version != row["version"]:
         raise Conflict(
             "the complaint changed since you read it", code="version_conflict", current_version=row["version"]
         )
     now = deps.now()
-    policy = complaint_policy(await grievance_policy(uow.session, row["region_code"], now.date()))
+    policy = complaint_policy(await grievance_policy(uow, row["region_code"], now.date()))
     note = mask_numbers_in_text(cmd.note) if cmd.note else cmd.note
     target = _transfer_target(cmd, row) if cmd.action is ComplaintAction.TRANSFER else None
     if target is not None and not p.sees(target.region) and not p.sees(row["region_code"]):
@@ -390,15 +389,15 @@ async def act_on_complaint(cmd: ActOnComplaint, uow: UnitOfWork, deps: Grievance
     return complaint_view(row, p, deps)
 
 
-async def get_complaint(p: Principal, complaint_id: str, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
-    row = _visible(p, await ComplaintsRepository(uow.session).get(complaint_id), deps.cipher)
+async def get_complaint(p: Principal, complaint_id: str, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+    row = _visible(p, await uow.complaints.get(complaint_id), deps.cipher)
     return complaint_view(row, p, deps)
 
 
-async def list_complaints(cmd: ListComplaints, uow: UnitOfWork, deps: GrievanceDeps) -> dict[str, Any]:
+async def list_complaints(cmd: ListComplaints, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
     p = cmd.principal
     mine = subject_hash(deps.cipher, p)
-    rows, total = await ComplaintsRepository(uow.session).page(
+    rows, total = await uow.complaints.page(
         region=p.region,
         complainant_index=mine if p.role in ("citizen", "department", "contact") else None,
         department=p.dept if p.role == "department" else None,

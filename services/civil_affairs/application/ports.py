@@ -1,6 +1,7 @@
-"""What the dibao / 特困 use cases need from the outside, as Protocols: the unit of work with its
-repositories (SQL lives in `adapters/`), the policy in force, and the county's household
-economic-situation check system (居民家庭经济状况核对, HTTP or file drop-in)."""
+"""What the civil-affairs use cases need from the outside, as Protocols: the unit of work with its
+repositories (SQL lives in `adapters/`), the policy in force, the county's household
+economic-situation check system (居民家庭经济状况核对, HTTP or file drop-in), and the service that
+owns the decision an appeal is about."""
 
 from __future__ import annotations
 
@@ -13,16 +14,25 @@ from services.civil_affairs.domain.applications import Application
 from services.civil_affairs.domain.economic_check import CheckRecord, CheckResult
 from services.civil_affairs.domain.enrolments import Enrolment
 from services.civil_affairs.domain.programmes import ProgrammePolicy
+from shared.auth import Principal
 from shared.events import Event
+from shared.policy import PolicyVersion
 
 __all__ = [
+    "AlertsRepository",
+    "AppealsRepository",
     "ApplicationsRepository",
     "ChecksRepository",
+    "ComplaintsRepository",
     "EconomicCheck",
     "EnrolmentsRepository",
     "PaymentOrder",
     "PaymentsRepository",
+    "ReliefRepository",
     "StaleVersion",
+    "SubjectFacts",
+    "SubjectLookup",
+    "SubjectUnavailable",
     "Work",
 ]
 
@@ -110,6 +120,84 @@ class PaymentsRepository(Protocol):
     ) -> tuple[list[PaymentOrder], int]: ...
 
 
+class GrievanceRows(Protocol):
+    """Appeals and complaints travel as plain rows (dicts of their columns); an update names the
+    version it read and raises `StaleVersion` when another writer changed the record first."""
+
+    async def add(self, row: dict[str, Any]) -> None: ...
+    async def get(self, record_id: str) -> dict[str, Any] | None: ...
+    async def update(self, record_id: str, expected_version: int, values: dict[str, Any]) -> None: ...
+    async def open_ones(self) -> list[dict[str, Any]]:
+        """Those whose deadlines still run (the sweep's candidates)."""
+        ...
+
+
+class AppealsRepository(GrievanceRows, Protocol):
+    async def page(
+        self,
+        *,
+        region: str,
+        appellant_index: str | None,
+        state: str | None,
+        household_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+    async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
+        """The id of the open appeal of this decision, if any."""
+        ...
+
+
+class ComplaintsRepository(GrievanceRows, Protocol):
+    async def page(
+        self,
+        *,
+        region: str,
+        complainant_index: str | None,
+        department: str | None,
+        state: str | None,
+        topic: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+
+class AlertsRepository(Protocol):
+    """The deadline alerts already published, one row per (kind, key)."""
+
+    async def claim(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+        """Insert alert rows, ignoring those already published; returns the (kind, key) that are new."""
+        ...
+
+    async def known(self, ref_ids: set[str]) -> set[tuple[str, str]]: ...
+
+
+class ReliefRepository(Protocol):
+    """Temporary-relief requests and their payment orders; rows are read-only records with the
+    columns as attributes, amounts in whole fen."""
+
+    async def insert(self, row: dict[str, Any]) -> None: ...
+    async def get(self, request_id: str) -> Any | None: ...
+    async def update(self, request_id: str, version: int, values: dict[str, Any]) -> bool:
+        """False when someone else changed the request first."""
+        ...
+
+    async def list(
+        self,
+        *,
+        region_prefix: str,
+        state: str | None = None,
+        household_id: str | None = None,
+        submitted_by: str | None = None,
+        overdue_on: dt.date | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> Sequence[Any]: ...
+    async def insert_payment(self, row: dict[str, Any]) -> None: ...
+    async def payments(self, request_id: str) -> Sequence[Any]: ...
+    async def mark_payment(self, payment_id: str, values: dict[str, Any]) -> bool: ...
+
+
 class Work(Protocol):
     """One use case = one transaction: the repositories, the events to publish with it, and the
     policy in force (read in the same transaction)."""
@@ -122,9 +210,24 @@ class Work(Protocol):
     def enrolments(self) -> EnrolmentsRepository: ...
     @property
     def payments(self) -> PaymentsRepository: ...
+    @property
+    def appeals(self) -> AppealsRepository: ...
+    @property
+    def complaints(self) -> ComplaintsRepository: ...
+    @property
+    def alerts(self) -> AlertsRepository: ...
+    @property
+    def relief(self) -> ReliefRepository: ...
 
     def add_event(self, event: Event) -> None: ...
-    async def policy(self, region_code: str, on: dt.date) -> ProgrammePolicy: ...
+    async def policy(self, region_code: str, on: dt.date) -> ProgrammePolicy:
+        """The dibao / 特困 figures in force (422 `policy_not_found` when none cover the region)."""
+        ...
+
+    async def policy_versions(self) -> list[PolicyVersion]:
+        """Every civil-affairs policy version: the shipped ones and those added by officers."""
+        ...
+
     async def commit(self, result: Any = None) -> None:
         """Commit the change; `result` is what the use case answers (kept with an idempotency key)."""
         ...
@@ -141,4 +244,31 @@ class EconomicCheck(Protocol):
     async def poll(self, check: CheckRecord) -> CheckResult | None: ...
     async def forget(self, check: CheckRecord) -> None:
         """The result is stored: drop what the exchange still holds (request/result files)."""
+        ...
+
+
+class SubjectUnavailable(Exception):
+    """The owning service did not answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFacts:
+    kind: str
+    id: str
+    household_id: str
+    region_code: str
+    status: str
+    #: the role recorded on the refusal (the history entry that ended the procedure)
+    decided_by_role: str | None
+    decided_at: str | None
+
+
+class SubjectLookup(Protocol):
+    """The service owning a decision, asked with the caller's own authority."""
+
+    KINDS: frozenset[str]
+
+    async def lookup(self, kind: str, subject_id: str, principal: Principal) -> SubjectFacts | None:
+        """The facts, or None when the owner says there is no such record for this caller;
+        raises `SubjectUnavailable` when it does not answer."""
         ...

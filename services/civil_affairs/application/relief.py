@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.civil_affairs.adapters.relief_policy import relief_policy_for
-from services.civil_affairs.adapters.repository_relief import ReliefRepository
+from services.civil_affairs.application.appeals_policy import SERVICE
+from services.civil_affairs.application.ports import ReliefRepository, Work
 from services.civil_affairs.domain.relief import (
     ReliefAction,
     ReliefError,
@@ -30,14 +28,14 @@ from services.civil_affairs.domain.relief import (
     allowed_actions,
     decide,
     is_overdue,
+    relief_policy,
     reopened_state,
 )
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event, PersonalDataInEvent, assert_no_personal_data
 from shared.pii import FieldCipher
-from shared.policy import PolicyError, PolicyNotFound, PolicyParameterMissing
+from shared.policy import PolicyError, PolicyNotFound, PolicyParameterMissing, resolve_policy
 
 from .actors import actor_label
 
@@ -108,9 +106,11 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat()
 
 
-async def _policy(session: AsyncSession, region_code: str, as_of: dt.date) -> ReliefPolicy:
+async def _policy(uow: Work, region_code: str, as_of: dt.date) -> ReliefPolicy:
+    """The relief figures of the version in force (shipped `policy/*relief*.yaml` or added by an officer)."""
     try:
-        return await relief_policy_for(session, region_code, as_of)
+        versions = await uow.policy_versions()
+        return relief_policy(resolve_policy(versions, service=SERVICE, region_code=region_code, as_of=as_of))
     except (PolicyNotFound, PolicyParameterMissing) as exc:
         # No version for the region sets the relief figures: the region has no relief policy.
         raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError("region_code", str(exc))]) from None
@@ -143,18 +143,18 @@ def _no_personal_data(value: Any, path: str) -> None:
         ) from None
 
 
-async def relief_limit(uow: UnitOfWork, principal: Principal, region_code: str, as_of: dt.date) -> dict[str, Any]:
+async def relief_limit(uow: Work, principal: Principal, region_code: str, as_of: dt.date) -> dict[str, Any]:
     """The relief figures in force (township limit with its computation) for a region."""
     if principal.role not in _READERS:
         raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
     if not principal.sees(region_code):
         raise NotFound(f"no region {region_code} in your jurisdiction")
-    policy = await _policy(uow.session, region_code, as_of)
+    policy = await _policy(uow, region_code, as_of)
     return {"region_code": region_code, "as_of": as_of.isoformat(), **policy.as_dict()}
 
 
 async def submit_relief(
-    uow: UnitOfWork, principal: Principal, cmd: SubmitRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
+    uow: Work, principal: Principal, cmd: SubmitRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
 ) -> dict[str, Any]:
     if principal.role not in _SUBMITTERS:
         raise Forbidden("this role cannot request temporary relief", code="role_not_allowed")
@@ -162,7 +162,7 @@ async def submit_relief(
         raise NotFound(f"no region {cmd.region_code} in your jurisdiction")
     if cmd.household_id is not None:
         _no_personal_data(cmd.household_id, "household_id")
-    policy = await _policy(uow.session, cmd.region_code, today)
+    policy = await _policy(uow, cmd.region_code, today)
     rid = str(uuid.uuid4())
     step = {
         "action": "submit",
@@ -199,10 +199,10 @@ async def submit_relief(
         "updated_at": now,
         "version": 1,
     }
-    repo = ReliefRepository(uow.session)
+    repo = uow.relief
     await repo.insert(row)
     await uow.commit()
-    return await _read(repo, await repo.get(rid), principal, today)
+    return await _read(uow, await repo.get(rid), principal, today)
 
 
 async def _visible(repo: ReliefRepository, request_id: str, principal: Principal, cipher: FieldCipher) -> Any:
@@ -242,11 +242,11 @@ def _payment_event(
 
 
 async def act_on_relief(
-    uow: UnitOfWork, principal: Principal, cmd: ActOnRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
+    uow: Work, principal: Principal, cmd: ActOnRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
 ) -> dict[str, Any]:
-    repo = ReliefRepository(uow.session)
+    repo = uow.relief
     row = await _visible(repo, cmd.request_id, principal, cipher)
-    policy = await _policy(uow.session, row.region_code, row.as_of)
+    policy = await _policy(uow, row.region_code, row.as_of)
     try:
         action = ReliefAction(cmd.action)
         step = decide(
@@ -319,18 +319,16 @@ async def act_on_relief(
         )
         uow.add_event(_payment_event(row, payment_id, step.pay, str(step.level), principal.sub, principal.role, now))
     await uow.commit()
-    return await _read(repo, await repo.get(row.id), principal, today)
+    return await _read(uow, await repo.get(row.id), principal, today)
 
 
 SOURCE_REOPEN = "003 §一(五) (受理、转办、办结); 000 社会保障兜底 §五(三): an overturned refusal is decided again"
 
 
-async def reopen_on_appeal(
-    uow: UnitOfWork, request_id: str, *, appeal_id: str, by: str, role: str, now: dt.datetime
-) -> bool:
+async def reopen_on_appeal(uow: Work, request_id: str, *, appeal_id: str, by: str, role: str, now: dt.datetime) -> bool:
     """An appeal overturned the rejection of `request_id` (in the appeal's transaction): the
     request goes back to the state it was rejected in. False if it is not rejected."""
-    repo = ReliefRepository(uow.session)
+    repo = uow.relief
     row = await repo.get(request_id)
     if row is None or row.state != ReliefState.REJECTED:
         return False
@@ -358,10 +356,10 @@ async def reopen_on_appeal(
     return True
 
 
-async def subject_facts(uow: UnitOfWork, principal: Principal, request_id: str, cipher: FieldCipher) -> Any:
+async def subject_facts(uow: Work, principal: Principal, request_id: str, cipher: FieldCipher) -> Any:
     """What an appeal needs of a relief request the caller may see: (row, the rejecting entry) or None."""
     try:
-        row = await _visible(ReliefRepository(uow.session), request_id, principal, cipher)
+        row = await _visible(uow.relief, request_id, principal, cipher)
     except NotFound:
         return None
     refusal = next((e for e in reversed(json.loads(row.history)) if e.get("to") == ReliefState.REJECTED), None)
@@ -369,14 +367,14 @@ async def subject_facts(uow: UnitOfWork, principal: Principal, request_id: str, 
 
 
 async def get_relief(
-    uow: UnitOfWork, principal: Principal, request_id: str, *, cipher: FieldCipher, today: dt.date
+    uow: Work, principal: Principal, request_id: str, *, cipher: FieldCipher, today: dt.date
 ) -> dict[str, Any]:
-    repo = ReliefRepository(uow.session)
-    return await _read(repo, await _visible(repo, request_id, principal, cipher), principal, today)
+    repo = uow.relief
+    return await _read(uow, await _visible(repo, request_id, principal, cipher), principal, today)
 
 
 async def list_relief(
-    uow: UnitOfWork, principal: Principal, q: ListRelief, *, cipher: FieldCipher, today: dt.date
+    uow: Work, principal: Principal, q: ListRelief, *, cipher: FieldCipher, today: dt.date
 ) -> dict[str, Any]:
     if principal.role not in _READERS:
         raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
@@ -385,7 +383,7 @@ async def list_relief(
         raise NotFound(f"no region {region} in your jurisdiction")
     if q.state is not None and q.state not in {str(s) for s in ReliefState}:
         raise Unprocessable("unknown state", errors=[FieldError("state", "is not a relief state")])
-    repo = ReliefRepository(uow.session)
+    repo = uow.relief
     rows = await repo.list(
         region_prefix=region,
         state=q.state,
@@ -395,13 +393,13 @@ async def list_relief(
         before_seq=q.before,
         limit=q.limit,
     )
-    items = [await _read(repo, r, principal, today) for r in rows]
+    items = [await _read(uow, r, principal, today) for r in rows]
     nxt = rows[-1].seq if len(rows) == q.limit else None
     return {"items": items, "next_before": nxt}
 
 
-async def _read(repo: ReliefRepository, row: Any, principal: Principal, today: dt.date) -> dict[str, Any]:
-    policy = await _policy(repo.session, row.region_code, row.as_of)
+async def _read(uow: Work, row: Any, principal: Principal, today: dt.date) -> dict[str, Any]:
+    policy = await _policy(uow, row.region_code, row.as_of)
     state = ReliefState(row.state)
     payments = [
         {
@@ -416,7 +414,7 @@ async def _read(repo: ReliefRepository, row: Any, principal: Principal, today: d
             "ordered_at": _iso(p.ordered_at),
             "recorded_at": _iso(p.recorded_at),
         }
-        for p in await repo.payments(row.id)
+        for p in await uow.relief.payments(row.id)
     ]
     requested = Decimal(row.requested_fen).scaleb(-2)
     return {
@@ -450,7 +448,7 @@ async def _read(repo: ReliefRepository, row: Any, principal: Principal, today: d
     }
 
 
-async def record_payment_answer(uow: UnitOfWork, ev: Event, *, at: dt.datetime) -> str | None:
+async def record_payment_answer(uow: Work, ev: Event, *, at: dt.datetime) -> str | None:
     """Subsidy's answer to one of our payment orders: `decision_approved` → `recorded` with the
     decision id and amount; `decision_refused` → `refused` with the code and reason. Events
     without a relief order (other decisions, dibao enrolments) are ignored. Returns the new status."""
@@ -458,7 +456,7 @@ async def record_payment_answer(uow: UnitOfWork, ev: Event, *, at: dt.datetime) 
     payment_id, reference = data.get("payment_id"), data.get("reference")
     if not payment_id or not isinstance(reference, dict) or reference.get("kind") != "relief_request":
         return None
-    repo = ReliefRepository(uow.session)
+    repo = uow.relief
     if ev.name == "decision_approved":
         amount = Decimal(str(data.get("amount") or "0"))
         values = {"status": "recorded", "decision_id": data.get("decision_id"), "recorded_fen": _fen(amount)}

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notification.adapters.context import extras_of
+from services.notification.adapters.http import check_destination
 from services.notification.api.schemas import (
     DeliveryPage,
     DeliveryRead,
@@ -19,70 +20,86 @@ from services.notification.api.schemas import (
     SubscriptionRead,
 )
 from services.notification.application import subscriptions as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from services.notification.application.ports import Work
+from services.notification.domain.ssrf import parse_allowlist
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
-from shared.db import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+
+
+def subscription_deps(ctx: ServiceContext = Depends(get_ctx)) -> uc.SubscriptionDeps:
+    allowlist = parse_allowlist(ctx.settings.webhook_allowlist)
+
+    async def check(url: str) -> None:
+        await check_destination(url, allowlist)
+
+    def wake() -> None:
+        dispatcher = extras_of(ctx).dispatcher
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    return uc.SubscriptionDeps(cipher=ctx.cipher, check_destination=check, wake_dispatcher=wake)
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(
     body: SubscriptionCreate,
-    ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
     cmd = uc.NewSubscription(body.url, body.event_types, body.region, body.description)
-    return await uc.create_subscription(ctx, uow, principal, cmd)
+    return await uc.create_subscription(cmd, uow, principal, deps)
 
 
 @router.get("/subscriptions", response_model=SubscriptionPage)
 async def list_subscriptions(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=1_000_000_000),
-    session: AsyncSession = Depends(get_session),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    return await uc.list_subscriptions(session, principal, limit=limit, offset=offset)
+    return await uc.list_subscriptions(uow, principal, limit=limit, offset=offset)
 
 
 @router.get("/subscriptions/{sub_id}", response_model=SubscriptionRead)
 async def get_subscription(
-    sub_id: str, session: AsyncSession = Depends(get_session), principal: Principal = Depends(get_principal)
+    sub_id: str, uow: Work = Depends(get_uow), principal: Principal = Depends(get_principal)
 ) -> dict[str, object]:
-    return await uc.get_subscription(session, principal, sub_id)
+    return await uc.get_subscription(uow, principal, sub_id)
 
 
 @router.post("/subscriptions/{sub_id}/rotate-secret", response_model=SecretRotated)
 async def rotate_secret(
     sub_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    grace = ctx.state["notification_settings"].webhook_rotation_grace_s
-    return await uc.rotate_secret(ctx, uow, principal, sub_id, grace_s=grace)
+    grace = extras_of(ctx).settings.webhook_rotation_grace_s
+    return await uc.rotate_secret(uc.RotateSecret(sub_id, grace), uow, principal, deps)
 
 
 @router.post("/subscriptions/{sub_id}/disable", response_model=SubscriptionRead)
 async def disable(
     sub_id: str,
-    ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    return await uc.set_enabled(ctx, uow, principal, sub_id, False)
+    return await uc.set_enabled(uc.SetEnabled(sub_id, enabled=False), uow, principal, deps)
 
 
 @router.post("/subscriptions/{sub_id}/enable", response_model=SubscriptionRead)
 async def enable(
     sub_id: str,
-    ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    return await uc.set_enabled(ctx, uow, principal, sub_id, True)
+    return await uc.set_enabled(uc.SetEnabled(sub_id, enabled=True), uow, principal, deps)
 
 
 @router.get("/subscriptions/{sub_id}/deliveries", response_model=DeliveryPage)
@@ -91,10 +108,10 @@ async def list_deliveries(
     status: str | None = Query(None, pattern="^(pending|delivered|dead)$"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=1_000_000_000),
-    session: AsyncSession = Depends(get_session),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    return await uc.list_deliveries(session, principal, sub_id, status=status, limit=limit, offset=offset)
+    return await uc.list_deliveries(uow, principal, sub_id, status=status, limit=limit, offset=offset)
 
 
 @router.post("/subscriptions/{sub_id}/replay", response_model=ReplayResult)
@@ -102,21 +119,20 @@ async def replay_subscription(
     sub_id: str,
     since: dt.datetime = Query(..., description="re-send the dead-lettered deliveries queued since then"),
     include_delivered: bool = Query(False, description="also re-send what was delivered"),
-    ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
     since_utc = since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since.astimezone(dt.UTC)
-    return await uc.replay_subscription(
-        ctx, uow, principal, sub_id, since=since_utc, include_delivered=include_delivered
-    )
+    cmd = uc.ReplaySubscription(sub_id, since=since_utc, include_delivered=include_delivered)
+    return await uc.replay_subscription(cmd, uow, principal, deps)
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
 async def replay_delivery(
     delivery_id: int = Path(ge=1, le=2**63 - 1),  # beyond 64 bits reached the database: a 500
-    ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    deps: uc.SubscriptionDeps = Depends(subscription_deps),
+    uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, object]:
-    return await uc.replay_delivery(ctx, uow, principal, delivery_id)
+    return await uc.replay_delivery(uc.ReplayDelivery(delivery_id), uow, principal, deps)

@@ -6,33 +6,29 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.notification.adapters.http import check_destination
-from services.notification.adapters.orm import (
-    deliveries,
-    delivery_attempts,
-    subscription_secrets,
-    subscriptions,
-)
-from services.notification.application.common import after_commit, person_hash
+from services.notification.application.common import SECRET_CONTEXT, person_hash
+from services.notification.application.ports import CheckDestination, Work
 from services.notification.domain.patterns import InvalidPattern, validate_pattern
 from services.notification.domain.signing import new_secret
-from services.notification.domain.ssrf import DestinationRefused, parse_allowlist
-from shared.app import ServiceContext
+from services.notification.domain.ssrf import DestinationRefused
 from shared.auth import Principal
-from shared.db import UnitOfWork, utcnow
+from shared.db import utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.identifiers import REGION_LEVELS
-from shared.pii import mask_numbers_in_value
+from shared.pii import FieldCipher, mask_numbers_in_value
 
 __all__ = [
     "SECRET_CONTEXT",
+    "NewSubscription",
+    "ReplayDelivery",
+    "ReplaySubscription",
+    "RotateSecret",
+    "SetEnabled",
+    "SubscriptionDeps",
     "create_subscription",
     "get_subscription",
     "list_deliveries",
@@ -43,8 +39,15 @@ __all__ = [
     "set_enabled",
 ]
 
-SECRET_CONTEXT = b"subscription_secrets.secret_enc"
 SUBSCRIBER_ROLES = frozenset({"department", "county", "province", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionDeps:
+    cipher: FieldCipher
+    check_destination: CheckDestination
+    #: wakes this replica's dispatcher (replayed deliveries go out at once)
+    wake_dispatcher: Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,30 @@ class NewSubscription:
     event_types: list[str]
     region: str | None
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class RotateSecret:
+    sub_id: str
+    grace_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetEnabled:
+    sub_id: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySubscription:
+    sub_id: str
+    since: dt.datetime
+    include_delivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayDelivery:
+    delivery_id: int
 
 
 def _require_role(p: Principal) -> None:
@@ -68,30 +95,15 @@ def _visible(row: Any, p: Principal) -> bool:
     return p.role != "department" or row.owner_dept == p.dept
 
 
-def _scope_clause(p: Principal) -> Any:
-    s = subscriptions.c
-    if p.role == "admin":
-        return sa.true()
-    clause = sa.and_(sa.func.length(s.region) >= len(p.region), sa.func.substr(s.region, 1, len(p.region)) == p.region)
-    if p.role == "department":
-        clause = sa.and_(clause, s.owner_dept == p.dept)
-    return clause
-
-
-async def _load(session: AsyncSession, p: Principal, sub_id: str, *, lock: bool = False) -> Any:
+async def _load(uow: Work, p: Principal, sub_id: str, *, lock: bool = False) -> Any:
     _require_role(p)
-    q = sa.select(subscriptions).where(subscriptions.c.id == sub_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = (await session.execute(q)).first()
+    row = await uow.subscriptions.get(sub_id, lock=lock)
     if row is None or not _visible(row, p):
         raise NotFound(f"subscription {sub_id} not found")
     return row
 
 
-async def create_subscription(
-    ctx: ServiceContext, uow: UnitOfWork, p: Principal, cmd: NewSubscription
-) -> dict[str, Any]:
+async def create_subscription(cmd: NewSubscription, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
     _require_role(p)
     errors: list[FieldError] = []
     patterns: list[str] = []
@@ -110,7 +122,7 @@ async def create_subscription(
     if p.role != "admin" and not p.sees(region):
         raise NotFound(f"region {region} not found")
     try:
-        await check_destination(cmd.url, parse_allowlist(ctx.settings.webhook_allowlist))
+        await deps.check_destination(cmd.url)
     except DestinationRefused as exc:
         raise Unprocessable(
             f"url: {exc}", code="webhook_url_refused", errors=[FieldError("url", str(exc), "ssrf")]
@@ -118,29 +130,25 @@ async def create_subscription(
     now = utcnow()
     sub_id = str(uuid.uuid4())
     secret = new_secret()
-    await uow.session.execute(
-        sa.insert(subscriptions).values(
-            id=sub_id,
-            owner_sub_hash=person_hash(ctx.cipher, p),
-            owner_role=p.role,
-            owner_region=p.region,
-            owner_dept=p.dept,
-            url=cmd.url,
-            event_types=list(dict.fromkeys(patterns)),
-            region=region,
-            description=cmd.description,
-            status="active",
-            created_at=now,
-            updated_at=now,
-        )
+    await uow.subscriptions.add(
+        {
+            "id": sub_id,
+            "owner_sub_hash": person_hash(deps.cipher, p),
+            "owner_role": p.role,
+            "owner_region": p.region,
+            "owner_dept": p.dept,
+            "url": cmd.url,
+            "event_types": list(dict.fromkeys(patterns)),
+            "region": region,
+            "description": cmd.description,
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+        }
     )
-    await uow.session.execute(
-        sa.insert(subscription_secrets).values(
-            subscription_id=sub_id, secret_enc=ctx.cipher.encrypt_text(secret, context=SECRET_CONTEXT), created_at=now
-        )
-    )
+    await uow.subscriptions.add_secret(sub_id, deps.cipher.encrypt_text(secret, context=SECRET_CONTEXT), now)
     await uow.commit()
-    row = (await uow.session.execute(sa.select(subscriptions).where(subscriptions.c.id == sub_id))).one()
+    row = await uow.subscriptions.get(sub_id)
     return dict(render(row), secret=secret)
 
 
@@ -164,137 +172,87 @@ def render(row: Any, stats: dict[str, int] | None = None) -> dict[str, Any]:
     return out
 
 
-async def _stats(session: AsyncSession, sub_id: str) -> dict[str, int]:
-    d = deliveries.c
-    rows = (
-        await session.execute(
-            sa.select(d.status, sa.func.count()).where(d.subscription_id == sub_id).group_by(d.status)
-        )
-    ).all()
-    out = {"pending": 0, "delivered": 0, "dead": 0}
-    out.update({r[0]: int(r[1]) for r in rows})
-    return out
+async def get_subscription(uow: Work, p: Principal, sub_id: str) -> dict[str, Any]:
+    row = await _load(uow, p, sub_id)
+    return render(row, await uow.subscriptions.delivery_stats(sub_id))
 
 
-async def get_subscription(session: AsyncSession, p: Principal, sub_id: str) -> dict[str, Any]:
-    row = await _load(session, p, sub_id)
-    return render(row, await _stats(session, sub_id))
-
-
-async def list_subscriptions(session: AsyncSession, p: Principal, *, limit: int, offset: int) -> dict[str, Any]:
+async def list_subscriptions(uow: Work, p: Principal, *, limit: int, offset: int) -> dict[str, Any]:
     _require_role(p)
-    s = subscriptions.c
-    where = _scope_clause(p)
-    total = (await session.execute(sa.select(sa.func.count()).select_from(subscriptions).where(where))).scalar_one()
-    rows = (
-        await session.execute(
-            sa.select(subscriptions).where(where).order_by(s.created_at.desc(), s.id).limit(limit).offset(offset)
-        )
-    ).all()
-    return {"items": [render(r) for r in rows], "total": int(total), "limit": limit, "offset": offset}
+    rows, total = await uow.subscriptions.page(
+        region=None if p.role == "admin" else p.region,
+        dept=p.dept if p.role == "department" else None,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": [render(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
-async def rotate_secret(
-    ctx: ServiceContext, uow: UnitOfWork, p: Principal, sub_id: str, *, grace_s: float
-) -> dict[str, Any]:
-    await _load(uow.session, p, sub_id, lock=True)
+async def rotate_secret(cmd: RotateSecret, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+    await _load(uow, p, cmd.sub_id, lock=True)
     now = utcnow()
-    expires = now + dt.timedelta(seconds=grace_s)
-    ss = subscription_secrets.c
-    # Secrets still signing keep signing until the grace period ends (never extended).
-    await uow.session.execute(
-        sa.update(subscription_secrets)
-        .where(ss.subscription_id == sub_id, sa.or_(ss.expires_at.is_(None), ss.expires_at > expires))
-        .values(expires_at=expires)
-    )
+    expires = now + dt.timedelta(seconds=cmd.grace_s)
+    await uow.subscriptions.expire_secrets(cmd.sub_id, expires)
     secret = new_secret()
-    await uow.session.execute(
-        sa.insert(subscription_secrets).values(
-            subscription_id=sub_id, secret_enc=ctx.cipher.encrypt_text(secret, context=SECRET_CONTEXT), created_at=now
-        )
-    )
-    await uow.session.execute(sa.update(subscriptions).where(subscriptions.c.id == sub_id).values(updated_at=now))
+    await uow.subscriptions.add_secret(cmd.sub_id, deps.cipher.encrypt_text(secret, context=SECRET_CONTEXT), now)
+    await uow.subscriptions.update(cmd.sub_id, {"updated_at": now})
     await uow.commit()
-    return {"id": sub_id, "secret": secret, "previous_secrets_expire_at": expires}
+    return {"id": cmd.sub_id, "secret": secret, "previous_secrets_expire_at": expires}
 
 
-def _wake(ctx: ServiceContext) -> None:
-    dispatcher = ctx.state.get("dispatcher")
-    if dispatcher is not None:
-        dispatcher.wake()
-
-
-async def _requeue(uow: UnitOfWork, where: Any) -> int:
-    res = await uow.session.execute(
-        sa.update(deliveries)
-        .where(where)
-        .values(
-            status="pending", attempts=0, next_attempt_at=utcnow(), lease_owner=None, lease_until=None, dead_at=None
-        )
-    )
-    return int(res.rowcount or 0)
-
-
-async def set_enabled(ctx: ServiceContext, uow: UnitOfWork, p: Principal, sub_id: str, enabled: bool) -> dict[str, Any]:
-    row = await _load(uow.session, p, sub_id, lock=True)
+async def set_enabled(cmd: SetEnabled, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+    sub_id = cmd.sub_id
+    row = await _load(uow, p, sub_id, lock=True)
     now = utcnow()
     replayed = 0
-    if enabled and row.status != "active":
+    if cmd.enabled and row.status != "active":
         if row.missed_since is not None:
-            d = deliveries.c
-            replayed = await _requeue(
-                uow, sa.and_(d.subscription_id == sub_id, d.status == "dead", d.dead_at >= row.missed_since)
-            )
-        await uow.session.execute(
-            sa.update(subscriptions)
-            .where(subscriptions.c.id == sub_id)
-            .values(
-                status="active",
-                disabled_reason=None,
-                disabled_at=None,
-                failing_since=None,
-                missed_since=None,
-                updated_at=now,
-            )
+            replayed = await uow.subscriptions.requeue(sub_id=sub_id, statuses=("dead",), dead_since=row.missed_since)
+        await uow.subscriptions.update(
+            sub_id,
+            {
+                "status": "active",
+                "disabled_reason": None,
+                "disabled_at": None,
+                "failing_since": None,
+                "missed_since": None,
+                "updated_at": now,
+            },
         )
-        after_commit(uow, "wake_dispatcher", lambda: _wake(ctx))
-    elif not enabled and row.status == "active":
-        await uow.session.execute(
-            sa.update(subscriptions)
-            .where(subscriptions.c.id == sub_id)
-            .values(status="disabled", disabled_reason="by_owner", disabled_at=now, updated_at=now)
+        uow.after_commit("wake_dispatcher", deps.wake_dispatcher)
+    elif not cmd.enabled and row.status == "active":
+        await uow.subscriptions.update(
+            sub_id, {"status": "disabled", "disabled_reason": "by_owner", "disabled_at": now, "updated_at": now}
         )
     await uow.commit()
-    out = await get_subscription(uow.session, p, sub_id)
+    out = await get_subscription(uow, p, sub_id)
     out["replayed"] = replayed
     return out
 
 
 async def replay_subscription(
-    ctx: ServiceContext, uow: UnitOfWork, p: Principal, sub_id: str, *, since: dt.datetime, include_delivered: bool
+    cmd: ReplaySubscription, uow: Work, p: Principal, deps: SubscriptionDeps
 ) -> dict[str, Any]:
-    await _load(uow.session, p, sub_id, lock=True)
-    d = deliveries.c
-    statuses = ("dead", "delivered") if include_delivered else ("dead",)
-    n = await _requeue(uow, sa.and_(d.subscription_id == sub_id, d.status.in_(statuses), d.created_at >= since))
-    after_commit(uow, "wake_dispatcher", lambda: _wake(ctx))
+    await _load(uow, p, cmd.sub_id, lock=True)
+    statuses = ("dead", "delivered") if cmd.include_delivered else ("dead",)
+    n = await uow.subscriptions.requeue(sub_id=cmd.sub_id, statuses=statuses, created_since=cmd.since)
+    uow.after_commit("wake_dispatcher", deps.wake_dispatcher)
     await uow.commit()
-    return {"subscription_id": sub_id, "replayed": n, "since": since}
+    return {"subscription_id": cmd.sub_id, "replayed": n, "since": cmd.since}
 
 
-async def replay_delivery(ctx: ServiceContext, uow: UnitOfWork, p: Principal, delivery_id: int) -> dict[str, Any]:
+async def replay_delivery(cmd: ReplayDelivery, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
     _require_role(p)
-    row = (await uow.session.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id))).first()
+    row = await uow.subscriptions.delivery(cmd.delivery_id)
     if row is None:
-        raise NotFound(f"delivery {delivery_id} not found")
-    await _load(uow.session, p, row.subscription_id)  # 404 outside the caller's scope
+        raise NotFound(f"delivery {cmd.delivery_id} not found")
+    await _load(uow, p, row.subscription_id)  # 404 outside the caller's scope
     if row.status == "pending":
         raise Conflict("this delivery is still being attempted", code="delivery_pending")
-    await _requeue(uow, deliveries.c.id == delivery_id)
-    after_commit(uow, "wake_dispatcher", lambda: _wake(ctx))
+    await uow.subscriptions.requeue(delivery_id=cmd.delivery_id)
+    uow.after_commit("wake_dispatcher", deps.wake_dispatcher)
     await uow.commit()
-    fresh = (await uow.session.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id))).one()
-    return render_delivery(fresh, [])
+    return render_delivery(await uow.subscriptions.delivery(cmd.delivery_id), [])
 
 
 def render_delivery(row: Any, attempts: list[Any]) -> dict[str, Any]:
@@ -327,29 +285,13 @@ def render_delivery(row: Any, attempts: list[Any]) -> dict[str, Any]:
 
 
 async def list_deliveries(
-    session: AsyncSession, p: Principal, sub_id: str, *, status: str | None, limit: int, offset: int
+    uow: Work, p: Principal, sub_id: str, *, status: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
-    await _load(session, p, sub_id)
-    d = deliveries.c
-    where = d.subscription_id == sub_id
-    if status:
-        where = sa.and_(where, d.status == status)
-    total = (await session.execute(sa.select(sa.func.count()).select_from(deliveries).where(where))).scalar_one()
-    rows = (
-        await session.execute(sa.select(deliveries).where(where).order_by(d.id.desc()).limit(limit).offset(offset))
-    ).all()
-    by_delivery: dict[int, list[Any]] = defaultdict(list)
-    if rows:
-        a = delivery_attempts.c
-        for att in (
-            await session.execute(
-                sa.select(delivery_attempts).where(a.delivery_id.in_([r.id for r in rows])).order_by(a.id)
-            )
-        ).all():
-            by_delivery[att.delivery_id].append(att)
+    await _load(uow, p, sub_id)
+    rows, attempts, total = await uow.subscriptions.deliveries_page(sub_id, status=status, limit=limit, offset=offset)
     return {
-        "items": [render_delivery(r, by_delivery[r.id]) for r in rows],
-        "total": int(total),
+        "items": [render_delivery(r, attempts.get(r.id, [])) for r in rows],
+        "total": total,
         "limit": limit,
         "offset": offset,
     }

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from services.subsidy.adapters import repository as repo
+from services.subsidy.adapters.idempotent import unit_of_work
 from services.subsidy.application.decisions import Approval, DecisionCommand, record_decision
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import EventHandler, PoisonEvent
@@ -162,14 +162,14 @@ def _payment_handler(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         cmd = payment_command(ev)
         assert cmd.payment_id is not None
-        earlier = await repo.decision_for_payment(uow.session, cmd.payment_id)
+        work = unit_of_work(uow)
+        earlier = await work.decisions.for_payment(cmd.payment_id)
         if earlier is not None:  # the same order sent twice (a new event id): one decision
             log.info("event %s: payment %s already recorded as decision %s", ev.id, cmd.payment_id, earlier.id)
             return
-        store = ctx.state["policy_store"]
         try:
             async with uow.session.begin_nested():
-                read = await record_decision(uow, store, cmd, by=f"event:{ev.source or 'civil_affairs'}", role="system")
+                read = await record_decision(work, cmd, by=f"event:{ev.source or 'civil_affairs'}", role="system")
         except DomainError as exc:
             paths = "; ".join(f"{e['path']}: {e['message']}" for e in exc.extra.get("errors") or [])
             log.info("event %s: payment %s refused: %s", ev.id, cmd.payment_id, exc.code)
@@ -183,12 +183,11 @@ def _payment_handler(ctx: ServiceContext) -> EventHandler:
 def _handler(ctx: ServiceContext, build: Callable[[Event], DecisionCommand]) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         cmd = build(ev)
-        store = ctx.state["policy_store"]
         try:
             # A savepoint: a refusal must not undo the other events of the batch.
             async with uow.session.begin_nested():
                 read = await record_decision(
-                    uow, store, cmd, by=f"event:{ev.source or 'assistance'}", role="system", require_payable=True
+                    unit_of_work(uow), cmd, by=f"event:{ev.source or 'assistance'}", role="system", require_payable=True
                 )
         except Conflict as exc:
             log.info("event %s: no %s decision: %s", ev.id, cmd.kind, exc.detail)

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -25,11 +24,10 @@ from services.subsidy.application.calculation import (
     run_calculation,
 )
 from services.subsidy.application.decisions import RECORDER_ROLES
-from services.subsidy.application.policies import resolve
-from shared.app import get_principal, get_session, request_body
+from services.subsidy.application.ports import Work
+from shared.app import get_principal, get_uow, request_body
 from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.policy_store import PolicyStore
 
 from .schemas import SubsidyCalculate, body_schema, read_body
 
@@ -114,7 +112,7 @@ async def _spooled(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                 await task
 
 
-def make_router(store: PolicyStore) -> APIRouter:
+def make_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/subsidies", tags=["subsidies"])
 
     @router.post(
@@ -125,13 +123,13 @@ def make_router(store: PolicyStore) -> APIRouter:
     async def calculate_one(
         request: Request,
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         if principal.role not in CALCULATOR_ROLES:
             raise Forbidden("subsidy calculations are for officers, contact persons, departments and administrators")
         body, _ = await read_body(request, SubsidyCalculate)
         check_region(body.region_code, principal.sees)
-        policy = await resolve(store, session, body.region_code, body.as_of)
+        policy = await uow.policy(body.region_code, body.as_of)
         result = run_calculation(body.kind, body.inputs, policy)
         return calculation_read(result, region_code=body.region_code, as_of=body.as_of)
 
@@ -144,11 +142,11 @@ def make_router(store: PolicyStore) -> APIRouter:
     async def calculate_batch(
         request: Request,
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> StreamingResponse:
         require_officer(principal)
-        versions = await store.versions(session)
-        await session.rollback()  # release the connection before the long stream
+        versions = await uow.policy_versions()
+        await uow.rollback()  # release the connection before the long stream
         ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == NDJSON
         calc = BatchCalculator(versions, principal.sees)
         chunks: AsyncIterator[bytes] = request.stream()

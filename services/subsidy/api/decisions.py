@@ -7,25 +7,23 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.subsidy.adapters import repository as repo
+from services.subsidy.adapters.idempotent import idempotent
 from services.subsidy.application.calculation import check_region
 from services.subsidy.application.decisions import (
     DecisionCommand,
-    decision_read,
-    get_visible,
-    record_decision,
+    ListDecisions,
+    StepDecision,
+    decide,
+    list_decisions,
+    read_decision,
     transition,
 )
+from services.subsidy.application.ports import Work
 from services.subsidy.domain import DecisionAction, DecisionState, SubsidyKind
-from shared import idempotency
-from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow, problem_response
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow, problem_response
 from shared.auth import Principal
-from shared.db import UnitOfWork
-from shared.errors import DomainError
 from shared.identifiers import region_within
-from shared.policy_store import PolicyStore
 
 from .calculate import require_officer
 from .schemas import DecisionCreate, DecisionReject, DecisionStep, body_schema, read_body
@@ -33,7 +31,7 @@ from .schemas import DecisionCreate, DecisionReject, DecisionStep, body_schema, 
 __all__ = ["make_router"]
 
 
-def make_router(store: PolicyStore) -> APIRouter:
+def make_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/subsidies/decisions", tags=["decisions"])
 
     @router.post(
@@ -64,33 +62,17 @@ def make_router(store: PolicyStore) -> APIRouter:
             household_id=body.household_id,
             note=body.note,
         )
-        if idempotency_key is None:
-            async with ctx.uow() as uow:
-                read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
-                await uow.commit()
-            return _created(read)
-        keys = ctx.tables["idempotency_keys"]
-        claim = await idempotency.claim(
-            ctx.uow, keys, scope=idempotency.scope_for("subsidy.decisions", principal), key=idempotency_key, body=raw
+        status, read, replayed = await idempotent(
+            ctx,
+            principal,
+            route="subsidy.decisions",
+            key=idempotency_key,
+            body=raw,
+            status=201,
+            instance=request.url.path,
+            run=lambda uow: decide(cmd, uow, principal),
         )
-        if claim.replay is not None:
-            return _replay(*claim.replay)
-        try:
-            async with ctx.uow() as uow:
-                read = await record_decision(uow, store, cmd, by=principal.sub, role=principal.role)
-                await idempotency.complete(uow.session, keys, claim, 201, read)
-                await uow.commit()
-        except DomainError as exc:
-            # A refusal is an answer too: the same request again gets the same problem.
-            problem = exc.to_problem(instance=request.url.path)
-            async with ctx.uow() as uow:
-                await idempotency.complete(uow.session, keys, claim, exc.status, problem)
-                await uow.commit()
-            raise
-        except BaseException:
-            await idempotency.release(ctx.uow, keys, claim)
-            raise
-        return _created(read)
+        return _replay(status, read) if replayed else _created(read)
 
     @router.get("", summary="List decisions in your jurisdiction, newest first")
     async def list_(
@@ -104,15 +86,15 @@ def make_router(store: PolicyStore) -> APIRouter:
         cursor: int | None = Query(default=None, ge=0, le=2**63 - 1, description="next_cursor of the previous page"),
         limit: int = Query(default=50, ge=1, le=500),
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         require_officer(principal)
         prefix = principal.region
         if region is not None:
             check_region(region, lambda r: region_within(r, principal.region), path="region")
             prefix = region
-        rows = await repo.list_decisions(
-            session,
+        q = ListDecisions(
+            principal,
             region_prefix=prefix,
             kind=None if kind is None else kind.value,
             state=None if state is None else state.value,
@@ -123,22 +105,19 @@ def make_router(store: PolicyStore) -> APIRouter:
             before_seq=cursor,
             limit=limit,
         )
-        return {
-            "items": [decision_read(r) for r in rows],
-            "next_cursor": rows[-1].seq if len(rows) == limit else None,
-        }
+        return await list_decisions(q, uow)
 
     @router.get("/{decision_id}", summary="One decision: snapshot, breakdown, history")
     async def read_one(
         decision_id: str,
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         require_officer(principal)
-        return decision_read(await get_visible(session, decision_id, principal))
+        return await read_decision(uow, decision_id, principal)
 
     async def _step(
-        request: Request, decision_id: str, action: DecisionAction, principal: Principal, uow: UnitOfWork
+        request: Request, decision_id: str, action: DecisionAction, principal: Principal, uow: Work
     ) -> dict[str, Any]:
         reason = note = None
         if action is DecisionAction.REJECT:
@@ -147,9 +126,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         elif (await request.body()).strip():
             step, _ = await read_body(request, DecisionStep)
             note = step.note
-        read = await transition(uow, decision_id, action, principal, reason=reason, note=note)
-        await uow.commit()
-        return read
+        return await transition(StepDecision(decision_id, action, principal, reason=reason, note=note), uow)
 
     @router.post(
         "/{decision_id}/approve",
@@ -160,7 +137,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         decision_id: str,
         request: Request,
         principal: Principal = Depends(get_principal),
-        uow: UnitOfWork = Depends(get_uow),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         return await _step(request, decision_id, DecisionAction.APPROVE, principal, uow)
 
@@ -173,7 +150,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         decision_id: str,
         request: Request,
         principal: Principal = Depends(get_principal),
-        uow: UnitOfWork = Depends(get_uow),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         return await _step(request, decision_id, DecisionAction.PAY, principal, uow)
 
@@ -186,7 +163,7 @@ def make_router(store: PolicyStore) -> APIRouter:
         decision_id: str,
         request: Request,
         principal: Principal = Depends(get_principal),
-        uow: UnitOfWork = Depends(get_uow),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         return await _step(request, decision_id, DecisionAction.REJECT, principal, uow)
 

@@ -8,23 +8,23 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.application.calculation import check_region
 from services.subsidy.application.policies import policy_not_found
+from services.subsidy.application.ports import Work
 from services.subsidy.domain import resolve_subsidy_policy
-from shared.app import get_principal, get_session
+from shared.app import get_principal, get_uow
 from shared.auth import Principal
 from shared.identifiers import region_within
 from shared.policy import PolicyNotFound
-from shared.policy_store import PolicyStore, version_read
+from shared.policy_store import version_read
 
 from .calculate import require_officer
 
 __all__ = ["make_router"]
 
 
-def make_router(store: PolicyStore) -> APIRouter:
+def make_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/subsidies", tags=["policies"])
 
     @router.get("/policies", summary="Subsidy policy versions; with region, the ones in force there")
@@ -32,10 +32,10 @@ def make_router(store: PolicyStore) -> APIRouter:
         region: str | None = Query(default=None, description="2–12 digit region code"),
         as_of: dt.date | None = Query(default=None, description="with region: the date (default today)"),
         principal: Principal = Depends(get_principal),
-        session: AsyncSession = Depends(get_session),
+        uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         require_officer(principal)
-        versions = await store.versions(session)
+        versions = await uow.policy_versions()
         if region is None:
             # Versions that could apply somewhere in the caller's jurisdiction (or above it).
             mine = [

@@ -7,11 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.application.calculation import check_region
+from services.subsidy.application.ports import Work
 from services.subsidy.application.reports import report, to_csv, to_xlsx
-from shared.app import get_principal, get_session
+from shared.app import get_principal, get_uow
 from shared.auth import Principal
 from shared.identifiers import region_within
 
@@ -35,14 +35,14 @@ async def subsidy_report(
     as_of_to: dt.date | None = None,
     format: Literal["json", "csv", "xlsx"] = "json",
     principal: Principal = Depends(get_principal),
-    session: AsyncSession = Depends(get_session),
+    uow: Work = Depends(get_uow),
 ) -> Response:
     require_officer(principal)
     prefix = principal.region
     if region is not None:
         check_region(region, lambda r: region_within(r, principal.region), path="region")
         prefix = region
-    data = await report(session, region=prefix, group_by=group_by, as_of_from=as_of_from, as_of_to=as_of_to)
+    data = await report(uow, region=prefix, group_by=group_by, as_of_from=as_of_from, as_of_to=as_of_to)
     name = f"subsidies-{prefix or 'all'}-{group_by}"
     if format == "csv":
         return Response(

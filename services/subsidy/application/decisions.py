@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.subsidy.adapters import repository as repo
-from services.subsidy.adapters.orm import audit_chain
+from services.subsidy.application.ports import Work
 from services.subsidy.domain import (
     Decision,
     DecisionAction,
@@ -28,22 +27,27 @@ from services.subsidy.domain import (
     decision_subject,
     evaluate_decision,
 )
-from shared.audit import record_audit
+from services.subsidy.domain.rounding import fen, yuan
 from shared.auth import Principal
-from shared.db import UnitOfWork, utcnow
+from shared.db import utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event, PersonalDataInEvent, assert_no_personal_data
 from shared.pii import mask_numbers_in_value
 
 from .calculation import domain_error, run_calculation
-from .policies import resolve
 
 __all__ = [
     "APPROVER_ROLES",
     "RECORDER_ROLES",
     "Approval",
     "DecisionCommand",
+    "ListDecisions",
+    "StepDecision",
+    "decide",
     "decision_read",
+    "get_visible",
+    "list_decisions",
+    "read_decision",
     "record_decision",
     "transition",
 ]
@@ -89,8 +93,33 @@ class DecisionCommand:
     approval: Approval | None = None
 
 
+@dataclass(frozen=True)
+class StepDecision:
+    """Approve, pay or reject a decision (a rejection names its reason)."""
+
+    decision_id: str
+    action: DecisionAction
+    principal: Principal
+    reason: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ListDecisions:
+    principal: Principal
+    region_prefix: str
+    kind: str | None = None
+    state: str | None = None
+    subject_id: str | None = None
+    household_id: str | None = None
+    as_of_from: dt.date | None = None
+    as_of_to: dt.date | None = None
+    before_seq: int | None = None
+    limit: int = 50
+
+
 def _money(amount_fen: int) -> str:
-    return f"{repo.yuan(amount_fen):.2f}"
+    return f"{yuan(amount_fen):.2f}"
 
 
 def decision_read(row: Any) -> dict[str, Any]:
@@ -179,7 +208,7 @@ def _no_personal_data(cmd: DecisionCommand) -> None:
 
 
 async def _audit(
-    session: Any,
+    uow: Work,
     row: Mapping[str, Any],
     *,
     action: str,
@@ -192,9 +221,7 @@ async def _audit(
 ) -> None:
     """One audit-chain entry per decision step (calculated, approved, paid, rejected): the amount,
     the policy and clause it rests on, who and why (numbers in free text masked)."""
-    await record_audit(
-        session,
-        audit_chain,
+    await uow.audit.record(
         kind=f"subsidy_decision_{action}",
         subject_type="decision",
         subject_id=str(row["id"]),
@@ -220,8 +247,7 @@ async def _audit(
 
 
 async def record_decision(
-    uow: UnitOfWork,
-    store: Any,
+    uow: Work,
     cmd: DecisionCommand,
     *,
     by: str,
@@ -230,18 +256,18 @@ async def record_decision(
 ) -> dict[str, Any]:
     """Calculate and record a decision in state `calculated`; raises 422 (inputs, policy) or
     409 (a rule across decisions, naming the earlier decision; with `require_payable`, also
-    `nothing_payable` for a zero amount). The caller commits."""
+    `nothing_payable` for a zero amount). The caller commits (`decide`, or an inbox consumer
+    with its inbox row)."""
     _no_personal_data(cmd)
-    session = uow.session
-    policy = await resolve(store, session, cmd.region_code, cmd.as_of)
+    policy = await uow.policy(cmd.region_code, cmd.as_of)
     result = run_calculation(cmd.kind, cmd.inputs, policy)
     try:
         subject = decision_subject(cmd.kind, cmd.inputs, as_of=cmd.as_of)
     except SubsidyInputError as exc:
         raise domain_error(exc) from None
     persons = {line.person_id for line in result.breakdown if line.person_id}
-    await repo.lock_subjects(session, {subject, *persons})
-    prior = await repo.ledger(session, {subject, *persons})
+    await uow.decisions.lock_subjects({subject, *persons})
+    prior = await uow.decisions.ledger({subject, *persons})
     try:
         outcome = evaluate_decision(kind=cmd.kind, subject_id=subject, as_of=cmd.as_of, result=result, ledger=prior)
     except DomainRefusal as exc:
@@ -279,8 +305,8 @@ async def record_decision(
         "as_of": cmd.as_of,
         "month": cmd.as_of.strftime("%Y-%m"),
         "state": (DecisionState.APPROVED if cmd.approval else DecisionState.CALCULATED).value,
-        "amount_fen": repo.fen(outcome.allowed),
-        "calculated_fen": repo.fen(outcome.calculated),
+        "amount_fen": fen(outcome.allowed),
+        "calculated_fen": fen(outcome.calculated),
         "funding_source": funding,
         "policy_id": result.policy_id,
         "policy_version": result.policy_version,
@@ -303,14 +329,14 @@ async def record_decision(
     }
     if cmd.approval is not None:
         row["approved_by"], row["approved_at"] = cmd.approval.by, cmd.approval.at
-    await repo.insert_decision(session, row, {line.person_id for line in outcome.lines if line.person_id})
+    await uow.decisions.insert(row, {line.person_id for line in outcome.lines if line.person_id})
     calculated = {**row, "state": DecisionState.CALCULATED.value}
     uow.add_event(_event("decision_calculated", calculated))
-    await _audit(session, calculated, action="calculate", from_state=None, by=by, role=role, at=now, note=cmd.note)
+    await _audit(uow, calculated, action="calculate", from_state=None, by=by, role=role, at=now, note=cmd.note)
     if cmd.approval is not None:
         uow.add_event(_event("decision_approved", row))
         await _audit(
-            session,
+            uow,
             row,
             action="approve",
             from_state="calculated",
@@ -319,29 +345,52 @@ async def record_decision(
             at=now,
             note="approved in civil affairs (payment order)",
         )
-    stored = await repo.get_decision(session, did)
+    stored = await uow.decisions.get(did)
     return decision_read(stored)
 
 
-async def get_visible(uow_or_session: Any, decision_id: str, principal: Principal) -> Any:
-    session = getattr(uow_or_session, "session", uow_or_session)
-    row = await repo.get_decision(session, decision_id)
+async def decide(cmd: DecisionCommand, uow: Work, principal: Principal) -> dict[str, Any]:
+    """`record_decision` as its own transaction, recorded by the calling officer."""
+    read = await record_decision(uow, cmd, by=principal.sub, role=principal.role)
+    await uow.commit(read)
+    return read
+
+
+async def get_visible(uow: Work, decision_id: str, principal: Principal) -> Any:
+    row = await uow.decisions.get(decision_id)
     if row is None or not principal.sees(row.region_code):
         raise NotFound(f"no decision {decision_id}")
     return row
 
 
-async def transition(
-    uow: UnitOfWork,
-    decision_id: str,
-    action: DecisionAction,
-    principal: Principal,
-    *,
-    reason: str | None = None,
-    note: str | None = None,
-) -> dict[str, Any]:
-    """Approve, pay or reject; 404 outside jurisdiction, 403 for a role that may not, 409 for a
-    state that does not allow it or a concurrent change. The caller commits."""
+async def read_decision(uow: Work, decision_id: str, principal: Principal) -> dict[str, Any]:
+    return decision_read(await get_visible(uow, decision_id, principal))
+
+
+async def list_decisions(q: ListDecisions, uow: Work) -> dict[str, Any]:
+    """Newest first, one page (`next_cursor` when there may be more)."""
+    rows = await uow.decisions.list(
+        region_prefix=q.region_prefix,
+        kind=q.kind,
+        state=q.state,
+        subject_id=q.subject_id,
+        household_id=q.household_id,
+        as_of_from=q.as_of_from,
+        as_of_to=q.as_of_to,
+        before_seq=q.before_seq,
+        limit=q.limit,
+    )
+    return {
+        "items": [decision_read(r) for r in rows],
+        "next_cursor": rows[-1].seq if len(rows) == q.limit else None,
+    }
+
+
+async def transition(cmd: StepDecision, uow: Work) -> dict[str, Any]:
+    """Approve, pay or reject, in one transaction; 404 outside jurisdiction, 403 for a role that
+    may not, 409 for a state that does not allow it or a concurrent change."""
+    action, principal, reason, note = cmd.action, cmd.principal, cmd.reason, cmd.note
+    decision_id = cmd.decision_id
     row = await get_visible(uow, decision_id, principal)
     if principal.role not in APPROVER_ROLES:
         raise Forbidden(f"only county, province or admin officers may {action.value} a subsidy decision")
@@ -351,7 +400,7 @@ async def transition(
         id=row.id,
         kind=SubsidyKind(row.kind),
         subject_id=row.subject_id,
-        amount=repo.yuan(row.amount_fen),
+        amount=yuan(row.amount_fen),
         state=DecisionState(row.state),
         rejection_reason=row.rejection_reason,
     )
@@ -383,12 +432,12 @@ async def transition(
     }
     if moved.state is DecisionState.REJECTED:
         values["rejection_reason"] = moved.rejection_reason
-    if not await repo.update_decision(uow.session, row.id, row.version, values):
+    if not await uow.decisions.update(row.id, row.version, values):
         raise Conflict("the decision was changed by someone else; reload and retry", code="concurrent_update")
-    updated = await repo.get_decision(uow.session, row.id)
+    updated = await uow.decisions.get(row.id)
     uow.add_event(_event(_EVENT_NAMES[action], updated._mapping))
     await _audit(
-        uow.session,
+        uow,
         updated._mapping,
         action=ev.action.value,
         from_state=ev.from_state.value,
@@ -398,4 +447,6 @@ async def transition(
         note=note,
         reason=ev.reason,
     )
-    return decision_read(updated)
+    read = decision_read(updated)
+    await uow.commit(read)
+    return read

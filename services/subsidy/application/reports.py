@@ -1,6 +1,6 @@
 """Subsidy totals for a region: decided, approved and paid amounts grouped by kind, month (of the
 decision's as-of date), funding source or the next region level down; as rows for JSON, CSV and
-XLSX. Sums are taken in whole fen by the database, so they are exact."""
+XLSX. Sums are taken in whole fen by the database (`ports.DecisionTotals`), so they are exact."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ import datetime as dt
 import io
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.subsidy.adapters.orm import decisions
-from services.subsidy.adapters.repository import yuan
-from shared.identifiers import REGION_LEVELS
+from services.subsidy.application.ports import Work
+from services.subsidy.domain.rounding import yuan
 
 __all__ = ["COLUMNS", "GROUPS", "report", "to_csv", "to_xlsx"]
 
@@ -24,48 +20,26 @@ _DECIDED = ("calculated", "approved", "paid")
 _APPROVED = ("approved", "paid")
 
 
-def _next_level(prefix: str) -> int:
-    for n in REGION_LEVELS:
-        if n > len(prefix):
-            return n
-    return len(prefix)
-
-
 async def report(
-    session: AsyncSession,
+    uow: Work,
     *,
     region: str,
     group_by: str,
     as_of_from: dt.date | None = None,
     as_of_to: dt.date | None = None,
 ) -> dict[str, Any]:
-    c = decisions.c
-    key: Any = {
-        "kind": c.kind,
-        "month": c.month,
-        "funding_source": sa.func.coalesce(c.funding_source, "unspecified"),
-        "region_level": sa.func.substr(c.region_code, 1, _next_level(region)),
-    }[group_by].label("key")
-    q = sa.select(key, c.state, sa.func.count().label("n"), sa.func.sum(c.amount_fen).label("fen"))
-    if region:
-        q = q.where(c.region_code.startswith(region))
-    if as_of_from is not None:
-        q = q.where(c.as_of >= as_of_from)
-    if as_of_to is not None:
-        q = q.where(c.as_of <= as_of_to)
-    q = q.group_by(key, c.state)
     groups: dict[str, dict[str, int]] = {}
-    for row in (await session.execute(q)).all():
-        g = groups.setdefault(str(row.key), dict.fromkeys(COLUMNS, 0))
-        fen = int(row.fen or 0)
-        g["decisions"] += int(row.n)
-        if row.state in _DECIDED:
+    rows = await uow.totals.totals(region=region, group_by=group_by, as_of_from=as_of_from, as_of_to=as_of_to)
+    for key, state, n, fen in rows:
+        g = groups.setdefault(key, dict.fromkeys(COLUMNS, 0))
+        g["decisions"] += n
+        if state in _DECIDED:
             g["decided"] += fen
-        if row.state in _APPROVED:
+        if state in _APPROVED:
             g["approved"] += fen
-        if row.state == "paid":
+        if state == "paid":
             g["paid"] += fen
-        if row.state == "rejected":
+        if state == "rejected":
             g["rejected"] += fen
     totals = {name: sum(g[name] for g in groups.values()) for name in COLUMNS}
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["FEN", "ZERO", "exact_str", "format_yuan", "to_fen"]
+__all__ = ["FEN", "ZERO", "exact_str", "fen", "format_yuan", "to_fen", "yuan"]
 
 FEN = Decimal("0.01")
 ZERO = Decimal(0)
@@ -30,3 +30,13 @@ def exact_str(value: Decimal) -> str:
     if value == value.quantize(FEN):
         return f"{value.quantize(FEN)}"
     return f"{value:f}".rstrip("0")
+
+
+def fen(amount: Decimal) -> int:
+    """Yuan (two places) → whole fen, as decisions are stored."""
+    return int((amount * 100).to_integral_value())
+
+
+def yuan(amount_fen: int) -> Decimal:
+    """Whole fen (as stored) → yuan."""
+    return Decimal(amount_fen).scaleb(-2)

@@ -104,7 +104,7 @@ async def world(tmp_path: Path, nats_server: NatsServer, database_url: str) -> A
         now = [START]
         ctx = civil.app.state.ctx  # type: ignore[attr-defined]
         ctx.clock = lambda: now[0]
-        ctx.state["identification_url"] = "http://identification"
-        ctx.state["identification_transport"] = httpx.ASGITransport(app=ident.app)  # type: ignore[attr-defined]
+        ctx.extras.identification_url = "http://identification"
+        ctx.extras.identification_transport = httpx.ASGITransport(app=ident.app)  # type: ignore[attr-defined]
         await ctx.link.wait_ready(10)
         yield World(civil, ident, civil_settings, nats_server.url, now, ctx)

@@ -8,8 +8,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from services.civil_affairs.adapters.grievance_runtime import run_grievance_sweep
 from services.civil_affairs.adapters.orm_appeals import appeals
-from services.civil_affairs.application.appeals_sweep import run_grievance_sweep
 from tests.civil_affairs.integration.grievance_world import CITY, COUNTY, TOWNSHIP, VILLAGE, World, world
 from tests.helpers import collect_events
 from tests.identification.integration.test_cases_support import id_number

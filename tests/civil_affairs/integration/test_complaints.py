@@ -9,8 +9,8 @@ import json
 
 import sqlalchemy as sa
 
+from services.civil_affairs.adapters.grievance_runtime import run_grievance_sweep
 from services.civil_affairs.adapters.orm_appeals import complaints
-from services.civil_affairs.application.appeals_sweep import run_grievance_sweep
 from tests.civil_affairs.integration.grievance_world import COUNTY, TOWNSHIP, VILLAGE, World, world
 from tests.helpers import collect_events
 from tests.identification.integration.test_cases_support import id_number

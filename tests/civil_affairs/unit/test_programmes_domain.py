@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.civil_affairs.adapters.policy import POLICY_DIR
-from services.civil_affairs.adapters.repository_programmes import to_programme_policy
+from services.civil_affairs.adapters.unit_of_work import to_programme_policy
 from services.civil_affairs.domain.applications import (
     Action,
     ApplicationState,

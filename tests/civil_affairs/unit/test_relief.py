@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.civil_affairs.adapters.policy import STORE
+from services.civil_affairs.adapters.policy import make_policy_store
 from services.civil_affairs.domain.relief import (
     ReliefAction,
     ReliefError,
@@ -159,7 +159,9 @@ def test_paperwork_needs_both_documents_and_reject_a_reason() -> None:
 
 
 def test_shipped_linquan_policy_and_the_2_to_6_range() -> None:
-    p = relief_policy(resolve_policy(STORE.shipped, service="civil_affairs", region_code="341221001001", as_of=TODAY))
+    p = relief_policy(
+        resolve_policy(make_policy_store().shipped, service="civil_affairs", region_code="341221001001", as_of=TODAY)
+    )
     assert p.township_limit == Decimal("3840.00")
     assert p.policy_id == "linquan-relief-placeholder"
 

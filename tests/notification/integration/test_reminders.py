@@ -76,13 +76,13 @@ async def test_two_replicas_fire_once(settings: Settings, app_factory: Any) -> N
         await eventually(lambda: _count(client, 40))
     async with running_app(app_factory(), settings) as one, running_app(app_factory(), settings) as two:
         for c in (one, two):
-            c.app.state.ctx.state["reminders"].wake()  # type: ignore[attr-defined]
+            c.app.state.ctx.extras.reminders.wake()  # type: ignore[attr-defined]
 
         async def all_fired() -> bool:
             return all(r.fired_at is not None for r in await _reminder_rows(one))
 
         await eventually(all_fired)
-        fired = sum(c.app.state.ctx.state["reminders"].fired for c in (one, two))  # type: ignore[attr-defined]
+        fired = sum(c.app.state.ctx.extras.reminders.fired for c in (one, two))  # type: ignore[attr-defined]
         assert fired == 40
         items = (
             await one.get("/api/v1/inbox", params={"limit": 200}, headers=auth(settings, "county", "341221"))

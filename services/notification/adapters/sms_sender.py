@@ -15,16 +15,16 @@ import sqlalchemy as sa
 
 from services.notification.adapters.orm import sms_messages, sms_recipients
 from services.notification.adapters.sms import SmsProvider, SmsSendError
-from services.notification.application.common import uow_factory
+from services.notification.adapters.unit_of_work import uow_factory
+from services.notification.application.common import PHONE_CONTEXT
 from services.notification.domain.retry import parse_schedule
 from services.notification.settings import NotificationSettings
 from shared.app import ServiceContext
 from shared.db import utcnow
 
-__all__ = ["PHONE_CONTEXT", "SmsSender"]
+__all__ = ["SmsSender"]
 
 log = logging.getLogger("fangfan.notification.sms")
-PHONE_CONTEXT = b"sms_recipients.phone_enc"
 
 
 class SmsSender:

@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.notification.adapters.orm import application_links, reminders
-from services.notification.application.common import subject_hash, write_notices
+from services.notification.adapters.unit_of_work import write_notices
+from services.notification.application.common import subject_hash
 from services.notification.domain.routing import ReminderCancel, ReminderPolicy, ReminderSchedule, route_event
 from shared.consumer import EventHandler
 from shared.db import UnitOfWork, insert_ignoring_duplicates, utcnow

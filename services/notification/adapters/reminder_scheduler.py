@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.notification.adapters.orm import reminders
-from services.notification.application.common import uow_factory, write_notices
+from services.notification.adapters.unit_of_work import uow_factory, write_notices
 from services.notification.domain.routing import Audience, reminder_notice
 from shared.app import ServiceContext
 from shared.db import utcnow

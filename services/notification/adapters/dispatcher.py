@@ -28,8 +28,8 @@ from services.notification.adapters.orm import (
     subscription_secrets,
     subscriptions,
 )
-from services.notification.application.common import uow_factory, write_notices
-from services.notification.application.subscriptions import SECRET_CONTEXT
+from services.notification.adapters.unit_of_work import uow_factory, write_notices
+from services.notification.application.common import SECRET_CONTEXT
 from services.notification.domain.routing import Audience, Notice
 from services.notification.domain.signing import webhook_headers
 from services.notification.settings import NotificationSettings

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from services.notification.adapters.orm import deliveries, event_payloads, subscription_secrets, subscriptions
-from services.notification.application.common import after_commit, defer
+from services.notification.adapters.unit_of_work import after_commit, defer
 from services.notification.domain.patterns import matches_any, order_key
 from shared.consumer import EventHandler, PoisonEvent
 from shared.db import UnitOfWork, utcnow
@@ -33,7 +33,7 @@ from shared.events import Event, PersonalDataInEvent, encode_event
 from shared.identifiers import region_within
 
 if TYPE_CHECKING:
-    from services.notification.application.dispatcher import Dispatcher, _Claimed
+    from services.notification.adapters.dispatcher import Dispatcher, _Claimed
 
 __all__ = ["fanout_handler"]
 
