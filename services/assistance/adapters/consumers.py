@@ -4,14 +4,16 @@ effect. Events that can never be handled (no household id, no village code) are 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
 
 from services.assistance.application.plans import close_plan, open_plan, reopen_plan
 from services.assistance.domain.recommendation import HouseholdProfile
+from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
+from shared.consumer import PoisonEvent, event_day, household_and_village
 from shared.db import UnitOfWork
 from shared.events import Event
 
@@ -23,41 +25,72 @@ log = logging.getLogger("fangfan.assistance.consumers")
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
 
 
-def _risks(data: dict[str, Any]) -> list[str]:
-    raw = data.get("risk_types") or []
-    return [str(r) for r in raw] if isinstance(raw, list) else []
+@contracts.reads("assistance.identified", "household.identified")
+@dataclass(frozen=True, slots=True)
+class _Identified:
+    """What a new monitored household tells the plan: `identified_on`, `self_farming` and
+    `weak_motivation` are read when given, identification does not send them (yet)."""
+
+    case_id: str | None = None
+    category: str | None = None
+    risk_types: list[str] = field(default_factory=list)
+    has_labor_capacity: bool | None = None
+    able_bodied_members: int | None = None
+    monitored_since: dt.date | None = None
+    identified_on: dt.date | None = None
+    self_farming: bool = False
+    weak_motivation: bool = False
 
 
-def _labor(data: dict[str, Any]) -> tuple[bool, int | None]:
-    """`has_labor_capacity`, else inferred from `labor_capable_members` (or identification's
-    `able_bodied_members`); unknown → labour-capable (development measures are proposed and the
-    officer adjusts them)."""
-    members = data.get("labor_capable_members", data.get("able_bodied_members"))
-    count = int(members) if isinstance(members, int | float) and not isinstance(members, bool) else None
-    has = data.get("has_labor_capacity")
-    if isinstance(has, bool):
-        return has, count
-    return (count is None or count > 0), count
+@contracts.reads("assistance.applications", "application.submitted")
+@dataclass(frozen=True, slots=True)
+class _Submitted:
+    urgent: bool = False
+    case_id: str | None = None
+    category: str | None = None
+    risk_types: list[str] = field(default_factory=list)
+    at: dt.datetime | None = None
+
+
+@contracts.reads("assistance.eliminated", "risk.eliminated")
+@dataclass(frozen=True, slots=True)
+class _Eliminated:
+    eliminated_on: dt.date | None = None
+
+
+@contracts.reads("assistance.case-status", "case.status_changed")
+@dataclass(frozen=True, slots=True)
+class _StatusChanged:
+    to: str
+    household_id: str | None = None
+    at: dt.datetime | None = None
+
+
+def _labor(has: bool | None, members: int | None) -> tuple[bool, int | None]:
+    """`has_labor_capacity`, else inferred from `able_bodied_members`; unknown → labour-capable
+    (development measures are proposed and the officer adjusts them)."""
+    if has is not None:
+        return has, members
+    return (members is None or members > 0), members
 
 
 def on_identified(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
-        d = ev.data
-        identified_on = event_date(d.get("identified_on")) or event_date(d.get("monitored_since")) or event_day(ev)
-        has_labor, capable = _labor(d)
-        self_farming = bool(d.get("self_farming", False))
+        d = contracts.read(ev, _Identified)
+        identified_on = d.identified_on or d.monitored_since or event_day(ev)
+        has_labor, capable = _labor(d.has_labor_capacity, d.able_bodied_members)
         at = ctx.now()
         await Repository(uow.session).upsert_household(
             household_id,
             {
                 "region_code": village,
-                "case_id": d.get("case_id"),
-                "category": d.get("category"),
-                "risk_types": _risks(d),
+                "case_id": d.case_id,
+                "category": d.category,
+                "risk_types": d.risk_types,
                 "has_labor_capacity": has_labor,
                 "labor_capable_members": capable,
-                "self_farming": self_farming,
+                "self_farming": d.self_farming,
                 "monitoring_status": "monitored",
                 "identified_on": identified_on,
                 "eliminated_on": None,
@@ -68,9 +101,9 @@ def on_identified(ctx: ServiceContext) -> Handler:
             uow,
             household_id=household_id,
             region_code=village,
-            case_id=d.get("case_id"),
+            case_id=d.case_id,
             opened_on=identified_on,
-            profile=HouseholdProfile(_risks(d), has_labor, self_farming, bool(d.get("weak_motivation", False))),
+            profile=HouseholdProfile(d.risk_types, has_labor, d.self_farming, d.weak_motivation),
             origin="identified",
             at=at,
         )
@@ -83,11 +116,11 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
     assistance first, procedure afterwards. Other applications wait for identification."""
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        d = ev.data
-        if d.get("urgent") is not True:
+        d = contracts.read(ev, _Submitted)
+        if not d.urgent:
             return
         household_id, village = household_and_village(ev)
-        has_labor, capable = _labor(d)
+        has_labor, capable = _labor(None, None)  # an application does not say: labour-capable
         at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is None:
@@ -95,12 +128,12 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
                 household_id,
                 {
                     "region_code": village,
-                    "case_id": d.get("case_id"),
-                    "category": d.get("category"),
-                    "risk_types": _risks(d),
+                    "case_id": d.case_id,
+                    "category": d.category,
+                    "risk_types": d.risk_types,
                     "has_labor_capacity": has_labor,
                     "labor_capable_members": capable,
-                    "self_farming": bool(d.get("self_farming", False)),
+                    "self_farming": False,
                     "monitoring_status": "pending",
                     "identified_on": None,
                     "eliminated_on": None,
@@ -111,9 +144,9 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
             uow,
             household_id=household_id,
             region_code=village,
-            case_id=d.get("case_id"),
-            opened_on=event_date(d.get("at")) or event_day(ev),
-            profile=HouseholdProfile(_risks(d), has_labor, bool(d.get("self_farming", False))),
+            case_id=d.case_id,
+            opened_on=d.at.date() if d.at else event_day(ev),
+            profile=HouseholdProfile(d.risk_types, has_labor, False),
             origin="green_channel",
             at=at,
         )
@@ -124,7 +157,7 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
 def on_risk_eliminated(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
-        on = event_date(ev.data.get("eliminated_on")) or event_day(ev)
+        on = contracts.read(ev, _Eliminated).eliminated_on or event_day(ev)
         at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is not None:
@@ -139,14 +172,15 @@ def on_case_status_changed(ctx: ServiceContext) -> Handler:
     """`to == "rolled_back"` (回退) reopens the plan; `to == "cleared"` (清退) closes it for good."""
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
-        to = ev.data.get("to")
+        d = contracts.read(ev, _StatusChanged)
+        to = d.to
         if to not in ("rolled_back", "cleared"):
             return
-        household_id = str(ev.data.get("household_id") or "")
+        household_id = d.household_id or ""
         if not household_id:
             raise PoisonEvent(f"{ev.type} {ev.id}: no household_id")
         at = ctx.now()
-        on = event_date(ev.data.get("at")) or event_day(ev)
+        on = d.at.date() if d.at else event_day(ev)
         repo = Repository(uow.session)
         known = await repo.household(household_id) is not None
         if to == "rolled_back":
