@@ -22,6 +22,7 @@ NOT_PRODUCED = {
     ("assistance.identified", "household.identified", "identified_on"): "falls back to monitored_since",
     ("assistance.identified", "household.identified", "self_farming"): "defaults to false",
     ("assistance.identified", "household.identified", "weak_motivation"): "defaults to false",
+    ("assistance.applications", "application.submitted", "has_labor_capacity"): "defaults to true",
     ("notification.people", "case.status_changed", "notice"): "falls back from notice_ends_on",
     ("notification.people", "assistance.plan_created", "contact_person_ref"): "falls back from the sub hash",
 }

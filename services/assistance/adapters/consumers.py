@@ -45,7 +45,10 @@ class _Identified:
 @contracts.reads("assistance.applications", "application.submitted")
 @dataclass(frozen=True, slots=True)
 class _Submitted:
+    """`has_labor_capacity` is read when given; identification does not send it (yet)."""
+
     urgent: bool = False
+    has_labor_capacity: bool | None = None
     case_id: str | None = None
     category: str | None = None
     risk_types: list[str] = field(default_factory=list)
@@ -120,7 +123,7 @@ def on_application_submitted(ctx: ServiceContext) -> Handler:
         if not d.urgent:
             return
         household_id, village = household_and_village(ev)
-        has_labor, capable = _labor(None, None)  # an application does not say: labour-capable
+        has_labor, capable = _labor(d.has_labor_capacity, None)
         at = ctx.now()
         repo = Repository(uow.session)
         if await repo.household(household_id) is None:
