@@ -1,6 +1,6 @@
-"""What the consumers that read `event.data` directly (notification, subsidy, civil affairs,
+"""What the consumers that read `event.data` directly (notification, civil affairs,
 identification's DCI exchange) take from each event type, as views (`shared.contracts.reads`):
-a field without a default is one the consumer cannot do without. Assistance's and
+a field without a default is one the consumer cannot do without. Assistance's, subsidy's and
 identification's loop consumers declare theirs beside their code (`services/*/adapters/consumers.py`)."""
 
 from __future__ import annotations
@@ -170,59 +170,13 @@ class _ComplaintOverdue(_ComplaintReminder):
     escalated_level: str | None = None
 
 
-# --------------------------------------------------------------------------- subsidy
-
-
-@reads("subsidy.placements", "assistance.placement_recorded")
-@_view
-class _Placement:
-    """The rule inputs go through as they are: the rules engine names a bad one (`inputs.age`)."""
-
-    person_ref: str
-    region_code: str
-    placed_on: dt.date
-    household_id: str | None = None
-    work_location: Any = None
-    contract_months: Any = None
-    social_insurance: Any = None
-    epidemic_period: Any = None
-    stable_months: Any = None
-    age: Any = None
-
-
-@reads("subsidy.post-wages", "assistance.post_wage_recorded")
-@_view
-class _PostWage:
-    person_ref: str
-    region_code: str
-    year: int
-    annual_wage: Any = None
-    household_id: str | None = None
+# --------------------------------------------------------------------------- civil affairs
 
 
 @_view
 class _Reference:
     kind: str
     id: str
-
-
-@reads("subsidy.payment-orders", "social_assistance.payment_ordered")
-@_view
-class _PaymentOrdered:
-    payment_id: str
-    kind: str
-    region_code: str
-    as_of: dt.date
-    inputs: dict[str, Any]
-    reference: _Reference
-    funding_source: str
-    approved_by: str
-    approved_role: str
-    approved_at: dt.datetime
-    household_id: str | None = None
-
-
-# --------------------------------------------------------------------------- civil affairs
 
 
 @reads(
