@@ -47,8 +47,9 @@ def _case_base() -> dict[str, Any]:
     return data
 
 
-#: Types no test of the services emits yet: built as their producer builds them
-#: (identification/application/cases.py emit_case_events, low_income.py _finish_joint_screenings).
+#: Types no test of the services emits: built as their producer builds them (identification's
+#: application/cases.py emit_case_events, low_income.py _finish_joint_screenings); `risk.cleared`
+#: is also captured live (test_events_captured_identification.py).
 BUILT: dict[str, list[dict[str, Any]]] = {
     "risk.rolled_back": [{"source": "identification", "data": {**_case_base(), "state": "rolled_back"}}],
     "risk.cleared": [{"source": "identification", "data": {**_case_base(), "state": "cleared"}}],

@@ -1,6 +1,6 @@
 """Identification's events as its use cases really write them (real app, real database, read
 back from the outbox): an application walked to monitoring, a household's red mark set and
-removed; every one conforms to its contract and parses to the values the use case had."""
+removed, a monitored household cleared out; each conforms and parses to the use case's values."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections import Counter
 from shared import contracts
 from shared.contracts.identification import (
     ApplicationSubmitted,
+    CaseEvent,
     CaseStatusChanged,
     HouseholdIdentified,
     RiskWarning,
@@ -80,3 +81,27 @@ async def test_a_red_mark_and_its_removal(service: Service) -> None:
     ]
     assert (warnings[0].warning, warnings[1].previous_warning) == ("red", "red")
     assert all(isinstance(w.at, dt.datetime) and w.explanations for w in warnings)
+
+
+async def test_a_monitored_household_cleared_out(service: Service) -> None:
+    r = await service.apply(application(), service.headers("village", VILLAGE))
+    body = r.json()
+    await service.to_monitored(body["case_id"])
+    r = await service.act(body["case_id"], service.headers("province", "34"), action="clear", reason="识别有误")
+    assert r.status_code == 200, r.text
+    events = await outbox_events(service.client.app.state.ctx)  # type: ignore[attr-defined]
+    assert [contracts.validate(ev) for ev in events] == [[]] * len(events)
+    [cleared] = [contracts.parse(ev, CaseEvent) for ev in events if (ev.domain, ev.name) == ("risk", "cleared")]
+    assert (cleared.case_id, cleared.household_id, cleared.state, cleared.procedure) == (
+        body["case_id"],
+        body["household_id"],
+        "cleared",
+        "identification",
+    )
+    moves = [contracts.parse(ev, CaseStatusChanged) for ev in events if ev.name == "status_changed"]
+    assert (moves[-1].from_, moves[-1].to, moves[-1].action, moves[-1].role) == (
+        "monitored",
+        "cleared",
+        "clear",
+        "province",
+    )
