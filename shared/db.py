@@ -213,8 +213,8 @@ class UnitOfWork:
 
     def add_event(self, event: Event) -> None:
         """Collect an event for the outbox. Refused here, at the producer, when its type has no
-        contract or its payload breaks it (`shared.contracts.ContractViolation`), or it carries
-        personal data: what a consumer relies on cannot change unnoticed."""
+        contract or its payload breaks it (`shared.contracts.ContractViolation`): what a consumer
+        relies on cannot change unnoticed. (Personal data is refused when the row is encoded.)"""
         contracts.check(event)
         self._events.append(event)
 
