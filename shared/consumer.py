@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.exc import IntegrityError
 
 from shared import metrics
+from shared.contracts import ContractViolation
 from shared.db import UnitOfWork, utcnow
 from shared.events import STREAM, Event, decode_event
 from shared.nats import NatsLink
@@ -262,7 +263,7 @@ class InboxConsumer:
         except IntegrityError:
             # SQLite: another writer handled it between our claim and commit: its effect stands.
             await m.ack()
-        except PoisonEvent as exc:
+        except (PoisonEvent, ContractViolation) as exc:  # off contract: no retry makes it conform
             await self._dead_letter(m, ev.id, f"poison: {exc}")
         except Exception as exc:
             delivered = _num_delivered(m)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared import contracts
 from shared.events import Event, encode_event
 
 __all__ = [
@@ -211,6 +212,10 @@ class UnitOfWork:
             await self.session.close()
 
     def add_event(self, event: Event) -> None:
+        """Collect an event for the outbox. Refused here, at the producer, when its type has no
+        contract or its payload breaks it (`shared.contracts.ContractViolation`): what a consumer
+        relies on cannot change unnoticed. (Personal data is refused when the row is encoded.)"""
+        contracts.check(event)
         self._events.append(event)
 
     @property

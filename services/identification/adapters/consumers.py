@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from services.identification.application.loops import (
     apply_income_update,
@@ -16,8 +17,10 @@ from services.identification.application.loops import (
     record_measures_since,
 )
 from services.identification.application.negative_flags import apply_offers_refused
+from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
+from shared.consumer import PoisonEvent, event_day, household_and_village
+from shared.contracts.assistance import VisitIncome
 from shared.db import UnitOfWork
 from shared.events import Event
 
@@ -25,6 +28,55 @@ __all__ = ["CONSUMERS"]
 
 log = logging.getLogger("fangfan.identification.consumers")
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+_view = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+@contracts.reads("identification.income-updated", "assistance.income_updated")
+@_view
+class _IncomeUpdated(VisitIncome):
+    """The kinds in `income`, else their top-level copies (`income_of`)."""
+
+    income: VisitIncome | None = None
+    visited_on: dt.date | None = None
+    visit_id: str | None = None
+
+
+@_view
+class _Measure:
+    id: str
+    type: str | None = None
+
+
+@contracts.reads("identification.measures", "assistance.plan_created")
+@_view
+class _PlanCreated:
+    plan_id: str | None = None
+    measures: list[_Measure] = field(default_factory=list)
+
+
+@contracts.reads("identification.measures", "assistance.plan_drawn_up")
+@_view
+class _PlanDrawnUp:
+    drawn_up_on: dt.date
+
+
+@contracts.reads("identification.measures", "assistance.measure_status_changed")
+@_view
+class _MeasureStatusChanged:
+    measure_id: str
+    to: str
+    plan_id: str | None = None
+    type: str | None = None
+    on: dt.date | None = None
+
+
+@contracts.reads("identification.offers-refused", "employment.offers_refused")
+@_view
+class _OffersRefused:
+    person_ref: str
+    recommendation_ids: list[str]
+    refusals: int | None = None
+    decided_at: dt.datetime | None = None
 
 
 def on_income_updated(ctx: ServiceContext) -> Handler:
@@ -32,17 +84,17 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
+        d = contracts.read(ev, _IncomeUpdated)
         income = income_of(ev.data)
         if not income:
             raise PoisonEvent(f"{ev.type} {ev.id}: no income amount")
-        visited_on = event_date(ev.data.get("visited_on")) or event_day(ev)
         outcome = await apply_income_update(
             ctx,
             uow,
             household_id=household_id,
             income=income,
-            visited_on=visited_on,
-            visit_id=str(ev.data.get("visit_id") or "") or None,
+            visited_on=d.visited_on or event_day(ev),
+            visit_id=d.visit_id or None,
             at=ctx.now(),
         )
         log.debug("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
@@ -55,20 +107,20 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
+        d = contracts.read(ev, _PlanCreated)
         at = ctx.now()
-        for m in ev.data.get("measures") or []:
-            if isinstance(m, dict) and m.get("id"):
-                await record_measure(
-                    uow.session,
-                    household_id=household_id,
-                    region_code=village,
-                    measure_id=str(m["id"]),
-                    status="proposed",
-                    plan_id=ev.data.get("plan_id"),
-                    type_=m.get("type"),
-                    on=event_day(ev),
-                    at=at,
-                )
+        for m in d.measures:
+            await record_measure(
+                uow.session,
+                household_id=household_id,
+                region_code=village,
+                measure_id=m.id,
+                status="proposed",
+                plan_id=d.plan_id,
+                type_=m.type,
+                on=event_day(ev),
+                at=at,
+            )
 
     return handle
 
@@ -78,9 +130,7 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
-        on = event_date(ev.data.get("drawn_up_on"))
-        if on is None:
-            raise PoisonEvent(f"{ev.type} {ev.id}: no drawn_up_on")
+        on = contracts.read(ev, _PlanDrawnUp).drawn_up_on
         await record_measures_since(uow.session, household_id, village, on, ctx.now())
 
     return handle
@@ -89,19 +139,18 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
 def on_measure_status_changed(ctx: ServiceContext) -> Handler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
-        d = ev.data
-        measure_id, status = d.get("measure_id"), d.get("to")
-        if not measure_id or not status:
+        d = contracts.read(ev, _MeasureStatusChanged)
+        if not d.measure_id or not d.to:
             raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
         await record_measure(
             uow.session,
             household_id=household_id,
             region_code=village,
-            measure_id=str(measure_id),
-            status=str(status),
-            plan_id=d.get("plan_id"),
-            type_=d.get("type"),
-            on=event_date(d.get("on")) or event_day(ev),
+            measure_id=d.measure_id,
+            status=d.to,
+            plan_id=d.plan_id,
+            type_=d.type,
+            on=d.on or event_day(ev),
             at=ctx.now(),
         )
 
@@ -130,24 +179,18 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
 
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
-        d = ev.data
-        person_ref, ids = d.get("person_ref"), d.get("recommendation_ids")
-        if not person_ref or not isinstance(ids, list) or not ids:
+        d = contracts.read(ev, _OffersRefused)
+        if not d.person_ref or not d.recommendation_ids:
             raise PoisonEvent(f"{ev.type} {ev.id}: no person_ref or recommendation_ids")
         at = ctx.now()
-        decided = d.get("decided_at")
-        try:
-            decided_on = dt.datetime.fromisoformat(str(decided)).date() if decided else event_day(ev)
-        except ValueError:
-            raise PoisonEvent(f"{ev.type} {ev.id}: decided_at must be an ISO datetime") from None
         flagged = await apply_offers_refused(
             ctx,
             uow,
             household_id=household_id,
-            person_ref=str(person_ref),
-            refusals=int(d.get("refusals") or len(ids)),
-            recommendation_ids=[str(i) for i in ids],
-            decided_on=decided_on,
+            person_ref=d.person_ref,
+            refusals=d.refusals or len(d.recommendation_ids),
+            recommendation_ids=d.recommendation_ids,
+            decided_on=d.decided_at.date() if d.decided_at else event_day(ev),
             event_id=ev.id,
             at=at,
         )

@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from services.subsidy.adapters.idempotent import unit_of_work
 from services.subsidy.application.decisions import Approval, DecisionCommand, record_decision
+from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import EventHandler, PoisonEvent
 from shared.db import UnitOfWork
@@ -40,32 +42,76 @@ _APPROVER_ROLES = frozenset({"township", "county", "province", "admin"})
 _PLACEMENT_FIELDS = ("work_location", "contract_months", "social_insurance", "epidemic_period", "stable_months", "age")
 
 
-def _text(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
+_view = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+@contracts.reads("subsidy.placements", "assistance.placement_recorded")
+@_view
+class _Placement:
+    """The rule inputs go through as they are: the rules engine names a bad one (`inputs.age`)."""
+
+    person_ref: str
+    region_code: str
+    placed_on: dt.date
+    household_id: str | None = None
+    work_location: Any = None
+    contract_months: Any = None
+    social_insurance: Any = None
+    epidemic_period: Any = None
+    stable_months: Any = None
+    age: Any = None
+
+
+@contracts.reads("subsidy.post-wages", "assistance.post_wage_recorded")
+@_view
+class _PostWage:
+    person_ref: str
+    region_code: str
+    year: int
+    annual_wage: Any = None
+    household_id: str | None = None
+
+
+@_view
+class _Reference:
+    kind: str
+    id: str
+
+
+@contracts.reads("subsidy.payment-orders", "social_assistance.payment_ordered")
+@_view
+class _PaymentOrdered:
+    payment_id: str
+    kind: str
+    region_code: str
+    as_of: dt.date
+    inputs: dict[str, Any]
+    reference: _Reference
+    funding_source: str
+    approved_by: str
+    approved_role: str
+    approved_at: dt.datetime
+    household_id: str | None = None
+
+
+def _text(value: str, name: str) -> str:
+    if not value.strip():
         raise PoisonEvent(f"data.{name} is required")
     return value.strip()
 
 
-def _date(data: dict[str, Any], name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(_text(data, name))
-    except ValueError:
-        raise PoisonEvent(f"data.{name} must be an ISO date") from None
-
-
 def placement_command(ev: Event) -> DecisionCommand:
-    data = ev.data
-    inputs: dict[str, Any] = {"person_id": _text(data, "person_ref")}
+    v = contracts.read(ev, _Placement)
+    inputs: dict[str, Any] = {"person_id": _text(v.person_ref, "person_ref")}
     for name in _PLACEMENT_FIELDS:
-        if data.get(name) is not None:
-            inputs[name] = data[name]
+        if getattr(v, name) is not None:
+            inputs[name] = getattr(v, name)
     return DecisionCommand(
         kind="transport_allowance",
-        region_code=_text(data, "region_code"),
-        as_of=_date(data, "placed_on"),
+        region_code=_text(v.region_code, "region_code"),
+        as_of=v.placed_on,
         inputs=inputs,
-        household_id=data.get("household_id"),
+        household_id=v.household_id,
         note=f"proposed from assistance event {ev.id} (job placement)",
         origin="event",
         origin_event_id=ev.id,
@@ -73,27 +119,26 @@ def placement_command(ev: Event) -> DecisionCommand:
 
 
 def post_wage_command(ev: Event) -> DecisionCommand:
-    data = ev.data
-    year = data.get("year")
-    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+    v = contracts.read(ev, _PostWage)
+    if not 2000 <= v.year <= 2100:
         raise PoisonEvent("data.year must be a calendar year")
-    inputs = {"person_id": _text(data, "person_ref"), "annual_wage": data.get("annual_wage")}
+    inputs = {"person_id": _text(v.person_ref, "person_ref"), "annual_wage": v.annual_wage}
     return DecisionCommand(
         kind="public_welfare_post",
-        region_code=_text(data, "region_code"),
+        region_code=_text(v.region_code, "region_code"),
         # The post subsidy is annual: it is decided under the policy in force at the year's end
         # and counts against that calendar year's cap.
-        as_of=dt.date(year, 12, 31),
+        as_of=dt.date(v.year, 12, 31),
         inputs=inputs,
-        household_id=data.get("household_id"),
-        note=f"proposed from assistance event {ev.id} (public-welfare post wage for {year})",
+        household_id=v.household_id,
+        note=f"proposed from assistance event {ev.id} (public-welfare post wage for {v.year})",
         origin="event",
         origin_event_id=ev.id,
     )
 
 
-def _choice(data: dict[str, Any], name: str, allowed: frozenset[str]) -> str:
-    value = _text(data, name)
+def _choice(value: str, name: str, allowed: frozenset[str]) -> str:
+    value = _text(value, name)
     if value not in allowed:
         raise PoisonEvent(f"data.{name} must be one of {', '.join(sorted(allowed))}")
     return value
@@ -101,38 +146,31 @@ def _choice(data: dict[str, Any], name: str, allowed: frozenset[str]) -> str:
 
 def payment_command(ev: Event) -> DecisionCommand:
     """The decision a payment order asks for (contract: /work/briefs/payments-contract.md)."""
-    data = ev.data
-    payment_id = _text(data, "payment_id")
-    kind = _choice(data, "kind", _PAYMENT_KINDS)
-    inputs = data.get("inputs")
-    reference = data.get("reference")
-    if not isinstance(inputs, dict):
-        raise PoisonEvent("data.inputs must be an object")
-    if not isinstance(reference, dict) or not reference.get("kind") or not reference.get("id"):
+    v = contracts.read(ev, _PaymentOrdered)
+    payment_id = _text(v.payment_id, "payment_id")
+    kind = _choice(v.kind, "kind", _PAYMENT_KINDS)
+    reference = v.reference
+    if not reference.kind or not reference.id:
         raise PoisonEvent("data.reference must be {kind, id}")
-    try:
-        approved_at = dt.datetime.fromisoformat(_text(data, "approved_at").replace("Z", "+00:00"))
-    except ValueError:
-        raise PoisonEvent("data.approved_at must be an ISO datetime") from None
-    if approved_at.tzinfo is None:
-        approved_at = approved_at.replace(tzinfo=dt.UTC)
-    household_id = data.get("household_id") or None
+    household_id = v.household_id or None
     # a relief for a household not (yet) on file is recorded against its civil-affairs request
-    subject = household_id or f"{reference['kind']}:{reference['id']}"
+    subject = household_id or f"{reference.kind}:{reference.id}"
     return DecisionCommand(
         kind=kind,
-        region_code=_text(data, "region_code"),
-        as_of=_date(data, "as_of"),
-        inputs={**inputs, "household_id": inputs.get("household_id") or subject},
+        region_code=_text(v.region_code, "region_code"),
+        as_of=v.as_of,
+        inputs={**v.inputs, "household_id": v.inputs.get("household_id") or subject},
         household_id=household_id,
-        note=f"ordered by civil affairs: payment {payment_id} ({reference['kind']} {reference['id']})",
+        note=f"ordered by civil affairs: payment {payment_id} ({reference.kind} {reference.id})",
         origin="event",
         origin_event_id=ev.id,
         payment_id=payment_id,
-        reference={"kind": str(reference["kind"]), "id": str(reference["id"])},
-        funding_source=_choice(data, "funding_source", _PAYMENT_FUNDING),
+        reference={"kind": reference.kind, "id": reference.id},
+        funding_source=_choice(v.funding_source, "funding_source", _PAYMENT_FUNDING),
         approval=Approval(
-            by=_text(data, "approved_by"), role=_choice(data, "approved_role", _APPROVER_ROLES), at=approved_at
+            by=_text(v.approved_by, "approved_by"),
+            role=_choice(v.approved_role, "approved_role", _APPROVER_ROLES),
+            at=v.approved_at,
         ),
     )
 
