@@ -18,7 +18,6 @@ class ReminderFired:
     ref_id: str
     household_id: str | None
     due_date: dt.date
-    # ISO date-time; on SQLite without its UTC offset (the column gives the time back naive)
-    fire_at: str
+    fire_at: dt.datetime
     recipient_roles: list[str]
     to_person: bool  # the reminder also went to a person's inbox (who is not said)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -97,7 +98,8 @@ class ReminderScheduler:
                     "ref_id": r.ref_id,
                     "household_id": r.household_id,
                     "due_date": r.due_date.isoformat(),
-                    "fire_at": r.fire_at.isoformat(),
+                    # SQLite hands the column back naive (UTC wall time): the payload says UTC either way
+                    "fire_at": (r.fire_at if r.fire_at.tzinfo else r.fire_at.replace(tzinfo=dt.UTC)).isoformat(),
                     "recipient_roles": list(r.recipient_roles or ()),
                     "to_person": r.recipient_hash is not None,
                 },
