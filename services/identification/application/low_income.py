@@ -366,7 +366,7 @@ async def _start_joint(
     if only_if_due and not slot.is_due(today):
         return None, False
     job, total = await create_screening_job(
-        uow.session, region=county, created_by=by, as_of=today, size=_screen_chunk_size(ctx)
+        uow.screening, region=county, created_by=by, as_of=today, size=_screen_chunk_size(ctx)
     )
     run_id = str(uuid.uuid4())
     schedule = {
