@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application.loops import (
     apply_income_update,
     income_of,
@@ -18,19 +19,19 @@ from services.identification.application.loops import (
 from services.identification.application.negative_flags import apply_offers_refused
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_date, event_day, household_and_village
-from shared.db import UnitOfWork
 from shared.events import Event
 
 __all__ = ["CONSUMERS"]
 
 log = logging.getLogger("fangfan.identification.consumers")
-Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+#: the consumer's unit of work is the service's (`ctx.uow`): its repositories are there
+Handler = Callable[[IdentificationUnitOfWork, Event], Awaitable[None]]
 
 
 def on_income_updated(ctx: ServiceContext) -> Handler:
     """A visit's income update: the household's stored income and its re-assessment."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
         income = income_of(ev.data)
         if not income:
@@ -53,13 +54,13 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
 def on_plan_created(ctx: ServiceContext) -> Handler:
     """The plan's recommended measures, each `proposed`."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         at = ctx.now()
         for m in ev.data.get("measures") or []:
             if isinstance(m, dict) and m.get("id"):
                 await record_measure(
-                    uow.session,
+                    uow.loops,
                     household_id=household_id,
                     region_code=village,
                     measure_id=str(m["id"]),
@@ -76,25 +77,25 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
 def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
     """`drawn_up_on`: the day the first measure was accepted — measures in place since."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         on = event_date(ev.data.get("drawn_up_on"))
         if on is None:
             raise PoisonEvent(f"{ev.type} {ev.id}: no drawn_up_on")
-        await record_measures_since(uow.session, household_id, village, on, ctx.now())
+        await record_measures_since(uow.loops, household_id, village, on, ctx.now())
 
     return handle
 
 
 def on_measure_status_changed(ctx: ServiceContext) -> Handler:
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         d = ev.data
         measure_id, status = d.get("measure_id"), d.get("to")
         if not measure_id or not status:
             raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
         await record_measure(
-            uow.session,
+            uow.loops,
             household_id=household_id,
             region_code=village,
             measure_id=str(measure_id),
@@ -116,7 +117,7 @@ def on_measures(ctx: ServiceContext) -> Handler:
         "measure_status_changed": on_measure_status_changed(ctx),
     }
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         handler = handlers.get(ev.name)
         if handler is not None:
             await handler(uow, ev)
@@ -128,7 +129,7 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
     """A member refused three job offers without a valid reason (assistance): the household is
     flagged `refuses_work` on the negative list, with the recommendation ids behind it."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
         d = ev.data
         person_ref, ids = d.get("person_ref"), d.get("recommendation_ids")

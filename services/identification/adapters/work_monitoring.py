@@ -10,6 +10,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.loops_repo import LoopsRepository
+from services.identification.adapters.registry import RegistryQueries
 from services.identification.adapters.schedule_repo import ScheduleRepository
 from services.identification.adapters.screening_repo import ScreeningRepository
 from shared.policy import ResolvedPolicy
@@ -33,3 +35,11 @@ class MonitoringRepositories:
     @property
     def schedule(self) -> ScheduleRepository:
         return ScheduleRepository(self.session)
+
+    @property
+    def loops(self) -> LoopsRepository:
+        return LoopsRepository(self.session)
+
+    @property
+    def registry(self) -> RegistryQueries:
+        return RegistryQueries(self.session)

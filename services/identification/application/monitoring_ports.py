@@ -6,7 +6,7 @@ query Protocols reached through the unit of work (`MonitoringWork`), implemented
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.events import Event
@@ -14,14 +14,22 @@ from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
-    from services.identification.adapters.households import StoredHousehold
+    from decimal import Decimal
+
+    from services.identification.adapters.households import StoredHousehold, StoredMember
     from services.identification.adapters.jobs import Chunk, Job
+    from services.identification.adapters.loops_repo import LoopFacts
+    from services.identification.adapters.registry import RegistryFilter
+    from shared.pii import FieldCipher
 
 __all__ = [
     "CHUNK_ROW",
+    "LoopsRepository",
+    "LoopsWork",
     "MonitoringUnit",
     "MonitoringWork",
     "OutcomesWrittenMeanwhile",
+    "RegistryQueries",
     "ScheduleRepository",
     "ScreeningRepository",
 ]
@@ -65,6 +73,92 @@ class ScheduleRepository(Protocol):
     async def set_job(self, county: str, period: str, job_id: str) -> None: ...
 
 
+class LoopsRepository(Protocol):
+    """A household's loops row, measures and mark history, and what an income update writes."""
+
+    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any: ...
+    async def record_measures_since(self, household_id: str, on: dt.date, at: dt.datetime) -> None: ...
+    async def measure_status(self, measure_id: str) -> str | None: ...
+    async def add_measure(
+        self,
+        *,
+        measure_id: str,
+        household_id: str,
+        plan_id: str | None,
+        type_: str | None,
+        status: str,
+        on: dt.date | None,
+        at: dt.datetime,
+    ) -> None: ...
+    async def set_measure_status(self, measure_id: str, status: str, on: dt.date | None, at: dt.datetime) -> None: ...
+    async def household_for_update(self, household_id: str) -> StoredHousehold | None: ...
+    async def household(self, household_id: str) -> StoredHousehold | None: ...
+    async def store_facts(self, household_id: str, facts: Mapping[str, Any], profile: str, at: dt.datetime) -> None: ...
+    async def record_outcome(
+        self,
+        household_id: str,
+        *,
+        category: str | None,
+        low_income_category: str | None,
+        warning: str | None,
+        per_capita_income: Decimal,
+        as_of: dt.date,
+        policy_id: str,
+        policy_version: str,
+    ) -> None: ...
+    async def save_reassessment(
+        self,
+        household_id: str,
+        *,
+        visited_on: dt.date,
+        visit_id: str | None,
+        reassessment: Mapping[str, Any],
+        at: dt.datetime,
+    ) -> None: ...
+    async def set_red_mark(self, household_id: str, *, mark: bool, reason: str, by: str, at: dt.datetime) -> bool: ...
+    async def add_mark(
+        self, household_id: str, *, action: str, reason: str, by: str, role: str, at: dt.datetime
+    ) -> None: ...
+    async def audit(
+        self,
+        *,
+        kind: str,
+        household_id: str,
+        region_code: str,
+        actor: str,
+        role: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any],
+    ) -> None: ...
+    async def row(self, household_id: str) -> Any: ...
+    async def facts(self, household_id: str) -> LoopFacts: ...
+    async def marks(self, household_id: str) -> list[Any]: ...
+
+
+class LoopsWork(Protocol):
+    """What the loops' use cases need of the unit of work (a consumer's or a request's)."""
+
+    @property
+    def loops(self) -> LoopsRepository: ...
+    async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy: ...
+    def add_event(self, event: Event) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class RegistryQueries(Protocol):
+    """The household registry look-up: keyset pages, the head-name index, a household's risk."""
+
+    async def refresh_head_index(self, cipher: FieldCipher, region: str) -> int: ...
+    async def heads_named(self, cipher: FieldCipher, region: str, name: str, *, cap: int) -> list[str]: ...
+    async def narrow(self, f: RegistryFilter) -> RegistryFilter: ...
+    async def page(self, f: RegistryFilter, *, limit: int) -> list[Any]: ...
+    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[dict[str, Any]]: ...
+    async def members_with_id_number(self, cipher: FieldCipher, id_number: str) -> list[StoredMember]: ...
+    async def outcome(self, household_id: str) -> Any: ...
+    async def signal_warning(self, household_id: str) -> Any: ...
+    async def red_mark(self, household_id: str) -> Any: ...
+
+
 class MonitoringWork(Protocol):
     """The unit of work as monitoring's use cases see it: one transaction, its repositories and
     queries, the events it will write to the outbox, its commit."""
@@ -73,6 +167,10 @@ class MonitoringWork(Protocol):
     def screening(self) -> ScreeningRepository: ...
     @property
     def schedule(self) -> ScheduleRepository: ...
+    @property
+    def loops(self) -> LoopsRepository: ...
+    @property
+    def registry(self) -> RegistryQueries: ...
     async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy: ...
     def add_event(self, event: Event) -> None: ...
     async def commit(self) -> None: ...

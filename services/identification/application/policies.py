@@ -11,11 +11,11 @@ from typing import Any, Protocol
 
 from services.identification.domain.cases import ProcedurePolicy
 from services.identification.domain.params import decimal_param
-from shared.errors import FieldError, Unprocessable
+from shared.errors import FieldError, ServiceUnavailable, Unprocessable
 from shared.policy import PolicyNotFound, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
-__all__ = ["PolicyWork", "check_in_force", "resolve_or_422", "validate_parameter"]
+__all__ = ["PolicyWork", "check_in_force", "policy_in_force", "resolve_or_422", "validate_parameter"]
 
 _POSITIVE_MONEY = {
     "monitoring_line",
@@ -120,3 +120,12 @@ async def resolve_or_422(
         return await work.resolve_policy(store, region_code, as_of)
     except PolicyNotFound as exc:
         raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError(path, str(exc))]) from None
+
+
+async def policy_in_force(store: PolicyStore, work: PolicyWork, region_code: str, as_of: dt.date) -> ResolvedPolicy:
+    """The policy in force for work the service does on its own (an event, a loop): none is a
+    503 `policy_not_found`, as in `application.cases.resolve_identification`."""
+    try:
+        return await work.resolve_policy(store, region_code, as_of)
+    except PolicyNotFound as exc:
+        raise ServiceUnavailable(str(exc), code="policy_not_found") from None
