@@ -14,6 +14,7 @@ from services.identification.adapters.loops_repo import LoopsRepository
 from services.identification.adapters.registry import RegistryQueries
 from services.identification.adapters.schedule_repo import ScheduleRepository
 from services.identification.adapters.screening_repo import ScreeningRepository
+from services.identification.adapters.signals_repo import SignalsRepository
 from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
@@ -43,3 +44,7 @@ class MonitoringRepositories:
     @property
     def registry(self) -> RegistryQueries:
         return RegistryQueries(self.session)
+
+    @property
+    def signals(self) -> SignalsRepository:
+        return SignalsRepository(self.session)
