@@ -11,10 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.loops_repo import LoopsRepository
+from services.identification.adapters.low_income_queries import LowIncomeQueries
+from services.identification.adapters.low_income_repo import LowIncomeRepository
 from services.identification.adapters.registry import RegistryQueries
 from services.identification.adapters.schedule_repo import ScheduleRepository
 from services.identification.adapters.screening_repo import ScreeningRepository
 from services.identification.adapters.signals_repo import SignalsRepository
+from services.identification.adapters.statistics_queries import StatisticsQueries
 from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
@@ -48,3 +51,15 @@ class MonitoringRepositories:
     @property
     def signals(self) -> SignalsRepository:
         return SignalsRepository(self.session)
+
+    @property
+    def statistics(self) -> StatisticsQueries:
+        return StatisticsQueries(self.session)
+
+    @property
+    def low_income(self) -> LowIncomeRepository:
+        return LowIncomeRepository(self.session)
+
+    @property
+    def low_income_queries(self) -> LowIncomeQueries:
+        return LowIncomeQueries(self.session)
