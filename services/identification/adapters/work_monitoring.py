@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.loops_repo import LoopsRepository
 from services.identification.adapters.low_income_queries import LowIncomeQueries
 from services.identification.adapters.low_income_repo import LowIncomeRepository
+from services.identification.adapters.national_sync_repo import NationalSyncRepository
 from services.identification.adapters.registry import RegistryQueries
 from services.identification.adapters.schedule_repo import ScheduleRepository
 from services.identification.adapters.screening_repo import ScreeningRepository
@@ -63,3 +64,7 @@ class MonitoringRepositories:
     @property
     def low_income_queries(self) -> LowIncomeQueries:
         return LowIncomeQueries(self.session)
+
+    @property
+    def national_sync(self) -> NationalSyncRepository:
+        return NationalSyncRepository(self.session)
