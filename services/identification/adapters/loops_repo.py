@@ -97,7 +97,7 @@ class LoopsRepository:
 
     async def measure_status(self, measure_id: str) -> str | None:
         """The measure's stored status (None: not heard of yet)."""
-        return (  # type: ignore[no-any-return]
+        return (
             await self.session.execute(
                 sa.select(household_measures.c.status).where(household_measures.c.measure_id == measure_id)
             )

@@ -141,7 +141,7 @@ class StatisticsQueries:
             .where(_in_region(prefix), households.c.status == "monitored")
             .group_by(households.c.region_code)
         )
-        return dict(await self._all(stmt))  # type: ignore[arg-type]
+        return dict(await self._all(stmt))
 
     async def population(self, *, prefix: str | None = None, villages: Sequence[str] = ()) -> dict[str, int]:
         """Members per village: of every village of `prefix`, or of `villages` (looked up in
@@ -150,12 +150,12 @@ class StatisticsQueries:
             members.join(households, households.c.id == members.c.household_id)
         )
         if prefix is not None:
-            return dict(await self._all(people.where(_in_region(prefix)).group_by(households.c.region_code)))  # type: ignore[arg-type]
+            return dict(await self._all(people.where(_in_region(prefix)).group_by(households.c.region_code)))
         out: dict[str, int] = {}
         for i in range(0, len(villages), 500):
             chunk = list(villages[i : i + 500])
             stmt = people.where(households.c.region_code.in_(chunk)).group_by(households.c.region_code)
-            out.update(dict(await self._all(stmt)))  # type: ignore[arg-type]
+            out.update(dict(await self._all(stmt)))
         return out
 
     async def notice_cases(self, village: str) -> list[Any]:

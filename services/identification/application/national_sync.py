@@ -362,7 +362,7 @@ async def _households(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
                 return False
             job = await _job(ns, run.id)
             after = tuple(job.cursor) if job.cursor else None
-            batch = await ns.candidates(ctx.cipher, run.county, lo=lo, after=after, limit=size)  # type: ignore[arg-type]
+            batch = await ns.candidates(ctx.cipher, run.county, lo=lo, after=after, limit=size)
             if not batch:
                 await ns.set_phase(run.id, "removals")
                 await uow.commit()
