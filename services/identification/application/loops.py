@@ -27,7 +27,6 @@ from shared.events import Event
 from shared.pii import mask_numbers_in_text
 
 from .cases import actor_label
-from .context import extras
 from .monitoring_ports import LoopsRepository, LoopsWork
 from .policies import policy_in_force
 
@@ -172,7 +171,7 @@ async def apply_income_update(
         facts["income"].setdefault(kind, "0")
     await loops.store_facts(household_id, facts, profile_of(_profile_source(stored, facts), stored.region_code), at)
     updated = replace(stored, facts=facts)
-    policy = await policy_in_force(extras(ctx).policy_store, uow, updated.region_code, visited_on)
+    policy = await policy_in_force(ctx, uow, updated.region_code, visited_on)
     result = assess(updated.to_domain(), policy, as_of=visited_on)
     previous = stored.warning
     warning = None if result.warning is None else str(result.warning)

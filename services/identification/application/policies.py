@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.identification.domain.cases import ProcedurePolicy
 from services.identification.domain.params import decimal_param
 from shared.errors import FieldError, ServiceUnavailable, Unprocessable
 from shared.policy import PolicyNotFound, ResolvedPolicy
 from shared.policy_store import PolicyStore
+
+if TYPE_CHECKING:
+    from shared.app import ServiceContext
 
 __all__ = ["PolicyWork", "check_in_force", "policy_in_force", "resolve_or_422", "validate_parameter"]
 
@@ -122,10 +125,15 @@ async def resolve_or_422(
         raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError(path, str(exc))]) from None
 
 
-async def policy_in_force(store: PolicyStore, work: PolicyWork, region_code: str, as_of: dt.date) -> ResolvedPolicy:
-    """The policy in force for work the service does on its own (an event, a loop): none is a
-    503 `policy_not_found`, as in `application.cases.resolve_identification`."""
+async def policy_in_force(
+    ctx: ServiceContext[Any], work: PolicyWork, region_code: str, as_of: dt.date
+) -> ResolvedPolicy:
+    """The app's policy in force for work the service does on its own (an event, a loop, a
+    signal's case), read in `work`'s transaction: none is a 503 `policy_not_found`, as in
+    `application.cases.resolve_identification`."""
+    from services.identification.application.context import extras  # context needs this module's rules
+
     try:
-        return await work.resolve_policy(store, region_code, as_of)
+        return await work.resolve_policy(extras(ctx).policy_store, region_code, as_of)
     except PolicyNotFound as exc:
         raise ServiceUnavailable(str(exc), code="policy_not_found") from None

@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.identification.application.cases import emit_case_events, procedure_policy
-from services.identification.application.context import extras
 from services.identification.application.monitoring_ports import SignalsRepository, SignalsWork
 from services.identification.application.policies import policy_in_force
 from services.identification.domain.cases import TransitionRefused, open_case
@@ -357,7 +356,7 @@ async def _open_case_from_signal(
     is opened on the county's authority, recorded as coming from the department."""
     if household.region_code not in policies:
         policies[household.region_code] = procedure_policy(
-            await policy_in_force(extras(ctx).policy_store, uow, household.region_code, at.date())
+            await policy_in_force(ctx, uow, household.region_code, at.date())
         )
     case_id = str(uuid.uuid4())
     try:

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from services.identification.application.cases import procedure_policy
-from services.identification.application.context import extras
 from services.identification.application.monitoring_ports import StatisticsQueries, StatisticsWork
 from services.identification.application.policies import policy_in_force
 from services.identification.domain.income_drop import INCOME_DROP_SOURCE, income_drop
@@ -205,7 +204,7 @@ async def scale_risk_villages(
     for village in sorted(population):
         county = village[:6]
         if county not in thresholds:
-            policy = procedure_policy(await policy_in_force(extras(ctx).policy_store, uow, village, today))
+            policy = procedure_policy(await policy_in_force(ctx, uow, village, today))
             thresholds[county] = policy.scale_risk_threshold
         result = scale_risk(int(population[village]), int(monitored.get(village, 0)), thresholds[county])
         if result.flagged or include_all:
@@ -319,7 +318,7 @@ async def income_drop_summary(
         for h in batch:
             county = h.region_code[:6]
             if county not in policies:
-                policies[county] = await policy_in_force(extras(ctx).policy_store, uow, h.region_code, today)
+                policies[county] = await policy_in_force(ctx, uow, h.region_code, today)
             result, _ = income_drop(h.to_domain(), policies[county])
             if result is None:
                 continue
