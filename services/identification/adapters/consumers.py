@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application.loops import (
     apply_income_update,
     income_of,
@@ -21,13 +22,13 @@ from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_day, household_and_village
 from shared.contracts.assistance import VisitIncome
-from shared.db import UnitOfWork
 from shared.events import Event
 
 __all__ = ["CONSUMERS"]
 
 log = logging.getLogger("fangfan.identification.consumers")
-Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+#: the consumer's unit of work is the service's (`ctx.uow`): its repositories are there
+Handler = Callable[[IdentificationUnitOfWork, Event], Awaitable[None]]
 _view = dataclass(frozen=True, slots=True, kw_only=True)
 
 
@@ -82,7 +83,7 @@ class _OffersRefused:
 def on_income_updated(ctx: ServiceContext) -> Handler:
     """A visit's income update: the household's stored income and its re-assessment."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
         d = contracts.read(ev, _IncomeUpdated)
         income = income_of(ev.data)
@@ -105,13 +106,13 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
 def on_plan_created(ctx: ServiceContext) -> Handler:
     """The plan's recommended measures, each `proposed`."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         d = contracts.read(ev, _PlanCreated)
         at = ctx.now()
         for m in d.measures:
             await record_measure(
-                uow.session,
+                uow.loops,
                 household_id=household_id,
                 region_code=village,
                 measure_id=m.id,
@@ -128,22 +129,22 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
 def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
     """`drawn_up_on`: the day the first measure was accepted — measures in place since."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         on = contracts.read(ev, _PlanDrawnUp).drawn_up_on
-        await record_measures_since(uow.session, household_id, village, on, ctx.now())
+        await record_measures_since(uow.loops, household_id, village, on, ctx.now())
 
     return handle
 
 
 def on_measure_status_changed(ctx: ServiceContext) -> Handler:
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         d = contracts.read(ev, _MeasureStatusChanged)
         if not d.measure_id or not d.to:
             raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
         await record_measure(
-            uow.session,
+            uow.loops,
             household_id=household_id,
             region_code=village,
             measure_id=d.measure_id,
@@ -165,7 +166,7 @@ def on_measures(ctx: ServiceContext) -> Handler:
         "measure_status_changed": on_measure_status_changed(ctx),
     }
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         handler = handlers.get(ev.name)
         if handler is not None:
             await handler(uow, ev)
@@ -177,7 +178,7 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
     """A member refused three job offers without a valid reason (assistance): the household is
     flagged `refuses_work` on the negative list, with the recommendation ids behind it."""
 
-    async def handle(uow: UnitOfWork, ev: Event) -> None:
+    async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, _village = household_and_village(ev)
         d = contracts.read(ev, _OffersRefused)
         if not d.person_ref or not d.recommendation_ids:

@@ -453,7 +453,7 @@ async def record_outcome(
     policy_version: str,
 ) -> None:
     """Store the latest evaluation of one household (an application's assessment), replacing the
-    previous one. Screenings write theirs in bulk (application.screening.write_outcomes)."""
+    previous one. Screenings write theirs in bulk (adapters/screening_repo.py)."""
     values = {
         "category": category,
         "low_income_category": low_income_category,

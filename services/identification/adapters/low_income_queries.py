@@ -21,8 +21,10 @@ from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_low_income import joint_screenings, low_income_comparisons
 from services.identification.adapters.registry import WARNING_COLOUR, page_items
 from services.identification.domain.low_income_roster import UNEMPLOYMENT_KIND, OtherFacts
+from shared.db import one_snapshot
 
 __all__ = [
+    "LowIncomeQueries",
     "RosterFilter",
     "category_counts",
     "comparison_rows",
@@ -331,3 +333,56 @@ async def comparison_rows(
 
 def loads(value: str | None) -> Any:
     return None if value is None else json.loads(value)
+
+
+class LowIncomeQueries:
+    """These reads in the unit of work's session (`uow.low_income_queries`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def one_snapshot(self) -> None:
+        """The reads that follow see one snapshot (PostgreSQL: REPEATABLE READ)."""
+        await one_snapshot(self.session)
+
+    async def roster_page(
+        self, f: RosterFilter, *, limit: int, today: dt.date
+    ) -> tuple[list[dict[str, Any]], list[OtherFacts], bool]:
+        return await roster_page(self.session, f, limit=limit, today=today)
+
+    async def category_counts(self, prefix: str, level: int) -> dict[tuple[str, str], tuple[int, int]]:
+        return await category_counts(self.session, prefix, level)
+
+    async def counties_with_households(self) -> list[str]:
+        return await counties_with_households(self.session)
+
+    async def linked_signal_counts(
+        self, *, county: str, source_dept: str, since: dt.datetime, until: dt.datetime
+    ) -> dict[str, int]:
+        return await linked_signal_counts(
+            self.session, county=county, source_dept=source_dept, since=since, until=until
+        )
+
+    async def job_state(self, job_id: str) -> Any:
+        return await job_state(self.session, job_id)
+
+    async def screening_result_counts(self, job_id: str) -> dict[str, Any]:
+        return await screening_result_counts(self.session, job_id)
+
+    async def joint_screening_rows(
+        self, *, prefix: str, period: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[Any]:
+        return await joint_screening_rows(self.session, prefix=prefix, period=period, ids=ids)
+
+    async def comparison_rows(
+        self,
+        *,
+        prefix: str,
+        month: str | None = None,
+        state: str | None = None,
+        department: str | None = None,
+        task_id: str | None = None,
+    ) -> list[Any]:
+        return await comparison_rows(
+            self.session, prefix=prefix, month=month, state=state, department=department, task_id=task_id
+        )

@@ -17,7 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.audit import record_unmasked_read
 from services.identification.adapters.households import ID_NUMBER_CONTEXT, NAME_CONTEXT
+from services.identification.adapters.jobs import Job, create_job, get_job, save_progress
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases
 from services.identification.adapters.orm_loops import household_measures
@@ -35,6 +37,7 @@ from shared.pii import FieldCipher
 __all__ = [
     "ROW_CONTEXT",
     "Candidate",
+    "NationalSyncRepository",
     "Run",
     "StagedRow",
     "candidates",
@@ -512,3 +515,95 @@ async def set_day_run(session: AsyncSession, county: str, day: dt.date, run_id: 
         .where(national_sync_days.c.county == county, national_sync_days.c.day == day)
         .values(run_id=run_id)
     )
+
+
+class NationalSyncRepository:
+    """These statements, the run's job and the file download's audit row in the unit of work's
+    session (`uow.national_sync`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def counties_in(self, region: str) -> list[str]:
+        return await counties_in(self.session, region)
+
+    async def get_cursor(self, county: str) -> tuple[int, dt.datetime | None]:
+        return await get_cursor(self.session, county)
+
+    async def running_run(self, county: str) -> Run | None:
+        return await running_run(self.session, county)
+
+    async def create_run(self, values: dict[str, Any]) -> tuple[Run, bool]:
+        return await create_run(self.session, values)
+
+    async def get_run(self, run_id: str) -> Run | None:
+        return await get_run(self.session, run_id)
+
+    async def list_runs(self, region: str, *, county: str | None, status: str | None, limit: int) -> list[Run]:
+        return await list_runs(self.session, region, county=county, status=status, limit=limit)
+
+    async def claim_run(self, *, replica: str, lease: dt.timedelta) -> Run | None:
+        return await claim_run(self.session, replica=replica, lease=lease)
+
+    async def still_holds(self, run_id: str, *, replica: str, lease: dt.timedelta) -> bool:
+        return await still_holds(self.session, run_id, replica=replica, lease=lease)
+
+    async def set_phase(self, run_id: str, phase: str) -> None:
+        return await set_phase(self.session, run_id, phase)
+
+    async def count_candidates(self, county: str, lo: dt.datetime | None) -> int:
+        return await count_candidates(self.session, county, lo)
+
+    async def candidates(
+        self, cipher: FieldCipher, county: str, *, lo: dt.datetime | None, after: tuple[str, str] | None, limit: int
+    ) -> list[Candidate]:
+        return await candidates(self.session, cipher, county, lo=lo, after=after, limit=limit)
+
+    async def exported_hashes(self, county: str, ids: Sequence[str]) -> dict[str, str]:
+        return await exported_hashes(self.session, county, ids)
+
+    async def stage_rows(self, run_id: str, rows: Sequence[StagedRow]) -> None:
+        return await stage_rows(self.session, run_id, rows)
+
+    async def removals(self, county: str, run_id: str) -> list[tuple[str, str, str]]:
+        return await removals(self.session, county, run_id)
+
+    async def staged_page(self, run_id: str, *, after: tuple[str, str] | None, limit: int) -> list[StagedRow]:
+        return await staged_page(self.session, run_id, after=after, limit=limit)
+
+    async def complete_run(self, run: Run, *, households_count: int, checksum: str, size: int, at: dt.datetime) -> None:
+        return await complete_run(
+            self.session, run, households_count=households_count, checksum=checksum, size=size, at=at
+        )
+
+    async def claim_day(self, county: str, day: dt.date, replica: str) -> bool:
+        return await claim_day(self.session, county, day, replica)
+
+    async def set_day_run(self, county: str, day: dt.date, run_id: str) -> None:
+        return await set_day_run(self.session, county, day, run_id)
+
+    async def create_job(
+        self, *, kind: str, region: str, created_by: str, params: dict[str, Any], rows_total: int
+    ) -> Job:
+        return await create_job(
+            self.session, kind=kind, region=region, created_by=created_by, params=params, rows_total=rows_total
+        )
+
+    async def get_job(self, job_id: str) -> Job | None:
+        return await get_job(self.session, job_id)
+
+    async def save_progress(self, job: Job) -> None:
+        await save_progress(self.session, job)
+
+    async def record_unmasked_read(
+        self, *, actor: str, role: str, household_id: str, fields: str, reason: str, request_id: str
+    ) -> None:
+        await record_unmasked_read(
+            self.session,
+            actor=actor,
+            role=role,
+            household_id=household_id,
+            fields=fields,
+            reason=reason,
+            request_id=request_id,
+        )

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identification.adapters.households import NAME_CONTEXT
+from services.identification.adapters.households import NAME_CONTEXT, StoredMember, find_members_by_id_number
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.adapters.orm_loops import household_loops
@@ -29,6 +29,7 @@ __all__ = [
     "HOUSEHOLD_STATUSES",
     "WARNING_COLOUR",
     "RegistryFilter",
+    "RegistryQueries",
     "heads_named",
     "narrow",
     "page_items",
@@ -325,3 +326,47 @@ async def heads_named(session: AsyncSession, cipher: FieldCipher, region: str, n
         .limit(cap)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+class RegistryQueries:
+    """The registry look-up's reads (and the name index it refreshes) in the unit of work's
+    session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def refresh_head_index(self, cipher: FieldCipher, region: str) -> int:
+        return await refresh_head_index(self.session, cipher, region)
+
+    async def heads_named(self, cipher: FieldCipher, region: str, name: str, *, cap: int) -> list[str]:
+        return await heads_named(self.session, cipher, region, name, cap=cap)
+
+    async def narrow(self, f: RegistryFilter) -> RegistryFilter:
+        return await narrow(self.session, f)
+
+    async def page(self, f: RegistryFilter, *, limit: int) -> list[Any]:
+        return await registry_page(self.session, f, limit=limit)
+
+    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[dict[str, Any]]:
+        return await page_items(self.session, rows, today=today)
+
+    async def members_with_id_number(self, cipher: FieldCipher, id_number: str) -> list[StoredMember]:
+        return await find_members_by_id_number(self.session, cipher, id_number)
+
+    async def outcome(self, household_id: str) -> Any:
+        """The household's latest outcome row (None before its first evaluation)."""
+        stmt = sa.select(household_outcomes).where(household_outcomes.c.household_id == household_id)
+        return (await self.session.execute(stmt)).first()
+
+    async def signal_warning(self, household_id: str) -> Any:
+        """The departments' signals' warning row of the household (None: none)."""
+        return (
+            await self.session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == household_id))
+        ).first()
+
+    async def red_mark(self, household_id: str) -> Any:
+        """(red_mark_reason, red_marked_at) of a household marked red, else None."""
+        stmt = sa.select(household_loops.c.red_mark_reason, household_loops.c.red_marked_at).where(
+            household_loops.c.household_id == household_id, household_loops.c.red_mark_reason.is_not(None)
+        )
+        return (await self.session.execute(stmt)).first()

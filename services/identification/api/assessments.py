@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.jobs import job_read
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.deps import get_work, policy_store
 from services.identification.api.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -19,9 +20,8 @@ from services.identification.api.schemas import (
     SimulationCreate,
 )
 from services.identification.application.assessments import assess_household
-from services.identification.application.policies import policy_store
-from services.identification.application.screening import simulate, start_screening
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from services.identification.application.screening import Simulate, StartScreening, simulate, start_screening
+from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 from shared.policy_store import PolicyStore
 
@@ -32,20 +32,21 @@ router = APIRouter(prefix="/api/v1", tags=["assessments"])
 async def create_assessment(
     body: AssessmentCreate,
     principal: Principal = Depends(get_principal),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     store: PolicyStore = Depends(policy_store),
 ) -> dict[str, Any]:
-    return await assess_household(session=session, store=store, principal=principal, body=body)
+    return await assess_household(work=uow, store=store, principal=principal, body=body)
 
 
 @router.post("/assessments:simulate", summary="What-if: how many households of a region change category")
 async def simulate_assessments(
     body: SimulationCreate,
     principal: Principal = Depends(get_principal),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     store: PolicyStore = Depends(policy_store),
 ) -> dict[str, Any]:
-    return await simulate(session=session, store=store, principal=principal, body=body)
+    command = Simulate(region=body.region, as_of=body.as_of, policy_overrides=body.policy_overrides)
+    return await simulate(work=uow, store=store, principal=principal, body=command)
 
 
 @router.post("/screenings", status_code=202, response_model=JobRead, summary="Screen every household of a region")
@@ -54,7 +55,7 @@ async def create_screening(
     principal: Principal = Depends(get_principal),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> JSONResponse:
-    job = await start_screening(ctx, principal, body)
+    job = await start_screening(ctx, principal, StartScreening(region=body.region, as_of=body.as_of))
     return JSONResponse(
         jsonable_encoder(job_read(job)), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
     )

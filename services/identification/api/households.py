@@ -135,7 +135,7 @@ async def read_household(
         stored = await get_household(uow.session, household_id, cipher=ctx.cipher if wants_clear else None)
         if stored is None or not principal.sees(stored.region_code):
             raise NotFound("no such household in your jurisdiction")
-        loops = await loops_read(uow.session, stored.id)  # measures, re-assessment, red mark
+        loops = await loops_read(uow, stored.id)  # measures, re-assessment, red mark
         flags = await flags_of(uow.session, stored.id)  # negative-list flags from other services
         if wants_clear:
             await record_unmasked_read(

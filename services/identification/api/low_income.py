@@ -13,11 +13,12 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.deps import get_work
 from services.identification.api.statistics import _csv
 from services.identification.application import low_income as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_uow
+from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1/low-income", tags=["low-income"])
@@ -38,7 +39,7 @@ async def roster(
     limit: int = Query(default=100, ge=1, le=1000),
     format: Literal["json", "csv"] = "json",
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Low-income households (低收入人口台账) by category, warning colour and region, with the
@@ -55,7 +56,7 @@ async def summary(
     region: str | None = Query(default=None, max_length=12),
     level: str = Query(default="township", description="province | city | county | township | village, or 2/4/6/9/12"),
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Households and persons per low-income category per region of `level`, with totals."""
@@ -74,7 +75,7 @@ async def list_joint_screenings(
     region: str | None = Query(default=None, max_length=12),
     period: str | None = Query(default=None, pattern=_PERIOD, description="YYYY-H1 | YYYY-H2"),
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     return JSONResponse(await uc.list_joint_screenings(ctx, uow, principal, region=region, period=period))
@@ -84,7 +85,7 @@ async def list_joint_screenings(
 async def start_joint_screening(
     body: JointScreeningCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """201 with the new run; 200 with the run that already exists for this half-year."""
@@ -99,7 +100,7 @@ async def list_comparisons(
     state: Literal["pending", "received", "compared", "overdue"] | None = None,
     department: Department | None = None,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     query = uc.ListComparisons(region=region, month=month, state=state, department=department)
@@ -151,7 +152,7 @@ async def receive_comparison(
     task_id: str,
     body: Annotated[ComparisonReceive, Body()],
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     if isinstance(body, SignalsReceipt):
@@ -170,7 +171,7 @@ async def complete_comparison(
     task_id: str,
     body: ComparisonComplete,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = uc.CompleteComparison(

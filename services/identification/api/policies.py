@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.audit import audit_chain
-from services.identification.application.policies import policy_store
+from services.identification.api.deps import policy_store
 from shared.app import get_principal, get_session, get_uow
 from shared.auth import Principal
 from shared.policy import PolicyVersion

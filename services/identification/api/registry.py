@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.api.deps import policy_store
 from services.identification.application import registry as uc
-from services.identification.application.policies import policy_store
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 from shared.policy_store import PolicyStore

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.deps import get_work
 from services.identification.application import signals as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow, request_body
+from shared.app import ServiceContext, get_ctx, get_principal, request_body
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
 from shared.pii import mask_numbers_in_text, mask_numbers_in_value
 
@@ -145,7 +145,7 @@ def signals_of(body: Any) -> list[SignalIn]:
 async def receive_signals(
     body: Annotated[Any, Body()],
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     items = [
@@ -170,10 +170,10 @@ async def list_leads(
     status: str = Query(default="open", max_length=16),
     limit: int = Query(default=200, ge=1),
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.list_leads(ctx, session, principal, region=region, status=status, limit=limit)
+    return await uc.list_leads(ctx, uow, principal, region=region, status=status, limit=limit)
 
 
 class LeadResolve(BaseModel):
@@ -206,7 +206,7 @@ async def resolve_lead(
     lead_id: str,
     body: LeadResolve,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await uc.resolve_lead(

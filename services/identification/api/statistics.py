@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.deps import get_work
 from services.identification.application import statistics as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"])
@@ -69,10 +70,10 @@ async def statistics(
     ),
     format: Literal["json", "csv", "xlsx"] = "json",
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
-    body = await uc.statistics(ctx, session, principal, region=region, group_by=group_by)
+    body = await uc.statistics(ctx, uow, principal, region=region, group_by=group_by)
     return _table(body["rows"], f"statistics-{group_by}", format) or JSONResponse(body)
 
 
@@ -80,13 +81,13 @@ async def statistics(
 async def statistics_summary(
     region: str | None = Query(default=None, max_length=12),
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """The tables `group_by=region`, `category`, `low_income_category`, `state` and `warning`
     answer, at once (`{"region", "groups": {group_by: rows}}`, each rows list as that call's),
     from one scan of the region's households: what a dashboard needs in one call."""
-    return JSONResponse(await uc.summary(ctx, session, principal, region=region))
+    return JSONResponse(await uc.summary(ctx, uow, principal, region=region))
 
 
 @router.get("/statistics/income-drop", responses=_FILES)
@@ -94,12 +95,12 @@ async def income_drop(
     region: str | None = Query(default=None, max_length=12),
     format: Literal["json", "csv", "xlsx"] = "json",
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Households whose income fell against last year, their share, and households per cause
     (002 篇一: the ten causes)."""
-    body = await uc.income_drop_summary(ctx, session, principal, region=region)
+    body = await uc.income_drop_summary(ctx, uow, principal, region=region)
     return _table(body["causes"], "income-drop", format) or JSONResponse(body)
 
 
@@ -109,10 +110,10 @@ async def scale_risk(
     all: bool = Query(default=False, description="every village with its share, not only the flagged ones"),
     format: Literal["json", "csv", "xlsx"] = "json",
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
-    body = await uc.scale_risk_villages(ctx, session, principal, region=region, include_all=all)
+    body = await uc.scale_risk_villages(ctx, uow, principal, region=region, include_all=all)
     return _table(body["villages"], "scale-risk", format) or JSONResponse(body)
 
 
@@ -121,12 +122,12 @@ async def public_notice(
     village: str = Query(max_length=12),
     format: Literal["html", "xlsx"] = "html",
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """The village's cases under public notice (公示), masked ID numbers only: printable HTML,
     or a spreadsheet with `?format=xlsx`."""
-    rows = await uc.public_notice_rows(ctx, session, principal, village)
+    rows = await uc.public_notice_rows(ctx, uow, principal, village)
     if format == "xlsx":
         return _xlsx(rows, f"public-notice-{village}.xlsx", title=f"公示 {village}")
     return HTMLResponse(uc.public_notice_html(village, rows))

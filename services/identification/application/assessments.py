@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.identification.api.schemas import AssessmentCreate, HouseholdIn, IncomeIn
 from services.identification.domain.assessment import assess
 from services.identification.domain.model import (
@@ -31,7 +29,7 @@ from shared.errors import FieldError, NotFound, Unprocessable
 from shared.policy import PolicyParameterMissing
 from shared.policy_store import PolicyStore
 
-from .policies import resolve_or_422
+from .policies import PolicyWork, resolve_or_422
 
 __all__ = [
     "assess_household",
@@ -178,7 +176,7 @@ def assessment_read(result: Assessment, household: Household | None = None) -> d
 
 async def assess_household(
     *,
-    session: AsyncSession,
+    work: PolicyWork,
     store: PolicyStore,
     principal: Principal,
     body: AssessmentCreate,
@@ -189,7 +187,7 @@ async def assess_household(
         raise NotFound("no such region in your jurisdiction")
     household = to_domain_household(body.household, region_code=body.region_code)
     overrides = store.check_parameters(body.policy_overrides, path="policy_overrides") if body.policy_overrides else {}
-    policy = await resolve_or_422(store, session, body.region_code, body.as_of)
+    policy = await resolve_or_422(store, work, body.region_code, body.as_of)
     override = None
     if body.village_override is not None:
         v = body.village_override

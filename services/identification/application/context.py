@@ -8,14 +8,15 @@ import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from services.identification.application.policies import IdentificationPolicyStore
+from services.identification.adapters.policy_store import IdentificationPolicyStore
 
 if TYPE_CHECKING:
+    from services.identification.application.monitoring_ports import MonitoringUnit
     from shared.app import ServiceContext
 
-__all__ = ["AfterChunk", "IdentificationContext", "IdentificationExtras", "extras", "knob"]
+__all__ = ["AfterChunk", "IdentificationContext", "IdentificationExtras", "extras", "knob", "monitoring_work"]
 
 #: Called after each national-sync chunk is written (county, rows): tests stop a run half-way.
 AfterChunk = Callable[[str, int], Awaitable[None]]
@@ -60,3 +61,8 @@ def extras(ctx: ServiceContext[Any]) -> IdentificationExtras:
 def knob(value: float | None, env: str, default: float) -> float:
     """A knob set on the app, else from the environment, else the default."""
     return float(value if value is not None else os.environ.get(env, default))
+
+
+def monitoring_work(ctx: ServiceContext[Any]) -> MonitoringUnit:
+    """A unit of work of the app (`ctx.uow()`) typed as monitoring's use cases see it."""
+    return cast("MonitoringUnit", ctx.uow())

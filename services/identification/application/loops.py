@@ -11,38 +11,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.audit import audit_chain
-from services.identification.adapters.households import StoredHousehold, get_household, record_outcome
-from services.identification.adapters.loops_repo import FINAL, loop_facts
-from services.identification.adapters.orm import households
-from services.identification.adapters.orm_loops import household_loops, household_marks, household_measures
+from services.identification.adapters.households import StoredHousehold
+from services.identification.adapters.loops_repo import FINAL
 from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.params import quantize_money
 from shared.app import ServiceContext
-from shared.audit import record_audit
-from shared.db import UnitOfWork, is_postgres
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
 from shared.events import Event
 from shared.pii import mask_numbers_in_text
 
-from .cases import resolve_identification
+from .cases import actor_label
+from .monitoring_ports import LoopsRepository, LoopsWork
+from .policies import policy_in_force
 
 __all__ = [
     "INCOME_KINDS",
     "MEASURE_RANK",
+    "MarkRed",
     "apply_income_update",
     "loops_read",
+    "mark_red",
     "record_measure",
     "record_measures_since",
+    "set_red_mark",
 ]
 
 SOURCE = "identification"
@@ -52,44 +49,20 @@ MEASURE_RANK = {"proposed": 0, "accepted": 1, "referred": 2, "in_progress": 3, "
 _ORDER = {None: 0, "yellow": 1, "orange": 2, "red": 3}
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if is_postgres(session.bind) else sqlite_insert
-
-
-async def _ensure_row(session: AsyncSession, household_id: str, region_code: str, at: dt.datetime) -> Any:
-    """The household's loops row, inserted first if there is none (two replicas inserting at
-    once: one insert stands, the other does nothing)."""
-    query = sa.select(household_loops).where(household_loops.c.household_id == household_id)
-    row = (await session.execute(query)).first()
-    if row is not None:
-        return row
-    stmt = _insert(session)(household_loops).values(household_id=household_id, region_code=region_code, updated_at=at)
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=["household_id"]))
-    return (await session.execute(query)).one()
-
-
 # --------------------------------------------------------------------------- measures
 
 
 async def record_measures_since(
-    session: AsyncSession, household_id: str, region_code: str, on: dt.date, at: dt.datetime
+    loops: LoopsRepository, household_id: str, region_code: str, on: dt.date, at: dt.datetime
 ) -> None:
     """Measures in place since `on` (assistance's `plan_drawn_up.drawn_up_on`, or a measure
     accepted or started): the earliest day heard is kept."""
-    await _ensure_row(session, household_id, region_code, at)
-    # one statement: two replicas handling two events of the household cannot lose the earlier day
-    await session.execute(
-        sa.update(household_loops)
-        .where(
-            household_loops.c.household_id == household_id,
-            sa.or_(household_loops.c.measures_since.is_(None), household_loops.c.measures_since > on),
-        )
-        .values(measures_since=on, updated_at=at)
-    )
+    await loops.ensure_row(household_id, region_code, at)
+    await loops.record_measures_since(household_id, on, at)
 
 
 async def record_measure(
-    session: AsyncSession,
+    loops: LoopsRepository,
     *,
     household_id: str,
     region_code: str,
@@ -101,30 +74,16 @@ async def record_measure(
     at: dt.datetime,
 ) -> None:
     """A measure's status as assistance told it; an earlier status arriving late is ignored."""
-    await _ensure_row(session, household_id, region_code, at)
-    row = (
-        await session.execute(sa.select(household_measures).where(household_measures.c.measure_id == measure_id))
-    ).first()
-    if row is None:
-        await session.execute(
-            sa.insert(household_measures).values(
-                measure_id=measure_id,
-                household_id=household_id,
-                plan_id=plan_id,
-                type=type_,
-                status=status,
-                changed_on=on,
-                updated_at=at,
-            )
+    await loops.ensure_row(household_id, region_code, at)
+    stored = await loops.measure_status(measure_id)
+    if stored is None:
+        await loops.add_measure(
+            measure_id=measure_id, household_id=household_id, plan_id=plan_id, type_=type_, status=status, on=on, at=at
         )
-    elif row.status not in FINAL and MEASURE_RANK.get(status, -1) > MEASURE_RANK.get(row.status, -1):
-        await session.execute(
-            sa.update(household_measures)
-            .where(household_measures.c.measure_id == measure_id)
-            .values(status=status, changed_on=on, updated_at=at)
-        )
+    elif stored not in FINAL and MEASURE_RANK.get(status, -1) > MEASURE_RANK.get(stored, -1):
+        await loops.set_measure_status(measure_id, status, on, at)
     if status in ("accepted", "in_progress") and on is not None:
-        await record_measures_since(session, household_id, region_code, on, at)
+        await record_measures_since(loops, household_id, region_code, on, at)
 
 
 # --------------------------------------------------------------------------- income
@@ -184,7 +143,7 @@ def _explained(explanations: Any) -> list[dict[str, str]]:
 
 async def apply_income_update(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: LoopsWork,
     *,
     household_id: str,
     income: Mapping[str, str],
@@ -197,15 +156,12 @@ async def apply_income_update(
 
     A visit older than the one applied last changes nothing (events of two visits may arrive out
     of order); kinds the visit did not give keep their stored amounts."""
-    session = uow.session
-    # the household row locked (PostgreSQL) until commit: two replicas handling two visits of the
-    # household one after the other, not both from the same facts
-    if is_postgres(session.bind):
-        await session.execute(sa.select(households.c.id).where(households.c.id == household_id).with_for_update())
-    stored = await get_household(session, household_id)
+    loops = uow.loops
+    # the household locked until commit: two visits of the household one after the other
+    stored = await loops.household_for_update(household_id)
     if stored is None:
         return None
-    loop = await _ensure_row(session, household_id, stored.region_code, at)
+    loop = await loops.ensure_row(household_id, stored.region_code, at)
     if loop.income_visited_on is not None and visited_on < loop.income_visited_on:
         return None
     facts = dict(stored.facts)
@@ -213,24 +169,13 @@ async def apply_income_update(
     facts["income"].setdefault("unverified_earners", 0)
     for kind in INCOME_KINDS:
         facts["income"].setdefault(kind, "0")
-    await session.execute(
-        sa.update(households)
-        .where(households.c.id == household_id)
-        .values(
-            facts=json.dumps(facts, ensure_ascii=False, separators=(",", ":")),
-            screening_profile=profile_of(_profile_source(stored, facts), stored.region_code),
-            content_hash=None,  # an import of the old record must not count as unchanged
-            version=households.c.version + 1,
-            updated_at=at,
-        )
-    )
+    await loops.store_facts(household_id, facts, profile_of(_profile_source(stored, facts), stored.region_code), at)
     updated = replace(stored, facts=facts)
-    policy = await resolve_identification(ctx, session, updated.region_code, visited_on)
+    policy = await policy_in_force(ctx, uow, updated.region_code, visited_on)
     result = assess(updated.to_domain(), policy, as_of=visited_on)
     previous = stored.warning
     warning = None if result.warning is None else str(result.warning)
-    await record_outcome(
-        session,
+    await loops.record_outcome(
         household_id,
         category=None if result.category is None else str(result.category),
         low_income_category=None if result.low_income_category is None else str(result.low_income_category),
@@ -261,15 +206,8 @@ async def apply_income_update(
         "policy": {"id": policy.id, "version": policy.version},
         "at": at.isoformat(),
     }
-    await session.execute(
-        sa.update(household_loops)
-        .where(household_loops.c.household_id == household_id)
-        .values(
-            income_visited_on=visited_on,
-            income_visit_id=visit_id,
-            reassessment=json.dumps(reassessment, ensure_ascii=False),
-            updated_at=at,
-        )
+    await loops.save_reassessment(
+        household_id, visited_on=visited_on, visit_id=visit_id, reassessment=reassessment, at=at
     )
     if name is not None:
         labor = [m.labor_capacity for m in stored.members]
@@ -302,8 +240,43 @@ RED_MARK_SOURCE = (
 )
 
 
+_MARKERS = frozenset({"county", "province", "admin"})
+
+
+@dataclass(frozen=True)
+class MarkRed:
+    """Mark household `household_id` red (`mark`) or remove its mark, with the officer's reason."""
+
+    household_id: str
+    reason: str
+    mark: bool
+
+
+async def mark_red(ctx: ServiceContext, uow: LoopsWork, principal: Principal, cmd: MarkRed) -> dict[str, Any]:
+    """`POST`/`DELETE /households/{id}/red-mark`: county, province and admin within their
+    region (404 outside); the household's loops part after the change (`changed`: whether it
+    changed). One transaction, committed here."""
+    if principal.role not in _MARKERS:
+        raise Forbidden("only county, province and admin officers mark households red", code="role_not_allowed")
+    stored = await uow.loops.household(cmd.household_id)
+    if stored is None or not principal.sees(stored.region_code):
+        raise NotFound("no such household in your jurisdiction")
+    changed = await set_red_mark(
+        uow,
+        stored,
+        mark=cmd.mark,
+        reason=mask_numbers_in_text(cmd.reason),
+        by=actor_label(principal),
+        role=principal.role,
+        at=ctx.now(),
+    )
+    body = {"household_id": stored.id, "changed": changed, **await loops_read(uow, stored.id)}
+    await uow.commit()
+    return body
+
+
 async def set_red_mark(
-    uow: UnitOfWork,
+    uow: LoopsWork,
     stored: StoredHousehold,
     *,
     mark: bool,
@@ -315,32 +288,14 @@ async def set_red_mark(
     """Mark the household red (`mark`) or remove the mark, with the officer's reason: the mark,
     a history row and a `risk.warning_raised` (`warning: red`, `manual: true`) or
     `risk.warning_cleared` event, in the caller's transaction. False: it already was so."""
-    session = uow.session
-    await _ensure_row(session, stored.id, stored.region_code, at)
-    marked = household_loops.c.red_mark_reason
-    changed = await session.execute(
-        sa.update(household_loops)
-        .where(household_loops.c.household_id == stored.id, marked.is_(None) if mark else marked.is_not(None))
-        .values(
-            red_mark_reason=reason if mark else None,
-            red_marked_by=by if mark else None,
-            red_marked_at=at if mark else None,
-            updated_at=at,
-        )
-    )
-    if changed.rowcount != 1:  # already so (or another request just did it)
-        return False
-    await session.execute(
-        sa.insert(household_marks).values(
-            household_id=stored.id, action="red_mark" if mark else "red_unmark", reason=reason, by=by, role=role, at=at
-        )
-    )
-    await record_audit(
-        session,
-        audit_chain,
-        kind="red_mark" if mark else "red_unmark",
-        subject_type="household",
-        subject_id=stored.id,
+    loops = uow.loops
+    await loops.ensure_row(stored.id, stored.region_code, at)
+    if not await loops.set_red_mark(stored.id, mark=mark, reason=reason, by=by, at=at):
+        return False  # already so (or another request just did it)
+    action = "red_mark" if mark else "red_unmark"
+    await loops.add_mark(stored.id, action=action, reason=reason, by=by, role=role, at=at)
+    await loops.audit(
+        kind=action,
         household_id=stored.id,
         region_code=stored.region_code,
         actor=by,
@@ -379,20 +334,12 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-async def loops_read(session: AsyncSession, household_id: str) -> dict[str, Any]:
+async def loops_read(uow: LoopsWork, household_id: str) -> dict[str, Any]:
     """The loops' part of `GET /households/{id}`: measures (since, counts), the last re-assessment
     with its explanation, the manual red mark and its history."""
-    row = (
-        await session.execute(sa.select(household_loops).where(household_loops.c.household_id == household_id))
-    ).first()
-    facts = await loop_facts(session, household_id)
-    marks = (
-        await session.execute(
-            sa.select(household_marks)
-            .where(household_marks.c.household_id == household_id)
-            .order_by(household_marks.c.id)
-        )
-    ).all()
+    row = await uow.loops.row(household_id)
+    facts = await uow.loops.facts(household_id)
+    marks = await uow.loops.marks(household_id)
     return {
         "measures": {
             "since": None if facts.measures_since is None else facts.measures_since.isoformat(),

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.identification.adapters import low_income_queries as q
-from services.identification.adapters.low_income_repo import LowIncomeRepository
-from services.identification.application.context import extras, knob
+from services.identification.application.context import extras, knob, monitoring_work
+from services.identification.application.monitoring_ports import LowIncomeWork
 from services.identification.domain.low_income_comparison import (
     COMPARISON_SOURCE,
     DEFAULT_DUE_DAY,
@@ -43,7 +43,6 @@ from services.identification.domain.low_income_schedule import JOINT_SCREENING_S
 from services.identification.domain.params import int_param
 from shared.app import CST, ServiceContext
 from shared.auth import Principal
-from shared.db import UnitOfWork, one_snapshot
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import REGION_LEVELS
@@ -131,7 +130,7 @@ def _after(cursor: str | None) -> tuple[str, str] | None:
         raise Unprocessable("bad cursor", errors=[FieldError("cursor", "not a cursor of this list")]) from None
 
 
-async def roster(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: RosterQuery) -> dict[str, Any]:
+async def roster(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: RosterQuery) -> dict[str, Any]:
     """The low-income roster (低收入人口台账): households by low-income category (ROSTER_CATEGORIES;
     none given: every low-income household), warning colour and region, in (region, id) order,
     keyset-paged; each item with the registry's masked head and member count, its roster category
@@ -142,7 +141,7 @@ async def roster(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, que
     if query.warning is not None and query.warning not in _WARNINGS:
         raise Unprocessable("bad warning", errors=[FieldError("warning", "one of red, orange, yellow")])
     f = q.RosterFilter(region=prefix, category=query.category, warning=query.warning, after=_after(query.cursor))
-    items, facts, more = await q.roster_page(uow.session, f, limit=query.limit, today=ctx.today())
+    items, facts, more = await uow.low_income_queries.roster_page(f, limit=query.limit, today=ctx.today())
     for item, fact in zip(items, facts, strict=True):
         item["roster_category"] = roster_category(item["low_income_category"], fact)
         reasons = other_low_income_reasons(fact) if item["low_income_category"] is None else ()
@@ -159,7 +158,7 @@ async def roster(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, que
 
 
 async def roster_csv_rows(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: RosterQuery
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: RosterQuery
 ) -> list[dict[str, Any]]:
     """Every page of the roster, flattened for a CSV export (masked ID numbers, no names)."""
     rows: list[dict[str, Any]] = []
@@ -220,7 +219,7 @@ def _categories_of(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-async def summary(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: SummaryQuery) -> dict[str, Any]:
+async def summary(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: SummaryQuery) -> dict[str, Any]:
     """Households and persons per low-income category per region of the asked level (4/6/9/12
     digits) inside the caller's region, with the totals. The rows come from one scan
     (`category_counts`); the totals of the assessed categories are what
@@ -235,11 +234,10 @@ async def summary(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, qu
         raise Unprocessable(
             "level above the region", errors=[FieldError("level", f"at least {len(prefix)} digits for region {prefix}")]
         )
-    session = uow.session
-    await one_snapshot(session)
-    counts = await q.category_counts(session, prefix, level)
+    await uow.low_income_queries.one_snapshot()
+    counts = await uow.low_income_queries.category_counts(prefix, level)
     assessed = _categories_of(
-        (await stats.statistics(ctx, session, principal, region=prefix or None, group_by="low_income_category"))["rows"]
+        (await stats.statistics(ctx, uow, principal, region=prefix or None, group_by="low_income_category"))["rows"]
     )
     regions = sorted({r for r, _ in counts})
     if len(regions) > MAX_SUMMARY_REGIONS:
@@ -336,15 +334,15 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 async def _start_joint(
-    ctx: ServiceContext, uow: UnitOfWork, county: str, *, by: str, only_if_due: bool
+    ctx: ServiceContext, uow: LowIncomeWork, county: str, *, by: str, only_if_due: bool
 ) -> tuple[Any | None, bool]:
     """The county's run of the current half-year: (row, created). Creates it (and its screening
     job, in the same transaction) when there is none — for the schedule only once it is due.
     (None, False): no policy in force, or not due yet."""
     today = ctx.today()
-    repo = LowIncomeRepository(uow.session)
+    repo = uow.low_income
     try:
-        policy = await _store(ctx).resolve(uow.session, county, today)
+        policy = await uow.resolve_policy(_store(ctx), county, today)
     except PolicyNotFound:
         if only_if_due:
             return None, False
@@ -366,7 +364,7 @@ async def _start_joint(
     if only_if_due and not slot.is_due(today):
         return None, False
     job, total = await create_screening_job(
-        uow.session, region=county, created_by=by, as_of=today, size=_screen_chunk_size(ctx)
+        uow.screening, region=county, created_by=by, as_of=today, size=_screen_chunk_size(ctx)
     )
     run_id = str(uuid.uuid4())
     schedule = {
@@ -408,7 +406,7 @@ async def _start_joint(
 
 
 async def start_joint_screening(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: StartJointScreening
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: StartJointScreening
 ) -> tuple[dict[str, Any], bool]:
     """Start the county's joint screening of the current half-year now (before its scheduled
     month, or again after a failure is not possible: one run per county and half-year). Returns
@@ -421,35 +419,33 @@ async def start_joint_screening(
         raise NotFound("no such county in your jurisdiction")
     row, created = await _start_joint(ctx, uow, cmd.county, by=principal.sub, only_if_due=False)
     assert row is not None
-    [read] = await q.joint_screening_rows(uow.session, prefix=cmd.county, ids=[row.id])
+    [read] = await uow.low_income_queries.joint_screening_rows(prefix=cmd.county, ids=[row.id])
     return _run_read(read), created
 
 
 async def list_joint_screenings(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, *, region: str | None, period: str | None
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, *, region: str | None, period: str | None
 ) -> dict[str, Any]:
     prefix = _scope(principal, region, _TASK_READERS)
-    rows = await q.joint_screening_rows(uow.session, prefix=prefix, period=period)
+    rows = await uow.low_income_queries.joint_screening_rows(prefix=prefix, period=period)
     return {"region": prefix, "items": [_run_read(r) for r in rows]}
 
 
 async def _finish_joint_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
     """Record the result counts of every running joint screening whose job has ended."""
     finished = []
-    async with ctx.sessions() as s:
-        running = await LowIncomeRepository(s).running_joint_screenings()
+    async with monitoring_work(ctx) as uow:
+        running = await uow.low_income.running_joint_screenings()
     for run in running:
-        async with ctx.uow() as uow:
-            job = await q.job_state(uow.session, run.job_id)
+        async with monitoring_work(ctx) as uow:
+            job = await uow.low_income_queries.job_state(run.job_id)
             if job is None or job.status == "running":
                 continue
             status = "completed" if job.status == "completed" else "failed"
-            result = await q.screening_result_counts(uow.session, run.job_id) if status == "completed" else None
+            result = await uow.low_income_queries.screening_result_counts(run.job_id) if status == "completed" else None
             if result is not None:
                 result["rows_done"] = int(job.rows_done)
-            if not await LowIncomeRepository(uow.session).finish_joint_screening(
-                run.id, status=status, result=result, at=_stamp(ctx)
-            ):
+            if not await uow.low_income.finish_joint_screening(run.id, status=status, result=result, at=_stamp(ctx)):
                 continue
             uow.add_event(
                 Event(
@@ -503,11 +499,11 @@ class ListComparisons:
 
 
 async def list_comparisons(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, query: ListComparisons
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: ListComparisons
 ) -> dict[str, Any]:
     prefix = _scope(principal, query.region, _TASK_READERS)
-    rows = await q.comparison_rows(
-        uow.session, prefix=prefix, month=query.month, state=query.state, department=query.department
+    rows = await uow.low_income_queries.comparison_rows(
+        prefix=prefix, month=query.month, state=query.state, department=query.department
     )
     items = [_task_read(r) for r in rows]
     counts: dict[str, int] = {}
@@ -516,10 +512,10 @@ async def list_comparisons(
     return {"region": prefix, "month": query.month, "counts": counts, "items": items}
 
 
-async def _visible_task(uow: UnitOfWork, principal: Principal, task_id: str) -> Any:
+async def _visible_task(uow: LowIncomeWork, principal: Principal, task_id: str) -> Any:
     if principal.role not in _WRITERS:
         raise Forbidden("comparisons are recorded by county or province officers", code="role_not_allowed")
-    row = await LowIncomeRepository(uow.session).comparison_for_update(task_id)
+    row = await uow.low_income.comparison_for_update(task_id)
     if row is None or not principal.sees(row.county):
         raise NotFound("no such comparison task in your jurisdiction")
     return row
@@ -585,7 +581,7 @@ def _refused(exc: ComparisonRefused) -> Conflict:
 
 
 async def receive_comparison(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: ReceiveComparison
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: ReceiveComparison
 ) -> dict[str, Any]:
     """Record that the department's data arrived: a link to the signals it sent (its
     `source_dept`, received in the county between `since` — default the month's first day — and
@@ -605,8 +601,8 @@ async def receive_comparison(
         since, until = _cst(cmd.since or _month_start(row.month)), _cst(cmd.until or now)
         if since > until:
             raise Unprocessable("since after until", errors=[FieldError("since", "must not be after until")])
-        counts = await q.linked_signal_counts(
-            uow.session, county=row.county, source_dept=cmd.source_dept, since=since, until=until
+        counts = await uow.low_income_queries.linked_signal_counts(
+            county=row.county, source_dept=cmd.source_dept, since=since, until=until
         )
         receipt: dict[str, Any] = {
             "via": "signals",
@@ -636,7 +632,7 @@ async def receive_comparison(
 
 
 async def complete_comparison(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: CompleteComparison
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: CompleteComparison
 ) -> dict[str, Any]:
     """Record the comparison done: the matches counted — for data that came as signals, counted
     from those signals (new signals, households flagged, cases opened, leads); for a file, as the
@@ -656,8 +652,7 @@ async def complete_comparison(
         extra = [FieldError(k, "counted from the linked signals") for k, v in given.items() if v is not None]
         if extra:
             raise Unprocessable("the counts of data sent as signals are counted, not given", errors=extra)
-        result: dict[str, Any] = await q.linked_signal_counts(
-            uow.session,
+        result: dict[str, Any] = await uow.low_income_queries.linked_signal_counts(
             county=row.county,
             source_dept=receipt["source_dept"],
             since=dt.datetime.fromisoformat(receipt["since"]),
@@ -693,13 +688,13 @@ async def complete_comparison(
     return await _reread(uow, row.id)
 
 
-async def _save(uow: UnitOfWork, row: Any, values: dict[str, Any]) -> None:
-    if not await LowIncomeRepository(uow.session).save_comparison(row.id, row.version, values):
+async def _save(uow: LowIncomeWork, row: Any, values: dict[str, Any]) -> None:
+    if not await uow.low_income.save_comparison(row.id, row.version, values):
         raise Conflict("the task was changed meanwhile; read it again", code="concurrent_update")
 
 
-async def _reread(uow: UnitOfWork, task_id: str) -> dict[str, Any]:
-    [row] = await q.comparison_rows(uow.session, prefix="", task_id=task_id)
+async def _reread(uow: LowIncomeWork, task_id: str) -> dict[str, Any]:
+    [row] = await uow.low_income_queries.comparison_rows(prefix="", task_id=task_id)
     return _task_read(row)
 
 
@@ -714,11 +709,11 @@ async def _open_month(ctx: ServiceContext, counties: list[str]) -> int:
     today = ctx.today()
     month = f"{today:%Y-%m}"
     created = 0
-    async with ctx.uow() as uow:
+    async with monitoring_work(ctx) as uow:
         rows = []
         for county in counties:
             try:
-                policy = await _store(ctx).resolve(uow.session, county, today)
+                policy = await uow.resolve_policy(_store(ctx), county, today)
                 day, source = await _due_day(policy)
                 due_on = comparison_due_on(month, day)
             except (PolicyNotFound, ValueError):
@@ -741,7 +736,7 @@ async def _open_month(ctx: ServiceContext, counties: list[str]) -> int:
                     }
                 )
         for i in range(0, len(rows), 400):
-            created += len(await LowIncomeRepository(uow.session).add_comparison_tasks(rows[i : i + 400]))
+            created += len(await uow.low_income.add_comparison_tasks(rows[i : i + 400]))
         await uow.commit()
     return created
 
@@ -750,8 +745,8 @@ async def _mark_overdue(ctx: ServiceContext) -> int:
     """Every task past its due day and not compared → overdue, with `low_income.comparison_overdue`."""
     today, now = ctx.today(), _stamp(ctx)
     marked = 0
-    async with ctx.uow() as uow:
-        repo = LowIncomeRepository(uow.session)
+    async with monitoring_work(ctx) as uow:
+        repo = uow.low_income
         for row in await repo.overdue_candidates(today):
             state = ComparisonState(row.state)
             try:
@@ -792,13 +787,13 @@ async def run_low_income_schedule(ctx: ServiceContext) -> dict[str, Any]:
     """One pass: open this month's comparison tasks, mark overdue ones, start the joint
     screenings due, record the results of those finished. Safe on every replica at once (each
     step is idempotent: unique rows, version checks, the (county, half-year) lease)."""
-    async with ctx.sessions() as s:
-        counties = await q.counties_with_households(s)
+    async with monitoring_work(ctx) as uow:
+        counties = await uow.low_income_queries.counties_with_households()
     opened = await _open_month(ctx, counties)
     overdue = await _mark_overdue(ctx)
     started = []
     for county in counties:
-        async with ctx.uow() as uow:
+        async with monitoring_work(ctx) as uow:
             row, created = await _start_joint(ctx, uow, county, by=JOINT_SCREENER, only_if_due=True)
         if created and row is not None:
             started.append({"county": county, "period": row.period, "job_id": row.job_id})

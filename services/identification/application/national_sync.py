@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from services.identification.adapters import national_sync_repo as repo
-from services.identification.adapters.audit import record_unmasked_read
-from services.identification.adapters.jobs import Job, create_job, get_job, save_progress
+from services.identification.adapters.jobs import Job
 from services.identification.adapters.national_sync_files import EncryptedWriter, file_path, read_plain
-from services.identification.application.context import extras, knob
+from services.identification.application.context import extras, knob, monitoring_work
+from services.identification.application.monitoring_ports import NationalSyncRepository
 from services.identification.application.screening import replica_id
 from services.identification.domain.national_format import (
     Change,
@@ -108,10 +108,10 @@ async def start_national_sync(
     if not principal.sees(region):  # another county's (or a wider) region: 404, as for records
         raise NotFound("no such region in your jurisdiction", code="region_not_found")
     out = []
-    async with ctx.uow() as uow:
-        counties = [region] if len(region) == 6 else await repo.counties_in(uow.session, region)
+    async with monitoring_work(ctx) as uow:
+        counties = [region] if len(region) == 6 else await uow.national_sync.counties_in(region)
         for county in counties:
-            run, created = await _start_county(ctx, uow.session, county, full=cmd.full, created_by=principal.sub)
+            run, created = await _start_county(ctx, uow.national_sync, county, full=cmd.full, created_by=principal.sub)
             out.append({**run_read(run), "created": created})
         await uow.commit()
     ctx.wake("national_sync_wake").set()
@@ -119,20 +119,19 @@ async def start_national_sync(
 
 
 async def _start_county(
-    ctx: ServiceContext, session: Any, county: str, *, full: bool, created_by: str
+    ctx: ServiceContext, ns: NationalSyncRepository, county: str, *, full: bool, created_by: str
 ) -> tuple[repo.Run, bool]:
     """The county's new run and its job (in the caller's transaction), or its running one."""
-    running = await repo.running_run(session, county)
+    running = await ns.running_run(county)
     if running is not None:
         return running, False
-    last_sequence, last_until = await repo.get_cursor(session, county)
+    last_sequence, last_until = await ns.get_cursor(county)
     full = full or last_until is None
     until = utcnow()
     lo = None if full or last_until is None else last_until - _overlap(ctx)
-    total = await repo.count_candidates(session, county, lo)
+    total = await ns.count_candidates(county, lo)
     sequence = last_sequence + 1
-    job = await create_job(
-        session,
+    job = await ns.create_job(
         kind=JOB_KIND,
         region=county,
         created_by=created_by,
@@ -146,9 +145,8 @@ async def _start_county(
         rows_total=total,
     )
     job.result = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0}
-    await save_progress(session, job)
-    return await repo.create_run(
-        session,
+    await ns.save_progress(job)
+    return await ns.create_run(
         {
             "id": job.id,
             "county": county,
@@ -196,14 +194,14 @@ async def run_due_syncs(ctx: ServiceContext) -> list[str]:
     if at is None or now.time() < at:
         return []
     started = []
-    async with ctx.uow() as uow:
-        counties = await repo.counties_in(uow.session, "")
+    async with monitoring_work(ctx) as uow:
+        counties = await uow.national_sync.counties_in("")
     for county in counties:
-        async with ctx.uow() as uow:
-            if not await repo.claim_day(uow.session, county, now.date(), replica_id(ctx)):
+        async with monitoring_work(ctx) as uow:
+            if not await uow.national_sync.claim_day(county, now.date(), replica_id(ctx)):
                 continue
-            run, created = await _start_county(ctx, uow.session, county, full=False, created_by=SCHEDULER)
-            await repo.set_day_run(uow.session, county, now.date(), run.id)
+            run, created = await _start_county(ctx, uow.national_sync, county, full=False, created_by=SCHEDULER)
+            await uow.national_sync.set_day_run(county, now.date(), run.id)
             await uow.commit()
         if created:
             started.append(run.id)
@@ -244,15 +242,15 @@ async def runs_history(
     _check_role(principal)
     if county is not None and not principal.sees(county):
         return []
-    async with ctx.uow() as uow:
-        runs = await repo.list_runs(uow.session, principal.region, county=county, status=status, limit=limit)
+    async with monitoring_work(ctx) as uow:
+        runs = await uow.national_sync.list_runs(principal.region, county=county, status=status, limit=limit)
     return [run_read(r) for r in runs]
 
 
 async def read_run(ctx: ServiceContext, principal: Principal, run_id: str) -> repo.Run:
     _check_role(principal)
-    async with ctx.uow() as uow:
-        run = await repo.get_run(uow.session, run_id)
+    async with monitoring_work(ctx) as uow:
+        run = await uow.national_sync.get_run(run_id)
     if run is None or not principal.sees(run.county):
         raise NotFound("no such national sync run in your jurisdiction")
     return run
@@ -268,9 +266,8 @@ async def open_file(ctx: ServiceContext, principal: Principal, run_id: str, name
         raise NotFound("the file is no longer on disk", code="file_gone")
     # the file carries clear ID numbers: its download is one row of the hash-chained audit log
     # (the run id in the household column: one row per file, not one per household)
-    async with ctx.uow() as uow:
-        await record_unmasked_read(
-            uow.session,
+    async with monitoring_work(ctx) as uow:
+        await uow.national_sync.record_unmasked_read(
             actor=principal.sub,
             role=principal.role,
             household_id=run.id,
@@ -304,8 +301,8 @@ async def national_sync_worker(ctx: ServiceContext) -> None:
 async def run_once(ctx: ServiceContext) -> bool:
     """Claim one run and take it as far as it goes. False when there was nothing to claim."""
     replica = replica_id(ctx)
-    async with ctx.uow() as uow:
-        run = await repo.claim_run(uow.session, replica=replica, lease=_lease(ctx))
+    async with monitoring_work(ctx) as uow:
+        run = await uow.national_sync.claim_run(replica=replica, lease=_lease(ctx))
         await uow.commit()
     if run is None:
         return False
@@ -359,18 +356,18 @@ async def _households(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
     hook = extras(ctx).national_sync_after_chunk
     n = 0
     while True:
-        async with ctx.uow() as uow:
-            s = uow.session
-            if not await repo.still_holds(s, run.id, replica=replica, lease=_lease(ctx)):
+        async with monitoring_work(ctx) as uow:
+            ns = uow.national_sync
+            if not await ns.still_holds(run.id, replica=replica, lease=_lease(ctx)):
                 return False
-            job = await _job(s, run.id)
+            job = await _job(ns, run.id)
             after = tuple(job.cursor) if job.cursor else None
-            batch = await repo.candidates(s, ctx.cipher, run.county, lo=lo, after=after, limit=size)  # type: ignore[arg-type]
+            batch = await ns.candidates(ctx.cipher, run.county, lo=lo, after=after, limit=size)
             if not batch:
-                await repo.set_phase(s, run.id, "removals")
+                await ns.set_phase(run.id, "removals")
                 await uow.commit()
                 return True
-            known = await repo.exported_hashes(s, run.county, [c.id for c in batch])
+            known = await ns.exported_hashes(run.county, [c.id for c in batch])
             staged = []
             counts = job.result
             for c in batch:
@@ -393,11 +390,11 @@ async def _households(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
                     row, text = _row(c, Change.ADDED), f"F|{Change.ADDED.value}|{text[4:]}"
                 counts["added" if previous is None else "updated"] += 1
                 staged.append(_staged(ctx, row, row_hash, text))
-            await repo.stage_rows(s, run.id, staged)
+            await ns.stage_rows(run.id, staged)
             last = batch[-1]
             job.cursor = [last.region_code, last.id]
             job.rows_done += len(batch)
-            await save_progress(s, job)
+            await ns.save_progress(job)
             await uow.commit()
         n += 1
         if hook is not None:
@@ -413,17 +410,17 @@ def _removed(household_id: str, number: str, village: str) -> NationalHousehold:
 
 async def _removals(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
     """Households the county's files hold that left the county (deleted, merged, moved)."""
-    async with ctx.uow() as uow:
-        s = uow.session
-        if not await repo.still_holds(s, run.id, replica=replica, lease=_lease(ctx)):
+    async with monitoring_work(ctx) as uow:
+        ns = uow.national_sync
+        if not await ns.still_holds(run.id, replica=replica, lease=_lease(ctx)):
             return False
-        gone = await repo.removals(s, run.county, run.id)
-        await repo.stage_rows(s, run.id, [_staged(ctx, _removed(*g), "") for g in gone])
+        gone = await ns.removals(run.county, run.id)
+        await ns.stage_rows(run.id, [_staged(ctx, _removed(*g), "") for g in gone])
         if gone:
-            job = await _job(s, run.id)
+            job = await _job(ns, run.id)
             job.result["removed"] += len(gone)
-            await save_progress(s, job)
-        await repo.set_phase(s, run.id, "file")
+            await ns.save_progress(job)
+        await ns.set_phase(run.id, "file")
         await uow.commit()
     return True
 
@@ -432,8 +429,8 @@ async def _body(ctx: ServiceContext, run_id: str) -> Any:
     """The file's body rows in order, one short read transaction per page."""
     after: tuple[str, str] | None = None
     while True:
-        async with ctx.uow() as uow:
-            page = await repo.staged_page(uow.session, run_id, after=after, limit=1000)
+        async with monitoring_work(ctx) as uow:
+            page = await uow.national_sync.staged_page(run_id, after=after, limit=1000)
         if not page:
             return
         for r in page:
@@ -465,25 +462,25 @@ async def _write_file(ctx: ServiceContext, run: repo.Run, replica: str) -> None:
         writer.abort()
         raise
     await asyncio.to_thread(writer.finish)
-    async with ctx.uow() as uow:
-        s = uow.session
-        if not await repo.still_holds(s, run.id, replica=replica, lease=_lease(ctx)):
+    async with monitoring_work(ctx) as uow:
+        ns = uow.national_sync
+        if not await ns.still_holds(run.id, replica=replica, lease=_lease(ctx)):
             return
         now = utcnow()
-        await repo.complete_run(s, run, households_count=count, checksum=digest.hexdigest(), size=size, at=now)
-        job = await _job(s, run.id)
+        await ns.complete_run(run, households_count=count, checksum=digest.hexdigest(), size=size, at=now)
+        job = await _job(ns, run.id)
         job.status = "completed"
         job.finished_at = now
         job.result["file"] = run.file_name
         job.result["households"] = count
         job.result["checksum"] = digest.hexdigest()
-        await save_progress(s, job)
+        await ns.save_progress(job)
         await uow.commit()
     log.info("national sync run %s of county %s: %d households, %d bytes", run.id, run.county, count, size)
 
 
-async def _job(session: Any, run_id: str) -> Job:
-    job = await get_job(session, run_id)
+async def _job(ns: NationalSyncRepository, run_id: str) -> Job:
+    job = await ns.get_job(run_id)
     if job is None:
         raise RuntimeError(f"national sync run {run_id} has no job")
     return job

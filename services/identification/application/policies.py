@@ -1,33 +1,24 @@
-"""The identification policy store: shipped YAML versions plus versions added at run time
-(`POST /admin/policies`), resolved by (region, date). One store per process; its cache is kept
-per database so that several apps in one process (tests) never see each other's versions."""
+"""What identification accepts of a policy version (each parameter's sensible values, what the
+loaders would refuse once it is in force) and the policy in force as a use case needs it (422
+when there is none). The store itself is `adapters/policy_store.py`, one per app."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.orm import policy_versions
 from services.identification.domain.cases import ProcedurePolicy
-from services.identification.domain.params import IDENTIFICATION_PARAMETERS, SERVICE, decimal_param
-from services.identification.domain.policies import load_shipped_policies
-from shared.app import ServiceContext, get_ctx
-from shared.errors import FieldError, Unprocessable
-from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
+from services.identification.domain.params import decimal_param
+from shared.errors import FieldError, ServiceUnavailable, Unprocessable
+from shared.policy import PolicyNotFound, ResolvedPolicy
 from shared.policy_store import PolicyStore
 
-__all__ = [
-    "IdentificationPolicyStore",
-    "check_in_force",
-    "policy_store",
-    "resolve_or_422",
-    "validate_parameter",
-]
+if TYPE_CHECKING:
+    from shared.app import ServiceContext
+
+__all__ = ["PolicyWork", "check_in_force", "policy_in_force", "resolve_or_422", "validate_parameter"]
 
 _POSITIVE_MONEY = {
     "monitoring_line",
@@ -118,44 +109,31 @@ def check_in_force(resolved: ResolvedPolicy) -> list[tuple[str, str]]:
     return problems
 
 
-class IdentificationPolicyStore(PolicyStore):
-    """`PolicyStore` whose cache is kept per database (the session's engine URL)."""
+class PolicyWork(Protocol):
+    """A unit of work that reads the store's run-time versions in its own transaction."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            service=SERVICE,
-            shipped=load_shipped_policies(),
-            table=policy_versions,
-            known_parameters=IDENTIFICATION_PARAMETERS,
-            validate_value=validate_parameter,
-            validate_resolved=check_in_force,
-        )
-        self._caches: dict[str, Any] = {}
-
-    async def versions(self, session: AsyncSession) -> list[PolicyVersion]:
-        key = str(session.bind.url) if session.bind is not None else ""
-        self._cache = self._caches.get(key)
-        result = await super().versions(session)
-        self._caches[key] = self._cache
-        return result
-
-    def invalidate(self) -> None:
-        self._caches.clear()
-        self._cache = None
-
-
-def policy_store(ctx: ServiceContext = Depends(get_ctx)) -> PolicyStore:
-    """FastAPI dependency: the running app's policy store."""
-    from services.identification.application.context import extras
-
-    return extras(ctx).policy_store
+    async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy: ...
 
 
 async def resolve_or_422(
-    store: PolicyStore, session: AsyncSession, region_code: str, as_of: dt.date, *, path: str = "region_code"
+    store: PolicyStore, work: PolicyWork, region_code: str, as_of: dt.date, *, path: str = "region_code"
 ) -> ResolvedPolicy:
     """The policy in force, or 422 `policy_not_found` at `path`."""
     try:
-        return await store.resolve(session, region_code, as_of)
+        return await work.resolve_policy(store, region_code, as_of)
     except PolicyNotFound as exc:
         raise Unprocessable(str(exc), code="policy_not_found", errors=[FieldError(path, str(exc))]) from None
+
+
+async def policy_in_force(
+    ctx: ServiceContext[Any], work: PolicyWork, region_code: str, as_of: dt.date
+) -> ResolvedPolicy:
+    """The app's policy in force for work the service does on its own (an event, a loop, a
+    signal's case), read in `work`'s transaction: none is a 503 `policy_not_found`, as in
+    `application.cases.resolve_identification`."""
+    from services.identification.application.context import extras  # context needs this module's rules
+
+    try:
+        return await work.resolve_policy(extras(ctx).policy_store, region_code, as_of)
+    except PolicyNotFound as exc:
+        raise ServiceUnavailable(str(exc), code="policy_not_found") from None

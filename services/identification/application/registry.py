@@ -16,14 +16,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
-
-from services.identification.adapters import registry as repo
-from services.identification.adapters.households import find_members_by_id_number, get_household
-from services.identification.adapters.orm import household_outcomes
-from services.identification.adapters.orm_cases import risk_warnings
-from services.identification.adapters.orm_loops import household_loops
+from services.identification.adapters.registry import HOUSEHOLD_STATUSES, RegistryFilter
 from services.identification.application.assessments import assessment_read
+from services.identification.application.context import monitoring_work
 from services.identification.application.loops import RED_MARK_SOURCE
 from services.identification.application.policies import resolve_or_422
 from services.identification.application.signals import SIGNAL_RULES, rule_for
@@ -51,7 +46,7 @@ NAME_SEARCHERS = frozenset({"province", "county", "admin"})
 MAX_LIMIT = 200
 #: A name search matches at most this many households (one page is all a console shows).
 _NAME_CAP = 1000
-_STATES = (*repo.HOUSEHOLD_STATUSES, "open_case")
+_STATES = (*HOUSEHOLD_STATUSES, "open_case")
 _WARNINGS = ("red", "orange", "yellow")
 _CATEGORIES = ("unstable_escaped", "marginal", "sudden_hardship")
 _NUMBER_LIKE = re.compile(r"[0-9A-Za-z_.\-]+")
@@ -127,7 +122,7 @@ async def list_households(
     _check_reader(principal)
     limit = max(1, min(limit, MAX_LIMIT))
     scope = _scope(principal, region)
-    f = repo.RegistryFilter(
+    f = RegistryFilter(
         region="" if scope is None else scope,
         state=_choice("state", state, _STATES),
         warning=_choice("warning", warning, _WARNINGS),
@@ -152,18 +147,18 @@ async def list_households(
                 code="name_search_forbidden",
             )
         # the name index is derived data: refresh what changed in the region since, then look up
-        async with ctx.uow() as uow:
-            if await repo.refresh_head_index(uow.session, ctx.cipher, f.region):
+        async with monitoring_work(ctx) as uow:
+            if await uow.registry.refresh_head_index(ctx.cipher, f.region):
                 await uow.commit()
-        async with ctx.sessions() as session:
-            ids = await repo.heads_named(session, ctx.cipher, f.region, q, cap=_NAME_CAP)
+        async with monitoring_work(ctx) as uow:
+            ids = await uow.registry.heads_named(ctx.cipher, f.region, q, cap=_NAME_CAP)
         f = replace(f, household_ids=ids)
-    async with ctx.sessions() as session:
-        f = await repo.narrow(session, f)
-        rows = await repo.registry_page(session, f, limit=limit)
+    async with monitoring_work(ctx) as uow:  # read only: rolled back
+        f = await uow.registry.narrow(f)
+        rows = await uow.registry.page(f, limit=limit)
         more = len(rows) > limit
         rows = rows[:limit]
-        items = await repo.page_items(session, rows, today=ctx.today())
+        items = await uow.registry.page_items(rows, today=ctx.today())
     last = rows[-1] if rows else None
     return {"items": items, "next_cursor": encode_cursor(last.region_code, last.id) if more and last else None}
 
@@ -176,14 +171,14 @@ async def search_by_id_number(ctx: ServiceContext, principal: Principal, id_numb
         id_number = validate_id_number(id_number.strip().upper())
     except ValueError as exc:
         raise Unprocessable("not a resident ID number", errors=[FieldError("id_number", str(exc))]) from None
-    async with ctx.sessions() as session:
-        found = await find_members_by_id_number(session, ctx.cipher, id_number)
+    async with monitoring_work(ctx) as uow:
+        found = await uow.registry.members_with_id_number(ctx.cipher, id_number)
         ids = sorted({m.household_id for m in found})
         if not ids:
             return {"items": [], "next_cursor": None}
-        f = repo.RegistryFilter(region=principal.region, household_ids=ids)
-        rows = await repo.registry_page(session, f, limit=MAX_LIMIT)
-        items = await repo.page_items(session, rows[:MAX_LIMIT], today=ctx.today())
+        f = RegistryFilter(region=principal.region, household_ids=ids)
+        rows = await uow.registry.page(f, limit=MAX_LIMIT)
+        items = await uow.registry.page_items(rows[:MAX_LIMIT], today=ctx.today())
     return {"items": items, "next_cursor": None}
 
 
@@ -197,27 +192,17 @@ async def household_risk(
     _check_reader(principal)
     if not _HOUSEHOLD_ID.fullmatch(household_id):
         raise NotFound("no such household in your jurisdiction")
-    async with ctx.sessions() as session:
-        stored = await get_household(session, household_id)
+    async with monitoring_work(ctx) as uow:
+        stored = await uow.loops.household(household_id)
         if stored is None or not principal.sees(stored.region_code):
             raise NotFound("no such household in your jurisdiction")
-        outcome = (
-            await session.execute(sa.select(household_outcomes).where(household_outcomes.c.household_id == stored.id))
-        ).first()
-        signal = (
-            await session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == stored.id))
-        ).first()
-        marked = (
-            await session.execute(
-                sa.select(household_loops.c.red_mark_reason, household_loops.c.red_marked_at).where(
-                    household_loops.c.household_id == stored.id, household_loops.c.red_mark_reason.is_not(None)
-                )
-            )
-        ).first()
+        outcome = await uow.registry.outcome(stored.id)
+        signal = await uow.registry.signal_warning(stored.id)
+        marked = await uow.registry.red_mark(stored.id)
         as_of = (outcome.as_of if outcome is not None else None) or ctx.today()
         assessment: dict[str, Any] | None = None
         try:
-            policy = await resolve_or_422(store, session, stored.region_code, as_of)
+            policy = await resolve_or_422(store, uow, stored.region_code, as_of)
             household = stored.to_domain()
             read = assessment_read(assess(household, policy, as_of=as_of))
             # the stand-in members carry no names or numbers; keep only what explains the outcome

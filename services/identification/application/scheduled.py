@@ -15,16 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from services.identification.adapters.orm import households
-from services.identification.adapters.orm_loops import scheduled_screenings
-from services.identification.application.context import extras, knob
+from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.domain.screening_schedule import screening_slot
 from shared.app import ServiceContext
-from shared.db import is_postgres
 from shared.periodic import every
 from shared.policy import PolicyNotFound
 
@@ -58,15 +51,13 @@ async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
     returns what this replica started [{county, period, job_id, households}]."""
     today = ctx.today()
     store = extras(ctx).policy_store
-    insert = pg_insert if is_postgres(ctx.engine) else sqlite_insert
     started: list[dict[str, Any]] = []
-    async with ctx.sessions() as s:
-        county = sa.func.substr(households.c.region_code, 1, 6)
-        counties = [r[0] for r in (await s.execute(sa.select(county).distinct().order_by(county))).all()]
+    async with monitoring_work(ctx) as uow:
+        counties = await uow.schedule.counties()
     for code in counties:
-        async with ctx.uow() as uow:
+        async with monitoring_work(ctx) as uow:
             try:
-                policy = await store.resolve(uow.session, code, today)
+                policy = await uow.resolve_policy(store, code, today)
             except PolicyNotFound:
                 continue
             interval, day = policy.get("screening_interval_months"), policy.get("screening_day_of_month")
@@ -79,21 +70,12 @@ async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
                 continue
             if not slot.is_due(today):
                 continue
-            claimed = await uow.session.execute(
-                insert(scheduled_screenings)
-                .values(county=code, period=slot.period, started_by=replica_id(ctx), started_at=ctx.now())
-                .on_conflict_do_nothing(index_elements=["county", "period"])
-            )
-            if claimed.rowcount != 1:
+            if not await uow.schedule.claim_slot(code, slot.period, replica=replica_id(ctx), at=ctx.now()):
                 continue  # another replica (or an earlier poll) started it
             job, total = await create_screening_job(
-                uow.session, region=code, created_by=SCHEDULER, as_of=today, size=_screen_chunk_size(ctx)
+                uow.screening, region=code, created_by=SCHEDULER, as_of=today, size=_screen_chunk_size(ctx)
             )
-            await uow.session.execute(
-                sa.update(scheduled_screenings)
-                .where(scheduled_screenings.c.county == code, scheduled_screenings.c.period == slot.period)
-                .values(job_id=job.id)
-            )
+            await uow.schedule.set_job(code, slot.period, job.id)
             await uow.commit()
         log.info("scheduled screening of %s for %s: job %s, %d households", code, slot.period, job.id, total)
         started.append({"county": code, "period": slot.period, "job_id": job.id, "households": total})

@@ -11,44 +11,27 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import io
 import itertools
 import json
 import logging
 import os
 import socket
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.households import (
-    StoredHousehold,
-    copy_escape,
-    get_household,
-    iter_region_households,
+from services.identification.adapters.households import StoredHousehold, copy_escape
+from services.identification.adapters.jobs import Chunk, Job
+from services.identification.adapters.screening_repo import default_chunk_concurrency
+from services.identification.application.context import extras, knob, monitoring_work
+from services.identification.application.monitoring_ports import (
+    CHUNK_ROW,
+    MonitoringWork,
+    OutcomesWrittenMeanwhile,
+    ScreeningRepository,
 )
-from services.identification.adapters.jobs import (
-    Chunk,
-    Job,
-    chunks_left,
-    claim_chunk,
-    create_chunks,
-    create_job,
-    finish_chunk,
-    get_job,
-    lock_job,
-    save_progress,
-)
-from services.identification.adapters.orm import household_outcomes, households, job_chunks
-from services.identification.api.schemas import ScreeningCreate, SimulationCreate
-from services.identification.application.context import extras, knob
 from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate, profile_of
 from services.identification.domain.risk import RISK_TYPE_ORDER
 from services.identification.domain.vectorized import (
@@ -61,7 +44,7 @@ from services.identification.domain.vectorized import (
 )
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import is_postgres, utcnow
+from shared.db import utcnow
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event, assert_no_personal_data, event_subject
 from shared.identifiers import REGION_LEVELS, time_ordered_uuids
@@ -72,6 +55,8 @@ from .households import worker_pool
 
 __all__ = [
     "SCREEN_CHUNK",
+    "Simulate",
+    "StartScreening",
     "chunk_worker",
     "create_screening_job",
     "replica_id",
@@ -83,9 +68,27 @@ __all__ = [
 ]
 
 log = logging.getLogger("fangfan.identification.screening")
+_ID, _NUMBER, _REGION, _PROFILE, _WARNING = CHUNK_ROW
 #: households per screening chunk (one claim, one transaction)
 SCREEN_CHUNK = 10_000
 _SCREEN_ROLES = ("admin", "province", "county", "township")
+
+
+@dataclass(frozen=True)
+class StartScreening:
+    """Screen every household of `region` (a 2–12 digit prefix) as of `as_of`."""
+
+    region: str
+    as_of: dt.date
+
+
+@dataclass(frozen=True)
+class Simulate:
+    """What-if: the region's households under the policy in force and under `policy_overrides`."""
+
+    region: str
+    as_of: dt.date
+    policy_overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _check_region(principal: Principal, region: str, roles: tuple[str, ...]) -> None:
@@ -98,7 +101,7 @@ def _check_region(principal: Principal, region: str, roles: tuple[str, ...]) -> 
 
 
 async def _evaluate_page(
-    session: AsyncSession,
+    work: MonitoringWork,
     store: PolicyStore,
     page: list[StoredHousehold],
     as_of: dt.date,
@@ -113,7 +116,7 @@ async def _evaluate_page(
     for village, hs in by_village.items():
         if village not in cache:
             try:
-                cache[village] = await store.resolve(session, village, as_of)
+                cache[village] = await work.resolve_policy(store, village, as_of)
             except PolicyNotFound:
                 cache[village] = None
         policy = cache[village]
@@ -150,14 +153,14 @@ def replica_id(ctx: ServiceContext) -> str:
     return own.replica_id
 
 
-async def start_screening(ctx: ServiceContext, principal: Principal, body: ScreeningCreate) -> Job:
+async def start_screening(ctx: ServiceContext, principal: Principal, body: StartScreening) -> Job:
     """Create the screening job and its chunks (slices of the region's households in
     (region_code, id) order, `screening_chunk_size` each) that any replica may claim; returns the
     job (202). This replica starts on the chunks at once; the others find them by polling."""
     _check_region(principal, body.region, _SCREEN_ROLES)
-    async with ctx.uow() as uow:
+    async with monitoring_work(ctx) as uow:
         job, total = await create_screening_job(
-            uow.session, region=body.region, created_by=principal.sub, as_of=body.as_of, size=_screen_chunk_size(ctx)
+            uow.screening, region=body.region, created_by=principal.sub, as_of=body.as_of, size=_screen_chunk_size(ctx)
         )
         await uow.commit()
     if total >= _pool_from(ctx):  # start the worker processes while the first chunks are read
@@ -170,56 +173,12 @@ async def start_screening(ctx: ServiceContext, principal: Principal, body: Scree
 
 
 async def create_screening_job(
-    session: AsyncSession, *, region: str, created_by: str, as_of: dt.date, size: int
+    screening: ScreeningRepository, *, region: str, created_by: str, as_of: dt.date, size: int
 ) -> tuple[Job, int]:
     """The screening job of `region` and its chunks, in the caller's transaction; returns the
     job and the number of households. (The scheduled screening creates it in the transaction of
     its (county, period) lease row: application/scheduled.py.)"""
-    numbered = sa.select(
-        households.c.region_code,
-        households.c.id,
-        sa.func.row_number().over(order_by=(households.c.region_code, households.c.id)).label("n"),
-    ).where(_region(region))
-    sub = numbered.subquery()
-    total = (
-        await session.execute(sa.select(sa.func.count()).select_from(households).where(_region(region)))
-    ).scalar_one()
-    ends = (
-        await session.execute(
-            sa.select(sub.c.region_code, sub.c.id, sub.c.n)
-            .where(sa.or_(sub.c.n % size == 0, sub.c.n == total))
-            .order_by(sub.c.n)
-        )
-    ).all()
-    job = await create_job(
-        session,
-        kind="screening",
-        region=region,
-        created_by=created_by,
-        params={"as_of": as_of.isoformat(), "chunk_size": size},
-        rows_total=total,
-    )
-    previous = 0
-    bounds = []
-    for village, last_id, n in ends:
-        bounds.append((village, last_id, n - previous))
-        previous = n
-    # the first chunk starts at the region's first village: without a lower bound it would also
-    # take every household of the regions sorting before it
-    first = (
-        await session.execute(sa.select(sa.func.min(households.c.region_code)).where(_region(region)))
-    ).scalar_one_or_none()
-    await create_chunks(session, job.id, bounds, first_after=None if first is None else (first, ""))
-    if not bounds:
-        job.status = "completed"
-        job.finished_at = utcnow()
-        job.result["warnings_raised"] = 0
-        await save_progress(session, job)
-    return job, int(total)
-
-
-def _region(region: str) -> Any:
-    return sa.true() if region == "" else households.c.region_code.like(f"{region}%")
+    return await screening.create_job(region=region, created_by=created_by, as_of=as_of, size=size)
 
 
 def wake_chunk_worker(ctx: ServiceContext) -> None:
@@ -236,7 +195,7 @@ async def chunk_worker(ctx: ServiceContext) -> None:
     for a wake-up or a poll."""
     wake = ctx.wake("chunk_wake")
     ctx.stop_hooks.append(wake.set)  # at shutdown: stop waiting, finish, return
-    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", "4" if is_postgres(ctx.engine) else "2"))
+    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", default_chunk_concurrency(ctx.engine)))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
 
@@ -264,8 +223,8 @@ async def _chunk_loop(ctx: ServiceContext, wake: asyncio.Event) -> None:
 async def run_one_chunk(ctx: ServiceContext) -> bool:
     """Claim one chunk and do it. False when there was nothing to claim."""
     replica = replica_id(ctx)
-    async with ctx.uow() as uow:
-        chunk = await claim_chunk(uow.session, kind="screening", replica=replica, lease=_lease(ctx))
+    async with monitoring_work(ctx) as uow:
+        chunk = await uow.screening.claim_chunk(replica=replica, lease=_lease(ctx))
         await uow.commit()
     if chunk is None:
         return False
@@ -281,15 +240,15 @@ async def run_one_chunk(ctx: ServiceContext) -> bool:
 
 async def _fail(ctx: ServiceContext, job_id: str, why: str) -> None:
     """A screening that cannot go on is marked failed (its other chunks are no longer claimed)."""
-    async with ctx.uow() as uow:
-        job = await lock_job(uow.session, job_id)
+    async with monitoring_work(ctx) as uow:
+        job = await uow.screening.lock_job(job_id)
         if job is None or job.status != "running":
             return
         job.status = "failed"
         job.finished_at = utcnow()
         job.result["error"] = why
         job.add_errors([{"household_number": None, "path": "", "message": why}])
-        await save_progress(uow.session, job)
+        await uow.screening.save_progress(job)
         await uow.commit()
 
 
@@ -304,15 +263,15 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     store: PolicyStore = extras(ctx).policy_store
     groups: dict[tuple[Any, ...], tuple[ResolvedPolicy, set[str]]] = {}
     unresolved: set[str] = set()
-    async with ctx.sessions() as s:
-        job = await get_job(s, chunk.job_id)
+    async with monitoring_work(ctx) as uow:  # read only: rolled back
+        job = await uow.screening.get_job(chunk.job_id)
         if job is None or job.status != "running":
             return
         as_of = dt.date.fromisoformat(job.params["as_of"])
-        await _resolve(s, store, await _chunk_villages(s, chunk), as_of, groups, unresolved)
-        rows = await _chunk_rows(s, chunk)
+        await _resolve(uow, store, await uow.screening.chunk_villages(chunk), as_of, groups, unresolved)
+        rows = await uow.screening.chunk_rows(chunk)
+        postgres = uow.screening.postgres
     now = utcnow()
-    postgres = is_postgres(ctx.engine)
     task = functools.partial(screen_rows, rows, list(groups.values()), unresolved, as_of, now, job.id, postgres)
     pool = worker_pool(ctx) if chunk.rows >= _pool_from(ctx) else None
     if pool is not None:  # the CPU work in the service's worker processes, off the event loop
@@ -320,18 +279,19 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
     else:
         done = task()
     if done.missing:  # stored before profiles existed, or in a village imported since: done here
-        async with ctx.sessions() as s:
+        async with monitoring_work(ctx) as uow:
             rest = [
-                (*r[:_PROFILE], r[_PROFILE] or await _profile_of_stored(s, r[_ID]), r[_WARNING]) for r in done.missing
+                (*r[:_PROFILE], r[_PROFILE] or await _profile_of_stored(uow.screening, r[_ID]), r[_WARNING])
+                for r in done.missing
             ]
-            await _resolve(s, store, {r[_REGION] for r in rest}, as_of, groups, unresolved)
+            await _resolve(uow, store, {r[_REGION] for r in rest}, as_of, groups, unresolved)
         done.missing = []
         done.add(screen_rows(rest, list(groups.values()), unresolved, as_of, now, job.id, postgres))
     for attempt in range(2):
         try:
-            await _write_chunk(ctx, chunk, done, replica=replica, postgres=postgres, upsert_all=attempt > 0)
+            await _write_chunk(ctx, chunk, done, replica=replica, upsert_all=attempt > 0)
             break
-        except (IntegrityError, UniqueViolationError):
+        except OutcomesWrittenMeanwhile:
             # an application stored an outcome for one of the chunk's new households meanwhile
             if attempt:
                 raise
@@ -340,38 +300,32 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
         ctx.relay.wake()
 
 
-async def _write_chunk(
-    ctx: ServiceContext, chunk: Chunk, done: _ChunkDone, *, replica: str, postgres: bool, upsert_all: bool
-) -> None:
+async def _write_chunk(ctx: ServiceContext, chunk: Chunk, done: _ChunkDone, *, replica: str, upsert_all: bool) -> None:
     outbox_rows, errors = done.outbox, done.errors
-    async with ctx.uow() as uow:
-        if not await finish_chunk(uow.session, chunk, replica=replica, result={}):
+    o = done.outcomes
+    outcomes = o.rows + o.new
+    counts = {"done": len(outcomes), "failed": len(errors), "warnings_raised": len(outbox_rows)}
+    async with monitoring_work(ctx) as uow:
+        screening = uow.screening
+        if not await screening.finish_chunk(chunk, replica=replica, counts=counts):
             log.info("screening %s chunk %s: taken over by another replica", chunk.job_id, chunk.seq)
             return
-        o = done.outcomes
         if upsert_all:
-            await write_outcomes(uow.session, o.rows + o.new, postgres=postgres)
+            await screening.write_outcomes(outcomes)
         else:
-            await write_outcomes(uow.session, o.rows, postgres=postgres, new=o.new)
-        await write_outbox(uow.session, ctx.tables["outbox"], outbox_rows, postgres=postgres)
-        outcomes = o.rows + o.new
-        counts = {"done": len(outcomes), "failed": len(errors), "warnings_raised": len(outbox_rows)}
-        await uow.session.execute(
-            sa.update(job_chunks)
-            .where(job_chunks.c.job_id == chunk.job_id, job_chunks.c.seq == chunk.seq)
-            .values(result=json.dumps(counts))
-        )
-        locked = await lock_job(uow.session, chunk.job_id)
+            await screening.write_outcomes(o.rows, new=o.new)
+        await screening.write_outbox(outbox_rows)
+        locked = await screening.lock_job(chunk.job_id)
         if locked is None or locked.status != "running":
             return  # failed meanwhile: roll back
         locked.rows_done += len(outcomes)
         locked.rows_failed += len(errors)
         locked.add_errors(errors)
         locked.result["warnings_raised"] = locked.result.get("warnings_raised", 0) + len(outbox_rows)
-        if await chunks_left(uow.session, chunk.job_id) == 0:
+        if await screening.chunks_left(chunk.job_id) == 0:
             locked.status = "completed"
             locked.finished_at = utcnow()
-        await save_progress(uow.session, locked)
+        await screening.save_progress(locked)
         await uow.commit()
 
 
@@ -622,56 +576,8 @@ class _Outcomes:
             )
 
 
-_o = household_outcomes.c
-#: a chunk row: (id, household_number, region_code, screening_profile, previous warning)
-_ID, _NUMBER, _REGION, _PROFILE, _WARNING = range(5)
-_CHUNK_COLUMNS = (
-    households.c.id,
-    households.c.household_number,
-    households.c.region_code,
-    households.c.screening_profile,
-    # the previous warning, looked up by key for each row (a join lets the planner hash every outcome):
-    # '' when the household's outcome has none, NULL when it has no outcome row yet (`_NO_OUTCOME`)
-    sa.select(sa.func.coalesce(_o.warning, ""))
-    .where(_o.household_id == households.c.id)
-    .scalar_subquery()
-    .label("warning"),
-)
-
-
-def _chunk_select(chunk: Chunk, *columns: Any) -> sa.Select[Any]:
-    # No region filter: the bounds are households of the region and codes have a fixed length,
-    # so everything between them is in the region — and the (region_code, id) index serves it
-    # (a LIKE prefix cannot use it under a non-C collation).
-    # The plain bounds on region_code repeat what the row comparisons say, for the planner: it
-    # cannot estimate a row comparison and, at a million households, took a chunk for a seventh
-    # of the table (a parallel sequential scan and a JIT compile, a second per chunk).
-    key = sa.tuple_(households.c.region_code, households.c.id)
-    stmt = sa.select(*columns).where(key <= sa.tuple_(*chunk.last), households.c.region_code <= chunk.last[0])
-    if chunk.after is not None:
-        stmt = stmt.where(key > sa.tuple_(*chunk.after), households.c.region_code >= chunk.after[0])
-    return stmt
-
-
-async def _chunk_rows(session: AsyncSession, chunk: Chunk) -> bytes | list[tuple[Any, ...]]:
-    """The chunk's households (`_CHUNK_COLUMNS`). PostgreSQL: as COPY text, one bytes object that
-    goes to the worker process as it is (a row object per household in this process, pickled to
-    the worker, cost more than the evaluation). SQLite: tuples."""
-    stmt = _chunk_select(chunk, *_CHUNK_COLUMNS).order_by(households.c.region_code, households.c.id)
-    if is_postgres(session.bind):
-        conn = await session.connection()
-        apg = (await conn.get_raw_connection()).driver_connection
-        assert apg is not None
-        compiled = stmt.compile(dialect=conn.dialect)
-        sql, params = str(compiled), compiled.params
-        out = io.BytesIO()
-        await apg.copy_from_query(sql, *(params[n] for n in compiled.positiontup or ()), output=out, format="text")
-        return out.getvalue()
-    return [tuple(r) for r in (await session.execute(stmt)).all()]
-
-
 async def _resolve(
-    session: AsyncSession,
+    work: MonitoringWork,
     store: PolicyStore,
     villages: Iterable[str],
     as_of: dt.date,
@@ -684,7 +590,7 @@ async def _resolve(
         if village in unresolved or any(village in vs for _, vs in groups.values()):
             continue
         try:
-            policy = await store.resolve(session, village, as_of)
+            policy = await work.resolve_policy(store, village, as_of)
         except PolicyNotFound:
             unresolved.add(village)
             continue
@@ -692,15 +598,9 @@ async def _resolve(
         groups.setdefault(key, (policy, set()))[1].add(village)
 
 
-async def _chunk_villages(session: AsyncSession, chunk: Chunk) -> list[str]:
-    """The villages of the chunk's households (their policies are resolved here, once each)."""
-    stmt = _chunk_select(chunk, households.c.region_code).distinct()
-    return list((await session.execute(stmt)).scalars())
-
-
-async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:
+async def _profile_of_stored(screening: ScreeningRepository, household_id: str) -> str:
     """The screening profile of a household stored without one (written before profiles)."""
-    h = await get_household(session, household_id)
+    h = await screening.stored_household(household_id)
     assert h is not None
     canon = dict(h.facts)
     canon.update(
@@ -721,83 +621,8 @@ async def _profile_of_stored(session: AsyncSession, household_id: str) -> str:
     return profile_of(canon, h.region_code)
 
 
-_OUTCOME_COLUMNS = (
-    "household_id",
-    "category",
-    "low_income_category",
-    "warning",
-    "per_capita_income",
-    "assessed_at",
-    "as_of",
-    "policy_id",
-    "policy_version",
-    "screening_job_id",
-)
-_UPSERT_SET = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS[1:])
-
-
-async def write_outcomes(session: AsyncSession, rows: list[Any], *, postgres: bool, new: Sequence[Any] = ()) -> None:
-    """Store a screening's outcomes in `household_outcomes`. `rows` replace a household's
-    previous outcome or are inserted (PostgreSQL: COPY into a temporary table and one `INSERT …
-    SELECT … ON CONFLICT`; SQLite: executemany of the same upsert); `new` are of households that
-    had none when the chunk was read: on PostgreSQL COPYed straight into the table (half the work
-    of the upsert; a household given an outcome meanwhile makes it raise a unique violation — the
-    caller then upserts everything)."""
-    columns = ", ".join(_OUTCOME_COLUMNS)
-    if postgres:
-        if not rows and not new:
-            return
-        await session.execute(sa.text("SELECT 1"))  # the transaction is open before the raw calls
-        conn = await session.connection()
-        apg = (await conn.get_raw_connection()).driver_connection
-        assert apg is not None
-        if new:
-            data = io.BytesIO("".join(new).encode())
-            await apg.copy_to_table("household_outcomes", source=data, columns=list(_OUTCOME_COLUMNS), format="text")
-        if rows:
-            await apg.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS outcomes_stage (LIKE household_outcomes) ON COMMIT DELETE ROWS"
-            )
-            data = io.BytesIO("".join(rows).encode())
-            await apg.copy_to_table("outcomes_stage", source=data, columns=list(_OUTCOME_COLUMNS), format="text")
-            await apg.execute(
-                f"INSERT INTO household_outcomes ({columns}) SELECT {columns} FROM outcomes_stage "
-                f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}"
-            )
-        return
-    rows = [*rows, *new]
-    if not rows:
-        return
-    conn = await session.connection()
-    marks = ", ".join("?" * len(_OUTCOME_COLUMNS))
-    await conn.exec_driver_sql(
-        f"INSERT INTO household_outcomes ({columns}) VALUES ({marks}) "
-        f"ON CONFLICT (household_id) DO UPDATE SET {_UPSERT_SET}",
-        rows,
-    )
-
-
-async def write_outbox(
-    session: AsyncSession, outbox: sa.Table, rows: list[tuple[str, str, bytes, dt.datetime]], *, postgres: bool
-) -> None:
-    """Outbox rows (event_id, subject, payload, created_at) in bulk, in the caller's transaction."""
-    if not rows:
-        return
-    if postgres:
-        conn = await session.connection()
-        apg = (await conn.get_raw_connection()).driver_connection
-        assert apg is not None
-        await apg.copy_records_to_table(
-            outbox.name, records=rows, columns=["event_id", "subject", "payload", "created_at"]
-        )
-        return
-    await session.execute(
-        sa.insert(outbox), [{"event_id": e, "subject": s, "payload": p, "created_at": t} for e, s, p, t in rows]
-    )
-
-
 async def simulate(
-    *, session: AsyncSession, store: PolicyStore, principal: Principal, body: SimulationCreate, batch_size: int = 2000
+    *, work: MonitoringWork, store: PolicyStore, principal: Principal, body: Simulate, batch_size: int = 2000
 ) -> dict[str, Any]:
     """Run the region's stored households under the policy in force and under the overrides;
     count, per village, the households whose category changes (from → to)."""
@@ -809,12 +634,12 @@ async def simulate(
     after: tuple[str, str] | None = None
     try:
         while True:
-            page = await iter_region_households(session, body.region, after=after, limit=batch_size)
+            page = await work.screening.region_page(body.region, after=after, limit=batch_size)
             if not page:
                 break
             after = (page[-1].region_code, page[-1].id)
-            base = await _evaluate_page(session, store, page, body.as_of, cache)
-            what_if = await _evaluate_page(session, store, page, body.as_of, cache, overrides)
+            base = await _evaluate_page(work, store, page, body.as_of, cache)
+            what_if = await _evaluate_page(work, store, page, body.as_of, cache, overrides)
             for (h, policy, r0, i), (_, _, r1, j) in zip(base, what_if, strict=True):
                 counts["households"] += 1
                 if policy is None or r0 is None or r1 is None:

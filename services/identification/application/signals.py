@@ -18,23 +18,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.audit import audit_chain
-from services.identification.adapters.cases_repo import CasesRepository
-from services.identification.adapters.orm import household_outcomes, households
-from services.identification.adapters.orm_cases import lead_resolutions, leads, risk_warnings, signals
-from services.identification.application.cases import (
-    emit_case_events,
-    procedure_policy,
-    resolve_identification,
-)
+from services.identification.application.cases import emit_case_events, procedure_policy
+from services.identification.application.monitoring_ports import SignalsRepository, SignalsWork
+from services.identification.application.policies import policy_in_force
 from services.identification.domain.cases import TransitionRefused, open_case
 from shared.app import ServiceContext
-from shared.audit import record_audit
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Event
 from shared.identifiers import region_within
@@ -58,9 +47,6 @@ LEAD_READERS = frozenset({"village", "township", "county", "province", "admin"})
 #: signal without a threshold).
 LARGE_SELF_PAID_MEDICAL = Decimal("10000")
 _COLOURS = {"yellow": 1, "orange": 2, "red": 3}
-_HOUSEHOLD_ROW = sa.select(
-    households.c.id, households.c.region_code, households.c.status, household_outcomes.c.category
-).select_from(households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,19 +150,6 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-async def _existing_signals(session: AsyncSession, items: Sequence[SignalItem]) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
-    by_dept: dict[str, list[str]] = {}
-    for it in items:
-        by_dept.setdefault(it.source_dept, []).append(it.signal_id)
-    for dept, ids in by_dept.items():
-        for i in range(0, len(ids), 500):
-            stmt = sa.select(signals).where(signals.c.source_dept == dept, signals.c.signal_id.in_(ids[i : i + 500]))
-            for row in (await session.execute(stmt)).all():
-                out[(row.source_dept, row.signal_id)] = row
-    return out
-
-
 def _outcome(it: SignalItem, outcome: str, **extra: Any) -> dict[str, Any]:
     body = {"signal_id": it.signal_id, "source_dept": it.source_dept, "kind": it.kind, "outcome": outcome}
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -184,7 +157,7 @@ def _outcome(it: SignalItem, outcome: str, **extra: Any) -> dict[str, Any]:
 
 
 async def receive_signals(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, items: Sequence[SignalItem]
+    ctx: ServiceContext, uow: SignalsWork, principal: Principal, items: Sequence[SignalItem]
 ) -> dict[str, Any]:
     """Record a batch in one transaction and return one outcome per signal, in order:
     `warning` (matched, warning raised/updated), `case_opened`, `lead` (unknown person),
@@ -193,24 +166,14 @@ async def receive_signals(
     if principal.role not in SENDER_ROLES:
         raise Forbidden("only departments, county and province officers may send signals", code="role_not_allowed")
     items = [it if it.signal_id else replace(it, signal_id=content_signal_id(ctx.cipher, it)) for it in items]
-    session = uow.session
     at = ctx.now()
-    repo = CasesRepository(session)
-    existing = await _existing_signals(session, items)
+    repo = uow.signals
+    existing = await repo.existing((it.source_dept, it.signal_id) for it in items)
     indexes = {it.id_number: ctx.cipher.blind_index(it.id_number) for it in items if it.id_number}
     by_index = await repo.households_by_member_index(list(indexes.values()))
-    wanted_ids = [it.household_id for it in items if it.household_id]
-    household_rows: dict[str, Any] = {}
-    for i in range(0, len(wanted_ids), 500):
-        stmt = _HOUSEHOLD_ROW.where(households.c.id.in_(wanted_ids[i : i + 500]))
-        for row in (await session.execute(stmt)).all():
-            household_rows[row.id] = row
+    household_rows = await repo.households([it.household_id for it in items if it.household_id])
     matched_ids = {hid for hid, _ in by_index.values()} | set(household_rows)
-    missing = [h for h in matched_ids if h not in household_rows]
-    for i in range(0, len(missing), 500):
-        stmt = _HOUSEHOLD_ROW.where(households.c.id.in_(missing[i : i + 500]))
-        for row in (await session.execute(stmt)).all():
-            household_rows[row.id] = row
+    household_rows.update(await repo.households([h for h in matched_ids if h not in household_rows]))
     open_cases = await repo.open_cases_of_households(list(household_rows))
 
     outcomes: list[dict[str, Any]] = []
@@ -271,7 +234,7 @@ async def receive_signals(
             record.update(outcome="unknown_household", warning=None)
             result = _outcome(it, "unknown_household")
         elif household is None:
-            lead_id = await _upsert_lead(ctx, session, it, rule, at)
+            lead_id = await _upsert_lead(ctx, repo, it, rule, at)
             record.update(outcome="lead", lead_id=lead_id)
             result = _outcome(it, "lead", lead_id=lead_id, warning=rule.colour)
         else:
@@ -291,8 +254,7 @@ async def receive_signals(
         seen[key] = result
         outcomes.append(result)
     if new_rows:
-        for i in range(0, len(new_rows), 1000):
-            await session.execute(sa.insert(signals), new_rows[i : i + 1000])
+        await repo.add_signals(new_rows)
     for hid, agg in touched.items():
         await _raise_warning(uow, hid, agg, at)
     await uow.commit()
@@ -309,7 +271,7 @@ def _aggregate(region_code: str) -> dict[str, Any]:
 
 async def _apply_matched(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: SignalsWork,
     household: Any,
     it: SignalItem,
     rule: SignalRule,
@@ -335,39 +297,28 @@ async def _apply_matched(
     return case_id
 
 
-async def _raise_warning(uow: UnitOfWork, household_id: str, agg: dict[str, Any], at: dt.datetime) -> None:
-    session = uow.session
-    row = (await session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == household_id))).first()
+async def _raise_warning(uow: SignalsWork, household_id: str, agg: dict[str, Any], at: dt.datetime) -> None:
+    repo = uow.signals
+    row = await repo.warning(household_id)
     previous = row.colour if row else None
     colour = _max_colour(previous, agg["colour"])
     risks = sorted(set(json.loads(row.risk_types) if row else []) | set(agg["risks"]))
     kinds = sorted(set(json.loads(row.kinds) if row else []) | set(agg["kinds"]))
     if row is None:
-        await session.execute(
-            sa.insert(risk_warnings).values(
-                household_id=household_id,
-                region_code=agg["region"],
-                colour=colour,
-                risk_types=json.dumps(risks),
-                kinds=json.dumps(kinds),
-                signals=agg["count"],
-                raised_at=at,
-                updated_at=at,
-            )
+        await repo.add_warning(
+            household_id,
+            region_code=agg["region"],
+            colour=colour,
+            risk_types=risks,
+            kinds=kinds,
+            signals=agg["count"],
+            at=at,
         )
     else:
-        await session.execute(
-            sa.update(risk_warnings)
-            .where(risk_warnings.c.household_id == household_id)
-            .values(
-                colour=colour,
-                risk_types=json.dumps(risks),
-                kinds=json.dumps(kinds),
-                signals=risk_warnings.c.signals + agg["count"],
-                updated_at=at,
-            )
+        await repo.update_warning(
+            household_id, colour=colour, risk_types=risks, kinds=kinds, more_signals=agg["count"], at=at
         )
-    labor = await CasesRepository(session).labor_capacities(household_id)
+    labor = await repo.labor_capacities(household_id)
     uow.add_event(
         Event(
             "risk",
@@ -394,7 +345,7 @@ async def _raise_warning(uow: UnitOfWork, household_id: str, agg: dict[str, Any]
 
 async def _open_case_from_signal(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: SignalsWork,
     household: Any,
     it: SignalItem,
     rule: SignalRule,
@@ -403,10 +354,9 @@ async def _open_case_from_signal(
 ) -> str | None:
     """Department screening hands the household to the county (县级交办, DOMAIN.md §3): the case
     is opened on the county's authority, recorded as coming from the department."""
-    session = uow.session
     if household.region_code not in policies:
         policies[household.region_code] = procedure_policy(
-            await resolve_identification(ctx, session, household.region_code, at.date())
+            await policy_in_force(ctx, uow, household.region_code, at.date())
         )
     case_id = str(uuid.uuid4())
     try:
@@ -424,59 +374,49 @@ async def _open_case_from_signal(
         )
     except TransitionRefused:
         return None
-    await CasesRepository(session).add(result.case, region_code=household.region_code)
+    await uow.signals.add_case(result.case, region_code=household.region_code)
     await emit_case_events(ctx, uow, case=result.case, region_code=household.region_code, events=result.events)
     return case_id
 
 
 async def _upsert_lead(
-    ctx: ServiceContext, session: AsyncSession, it: SignalItem, rule: SignalRule, at: dt.datetime
+    ctx: ServiceContext, repo: SignalsRepository, it: SignalItem, rule: SignalRule, at: dt.datetime
 ) -> str:
     assert it.id_number is not None
     index = ctx.cipher.blind_index(it.id_number)
-    row = (
-        await session.execute(
-            sa.select(leads).where(
-                leads.c.id_number_index == index, leads.c.region_code == it.region_code, leads.c.status == "open"
-            )
-        )
-    ).first()
+    row = await repo.open_lead(index, it.region_code)
     if row is not None:
-        await session.execute(
-            sa.update(leads)
-            .where(leads.c.id == row.id)
-            .values(
-                signals=leads.c.signals + 1,
-                warning=_max_colour(row.warning, rule.colour),
-                risk_types=json.dumps(sorted(set(json.loads(row.risk_types)) | {rule.risk_type})),
-                updated_at=at,
-            )
+        await repo.add_to_lead(
+            str(row.id),
+            warning=_max_colour(row.warning, rule.colour),
+            risk_types=sorted(set(json.loads(row.risk_types)) | {rule.risk_type}),
+            at=at,
         )
         return str(row.id)
     lead_id = str(uuid.uuid4())
-    await session.execute(
-        sa.insert(leads).values(
-            id=lead_id,
-            region_code=it.region_code,
-            id_number_enc=ctx.cipher.encrypt(it.id_number, context=b"leads.id_number"),
-            id_number_index=index,
-            id_number_masked=mask_id_number(it.id_number),
-            source_dept=it.source_dept,
-            kind=it.kind,
-            risk_types=json.dumps([rule.risk_type]),
-            warning=rule.colour,
-            signals=1,
-            status="open",
-            first_observed_at=_utc(it.observed_at),
-            created_at=at,
-            updated_at=at,
-        )
+    await repo.add_lead(
+        {
+            "id": lead_id,
+            "region_code": it.region_code,
+            "id_number_enc": ctx.cipher.encrypt(it.id_number, context=b"leads.id_number"),
+            "id_number_index": index,
+            "id_number_masked": mask_id_number(it.id_number),
+            "source_dept": it.source_dept,
+            "kind": it.kind,
+            "risk_types": json.dumps([rule.risk_type]),
+            "warning": rule.colour,
+            "signals": 1,
+            "status": "open",
+            "first_observed_at": _utc(it.observed_at),
+            "created_at": at,
+            "updated_at": at,
+        }
     )
     return lead_id
 
 
 async def list_leads(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, status: str, limit: int
+    ctx: ServiceContext, uow: SignalsWork, principal: Principal, *, region: str | None, status: str, limit: int
 ) -> dict[str, Any]:
     """Leads (unknown persons named by departments) for the village to verify; ID numbers masked."""
     if principal.role not in LEAD_READERS:
@@ -484,14 +424,6 @@ async def list_leads(
     prefix = region or principal.region
     if not (prefix == "" or principal.sees(prefix)):
         return {"region": prefix, "items": []}
-    res = lead_resolutions.c
-    stmt = (
-        sa.select(leads, res.household_id, res.reason, res.resolved_at, res.resolved_role)
-        .select_from(leads.outerjoin(lead_resolutions, res.lead_id == leads.c.id))
-        .where(leads.c.region_code.like(prefix + "%"), leads.c.status == status)
-        .order_by(leads.c.created_at, leads.c.id)
-        .limit(max(1, min(limit, 1000)))
-    )
     items = [
         {
             "id": r.id,
@@ -510,7 +442,7 @@ async def list_leads(
             "resolved_at": r.resolved_at,
             "resolved_by_role": r.resolved_role,
         }
-        for r in (await session.execute(stmt)).all()
+        for r in await uow.signals.leads(prefix, status=status, limit=max(1, min(limit, 1000)))
     ]
     return {"region": prefix, "items": items}
 
@@ -523,7 +455,7 @@ LEAD_RESOLVERS = frozenset({"village", "township", "county", "admin"})
 
 async def resolve_lead(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: SignalsWork,
     principal: Principal,
     lead_id: str,
     *,
@@ -537,14 +469,12 @@ async def resolve_lead(
     warning and case, `signal.lead_resolved` for the department, and an audit-chain entry."""
     if principal.role not in LEAD_RESOLVERS:
         raise Forbidden("leads are resolved by village, township and county officers", code="role_not_allowed")
-    session = uow.session
-    lead = (await session.execute(sa.select(leads).where(leads.c.id == lead_id))).first()
+    repo = uow.signals
+    lead = await repo.lead(lead_id)
     if lead is None or not principal.sees(lead.region_code):
         raise NotFound(f"lead {lead_id} not found")
     if lead.status != "open":
-        resolution = (
-            await session.execute(sa.select(lead_resolutions).where(lead_resolutions.c.lead_id == lead_id))
-        ).first()
+        resolution = await repo.resolution(lead_id)
         raise Conflict(
             f"lead {lead_id} is already {lead.status}",
             code="lead_already_resolved",
@@ -552,14 +482,12 @@ async def resolve_lead(
             household_id=resolution.household_id if resolution is not None else None,
         )
     at = ctx.now()
-    lead_signals = (
-        await session.execute(sa.select(signals).where(signals.c.lead_id == lead_id).order_by(signals.c.received_at))
-    ).all()
+    lead_signals = await repo.lead_signals(lead_id)
     case_id: str | None = None
     warning: str | None = None
     if action == "match":
         assert household_id is not None
-        household = (await session.execute(_HOUSEHOLD_ROW.where(households.c.id == household_id))).first()
+        household = (await repo.households([household_id])).get(household_id)
         if household is None or not principal.sees(household.region_code):
             raise NotFound(f"household {household_id} not found")
         if not region_within(household.region_code, lead.region_code):
@@ -572,17 +500,18 @@ async def resolve_lead(
     else:
         status, outcome = "dismissed", "dismissed"
         household_id = None
-    await session.execute(sa.update(leads).where(leads.c.id == lead_id).values(status=status, updated_at=at))
-    await session.execute(
-        sa.insert(lead_resolutions).values(
-            lead_id=lead_id,
-            outcome=outcome,
-            household_id=household_id,
-            reason=reason,
-            resolved_by=principal.sub,
-            resolved_role=principal.role,
-            resolved_at=at,
-        )
+    await repo.resolve_lead(
+        lead_id,
+        status=status,
+        resolution={
+            "outcome": outcome,
+            "household_id": household_id,
+            "reason": reason,
+            "resolved_by": principal.sub,
+            "resolved_role": principal.role,
+            "resolved_at": at,
+        },
+        at=at,
     )
     signal_ids = [str(s.signal_id) for s in lead_signals]
     data = {
@@ -604,9 +533,7 @@ async def resolve_lead(
         "at": at.isoformat(),
     }
     uow.add_event(Event("signal", "lead_resolved", lead_id, lead.region_code, data, source=SOURCE))
-    await record_audit(
-        session,
-        audit_chain,
+    await repo.audit(
         kind="lead_resolved",
         subject_type="lead",
         subject_id=lead_id,
@@ -638,14 +565,13 @@ async def resolve_lead(
 
 
 async def _signals_match(
-    ctx: ServiceContext, uow: UnitOfWork, household: Any, lead_signals: Sequence[Any], at: dt.datetime
+    ctx: ServiceContext, uow: SignalsWork, household: Any, lead_signals: Sequence[Any], at: dt.datetime
 ) -> tuple[str | None, str | None]:
     """The lead's signals as if they had matched `household` on arrival (`receive_signals`):
     one warning for the household, and an identification case for the first kind that opens one
     when the household is registered and has none open. Returns (case opened, warning colour)."""
-    session = uow.session
     hid = household.id
-    open_cases = await CasesRepository(session).open_cases_of_households([hid])
+    open_cases = await uow.signals.open_cases_of_households([hid])
     agg = _aggregate(household.region_code)
     opened: str | None = None
     policies: dict[str, Any] = {}
@@ -663,7 +589,7 @@ async def _signals_match(
         rule = rule_for(s.kind, payload)
         case_id = await _apply_matched(ctx, uow, household, item, rule, agg, open_cases, at, policies)
         opened = case_id or opened
-        await session.execute(sa.update(signals).where(signals.c.id == s.id).values(household_id=hid, case_id=case_id))
+        await uow.signals.set_signal_household(s.id, hid, case_id)
     if agg["count"]:
         await _raise_warning(uow, hid, agg, at)
     return opened, agg["colour"]

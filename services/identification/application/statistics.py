@@ -12,16 +12,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.cases_repo import village_figures
-from services.identification.adapters.households import iter_region_households
-from services.identification.adapters.orm import household_outcomes, households, members
-from services.identification.adapters.orm_cases import cases, risk_warnings
-from services.identification.adapters.orm_loops import household_loops
-from services.identification.adapters.registry import WARNING_COLOUR
-from services.identification.application.cases import procedure_policy, resolve_identification
+from services.identification.application.cases import procedure_policy
+from services.identification.application.monitoring_ports import StatisticsQueries, StatisticsWork
+from services.identification.application.policies import policy_in_force
 from services.identification.domain.income_drop import INCOME_DROP_SOURCE, income_drop
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
@@ -37,15 +30,9 @@ __all__ = [
     "scale_risk_villages",
     "statistics",
     "summary",
-    "village_figures",
 ]
 
 _SHARE = Decimal("0.0001")
-_with_outcomes = households.outerjoin(household_outcomes, household_outcomes.c.household_id == households.c.id)
-#: what WARNING_COLOUR reads (the red mark, the signals' colour, the outcome)
-_WITH_WARNINGS = _with_outcomes.outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id).outerjoin(
-    household_loops, household_loops.c.household_id == households.c.id
-)
 GROUPS = ("region", "category", "low_income_category", "state", "warning", "risk_type", "month")
 #: The tables `summary` answers at once (the console's dashboard)
 SUMMARY_GROUPS = ("region", "category", "low_income_category", "state", "warning")
@@ -71,7 +58,7 @@ def _scope(principal: Principal, region: str | None) -> str | None:
 
 
 async def statistics(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, group_by: str
+    ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None, group_by: str
 ) -> dict[str, Any]:
     _check_reader(principal)
     if group_by not in GROUPS:
@@ -83,25 +70,12 @@ async def statistics(
     out: dict[str, Any] = {"region": region or principal.region, "group_by": group_by, "rows": []}
     if prefix is None:
         return out
-    in_h = households.c.region_code.like(prefix + "%")
+    q = uow.statistics
     rows: list[dict[str, Any]] = []
     if group_by == "region":
         n = _NEXT_LEVEL[len(prefix)]
-        key = sa.func.substr(households.c.region_code, 1, n)
-        stmt = (
-            sa.select(
-                key.label("region"),
-                sa.func.count().label("households"),
-                sa.func.sum(sa.case((households.c.status == "monitored", 1), else_=0)).label("monitored"),
-                sa.func.sum(sa.case((households.c.status == "eliminated", 1), else_=0)).label("eliminated"),
-                sa.func.sum(sa.case((households.c.status == "cleared", 1), else_=0)).label("cleared"),
-            )
-            .where(in_h)
-            .group_by(key)
-            .order_by(key)
-        )
-        open_cases = await _open_cases(session, prefix, n)
-        for r in (await session.execute(stmt)).all():
+        open_cases = await q.open_cases(prefix, n)
+        for r in await q.by_region(prefix, n):
             rows.append(
                 {
                     "region": r.region,
@@ -115,86 +89,37 @@ async def statistics(
             )
     elif group_by in ("category", "low_income_category"):
         # households by (low-income) category and status; None: not assessed / not low-income
-        column = household_outcomes.c[group_by]
-        stmt = (
-            sa.select(column, households.c.status, sa.func.count())
-            .select_from(_with_outcomes)
-            .where(in_h)
-            .group_by(column, households.c.status)
-            .order_by(households.c.status, column)
-        )
         rows = [
             {group_by: cat, "status": status, "households": int(n)}
-            for cat, status, n in (await session.execute(stmt)).all()
+            for cat, status, n in await q.by_outcome_column(prefix, group_by)
         ]
     elif group_by == "state":
-        rows = await _states(ctx, session, prefix)
+        rows = await _states(ctx, q, prefix)
     elif group_by == "risk_type":
         # Households under monitoring (or on their way) by risk type; a household with several
         # risks counts once under each.
         counts: dict[tuple[str, str], int] = {}
-        stmt = sa.select(cases.c.state, cases.c.risk_types).where(
-            cases.c.region_code.like(prefix + "%"), cases.c.procedure == "identification"
-        )
-        for state, risk_json in (await session.execute(stmt)).all():
+        for state, risk_json in await q.identification_risks(prefix):
             status = "monitored" if state == "monitored" else ("open" if state not in _ENDED else state)
             for risk in json.loads(risk_json or "[]") or ["none"]:
                 counts[(risk, status)] = counts.get((risk, status), 0) + 1
         rows = [{"risk_type": r, "status": st, "households": n} for (r, st), n in sorted(counts.items())]
     elif group_by == "month":
         # Households identified per category per month (the month monitoring began).
-        month = sa.func.substr(sa.cast(cases.c.monitored_since, sa.String), 1, 7)
-        stmt = (
-            sa.select(month.label("month"), cases.c.category, sa.func.count())
-            .where(
-                cases.c.region_code.like(prefix + "%"),
-                cases.c.procedure == "identification",
-                cases.c.monitored_since.is_not(None),
-            )
-            .group_by(month, cases.c.category)
-            .order_by(month, cases.c.category)
-        )
         rows = [
-            {"month": m, "category": cat, "households": int(n)} for m, cat, n in (await session.execute(stmt)).all()
+            {"month": m, "category": cat, "households": int(n)} for m, cat, n in await q.identified_by_month(prefix)
         ]
     else:
-        colour = WARNING_COLOUR
-        stmt = (
-            sa.select(colour.label("warning"), sa.func.count())
-            .select_from(_WITH_WARNINGS)
-            .where(in_h, colour.is_not(None))
-            .group_by(colour)
-            .order_by(colour)
-        )
-        rows = [{"warning": w, "households": int(n)} for w, n in (await session.execute(stmt)).all()]
+        rows = [{"warning": w, "households": int(n)} for w, n in await q.by_warning(prefix)]
     out["rows"] = rows
     return out
 
 
-async def _open_cases(session: AsyncSession, prefix: str, n: int) -> dict[str, int]:
-    """Open cases per region of the next level (`n` digits)."""
-    key = sa.func.substr(cases.c.region_code, 1, n)
-    stmt = (
-        sa.select(key, sa.func.count())
-        .where(cases.c.region_code.like(prefix + "%"), cases.c.is_open.is_(True))
-        .group_by(key)
-    )
-    return {k: int(v) for k, v in (await session.execute(stmt)).all()}
-
-
-async def _states(ctx: ServiceContext, session: AsyncSession, prefix: str) -> list[dict[str, Any]]:
+async def _states(ctx: ServiceContext, q: StatisticsQueries, prefix: str) -> list[dict[str, Any]]:
     """Cases by procedure and state, with how many of them are open past their deadline."""
-    today = ctx.now().date()
-    overdue = sa.func.sum(sa.case((sa.and_(cases.c.is_open.is_(True), cases.c.deadline < today), 1), else_=0))
-    stmt = (
-        sa.select(cases.c.procedure, cases.c.state, sa.func.count(), overdue)
-        .where(cases.c.region_code.like(prefix + "%"))
-        .group_by(cases.c.procedure, cases.c.state)
-        .order_by(cases.c.procedure, cases.c.state)
-    )
     return [
         {"procedure": p, "state": s, "cases": int(n), "overdue": int(o or 0)}
-        for p, s, n, o in (await session.execute(stmt)).all()
+        for p, s, n, o in await q.case_states(prefix, ctx.now().date())
     ]
 
 
@@ -205,7 +130,7 @@ def _ordered(rows: dict[tuple[Any, ...], int], *, nulls_first: bool) -> list[tup
 
 
 async def summary(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None
+    ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None
 ) -> dict[str, Any]:
     """The dashboard's tables at once — by region of the next level, category, low-income
     category, case state and warning colour — each row for row what `statistics` answers for
@@ -218,21 +143,12 @@ async def summary(
     if prefix is None:
         return out
     n = _NEXT_LEVEL[len(prefix)]
-    key = sa.func.substr(households.c.region_code, 1, n)
-    colour = WARNING_COLOUR
-    outcome = household_outcomes.c
-    columns = (key, households.c.status, outcome.category, outcome.low_income_category, colour)
-    stmt = (
-        sa.select(*columns, sa.func.count())
-        .select_from(_WITH_WARNINGS)
-        .where(households.c.region_code.like(prefix + "%"))
-        .group_by(*columns)
-    )
+    q = uow.statistics
     regions: dict[str, dict[str, int]] = {}
     by_category: dict[tuple[Any, ...], int] = {}
     by_low: dict[tuple[Any, ...], int] = {}
     by_colour: dict[tuple[Any, ...], int] = {}
-    for reg, status, category, low, warning, count in (await session.execute(stmt)).all():
+    for reg, status, category, low, warning, count in await q.summary_scan(prefix, n):
         n_rows = int(count)
         figures = regions.setdefault(reg, {"households": 0, "monitored": 0, "eliminated": 0, "cleared": 0})
         figures["households"] += n_rows
@@ -242,8 +158,8 @@ async def summary(
         by_low[(status, low)] = by_low.get((status, low), 0) + n_rows
         if warning is not None:
             by_colour[(warning,)] = by_colour.get((warning,), 0) + n_rows
-    open_cases = await _open_cases(session, prefix, n)
-    nulls_first = session.get_bind().dialect.name != "postgresql"
+    open_cases = await q.open_cases(prefix, n)
+    nulls_first = q.nulls_first
     groups["region"] = [
         {
             "region": reg,
@@ -258,13 +174,13 @@ async def summary(
             {name: value, "status": status, "households": table[(status, value)]}
             for status, value in _ordered(table, nulls_first=nulls_first)
         ]
-    groups["state"] = await _states(ctx, session, prefix)
+    groups["state"] = await _states(ctx, q, prefix)
     groups["warning"] = [{"warning": w, "households": by_colour[(w,)]} for (w,) in sorted(by_colour)]
     return out
 
 
 async def scale_risk_villages(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None, include_all: bool
+    ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None, include_all: bool
 ) -> dict[str, Any]:
     """Villages whose monitored, not-eliminated households exceed the policy's share of their
     population (domain.scale_risk; every village is treated as an exited poor village, since
@@ -275,36 +191,20 @@ async def scale_risk_villages(
     if prefix is None:
         return out
     today = ctx.now().date()
-    monitored = dict(
-        (
-            await session.execute(
-                sa.select(households.c.region_code, sa.func.count())
-                .where(households.c.region_code.like(prefix + "%"), households.c.status == "monitored")
-                .group_by(households.c.region_code)
-            )
-        ).all()
-    )
-    people = sa.select(households.c.region_code, sa.func.count()).select_from(
-        members.join(households, households.c.id == members.c.household_id)
-    )
-    population: dict[str, int] = {}
+    q = uow.statistics
+    monitored = await q.monitored_per_village(prefix)
     if include_all:
-        stmt = people.where(households.c.region_code.like(prefix + "%")).group_by(households.c.region_code)
-        population = dict((await session.execute(stmt)).all())
+        population = await q.population(prefix=prefix)
     else:
         # A village without monitored households is never flagged (the rule needs monitored >
         # threshold × population, threshold > 0): count the members of the others only — the
         # status index finds them, and most villages of a county are never joined to members.
-        villages = sorted(monitored)
-        for i in range(0, len(villages), 500):
-            chunk = villages[i : i + 500]
-            stmt = people.where(households.c.region_code.in_(chunk)).group_by(households.c.region_code)
-            population.update(dict((await session.execute(stmt)).all()))
+        population = await q.population(villages=sorted(monitored))
     thresholds: dict[str, Any] = {}
     for village in sorted(population):
         county = village[:6]
         if county not in thresholds:
-            policy = procedure_policy(await resolve_identification(ctx, session, village, today))
+            policy = procedure_policy(await policy_in_force(ctx, uow, village, today))
             thresholds[county] = policy.scale_risk_threshold
         result = scale_risk(int(population[village]), int(monitored.get(village, 0)), thresholds[county])
         if result.flagged or include_all:
@@ -331,7 +231,7 @@ _NOTICE_TITLE = {
 
 
 async def public_notice_rows(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, village: str
+    ctx: ServiceContext, uow: StatisticsWork, principal: Principal, village: str
 ) -> list[dict[str, Any]]:
     """The village's cases under public notice, one row per case: masked ID numbers of the
     members, relations, category, risk types and the notice period (no names, no clear ID
@@ -340,24 +240,10 @@ async def public_notice_rows(
         raise Unprocessable("village must be a 12-digit code", errors=[FieldError("village", "12-digit village code")])
     if not principal.sees(village) or principal.role in ("citizen", "contact"):
         raise NotFound("no such village in your jurisdiction")
-    rows = (
-        await session.execute(
-            sa.select(cases)
-            .where(cases.c.region_code == village, cases.c.state == "public_notice")
-            .order_by(cases.c.procedure, cases.c.notice_started_on, cases.c.id)
-        )
-    ).all()
-    ids = [r.household_id for r in rows]
+    rows = await uow.statistics.notice_cases(village)
     masked: dict[str, list[tuple[str, str]]] = {}
-    if ids:
-        for hid, mask, relation in (
-            await session.execute(
-                sa.select(members.c.household_id, members.c.id_number_masked, members.c.relation)
-                .where(members.c.household_id.in_(ids))
-                .order_by(members.c.household_id, members.c.position)
-            )
-        ).all():
-            masked.setdefault(hid, []).append((mask, relation))
+    for hid, mask, relation in await uow.statistics.masked_members([r.household_id for r in rows]):
+        masked.setdefault(hid, []).append((mask, relation))
     out: list[dict[str, Any]] = []
     numbers: dict[str, int] = {}
     for r in rows:
@@ -407,7 +293,7 @@ def public_notice_html(village: str, rows: list[dict[str, Any]]) -> str:
 
 
 async def income_drop_summary(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, *, region: str | None
+    ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None
 ) -> dict[str, Any]:
     """The income-drop screening of 002 篇一 per region: households whose income of some kind fell
     against last year, their share of the households with last year's income on file, and the
@@ -426,13 +312,13 @@ async def income_drop_summary(
     causes: dict[str, int] = {}
     after: tuple[str, str] | None = None
     while True:
-        batch = await iter_region_households(session, prefix, after=after, limit=1000)
+        batch = await uow.statistics.region_page(prefix, after=after, limit=1000)
         if not batch:
             break
         for h in batch:
             county = h.region_code[:6]
             if county not in policies:
-                policies[county] = await resolve_identification(ctx, session, h.region_code, today)
+                policies[county] = await policy_in_force(ctx, uow, h.region_code, today)
             result, _ = income_drop(h.to_domain(), policies[county])
             if result is None:
                 continue

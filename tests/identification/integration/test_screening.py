@@ -161,17 +161,17 @@ async def test_an_outcome_stored_while_a_chunk_is_evaluated_is_replaced_not_dupl
     of them an outcome after the chunk was read, the chunk's write fails on the key and is done
     again as an upsert: every household ends with exactly one outcome, the screening's. (SQLite
     upserts every outcome: nothing to race.)"""
-    from services.identification.application import screening
+    from services.identification.adapters.screening_repo import ScreeningRepository
 
     if TEST_DB != "postgres":
         pytest.skip("PostgreSQL only")
     await _import(client, settings)
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    read = screening._chunk_rows
+    read = ScreeningRepository.chunk_rows
     raced: list[str] = []
 
-    async def read_then_race(session, chunk):  # type: ignore[no-untyped-def]
-        rows = await read(session, chunk)
+    async def read_then_race(self, chunk):  # type: ignore[no-untyped-def]
+        rows = await read(self, chunk)
         async with ctx.uow() as uow:  # "an application" stores an outcome for the chunk's first household
             first = sa.select(households.c.id).order_by(households.c.id).limit(1)
             hid = (await uow.session.execute(first)).scalar_one()
@@ -182,7 +182,7 @@ async def test_an_outcome_stored_while_a_chunk_is_evaluated_is_replaced_not_dupl
         raced.append(hid)
         return rows
 
-    monkeypatch.setattr(screening, "_chunk_rows", read_then_race)
+    monkeypatch.setattr(ScreeningRepository, "chunk_rows", read_then_race)
     headers = auth(settings, "county", "341221")
     r = await client.post("/api/v1/screenings", json={"region": "341221", "as_of": "2024-06-30"}, headers=headers)
     job = await _wait(client, settings, r.json()["id"])
