@@ -8,12 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.schemas import HouseholdIn, validate_village_code
 from services.identification.application import applications as uc
 from services.identification.domain.model import RiskType
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
 from shared.pii import mask_numbers_in_text
 
@@ -86,7 +86,7 @@ async def submit_application(
 async def read_application(
     application_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.get_application(ctx, session, principal, application_id)
+    return await uc.get_application(ctx, work, principal, application_id)
