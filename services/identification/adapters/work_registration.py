@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.applications_repo import ApplicationsRepository
 from services.identification.adapters.audit import audit_chain, record_unmasked_read
 from services.identification.adapters.cases_repo import CasesRepository
+from services.identification.adapters.dci_repo import DciRepository
 from services.identification.adapters.duplicates_repo import DuplicatesRepository
 from services.identification.adapters.flags_repo import FlagsRepository
 from services.identification.adapters.households_repo import HouseholdsRepository
@@ -102,6 +103,10 @@ class RegistrationRepositories:
     @property
     def flags(self) -> FlagsRepository:
         return FlagsRepository(self.session)
+
+    @property
+    def dci(self) -> DciRepository:
+        return DciRepository(self.session)
 
     @property
     def audit(self) -> ChainAudit:
