@@ -67,17 +67,16 @@ async def submit_application(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> JSONResponse:
-    status, result = await uc.submit_application(
-        ctx,
-        principal,
-        body=body.model_dump(mode="json"),
+    command = uc.SubmitApplication(
         household=body.household,
         region_code=body.region_code,
         reason=body.reason,
-        risk_types=[str(r) for r in body.risk_types],
+        risk_types=tuple(str(r) for r in body.risk_types),
         urgent=body.urgent,
         household_number=body.household_number,
-        idempotency_key=idempotency_key,
+    )
+    status, result = await uc.submit_application(
+        ctx, principal, command, body=body.model_dump(mode="json"), idempotency_key=idempotency_key
     )
     return JSONResponse(result, status_code=status)
 
