@@ -23,7 +23,7 @@ from services.identification.application.cases import (
 )
 from services.identification.application.duplicates import HouseholdConflict, match_household, record_sightings
 from services.identification.application.household_input import HouseholdIn
-from services.identification.application.ports import ApplicationExists, Work
+from services.identification.application.ports import ApplicationExists, Work, open_work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, CaseExclusion, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
@@ -139,7 +139,7 @@ async def submit_application(
     if claim.replay is not None:
         return claim.replay
     try:
-        async with ctx.uow() as uow:
+        async with open_work(ctx) as uow:
             result = await submit(ctx, uow, principal, command, claim)
     except BaseException:
         await idempotency.release(ctx.uow, ctx.tables["idempotency_keys"], claim)

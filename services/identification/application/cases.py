@@ -91,7 +91,7 @@ async def resolve_identification(ctx: ServiceContext, session: Any, region_code:
     policy store), read in `session`'s transaction (monitoring's use cases hand theirs)."""
     store = extras(ctx).policy_store
     try:
-        return await store.resolve(session, region_code, as_of)  # type: ignore[no-any-return]
+        return await store.resolve(session, region_code, as_of)
     except PolicyNotFound as exc:
         raise ServiceUnavailable(str(exc), code="policy_not_found") from None
 

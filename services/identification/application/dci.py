@@ -28,7 +28,7 @@ from services.identification.adapters.dci_keys import (
     verify_envelope,
 )
 from services.identification.adapters.dci_repo import Partner, Transaction
-from services.identification.application.ports import DciRepository, Work
+from services.identification.application.ports import DciRepository, Work, open_work
 from services.identification.domain.dci import (
     DCI_VERSION,
     MAX_BATCH,
@@ -178,7 +178,7 @@ async def _open(ctx: ServiceContext, call: DciCall) -> _Envelope:
             "err.request.forbidden", "the DCI registry API is for province, county, department and admin systems", 403
         )
     header, message = check_envelope(call.body, action=call.action, receiver_id=our_sender_id(), now=ctx.now())
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         partner = await uow.dci.get_partner(header["sender_id"])
     if partner is None or partner.client_sub != call.principal.sub:
         raise DciRefusal("err.sender_id.invalid", "sender_id is not a partner registered for this client", 403)
@@ -339,7 +339,7 @@ async def sync_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     env = await _open(ctx, call)
     tid = _transaction_id(env.message)
     items = _batch(env.message, "search_request", "search_criteria")
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         answers = [await _search_item(ctx, uow, env.principal, it) for it in items]
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "search", tid)
@@ -398,7 +398,7 @@ async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     tid = _transaction_id(env.message)
     _batch(env.message, "search_request", "search_criteria")
     url = await _callback_url(ctx, env.header)
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "search", tid)
         if previous is not None:
@@ -492,7 +492,7 @@ async def subscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     url = await _callback_url(ctx, env.header)
     notify_uri = notify_uri_for(url)
     await check_destination(notify_uri, ctx.settings.webhook_allowlist)
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "subscribe", tid)
         if previous is not None:
@@ -563,7 +563,7 @@ async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     if codes is None:
         raise DciRefusal("err.request.bad", "message.subscription_codes is required (a non-empty list of codes)")
     url = await _callback_url(ctx, env.header)
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "unsubscribe", tid)
         if previous is not None:
@@ -780,7 +780,7 @@ async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> dict[
     kind = _TXN_KINDS[req["txn_type"]]
     url = None if sync else await _callback_url(ctx, env.header)
     cid, at = _new_id(), ctx.now()
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         txn = await _find(uow.dci, env.sender_id, kind, req)
         status = _txn_status(kind, txn, req, at)
         # social registry: txn_type search (its TxnStatusResponse); registry core: on-subscribe / on-unsubscribe
@@ -846,5 +846,5 @@ async def register_partner(
 async def list_partners(ctx: ServiceContext, principal: Principal) -> dict[str, Any]:
     if principal.role != "admin":
         raise Forbidden("registry partners are listed for an admin", code="role_not_allowed")
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         return {"items": [_partner_read(p) for p in await uow.dci.list_partners()]}

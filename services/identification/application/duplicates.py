@@ -23,7 +23,7 @@ from typing import Any
 
 from services.identification.adapters.households import HouseholdRecord, StoredHousehold
 from services.identification.application.household_input import HouseholdIn
-from services.identification.application.ports import Work
+from services.identification.application.ports import Work, open_work
 from services.identification.domain.duplicates import (
     DuplicateMatch,
     DuplicateStatus,
@@ -396,7 +396,7 @@ async def resolve_duplicate(
     _require_resolver(principal)
     at = ctx.now()
     by = principal.sub
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         row = await uow.duplicates.get(duplicate_id)
         if row is None or not _resolver_sees(principal, row.resolve_region):
             raise NotFound("no such duplicate")

@@ -121,7 +121,7 @@ async def mark_household(
     if stored is None or not principal.sees(stored.region_code):
         raise NotFound("no such household in your jurisdiction")
     changed = await set_red_mark(
-        work,  # type: ignore[arg-type]  (the unit of work application.loops takes)
+        work,  # type: ignore[arg-type]  # application.loops takes shared.db's UnitOfWork
         stored,
         mark=command.mark,
         reason=mask_numbers_in_text(command.reason),

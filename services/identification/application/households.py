@@ -31,7 +31,7 @@ from services.identification.application.duplicates import (
     record_sightings,
 )
 from services.identification.application.household_input import HouseholdImport
-from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work
+from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work, open_work
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
 from shared.auth import Principal
@@ -396,7 +396,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
     concurrent import inserted one of its households first)."""
     for attempt in range(3):
         try:
-            async with ctx.uow() as uow:
+            async with open_work(ctx) as uow:
                 summary = UpsertSummary()
                 refused: list[dict[str, Any]] = []
                 new_duplicates = 0
@@ -516,7 +516,7 @@ async def start_import_job(
         raise Forbidden("only the province platform, a county or an admin may import households")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Unprocessable("bad Idempotency-Key", errors=[FieldError("Idempotency-Key", "1–200 characters")])
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         if idempotency_key:
             job = await uow.imports.find_job(created_by=principal.sub, idempotency_key=idempotency_key)
             if job is not None:
@@ -575,7 +575,7 @@ async def run_import_stream(
 
 async def _postgres(ctx: ServiceContext) -> bool:
     """Whether the chunks are prepared for PostgreSQL's COPY (the database the app writes to)."""
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         return bool(uow.imports.postgres)
 
 
@@ -614,7 +614,7 @@ async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ..
         job.finished_at = utcnow()
         log.warning("import %s failed at line %s: %s", job.id, job.result["failure"]["line"], type(exc).__name__)
         try:
-            async with ctx.uow() as uow:
+            async with open_work(ctx) as uow:
                 await uow.imports.save_progress(job)
                 await uow.commit()
         except Exception:
@@ -623,7 +623,7 @@ async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ..
     job.status = "completed"
     job.rows_total = job.rows_done + job.rows_failed
     job.finished_at = utcnow()
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         await uow.imports.save_progress(job)
         await uow.commit()
     return job

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from shared.events import Event
 from shared.policy import ResolvedPolicy
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from services.identification.adapters.jobs import Job
     from services.identification.domain.cases import Case
     from services.identification.domain.dci import HouseholdView, SearchQuery
+    from shared.app import ServiceContext
     from shared.idempotency import IdempotencyClaim
     from shared.pii import FieldCipher
 
@@ -44,8 +45,10 @@ __all__ = [
     "HouseholdsWrittenMeanwhile",
     "ImportRepository",
     "MeasuresTold",
+    "RegistrationUnit",
     "StaleCase",
     "Work",
+    "open_work",
 ]
 
 
@@ -277,3 +280,16 @@ class Work(Protocol):
     async def snapshot(self) -> None: ...
     def add_event(self, event: Event) -> None: ...
     async def commit(self) -> None: ...
+
+
+class RegistrationUnit(Protocol):
+    """`ctx.uow()` as registration opens it: `async with open_work(ctx) as uow`."""
+
+    async def __aenter__(self) -> Work: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+def open_work(ctx: ServiceContext[Any]) -> RegistrationUnit:
+    """A unit of work of the app (`ctx.uow()`, the service's own class) typed as registration's
+    use cases see it."""
+    return cast("RegistrationUnit", ctx.uow())
