@@ -299,12 +299,16 @@ class CasesRepository:
                 out.setdefault(hid, cid)
         return out
 
-    async def flush(self) -> None:
-        """Send the writes now: a unique index refusing one (a second open case) is a lost race."""
+    async def save_transition(self, before: Case, after: Case, *, opened: Case | None, region_code: str) -> None:
+        """An action's writes: `after` over `before` (`save`) and the case it opened. Another
+        writer's step (the same history line, a second open case) is a lost race: `StaleCase`."""
         try:
+            await self.save(before, after)
+            if opened is not None:
+                await self.add(opened, region_code=region_code)
             await self.session.flush()
         except sa.exc.IntegrityError:
-            raise StaleCase() from None
+            raise StaleCase(before.id) from None
 
     async def stamps_of(self, household_id: str) -> list[CaseStamp]:
         return [

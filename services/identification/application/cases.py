@@ -631,10 +631,7 @@ async def transition_case(
         raise _refused(exc) from None
     repo = uow.cases
     try:
-        await repo.save(case, result.case)
-        if result.opened_case is not None:
-            await repo.add(result.opened_case, region_code=row.region_code)
-        await repo.flush()
+        await repo.save_transition(case, result.case, opened=result.opened_case, region_code=row.region_code)
     except StaleCase:
         raise Conflict(
             f"case {case_id} was changed by someone else; read it again",

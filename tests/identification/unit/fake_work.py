@@ -49,14 +49,13 @@ class FakeCases:
             SimpleNamespace(id=case.id, region_code=region_code, application_id=application_id),
         )
 
-    async def save(self, before: Case, after: Case) -> None:
+    async def save_transition(self, before: Case, after: Case, *, opened: Case | None, region_code: str) -> None:
         stored, row = self.by_id[before.id]
         if stored.version != before.version:
             raise StaleCase(before.id)
         self.by_id[before.id] = (after, row)
-
-    async def flush(self) -> None:
-        return None
+        if opened is not None:
+            await self.add(opened, region_code=region_code)
 
     async def stamps_of(self, household_id: str) -> list[CaseStamp]:
         return [
