@@ -1,5 +1,5 @@
-"""Use cases on one stored household: read it (masked, or revealed to county and above with the
-read audited), mark it red or remove the mark; and a job's progress (`GET /jobs/{id}`)."""
+"""Use cases on one stored household and on jobs: read a household (masked, or revealed to
+county and above with the read audited), and a job's progress (`GET /jobs/{id}`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.identification.adapters.jobs import job_read
-from services.identification.application.cases import actor_label
-from services.identification.application.loops import loops_read, set_red_mark
+from services.identification.application.loops import loops_read
 from services.identification.application.negative_flags import exclusions_of
 from services.identification.application.ports import Work
 from shared.app import ServiceContext
@@ -17,11 +16,10 @@ from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import request_id_var
 from shared.pii import mask_numbers_in_text
 
-__all__ = ["MarkHousehold", "ReadHousehold", "job_status", "mark_household", "read_household"]
+__all__ = ["ReadHousehold", "job_status", "read_household"]
 
 _READERS = frozenset({"province", "county", "township", "village", "contact", "admin"})
 _REVEALERS = frozenset({"county", "province", "admin"})
-_MARKERS = frozenset({"county", "province", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +29,6 @@ class ReadHousehold:
     household_id: str
     reveal: str | None = None
     reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MarkHousehold:
-    """Mark the household red (`mark`) or remove the mark, with the officer's reason."""
-
-    household_id: str
-    reason: str
-    mark: bool
 
 
 async def read_household(
@@ -108,30 +97,6 @@ async def read_household(
         "exclusions": exclusions_of(stored),  # the negative list from the stored facts
         "negative_list_flags": flags,  # flags raised by other services, with their explanation
     }
-
-
-async def mark_household(
-    ctx: ServiceContext, work: Work, principal: Principal, command: MarkHousehold
-) -> dict[str, Any]:
-    """The mark, its history row and `risk.warning_raised` (`warning: red`, `manual: true`) or
-    `risk.warning_cleared`, committed together; marking a marked household changes nothing."""
-    if principal.role not in _MARKERS:
-        raise Forbidden("only county, province and admin officers mark households red", code="role_not_allowed")
-    stored = await work.households.get(command.household_id)
-    if stored is None or not principal.sees(stored.region_code):
-        raise NotFound("no such household in your jurisdiction")
-    changed = await set_red_mark(
-        work,  # type: ignore[arg-type]  # application.loops takes shared.db's UnitOfWork
-        stored,
-        mark=command.mark,
-        reason=mask_numbers_in_text(command.reason),
-        by=actor_label(principal),
-        role=principal.role,
-        at=ctx.now(),
-    )
-    body = {"household_id": stored.id, "changed": changed, **await loops_read(work.session, stored.id)}
-    await work.commit()
-    return body
 
 
 async def job_status(work: Work, principal: Principal, job_id: str) -> dict[str, Any]:

@@ -254,8 +254,8 @@ class Work(Protocol):
     the policy in force read in it, the events it will write to the outbox, its commit.
     `snapshot()` before the first read makes the transaction's reads agree (one state)."""
 
-    #: the transaction itself, only handed to monitoring's loop functions (application.loops:
-    #: `loops_read`, `set_red_mark`) that take it
+    #: the transaction itself, only handed to monitoring's `application.loops.loops_read`, which
+    #: takes it
     session: Any
 
     @property
