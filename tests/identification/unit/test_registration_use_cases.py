@@ -1,7 +1,8 @@
 """Registration's use cases against a fake unit of work (tests/identification/unit/fake_work.py):
-an application registers the household and opens its case, a case is advanced step by step to
-`monitored`, refusals and lost updates are 409s, an import's job is found again by its key. The
-same use cases run against real databases in tests/identification/integration."""
+an application registers the household and opens its case (a person held elsewhere is flagged,
+or refused outside the jurisdiction), a case is advanced step by step to `monitored`, refusals
+and lost updates are 409s, an import's job is found again by its key. The same use cases run
+against real databases in tests/identification/integration."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from typing import Any
 
 import pytest
 
+from services.identification.adapters.households import HouseholdRecord
 from services.identification.application import applications, cases, households
+from services.identification.application.duplicates import HouseholdConflict
 from services.identification.application.household_input import HouseholdIn
 from services.identification.domain.cases import Case
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.idempotency import IdempotencyClaim
 from shared.identifiers import id_check_digit
+from shared.pii import mask_id_number
 from tests.identification.unit.fake_work import CST, FakeContext, FakeWork
 
 VILLAGE = "341221001201"
@@ -186,3 +190,34 @@ async def test_an_import_job_is_found_again_by_its_idempotency_key(ctx: FakeCont
     assert job.region == county.region
     assert job.params == {"format": "ndjson"}
     assert ctx.work.commits == 1
+
+
+async def _stored(ctx: FakeContext, number: str, region: str, *serials: int) -> str:
+    """A household already registered (by an import), without a case."""
+    record = HouseholdRecord(number, region, _household(*serials))
+    return (await ctx.work.households.upsert(ctx.cipher, record, source="import")).household_id
+
+
+async def test_a_person_held_by_another_household_is_flagged_as_a_duplicate(ctx: FakeContext) -> None:
+    own = await _stored(ctx, "N-1", VILLAGE, 1, 2)
+    held = await _stored(ctx, "N-2", VILLAGE, 7, 8)
+    body = await _submit(ctx, _command(_household(1, 7)))  # the head's household, and a person of another
+    assert body["household_id"] == own
+    (found,) = ctx.work.events("household.duplicate_found")
+    assert found.data["household_id"] == held
+    assert found.data["other_household_id"] == body["household_id"]
+    assert found.data["refused"] is False
+    (record,) = ctx.work.duplicates.rows.values()
+    assert record["person_masked"] == mask_id_number(_id_number(7))
+
+
+async def test_a_person_of_another_jurisdiction_is_refused_and_referred_up(ctx: FakeContext) -> None:
+    elsewhere = await _stored(ctx, "N-3", "341221002201", 9)
+    with pytest.raises(HouseholdConflict):
+        await _submit(ctx, _command(_household(1, 9)))
+    (found,) = ctx.work.events("household.duplicate_found")  # committed with the refusal
+    assert found.data["household_id"] == elsewhere
+    assert found.data["refused"] is True
+    assert found.data["resolve_region"] == "341221"  # the county covering both villages
+    assert ctx.work.cases.by_id == {}
+    assert len(ctx.work.households.by_id) == 1  # the other jurisdiction's household untouched
