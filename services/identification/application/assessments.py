@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.identification.application.household_input import HouseholdIn, IncomeIn
 from services.identification.domain.assessment import assess
 from services.identification.domain.model import (
@@ -194,7 +192,7 @@ class AssessHousehold:
 
 async def assess_household(
     *,
-    session: AsyncSession,
+    session: Any,  # the request's transaction, handed to the policy store
     store: PolicyStore,
     principal: Principal,
     body: AssessHousehold,

@@ -82,8 +82,8 @@ class CaseFilter:
 
 @dataclass(frozen=True, slots=True)
 class CaseStamp:
-    """One case of a household as the §5 facts read it: which, where, and its last change's
-    local date."""
+    """One case of a household as the §5 facts read it: which, its procedure and state, and the
+    local date of its last change."""
 
     id: str
     procedure: str
