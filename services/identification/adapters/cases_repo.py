@@ -1,7 +1,8 @@
-"""The case repository: maps domain.cases.Case to the `cases` row plus its append-only
-`case_history`, with optimistic concurrency (a lost update raises `StaleCase`), and the few
-household reads and writes the procedure needs (status, labour capacity, look-up by blind index).
-"""
+"""The case repository (`application.ports.CaseRepository`): maps domain.cases.Case to the
+`cases` row plus its append-only `case_history`, with optimistic concurrency (a lost update
+raises `StaleCase`), the case list's query, and the few household reads and writes the procedure
+needs (status, labour capacity, look-up by blind index, the village's figures, what assistance
+told)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.loops_repo import LoopFacts, loop_facts
 from services.identification.adapters.orm import households, members
 from services.identification.adapters.orm_cases import applications, case_exclusions, case_history, cases
+from services.identification.application.ports import CaseFilter, CaseStamp, StaleCase
 from services.identification.domain.cases import (
     Action,
     AssemblyDecision,
@@ -39,10 +42,6 @@ __all__ = [
 
 #: China Standard Time: the domain reads every date from a local datetime.
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-class StaleCase(Exception):
-    """The case changed since it was read (another officer's transition won)."""
 
 
 def as_local(value: dt.datetime) -> dt.datetime:
@@ -300,6 +299,32 @@ class CasesRepository:
                 out.setdefault(hid, cid)
         return out
 
+    async def save_transition(self, before: Case, after: Case, *, opened: Case | None, region_code: str) -> None:
+        """An action's writes: `after` over `before` (`save`) and the case it opened. Another
+        writer's step (the same history line, a second open case) is a lost race: `StaleCase`."""
+        try:
+            await self.save(before, after)
+            if opened is not None:
+                await self.add(opened, region_code=region_code)
+            await self.session.flush()
+        except sa.exc.IntegrityError:
+            raise StaleCase(before.id) from None
+
+    async def stamps_of(self, household_id: str) -> list[CaseStamp]:
+        return [
+            CaseStamp(r.id, r.procedure, r.state, bool(r.is_open), as_local(r.updated_at).date())
+            for r in await self.cases_of(household_id)
+        ]
+
+    async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[Any]]:
+        """(how many cases match, the rows of one page in creation order)."""
+        conditions = _conditions(where)
+        total = (
+            await self.session.execute(sa.select(sa.func.count()).select_from(cases).where(*conditions))
+        ).scalar_one()
+        stmt = sa.select(cases).where(*conditions).order_by(cases.c.created_at, cases.c.id).offset(offset).limit(limit)
+        return int(total), list((await self.session.execute(stmt)).all())
+
     async def application_of_case(self, case_id: str) -> str | None:
         stmt = sa.select(applications.c.id).where(applications.c.case_id == case_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -326,6 +351,12 @@ class CasesRepository:
             members.c.household_id == household_id, members.c.id_number_index == id_number_index
         )
         return bool((await self.session.execute(stmt)).scalar_one())
+
+    async def village_figures(self, village: str) -> tuple[int, int]:
+        return await village_figures(self.session, village)
+
+    async def measures_told(self, household_id: str) -> LoopFacts:
+        return await loop_facts(self.session, household_id)
 
     async def households_by_member_index(self, indexes: Sequence[str]) -> dict[str, tuple[str, str]]:
         """blind index → (household id, region code) for members found."""
@@ -357,6 +388,35 @@ async def village_figures(session: AsyncSession, village: str) -> tuple[int, int
         )
     ).scalar_one()
     return int(population), int(monitored)
+
+
+def _conditions(f: CaseFilter) -> list[Any]:
+    where: list[Any] = [cases.c.region_code.like(f.prefix + "%")] if f.prefix else []
+    if f.states:
+        where.append(cases.c.state == f.states[0] if len(f.states) == 1 else cases.c.state.in_(f.states))
+    if f.has_open_objection is not None:
+        # objections are a JSON list; an open one has not been resolved ("resolved_at": null)
+        open_objection = sa.and_(
+            cases.c.state == str(CaseState.PUBLIC_NOTICE), cases.c.objections.like('%"resolved_at": null%')
+        )
+        where.append(open_objection if f.has_open_objection else sa.not_(open_objection))
+    if f.procedure:
+        where.append(cases.c.procedure == f.procedure)
+    if f.household_id:
+        where.append(cases.c.household_id == f.household_id)
+    # = domain.cases.is_overdue: past the time limit, or in county review past the comparison's
+    late = sa.and_(
+        cases.c.is_open.is_(True),
+        sa.or_(
+            cases.c.deadline < f.today,
+            sa.and_(cases.c.state == str(CaseState.COUNTY_REVIEW), cases.c.comparison_due < f.today),
+        ),
+    )
+    if f.overdue is True:
+        where.append(late)
+    elif f.overdue is False:
+        where.append(sa.not_(sa.func.coalesce(late, False)))
+    return where
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

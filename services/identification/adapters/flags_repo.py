@@ -1,5 +1,6 @@
-"""SQL of negative-list flags: the flag rows, and the household's facts and screening profile
-rewritten with the flag set (inside the caller's transaction)."""
+"""SQL of negative-list flags (`application.ports.FlagRepository`): the flag rows, and the
+household's facts and screening profile rewritten with the flag set (inside the caller's
+transaction; the household row locked first on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,24 @@ from shared.db import is_postgres
 from .orm import households
 from .orm_flags import household_flags
 
-__all__ = ["flag_exists", "flags_of", "insert_flag", "lock_household", "store_facts"]
+__all__ = ["FlagsRepository", "flag_exists", "flags_of", "insert_flag", "lock_household", "store_facts"]
+
+
+class FlagsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_household(self, household_id: str) -> None:
+        await lock_household(self.session, household_id)
+
+    async def exists(self, household_id: str, code: str, person_ref: str) -> bool:
+        return await flag_exists(self.session, household_id, code, person_ref)
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await insert_flag(self.session, row)
+
+    async def store_facts(self, household_id: str, facts: dict[str, Any], profile: Any, at: dt.datetime) -> None:
+        await store_facts(self.session, household_id, facts, profile, at)
 
 
 async def lock_household(session: AsyncSession, household_id: str) -> None:

@@ -30,7 +30,8 @@ class MonitoringRepositories:
     _outbox: sa.Table
 
     async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy:
-        """The policy in force, its run-time versions read in this transaction."""
+        """The policy in force, its run-time versions read in this transaction (registration's
+        use cases reach it through the same unit of work)."""
         return await store.resolve(self.session, region_code, as_of)
 
     @property

@@ -8,12 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.schemas import HouseholdIn, validate_village_code
 from services.identification.application import applications as uc
 from services.identification.domain.model import RiskType
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
 from shared.pii import mask_numbers_in_text
 
@@ -67,17 +67,16 @@ async def submit_application(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> JSONResponse:
-    status, result = await uc.submit_application(
-        ctx,
-        principal,
-        body=body.model_dump(mode="json"),
+    command = uc.SubmitApplication(
         household=body.household,
         region_code=body.region_code,
         reason=body.reason,
-        risk_types=[str(r) for r in body.risk_types],
+        risk_types=tuple(str(r) for r in body.risk_types),
         urgent=body.urgent,
         household_number=body.household_number,
-        idempotency_key=idempotency_key,
+    )
+    status, result = await uc.submit_application(
+        ctx, principal, command, body=body.model_dump(mode="json"), idempotency_key=idempotency_key
     )
     return JSONResponse(result, status_code=status)
 
@@ -86,7 +85,7 @@ async def submit_application(
 async def read_application(
     application_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.get_application(ctx, session, principal, application_id)
+    return await uc.get_application(ctx, work, principal, application_id)

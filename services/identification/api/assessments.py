@@ -19,8 +19,9 @@ from services.identification.api.schemas import (
     ScreeningCreate,
     SimulationCreate,
 )
-from services.identification.application.assessments import assess_household
+from services.identification.application.assessments import AssessHousehold, assess_household
 from services.identification.application.screening import Simulate, StartScreening, simulate, start_screening
+from services.identification.domain.model import VillageOverride
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 from shared.policy_store import PolicyStore
@@ -35,7 +36,17 @@ async def create_assessment(
     uow: IdentificationUnitOfWork = Depends(get_work),
     store: PolicyStore = Depends(policy_store),
 ) -> dict[str, Any]:
-    return await assess_household(work=uow, store=store, principal=principal, body=body)
+    v = body.village_override
+    command = AssessHousehold(
+        region_code=body.region_code,
+        as_of=body.as_of,
+        household=body.household,
+        policy_overrides=body.policy_overrides,
+        village_override=None
+        if v is None
+        else VillageOverride(decision_ref=v.decision_ref, decided_on=v.decided_on, note=v.note),
+    )
+    return await assess_household(work=uow, store=store, principal=principal, body=command)
 
 
 @router.post("/assessments:simulate", summary="What-if: how many households of a region change category")

@@ -8,13 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application import cases as uc
 from services.identification.domain.cases import AssemblyDecision
-from shared.app import ServiceContext, get_ctx, get_principal, get_session, get_uow
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -87,10 +86,10 @@ class TransitionCreate(BaseModel):
 async def read_case(
     case_id: str,
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.get_case(ctx, session, principal, case_id)
+    return await uc.get_case(ctx, work, principal, case_id)
 
 
 @router.get("/cases")
@@ -105,12 +104,12 @@ async def list_cases(
     page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, description=f"capped at {uc.MAX_PAGE_SIZE}"),
     ctx: ServiceContext = Depends(get_ctx),
-    session: AsyncSession = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await uc.list_cases(
         ctx,
-        session,
+        work,
         principal,
         region=region,
         state=state,
@@ -128,7 +127,7 @@ async def take_transition(
     case_id: str,
     body: TransitionCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     return await uc.transition_case(

@@ -9,8 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application import duplicates as uc
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
 from shared.errors import FieldError, Unprocessable
 
@@ -38,9 +39,9 @@ async def list_duplicates(
     limit: int = Query(default=100, ge=1, le=1000),
     after: str | None = Query(default=None, max_length=36, description="the `next` of the previous page"),
     principal: Principal = Depends(get_principal),
-    session: Any = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return await uc.list_duplicates(session, principal, region=region, status=status, limit=limit, after=after)
+    return await uc.list_duplicates(work, principal, region=region, status=status, limit=limit, after=after)
 
 
 @router.post("/households/duplicates/{duplicate_id}/resolve", summary="Resolve a duplicate: keep, move or split")

@@ -9,25 +9,21 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
-from services.identification.adapters.audit import record_unmasked_read
-from services.identification.adapters.households import get_household
-from services.identification.adapters.jobs import chunk_summary, get_job, job_read
+from services.identification.adapters.jobs import job_read
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.schemas import JobRead
+from services.identification.application import household_records as records
+from services.identification.application.household_records import job_status
 from services.identification.application.households import (
+    UploadInterrupted,
     detect_format,
     run_import_stream,
     start_import_job,
 )
-from services.identification.application.loops import loops_read
-from services.identification.application.negative_flags import exclusions_of, flags_of
-from shared.app import ServiceContext, get_ctx, get_principal, get_session
+from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
-from shared.db import one_snapshot
-from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
-from shared.logging import request_id_var
-from shared.pii import mask_numbers_in_text
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
 
@@ -80,11 +76,17 @@ async def import_households(
     async def chunks() -> AsyncIterator[bytes]:
         if first:
             yield first
-        async for chunk in stream:
-            if chunk:
-                yield chunk
+        try:
+            async for chunk in stream:
+                if chunk:
+                    yield chunk
+        except ClientDisconnect:
+            raise UploadInterrupted() from None
 
-    job = await run_import_stream(ctx, principal, job, chunks(), fmt)
+    try:
+        job = await run_import_stream(ctx, principal, job, chunks(), fmt)
+    except UploadInterrupted:
+        raise ClientDisconnect() from None
     return _job_response(job_read(job), 202)
 
 
@@ -92,20 +94,9 @@ async def import_households(
 async def read_job(
     job_id: str,
     principal: Principal = Depends(get_principal),
-    session: AsyncSession = Depends(get_session),
+    work: IdentificationUnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    if len(job_id) > 36:
-        raise Unprocessable("bad job id", errors=[FieldError("job_id", "not a job id")])
-    job = await get_job(session, job_id)
-    if job is None or not (principal.sees(job.region) or job.created_by == principal.sub):
-        raise NotFound("no such job")
-    body = job_read(job)
-    if job.kind == "screening":
-        body["chunks"] = await chunk_summary(session, job.id)
-    return body
-
-
-_REVEALERS = frozenset({"county", "province", "admin"})
+    return await job_status(work, principal, job_id)
 
 
 @router.get("/households/{household_id}", summary="One household; ID numbers and names masked unless revealed")
@@ -115,70 +106,10 @@ async def read_household(
     reason: str | None = Query(default=None, max_length=500, description="why the clear values are needed (audited)"),
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
+    work: IdentificationUnitOfWork = Depends(get_uow),
 ) -> JSONResponse:
     """Members' ID numbers come masked (`341221********123X`) and names as the surname only. With
     `reveal=id_number` a county, province or admin caller gets them in clear, and the read is
     written to the hash-chained audit log (who, whose, why, request id) in the same transaction."""
-    if principal.role not in ("province", "county", "township", "village", "contact", "admin"):
-        raise Forbidden("households are for officers, contact persons and administrators", code="role_not_allowed")
-    wants_clear = reveal is not None
-    if wants_clear:
-        if reveal != "id_number":
-            raise Unprocessable("reveal takes id_number", errors=[FieldError("reveal", "must be id_number")])
-        if principal.role not in _REVEALERS:
-            raise Forbidden("only county, province and admin may read unmasked ID numbers", code="unmask_forbidden")
-        if not reason or not reason.strip():
-            raise Unprocessable("say why", errors=[FieldError("reason", "required with reveal (it is audited)")])
-    async with ctx.uow() as uow:
-        if not wants_clear:  # the household, its outcome and the re-assessment explaining it agree
-            await one_snapshot(uow.session)
-        stored = await get_household(uow.session, household_id, cipher=ctx.cipher if wants_clear else None)
-        if stored is None or not principal.sees(stored.region_code):
-            raise NotFound("no such household in your jurisdiction")
-        loops = await loops_read(uow, stored.id)  # measures, re-assessment, red mark
-        flags = await flags_of(uow.session, stored.id)  # negative-list flags from other services
-        if wants_clear:
-            await record_unmasked_read(
-                uow.session,
-                actor=principal.sub,
-                role=principal.role,
-                household_id=stored.id,
-                fields="id_number,name",
-                reason=mask_numbers_in_text((reason or "").strip()),  # kept in clear: no numbers
-                request_id=request_id_var.get(),
-            )
-            await uow.commit()
-    members = [
-        {
-            "position": m.position,
-            "relation": m.relation,
-            "sex": m.sex,
-            "birth_date": m.birth_date.isoformat(),
-            "labor_capacity": m.labor_capacity,
-            "disability_grade": m.disability_grade,
-            "disability_kind": m.disability_kind,
-            "serious_illness": m.serious_illness,
-            "schooling": m.schooling,
-            "id_number": m.id_number if wants_clear else m.id_number_masked,
-            "name": m.name if wants_clear else None,
-        }
-        for m in stored.members
-    ]
-    body = {
-        "id": stored.id,
-        "household_number": stored.household_number,
-        "region_code": stored.region_code,
-        "status": stored.status,
-        "category": stored.category,
-        "low_income_category": stored.low_income_category,
-        "warning": stored.warning,
-        "per_capita_income": None if stored.per_capita_income is None else f"{stored.per_capita_income:.2f}",
-        "escaped_poverty": stored.escaped_poverty,
-        "dibao_status": stored.dibao_status,
-        "members": members,
-        "unmasked": wants_clear,
-        **loops,
-        "exclusions": exclusions_of(stored),  # the negative list from the stored facts
-        "negative_list_flags": flags,  # flags raised by other services, with their explanation
-    }
+    body = await records.read_household(ctx, work, principal, records.ReadHousehold(household_id, reveal, reason))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -7,32 +7,23 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.cases_repo import CasesRepository
-from services.identification.adapters.households import (
-    HouseholdRecord,
-    get_household,
-    record_outcome,
-    upsert_household,
-)
-from services.identification.adapters.orm_cases import applications
-from services.identification.api.schemas import HouseholdIn
+from services.identification.adapters.households import HouseholdRecord
 from services.identification.application.assessments import to_domain_household
 from services.identification.application.cases import (
     actor_label,
     emit_case_events,
     load_visible_case,
+    policy_in_force,
     procedure_policy,
-    resolve_identification,
     submitter_index,
 )
 from services.identification.application.duplicates import HouseholdConflict, match_household, record_sightings
+from services.identification.application.household_input import HouseholdIn
+from services.identification.application.ports import ApplicationExists, Work, open_work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, CaseExclusion, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
@@ -42,7 +33,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 
-__all__ = ["ROUTE", "get_application", "submit_application"]
+__all__ = ["ROUTE", "SubmitApplication", "get_application", "submit", "submit_application"]
 
 ROUTE = "POST /api/v1/applications"
 SOURCE = "identification"
@@ -60,7 +51,7 @@ def _ordered_risks(*groups: Sequence[str]) -> tuple[str, ...]:
 
 async def _save_household(
     ctx: ServiceContext,
-    session: AsyncSession,
+    work: Work,
     *,
     household_id: str | None,
     household_number: str | None,
@@ -71,14 +62,12 @@ async def _save_household(
     """Create or update the household through the household repository (keyed by its number;
     a household found by a member's ID number keeps its number), then record this assessment."""
     if household_id is not None:
-        stored = await get_household(session, household_id)
+        stored = await work.households.get(household_id)
         assert stored is not None
         household_number = stored.household_number
     number = household_number or f"APP-{uuid.uuid4().hex[:20]}"
-    outcome = await upsert_household(
-        session, ctx.cipher, HouseholdRecord(number, region_code, body), source="application"
-    )
-    await record_outcome(session, outcome.household_id, **evaluation)
+    outcome = await work.households.upsert(ctx.cipher, HouseholdRecord(number, region_code, body), source="application")
+    await work.households.record_outcome(outcome.household_id, **evaluation)
     return outcome.household_id
 
 
@@ -102,8 +91,8 @@ def _application_read(row: Any, case: Case) -> dict[str, Any]:
     }
 
 
-async def _refuse_if_open(session: AsyncSession, household_id: str) -> None:
-    repo = CasesRepository(session)
+async def _refuse_if_open(work: Work, household_id: str) -> None:
+    repo = work.cases
     for row in await repo.open_cases_of(household_id):
         existing = row.application_id or await repo.application_of_case(row.id)
         raise Conflict(
@@ -117,21 +106,29 @@ async def _refuse_if_open(session: AsyncSession, household_id: str) -> None:
         raise Conflict("this household is already monitored", code="already_monitored")
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitApplication:
+    """A self-application (or an officer's) for `household` in village `region_code`: why,
+    the declared risk types, the green channel, and the register number when known."""
+
+    household: HouseholdIn
+    region_code: str
+    reason: str
+    risk_types: tuple[str, ...] = ()
+    urgent: bool = False
+    household_number: str | None = None
+
+
 async def submit_application(
     ctx: ServiceContext,
     principal: Principal,
+    command: SubmitApplication,
     *,
     body: dict[str, Any],
-    household: HouseholdIn,
-    region_code: str,
-    reason: str,
-    risk_types: Sequence[str],
-    urgent: bool,
-    household_number: str | None,
     idempotency_key: str | None,
 ) -> tuple[int, dict[str, Any]]:
-    """`POST /applications`: (status, body). `body` is the validated request as JSON, hashed
-    for the Idempotency-Key check."""
+    """`POST /applications`: (status, body), once per Idempotency-Key. `body` is the validated
+    request as JSON, hashed for the Idempotency-Key check."""
     claim = await idempotency.claim(
         ctx.uow,
         ctx.tables["idempotency_keys"],
@@ -142,159 +139,145 @@ async def submit_application(
     if claim.replay is not None:
         return claim.replay
     try:
-        result = await _submit(
-            ctx,
-            principal,
-            claim,
-            household=household,
-            region_code=region_code,
-            reason=reason,
-            risk_types=risk_types,
-            urgent=urgent,
-            household_number=household_number,
-        )
+        async with open_work(ctx) as uow:
+            result = await submit(ctx, uow, principal, command, claim)
     except BaseException:
         await idempotency.release(ctx.uow, ctx.tables["idempotency_keys"], claim)
         raise
     return 201, result
 
 
-async def _submit(
+async def submit(
     ctx: ServiceContext,
+    uow: Work,
     principal: Principal,
+    command: SubmitApplication,
     claim: idempotency.IdempotencyClaim,
-    *,
-    household: HouseholdIn,
-    region_code: str,
-    reason: str,
-    risk_types: Sequence[str],
-    urgent: bool,
-    household_number: str | None,
 ) -> dict[str, Any]:
+    """One transaction: the household matched inside the caller's jurisdiction (refused outside
+    it), created or updated with this assessment, the identification case opened with its
+    deadline and the negative-list exclusions, the application stored, the events and the
+    Idempotency-Key's response written; committed."""
+    household, region_code, risk_types = command.household, command.region_code, command.risk_types
+    reason, urgent, household_number = command.reason, command.urgent, command.household_number
     if not principal.sees(region_code):
         raise NotFound("no such region in your jurisdiction")
     domain_household: Household = to_domain_household(household, region_code=region_code)
     at = ctx.now()
-    async with ctx.uow() as uow:
-        session = uow.session
-        resolved = await resolve_identification(ctx, session, region_code, at.date())
-        policy = procedure_policy(resolved)
-        assessment = assess(domain_household, resolved, as_of=at.date())
-        risks = _ordered_risks(risk_types, [str(r) for r in assessment.risk_types])
-        category = str(assessment.category) if assessment.category else None
-        # matching only inside the caller's jurisdiction (application.duplicates): a household
-        # of another jurisdiction is never changed — refused, recorded for the level above both
-        match = await match_household(ctx, session, principal, household, household_number, region_code)
-        if match.refused:
-            await record_sightings(
-                uow, match.refused, origin="application", by=actor_label(principal), role=principal.role, at=at
-            )
-            await uow.commit()
-            raise HouseholdConflict()
-        existing = match.household_id
-        if existing is not None:
-            await _refuse_if_open(session, existing)
-        case_id = str(uuid.uuid4())
-        application_id = str(uuid.uuid4())
-        try:
-            opened = open_case(
-                case_id=case_id,
-                household_id=existing or "pending",
-                by=actor_label(principal),
-                role=principal.role,
-                at=at,
-                policy=policy,
-                category=category,
-                risk_types=risks,
-                urgent=urgent,
-                note="self-application" if principal.role == "citizen" else f"application by {principal.role} officer",
-                exclusions=_exclusions(assessment),
-            )
-        except TransitionRefused as exc:
-            raise Conflict(exc.message, code=str(exc.rule), rule=str(exc.rule), source=exc.source) from None
-        household_id = await _save_household(
-            ctx,
-            session,
-            household_id=existing,
-            household_number=household_number,
-            region_code=region_code,
-            body=household,
-            evaluation={
-                "category": category,
-                "low_income_category": str(assessment.low_income_category) if assessment.low_income_category else None,
-                "warning": str(assessment.warning) if assessment.warning else None,
-                "per_capita_income": assessment.per_capita_income.quantize(_CENT),
-                "as_of": at.date(),
-                "policy_id": resolved.id,
-                "policy_version": resolved.version,
-            },
-        )
-        # one person in two households of this jurisdiction: flagged, to be resolved
+    resolved = await policy_in_force(ctx, uow, region_code, at.date())
+    policy = procedure_policy(resolved)
+    assessment = assess(domain_household, resolved, as_of=at.date())
+    risks = _ordered_risks(risk_types, [str(r) for r in assessment.risk_types])
+    category = str(assessment.category) if assessment.category else None
+    # matching only inside the caller's jurisdiction (application.duplicates): a household
+    # of another jurisdiction is never changed — refused, recorded for the level above both
+    match = await match_household(ctx, uow, principal, household, household_number, region_code)
+    if match.refused:
         await record_sightings(
-            uow,
-            [replace(f, other_household_id=household_id) for f in match.flags if f.household_id != household_id],
-            origin="application",
+            uow, match.refused, origin="application", by=actor_label(principal), role=principal.role, at=at
+        )
+        await uow.commit()
+        raise HouseholdConflict()
+    existing = match.household_id
+    if existing is not None:
+        await _refuse_if_open(uow, existing)
+    case_id = str(uuid.uuid4())
+    application_id = str(uuid.uuid4())
+    try:
+        opened = open_case(
+            case_id=case_id,
+            household_id=existing or "pending",
             by=actor_label(principal),
             role=principal.role,
             at=at,
+            policy=policy,
+            category=category,
+            risk_types=risks,
+            urgent=urgent,
+            note="self-application" if principal.role == "citizen" else f"application by {principal.role} officer",
+            exclusions=_exclusions(assessment),
         )
-        case = _with_household(opened.case, household_id)
-        repo = CasesRepository(session)
-        await repo.add(case, region_code=region_code, application_id=application_id)
-        await session.execute(
-            sa.insert(applications).values(
-                id=application_id,
-                household_id=household_id,
-                case_id=case_id,
-                region_code=region_code,
-                reason=reason,
-                risk_types=json.dumps(list(risk_types)),
-                urgent=urgent,
-                consent=json.dumps({"commitment": True, "asset_query_authorized": True, "at": at.isoformat()}),
-                submitter_role=principal.role,
-                submitter_index=submitter_index(ctx, principal),
-                submitted_by=actor_label(principal),
-                created_at=at,
-            )
+    except TransitionRefused as exc:
+        raise Conflict(exc.message, code=str(exc.rule), rule=str(exc.rule), source=exc.source) from None
+    household_id = await _save_household(
+        ctx,
+        uow,
+        household_id=existing,
+        household_number=household_number,
+        region_code=region_code,
+        body=household,
+        evaluation={
+            "category": category,
+            "low_income_category": str(assessment.low_income_category) if assessment.low_income_category else None,
+            "warning": str(assessment.warning) if assessment.warning else None,
+            "per_capita_income": assessment.per_capita_income.quantize(_CENT),
+            "as_of": at.date(),
+            "policy_id": resolved.id,
+            "policy_version": resolved.version,
+        },
+    )
+    # one person in two households of this jurisdiction: flagged, to be resolved
+    await record_sightings(
+        uow,
+        [replace(f, other_household_id=household_id) for f in match.flags if f.household_id != household_id],
+        origin="application",
+        by=actor_label(principal),
+        role=principal.role,
+        at=at,
+    )
+    case = _with_household(opened.case, household_id)
+    await uow.cases.add(case, region_code=region_code, application_id=application_id)
+    try:
+        await uow.applications.add(
+            {
+                "id": application_id,
+                "household_id": household_id,
+                "case_id": case_id,
+                "region_code": region_code,
+                "reason": reason,
+                "risk_types": json.dumps(list(risk_types)),
+                "urgent": urgent,
+                "consent": json.dumps({"commitment": True, "asset_query_authorized": True, "at": at.isoformat()}),
+                "submitter_role": principal.role,
+                "submitter_index": submitter_index(ctx, principal),
+                "submitted_by": actor_label(principal),
+                "created_at": at,
+            }
         )
-        try:
-            await session.flush()
-        except sa.exc.IntegrityError:
-            raise Conflict(
-                "this household already has an open application or case", code="application_exists"
-            ) from None
-        uow.add_event(
-            Event(
-                "application",
-                "submitted",
-                household_id,
-                region_code,
-                {
-                    "application_id": application_id,
-                    "case_id": case_id,
-                    "household_id": household_id,
-                    "region_code": region_code,
-                    "category": category,
-                    "risk_types": list(risks),
-                    "urgent": urgent,
-                    "deadline": case.deadline.isoformat() if case.deadline else None,
-                    "submitted_by_role": principal.role,
-                    # The submitter's blind index (keyed HMAC, not the ID number): lets the
-                    # notification service route status changes to the applicant's inbox.
-                    "applicant_sub_hash": submitter_index(ctx, principal),
-                    "at": at.isoformat(),
-                },
-                source=SOURCE,
-            )
+    except ApplicationExists:
+        raise Conflict("this household already has an open application or case", code="application_exists") from None
+    uow.add_event(
+        Event(
+            "application",
+            "submitted",
+            household_id,
+            region_code,
+            {
+                "application_id": application_id,
+                "case_id": case_id,
+                "household_id": household_id,
+                "region_code": region_code,
+                "category": category,
+                "risk_types": list(risks),
+                "urgent": urgent,
+                "deadline": case.deadline.isoformat() if case.deadline else None,
+                "submitted_by_role": principal.role,
+                # The submitter's blind index (keyed HMAC, not the ID number): lets the
+                # notification service route status changes to the applicant's inbox.
+                "applicant_sub_hash": submitter_index(ctx, principal),
+                "at": at.isoformat(),
+            },
+            source=SOURCE,
         )
-        events = tuple(_with_household_event(e, household_id) for e in opened.events)
-        await emit_case_events(
-            ctx, uow, case=case, region_code=region_code, events=events, opened=case, application_id=application_id
-        )
-        row = (await session.execute(sa.select(applications).where(applications.c.id == application_id))).one()
-        response = _application_read(row, case)
-        await idempotency.complete(session, ctx.tables["idempotency_keys"], claim, 201, response)
-        await uow.commit()
+    )
+    events = tuple(_with_household_event(e, household_id) for e in opened.events)
+    await emit_case_events(
+        ctx, uow, case=case, region_code=region_code, events=events, opened=case, application_id=application_id
+    )
+    row = await uow.applications.get(application_id)
+    response = _application_read(row, case)
+    await uow.complete_claim(ctx.tables["idempotency_keys"], claim, 201, response)
+    await uow.commit()
     return response
 
 
@@ -325,14 +308,12 @@ def _with_household_event(event: Any, household_id: str) -> Any:
 # --------------------------------------------------------------------------- read
 
 
-async def get_application(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, application_id: str
-) -> dict[str, Any]:
-    row = (await session.execute(sa.select(applications).where(applications.c.id == application_id))).first()
+async def get_application(ctx: ServiceContext, work: Work, principal: Principal, application_id: str) -> dict[str, Any]:
+    row = await work.applications.get(application_id)
     if row is None:
         raise NotFound(f"application {application_id} not found")
     try:
-        case, _ = await load_visible_case(ctx, session, principal, row.case_id)
+        case, _ = await load_visible_case(ctx, work, principal, row.case_id)
     except NotFound:
         raise NotFound(f"application {application_id} not found") from None
     body = _application_read(row, case)

@@ -1,17 +1,19 @@
 """Use case: assess one household against the policy in force (POST /assessments), and the
-mapping from the API's `HouseholdIn` to the domain's `Household` that every use case shares.
+mapping from the client's `HouseholdIn` to the domain's `Household` that every use case shares.
 
-Public: `to_domain_household`, `household_field_errors`, `assess_household`, `assessment_read`.
+Public: `to_domain_household`, `household_field_errors`, `AssessHousehold`, `assess_household`,
+`assessment_read`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from services.identification.api.schemas import AssessmentCreate, HouseholdIn, IncomeIn
+from services.identification.application.household_input import HouseholdIn, IncomeIn
 from services.identification.domain.assessment import assess
 from services.identification.domain.model import (
     Assessment,
@@ -32,6 +34,7 @@ from shared.policy_store import PolicyStore
 from .policies import PolicyWork, resolve_or_422
 
 __all__ = [
+    "AssessHousehold",
     "assess_household",
     "assessment_read",
     "household_field_errors",
@@ -174,12 +177,25 @@ def assessment_read(result: Assessment, household: Household | None = None) -> d
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AssessHousehold:
+    """Assess `household` in village `region_code` as of `as_of`; `policy_overrides`: what-if
+    parameter values (by their /admin/policies names); `village_override`: a recorded
+    village-assembly decision identifying it despite the negative list."""
+
+    region_code: str
+    as_of: dt.date
+    household: HouseholdIn
+    policy_overrides: Mapping[str, Any] = field(default_factory=dict)
+    village_override: VillageOverride | None = None
+
+
 async def assess_household(
     *,
     work: PolicyWork,
     store: PolicyStore,
     principal: Principal,
-    body: AssessmentCreate,
+    body: AssessHousehold,
 ) -> dict[str, Any]:
     """Run `POST /assessments`: jurisdiction (404 outside), policy (422 policy_not_found),
     what-if overrides (422 at `policy_overrides.<name>`), the rules, the response body."""
@@ -188,12 +204,10 @@ async def assess_household(
     household = to_domain_household(body.household, region_code=body.region_code)
     overrides = store.check_parameters(body.policy_overrides, path="policy_overrides") if body.policy_overrides else {}
     policy = await resolve_or_422(store, work, body.region_code, body.as_of)
-    override = None
-    if body.village_override is not None:
-        v = body.village_override
-        override = VillageOverride(decision_ref=v.decision_ref, decided_on=v.decided_on, note=v.note)
     try:
-        result = assess(household, policy, as_of=body.as_of, village_override=override, policy_overrides=overrides)
+        result = assess(
+            household, policy, as_of=body.as_of, village_override=body.village_override, policy_overrides=overrides
+        )
     except PolicyParameterMissing as exc:
         raise Unprocessable(str(exc), code="policy_incomplete", errors=[FieldError("region_code", str(exc))]) from None
     return assessment_read(result, household)

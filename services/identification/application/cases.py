@@ -1,6 +1,7 @@
 """Use cases of the monitoring-case procedure: read a case (with what this caller may do now),
 list cases, take a transition (optimistic concurrency, append-only history, household status,
-outbox events). The rules themselves are domain.cases; this module feeds them and stores results.
+outbox events). The rules themselves are domain.cases; this module feeds them and stores results
+through the unit of work's repositories (`application.ports.Work`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters import cases_repo as repo_mod
-from services.identification.adapters.audit import audit_chain
-from services.identification.adapters.cases_repo import CasesRepository, StaleCase, village_figures
-from services.identification.adapters.households import get_household
-from services.identification.adapters.loops_repo import loop_facts
-from services.identification.adapters.orm_cases import applications, cases
-from services.identification.application.context import extras
+from services.identification.application.policies import policy_in_force
+from services.identification.application.ports import CaseFilter, StaleCase, Work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
     AssemblyDecision,
@@ -53,14 +46,12 @@ from services.identification.domain.model import (
 )
 from services.identification.domain.scale_risk import scale_risk
 from shared.app import ServiceContext
-from shared.audit import record_audit
 from shared.auth import Principal
-from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from shared.events import Event
 from shared.identifiers import REGION_LEVELS
 from shared.pii import mask_id_number
-from shared.policy import PolicyNotFound, ResolvedPolicy
+from shared.policy import ResolvedPolicy
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -72,8 +63,8 @@ __all__ = [
     "get_case",
     "list_cases",
     "load_visible_case",
+    "policy_in_force",
     "procedure_policy",
-    "resolve_identification",
     "submitter_index",
     "transition_case",
 ]
@@ -92,18 +83,6 @@ _HOUSEHOLD_STATUS: Mapping[type[CaseEvent], str] = {
 }
 
 # --------------------------------------------------------------------------- seams
-
-
-async def resolve_identification(
-    ctx: ServiceContext, session: AsyncSession, region_code: str, as_of: dt.date
-) -> ResolvedPolicy:
-    """The identification policy in force: shipped YAML plus run-time versions (the service's
-    policy store)."""
-    store = extras(ctx).policy_store
-    try:
-        return await store.resolve(session, region_code, as_of)  # type: ignore[no-any-return]
-    except PolicyNotFound as exc:
-        raise ServiceUnavailable(str(exc), code="policy_not_found") from None
 
 
 def procedure_policy(resolved: ResolvedPolicy) -> ProcedurePolicy:
@@ -130,27 +109,20 @@ def submitter_index(ctx: ServiceContext, principal: Principal) -> str:
 # --------------------------------------------------------------------------- visibility
 
 
-async def _citizen_sees(ctx: ServiceContext, session: AsyncSession, principal: Principal, household_id: str) -> bool:
+async def _citizen_sees(ctx: ServiceContext, work: Work, principal: Principal, household_id: str) -> bool:
     """A citizen sees the applications they submitted and those of a household they belong to."""
     index = ctx.cipher.blind_index(principal.sub)
-    submitted = await session.execute(
-        sa.select(sa.func.count()).where(
-            applications.c.household_id == household_id, applications.c.submitter_index == index
-        )
-    )
-    if submitted.scalar_one():
+    if await work.applications.submitted_by(household_id, index):
         return True
-    return await CasesRepository(session).is_member(household_id, index)
+    return await work.cases.is_member(household_id, index)
 
 
-async def load_visible_case(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, case_id: str
-) -> tuple[Case, Any]:
+async def load_visible_case(ctx: ServiceContext, work: Work, principal: Principal, case_id: str) -> tuple[Case, Any]:
     """The case if the caller may see it; 404 otherwise (existence does not leak)."""
-    found = await CasesRepository(session).get(case_id)
+    found = await work.cases.get(case_id)
     if found is None or not principal.sees(found[1].region_code):
         raise NotFound(f"case {case_id} not found")
-    if principal.role == "citizen" and not await _citizen_sees(ctx, session, principal, found[0].household_id):
+    if principal.role == "citizen" and not await _citizen_sees(ctx, work, principal, found[0].household_id):
         raise NotFound(f"case {case_id} not found")
     if principal.role in ("contact", "department"):
         # contacts and departments work from events and plans, not from the procedure's files
@@ -173,8 +145,8 @@ class CaseExtras:
     income_stable_since: dt.date | None = None
 
 
-async def _labor(session: AsyncSession, household_id: str) -> dict[str, Any]:
-    capacities = await CasesRepository(session).labor_capacities(household_id)
+async def _labor(work: Work, household_id: str) -> dict[str, Any]:
+    capacities = await work.cases.labor_capacities(household_id)
     able = sum(1 for c in capacities if c in _ABLE)
     return {
         "has_labor_capacity": any(c != _NO_LABOR for c in capacities),
@@ -185,7 +157,7 @@ async def _labor(session: AsyncSession, household_id: str) -> dict[str, Any]:
 
 async def household_facts(
     ctx: ServiceContext,
-    session: AsyncSession,
+    work: Work,
     case: Case,
     *,
     today: dt.date,
@@ -193,29 +165,27 @@ async def household_facts(
 ) -> HouseholdFacts | None:
     """HouseholdFacts for the §5 guards: per-capita income via domain.assessment from the stored
     facts, labour capacity of the members, when monitoring (re)started, an open elimination case."""
-    repo = CasesRepository(session)
-    stored = await get_household(session, case.household_id)
+    stored = await work.households.get(case.household_id)
     if stored is None:
         return None
     per_capita = stored.per_capita_income or Decimal(0)
     try:
-        resolved = await resolve_identification(ctx, session, stored.region_code, today)
+        resolved = await policy_in_force(ctx, work, stored.region_code, today)
         per_capita = assess(stored.to_domain(), resolved, as_of=today).per_capita_income
     except (ValueError, KeyError, LookupError, ServiceUnavailable):
         pass  # keep the stored figure: the facts are incomplete for a full assessment
     capacities = [m.labor_capacity for m in stored.members]
     open_elimination = None
     restarted: dt.date | None = None
-    for other in await repo.cases_of(case.household_id):
+    for other in await work.cases.stamps_of(case.household_id):
         if other.procedure != Procedure.ELIMINATION:
             continue
         if other.is_open and other.id != case.id:
             open_elimination = other.id
         if other.state == CaseState.ROLLED_BACK:
-            rolled = repo_mod.as_local(other.updated_at).date()
-            restarted = max(restarted or rolled, rolled)
+            restarted = max(restarted or other.updated_on, other.updated_on)
     # what assistance told (application/loops.py) wins over the hand-typed `measures_since`
-    told = await loop_facts(session, case.household_id)
+    told = await work.cases.measures_told(case.household_id)
     return HouseholdFacts(
         per_capita_income=per_capita,
         has_labor_capacity=any(c != _NO_LABOR for c in capacities),
@@ -258,7 +228,7 @@ def case_event_data(case: Case, region_code: str, labor: Mapping[str, Any]) -> d
 
 async def emit_case_events(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: Work,
     *,
     case: Case,
     region_code: str,
@@ -267,9 +237,7 @@ async def emit_case_events(
     application_id: str | None = None,
 ) -> None:
     """Map the domain's events to outbox events (DESIGN.md subjects) and keep households.status."""
-    session = uow.session
-    labor = await _labor(session, case.household_id)
-    repo = CasesRepository(session)
+    labor = await _labor(uow, case.household_id)
     for ev in events:
         subject_case = opened if isinstance(ev, CaseOpened) and opened is not None and ev.case_id == opened.id else case
         base = case_event_data(subject_case, region_code, labor)
@@ -287,14 +255,12 @@ async def emit_case_events(
                 data["notice_ends_on"] = subject_case.notice_ends_on.isoformat()
             data["at"] = ev.at.isoformat()
             uow.add_event(Event("case", "status_changed", subject_case.id, region_code, data, source=SOURCE))
-            await _audit_transition(session, subject_case, region_code, data, ev)
+            await _audit_transition(uow, subject_case, region_code, data, ev)
         elif isinstance(ev, ExclusionOverridden):
             decision = _decision_read(ev.assembly_decision)
             data = dict(base, exclusion_code=ev.exclusion_code, role=str(ev.role), at=ev.at.isoformat())
             uow.add_event(Event("case", "exclusion_overridden", case.id, region_code, data, source=SOURCE))
-            await record_audit(
-                session,
-                audit_chain,
+            await uow.audit.record(
                 kind="exclusion_override",
                 subject_type="case",
                 subject_id=case.id,
@@ -316,7 +282,7 @@ async def emit_case_events(
             uow.add_event(Event("case", name, case.id, region_code, data, source=SOURCE))
             entry = case.history[-1]
             await _audit_transition(
-                session,
+                uow,
                 case,
                 region_code,
                 {
@@ -348,7 +314,7 @@ async def emit_case_events(
             uow.add_event(Event("risk", "cleared", case.household_id, region_code, data, source=SOURCE))
         status = _HOUSEHOLD_STATUS.get(type(ev))
         if status is not None:
-            await repo.set_household_status(case.household_id, status)
+            await uow.cases.set_household_status(case.household_id, status)
             if isinstance(ev, HouseholdIdentified):
                 await _maybe_flag_scale_risk(ctx, uow, region_code, ev.at)
 
@@ -358,7 +324,7 @@ def _decision_read(decision: AssemblyDecision) -> dict[str, str]:
 
 
 async def _audit_transition(
-    session: AsyncSession,
+    work: Work,
     case: Case,
     region_code: str,
     data: Mapping[str, Any],
@@ -371,9 +337,7 @@ async def _audit_transition(
     entry = case.history[-1] if case.history else None
     if by is None:
         by = ev.by if isinstance(ev, CaseStatusChanged) else (case.history[0].by if case.history else "unknown")
-    await record_audit(
-        session,
-        audit_chain,
+    await work.audit.record(
         kind="case_transition",
         subject_type="case",
         subject_id=case.id,
@@ -395,13 +359,13 @@ async def _audit_transition(
     )
 
 
-async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: UnitOfWork, village: str, at: dt.datetime) -> None:
+async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: Work, village: str, at: dt.datetime) -> None:
     """`risk.scale_flagged` when this identification takes the village over the threshold
     (flagged now, not flagged with one household fewer): emitted once per crossing."""
     if len(village) != 12:
         return
-    population, monitored = await village_figures(uow.session, village)
-    resolved = await resolve_identification(ctx, uow.session, village, at.date())
+    population, monitored = await uow.cases.village_figures(village)
+    resolved = await policy_in_force(ctx, uow, village, at.date())
     threshold = procedure_policy(resolved).scale_risk_threshold
     if population == 0:
         return
@@ -424,13 +388,11 @@ async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: UnitOfWork, village: 
 # --------------------------------------------------------------------------- read
 
 
-async def case_read(
-    ctx: ServiceContext, session: AsyncSession, principal: Principal, case: Case, row: Any
-) -> dict[str, Any]:
+async def case_read(ctx: ServiceContext, work: Work, principal: Principal, case: Case, row: Any) -> dict[str, Any]:
     today = ctx.now().date()
-    policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, today))
-    facts = await household_facts(ctx, session, case, today=today) if _needs_facts(case) else None
-    application_id = row.application_id or await CasesRepository(session).application_of_case(case.id)
+    policy = procedure_policy(await policy_in_force(ctx, work, row.region_code, today))
+    facts = await household_facts(ctx, work, case, today=today) if _needs_facts(case) else None
+    application_id = row.application_id or await work.cases.application_of_case(case.id)
     return {
         "id": case.id,
         "household_id": case.household_id,
@@ -510,9 +472,9 @@ def exclusion_read(e: Any) -> dict[str, Any]:
     }
 
 
-async def get_case(ctx: ServiceContext, session: AsyncSession, principal: Principal, case_id: str) -> dict[str, Any]:
-    case, row = await load_visible_case(ctx, session, principal, case_id)
-    return await case_read(ctx, session, principal, case, row)
+async def get_case(ctx: ServiceContext, work: Work, principal: Principal, case_id: str) -> dict[str, Any]:
+    case, row = await load_visible_case(ctx, work, principal, case_id)
+    return await case_read(ctx, work, principal, case, row)
 
 
 def _region_filter(principal: Principal, region: str | None) -> str | None:
@@ -530,7 +492,7 @@ def _region_filter(principal: Principal, region: str | None) -> str | None:
 
 async def list_cases(
     ctx: ServiceContext,
-    session: AsyncSession,
+    work: Work,
     principal: Principal,
     *,
     region: str | None,
@@ -551,42 +513,16 @@ async def list_cases(
     out: dict[str, Any] = {"items": [], "page": page, "page_size": page_size, "total": 0}
     if prefix is None:
         return out
-    where = [cases.c.region_code.like(prefix + "%")] if prefix else []
-    if state:
-        states = [x.strip() for x in state.split(",") if x.strip()]
-        where.append(cases.c.state == states[0] if len(states) == 1 else cases.c.state.in_(states))
-    if has_open_objection is not None:
-        # objections are a JSON list; an open one has not been resolved ("resolved_at": null)
-        open_objection = sa.and_(
-            cases.c.state == str(CaseState.PUBLIC_NOTICE), cases.c.objections.like('%"resolved_at": null%')
-        )
-        where.append(open_objection if has_open_objection else sa.not_(open_objection))
-    if procedure:
-        where.append(cases.c.procedure == procedure)
-    if household_id:
-        where.append(cases.c.household_id == household_id)
-    # = domain.cases.is_overdue: past the time limit, or in county review past the comparison's
-    late = sa.and_(
-        cases.c.is_open.is_(True),
-        sa.or_(
-            cases.c.deadline < today,
-            sa.and_(cases.c.state == str(CaseState.COUNTY_REVIEW), cases.c.comparison_due < today),
-        ),
+    where = CaseFilter(
+        prefix=prefix,
+        today=today,
+        states=tuple(x.strip() for x in (state or "").split(",") if x.strip()),
+        procedure=procedure or None,
+        household_id=household_id or None,
+        overdue=overdue,
+        has_open_objection=has_open_objection,
     )
-    if overdue is True:
-        where.append(late)
-    elif overdue is False:
-        where.append(sa.not_(sa.func.coalesce(late, False)))
-    total = (await session.execute(sa.select(sa.func.count()).select_from(cases).where(*where))).scalar_one()
-    rows = (
-        await session.execute(
-            sa.select(cases)
-            .where(*where)
-            .order_by(cases.c.created_at, cases.c.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    ).all()
+    total, rows = await work.cases.page(where, offset=(page - 1) * page_size, limit=page_size)
     out["total"] = total
     out["items"] = [
         {
@@ -630,7 +566,7 @@ def _refused(exc: TransitionRefused) -> Conflict:
 
 async def transition_case(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: Work,
     principal: Principal,
     case_id: str,
     *,
@@ -647,8 +583,7 @@ async def transition_case(
     """Take one action on a case in one transaction: the domain decides, the repository writes
     the new case and its history lines only if nobody changed it meanwhile, the events go to the
     outbox, and the household's status follows. Refusals are 409 with the rule's code."""
-    session = uow.session
-    case, row = await load_visible_case(ctx, session, principal, case_id)
+    case, row = await load_visible_case(ctx, uow, principal, case_id)
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
             f"case {case_id} is at version {case.version}, not {expected_version}",
@@ -656,8 +591,8 @@ async def transition_case(
             current_version=case.version,
         )
     at = ctx.now()
-    policy = procedure_policy(await resolve_identification(ctx, session, row.region_code, at.date()))
-    facts = await household_facts(ctx, session, case, today=at.date(), extras=extras) if _needs_facts(case) else None
+    policy = procedure_policy(await policy_in_force(ctx, uow, row.region_code, at.date()))
+    facts = await household_facts(ctx, uow, case, today=at.date(), extras=extras) if _needs_facts(case) else None
     request = TransitionRequest(
         action=action,  # type: ignore[arg-type]  (apply validates it)
         by=actor_label(principal),
@@ -675,13 +610,10 @@ async def transition_case(
         result = apply(case, request, policy=policy, facts=facts)
     except TransitionRefused as exc:
         raise _refused(exc) from None
-    repo = CasesRepository(session)
+    repo = uow.cases
     try:
-        await repo.save(case, result.case)
-        if result.opened_case is not None:
-            await repo.add(result.opened_case, region_code=row.region_code)
-        await session.flush()
-    except (StaleCase, sa.exc.IntegrityError):
+        await repo.save_transition(case, result.case, opened=result.opened_case, region_code=row.region_code)
+    except StaleCase:
         raise Conflict(
             f"case {case_id} was changed by someone else; read it again",
             code="version_conflict",
@@ -696,7 +628,7 @@ async def transition_case(
         application_id=row.application_id,
     )
     await uow.commit()
-    body = await case_read(ctx, session, principal, result.case, await repo.get_row(case_id))
+    body = await case_read(ctx, uow, principal, result.case, await repo.get_row(case_id))
     if result.opened_case is not None:
         body["opened_case_id"] = result.opened_case.id
     return body

@@ -27,7 +27,8 @@ from services.identification.adapters.dci_keys import (
     sign_envelope,
     verify_envelope,
 )
-from services.identification.adapters.dci_repo import DciRepository, Partner, Transaction
+from services.identification.adapters.dci_repo import Partner, Transaction
+from services.identification.application.ports import DciRepository, Work, open_work
 from services.identification.domain.dci import (
     DCI_VERSION,
     MAX_BATCH,
@@ -49,7 +50,6 @@ from services.identification.domain.dci import (
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.consumer import PoisonEvent, household_and_village
-from shared.db import UnitOfWork
 from shared.errors import FieldError, Forbidden, Unprocessable
 from shared.events import Event
 from shared.identifiers import region_within, validate_id_number
@@ -178,8 +178,8 @@ async def _open(ctx: ServiceContext, call: DciCall) -> _Envelope:
             "err.request.forbidden", "the DCI registry API is for province, county, department and admin systems", 403
         )
     header, message = check_envelope(call.body, action=call.action, receiver_id=our_sender_id(), now=ctx.now())
-    async with ctx.uow() as uow:
-        partner = await DciRepository(uow.session).get_partner(header["sender_id"])
+    async with open_work(ctx) as uow:
+        partner = await uow.dci.get_partner(header["sender_id"])
     if partner is None or partner.client_sub != call.principal.sub:
         raise DciRefusal("err.sender_id.invalid", "sender_id is not a partner registered for this client", 403)
     verify_envelope(call.body.get("signature"), header, message, partner.jwks)
@@ -218,7 +218,7 @@ async def _callback_url(ctx: ServiceContext, header: dict[str, Any]) -> str:
 
 async def _queue(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: Work,
     *,
     action: str,
     receiver_id: str,
@@ -231,7 +231,7 @@ async def _queue(
 ) -> bool:
     """Queue a message to POST (encrypted at rest) and its relay event, in this transaction."""
     oid = outbound_id or _new_id()
-    queued = await DciRepository(uow.session).queue_outbound(
+    queued = await uow.dci.queue_outbound(
         id=oid,
         action=action,
         receiver_id=receiver_id,
@@ -277,9 +277,7 @@ def _rejected(reference_id: str, at: dt.datetime, rejection: ItemRejected) -> di
     }
 
 
-async def _search_item(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, item: dict[str, Any]
-) -> dict[str, Any]:
+async def _search_item(ctx: ServiceContext, uow: Work, principal: Principal, item: dict[str, Any]) -> dict[str, Any]:
     """One `search_request` item → its `search_response` item (SearchResponse)."""
     at = ctx.now()
     ref, criteria = item["reference_id"], item["search_criteria"]
@@ -306,7 +304,7 @@ async def _search_item(
                 ref, at, ItemRejected("rjct.search_criteria.invalid", "the UIN is not a valid resident ID number")
             )
     region = _narrower(principal.region, parsed.region)
-    repo = DciRepository(uow.session)
+    repo = uow.dci
     total, ids = (
         (0, []) if region is None else await repo.search_households(region=region, query=parsed, id_number_index=index)
     )
@@ -341,9 +339,9 @@ async def sync_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     env = await _open(ctx, call)
     tid = _transaction_id(env.message)
     items = _batch(env.message, "search_request", "search_criteria")
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         answers = [await _search_item(ctx, uow, env.principal, it) for it in items]
-        repo = DciRepository(uow.session)
+        repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "search", tid)
         cid = previous.id if previous else _new_id()
         summary = {"transaction_id": tid, "items": [_summary_item(a) for a in answers]}
@@ -400,8 +398,8 @@ async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     tid = _transaction_id(env.message)
     _batch(env.message, "search_request", "search_criteria")
     url = await _callback_url(ctx, env.header)
-    async with ctx.uow() as uow:
-        repo = DciRepository(uow.session)
+    async with open_work(ctx) as uow:
+        repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "search", tid)
         if previous is not None:
             return ack(previous.id, ctx.now())
@@ -432,10 +430,10 @@ async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     return ack(cid, ctx.now())
 
 
-async def process_search(ctx: ServiceContext, uow: UnitOfWork, ev: Event) -> None:
+async def process_search(ctx: ServiceContext, uow: Work, ev: Event) -> None:
     """Consumer of `dci.search_requested`: run the stored search with the caller's authority
     and queue the `on-search` callback; the stored request is dropped."""
-    repo = DciRepository(uow.session)
+    repo = uow.dci
     txn = await repo.get_transaction(ev.subject)
     if txn is None:
         raise PoisonEvent(f"{ev.id}: no DCI transaction {ev.subject}")
@@ -494,8 +492,8 @@ async def subscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     url = await _callback_url(ctx, env.header)
     notify_uri = notify_uri_for(url)
     await check_destination(notify_uri, ctx.settings.webhook_allowlist)
-    async with ctx.uow() as uow:
-        repo = DciRepository(uow.session)
+    async with open_work(ctx) as uow:
+        repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "subscribe", tid)
         if previous is not None:
             return ack(previous.id, ctx.now())
@@ -565,8 +563,8 @@ async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     if codes is None:
         raise DciRefusal("err.request.bad", "message.subscription_codes is required (a non-empty list of codes)")
     url = await _callback_url(ctx, env.header)
-    async with ctx.uow() as uow:
-        repo = DciRepository(uow.session)
+    async with open_work(ctx) as uow:
+        repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "unsubscribe", tid)
         if previous is not None:
             return ack(previous.id, ctx.now())
@@ -604,7 +602,7 @@ async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
     return ack(cid, ctx.now())
 
 
-async def notify_subscribers(ctx: ServiceContext, uow: UnitOfWork, ev: Event) -> None:
+async def notify_subscribers(ctx: ServiceContext, uow: Work, ev: Event) -> None:
     """Consumer of the enrolment and exit events (domain.dci.EVENT_MAP): one `notify` message
     per active subscription whose region (and owner's jurisdiction) holds the household, queued
     once per (event, subscription) whatever the redeliveries. The record is non-personal."""
@@ -612,7 +610,7 @@ async def notify_subscribers(ctx: ServiceContext, uow: UnitOfWork, ev: Event) ->
     if mapping is None:
         return
     household_id, village = household_and_village(ev)
-    repo = DciRepository(uow.session)
+    repo = uow.dci
     targets = [
         s
         for s in await repo.subscribers_of(mapping.reg_event_type)
@@ -677,11 +675,11 @@ def _count(action: str, message: dict[str, Any]) -> int:
     return 1
 
 
-async def deliver_outbound(ctx: ServiceContext, uow: UnitOfWork, ev: Event) -> None:
+async def deliver_outbound(ctx: ServiceContext, uow: Work, ev: Event) -> None:
     """Consumer of `dci.callback_queued`: sign and POST the queued message; marked delivered in
     the consumer's transaction (with its inbox row), so it is sent until answered and then
     never again (`header.message_id` is the same on every attempt, for the receiver's dedup)."""
-    repo = DciRepository(uow.session)
+    repo = uow.dci
     row = await repo.get_outbound(ev.subject)
     if row is None:
         raise PoisonEvent(f"{ev.id}: no DCI outbound message {ev.subject}")
@@ -782,8 +780,8 @@ async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> dict[
     kind = _TXN_KINDS[req["txn_type"]]
     url = None if sync else await _callback_url(ctx, env.header)
     cid, at = _new_id(), ctx.now()
-    async with ctx.uow() as uow:
-        txn = await _find(DciRepository(uow.session), env.sender_id, kind, req)
+    async with open_work(ctx) as uow:
+        txn = await _find(uow.dci, env.sender_id, kind, req)
         status = _txn_status(kind, txn, req, at)
         # social registry: txn_type search (its TxnStatusResponse); registry core: on-subscribe / on-unsubscribe
         txn_type = {"search": "search", "subscribe": "on-subscribe", "unsubscribe": "on-unsubscribe"}[kind]
@@ -826,7 +824,7 @@ def _partner_read(p: Partner) -> dict[str, Any]:
 
 
 async def register_partner(
-    ctx: ServiceContext, uow: UnitOfWork, principal: Principal, cmd: PartnerRegistration
+    ctx: ServiceContext, uow: Work, principal: Principal, cmd: PartnerRegistration
 ) -> dict[str, Any]:
     """Register (or replace the keys of) a partner: its sender_id, the bearer subject that speaks
     for it, and its public JWKS. Admin only."""
@@ -835,7 +833,7 @@ async def register_partner(
     problem = jwks_problem(cmd.jwks)
     if problem is not None:
         raise Unprocessable("unusable JWKS", errors=[FieldError("jwks", problem)])
-    repo = DciRepository(uow.session)
+    repo = uow.dci
     await repo.put_partner(
         sender_id=cmd.sender_id, name=cmd.name, client_sub=cmd.client_sub, jwks=cmd.jwks, by=principal.sub, at=ctx.now()
     )
@@ -848,5 +846,5 @@ async def register_partner(
 async def list_partners(ctx: ServiceContext, principal: Principal) -> dict[str, Any]:
     if principal.role != "admin":
         raise Forbidden("registry partners are listed for an admin", code="role_not_allowed")
-    async with ctx.uow() as uow:
-        return {"items": [_partner_read(p) for p in await DciRepository(uow.session).list_partners()]}
+    async with open_work(ctx) as uow:
+        return {"items": [_partner_read(p) for p in await uow.dci.list_partners()]}

@@ -7,8 +7,8 @@
   jurisdiction are flagged as open duplicates.
 - `record_sightings`: store duplicates (an open record for the same person and households is
   seen again, not stored twice), `fangfan.household.duplicate_found` to the outbox.
-- `member_holders` + `import_sightings`: the duplicates of an import chunk (members already in
-  other households).
+- `import_sightings`: the duplicates of an import chunk (members already in other households,
+  read before the chunk is written: `HouseholdRepository.member_holders`).
 - `list_duplicates`, `resolve_duplicate` (keep | move | split, domain.duplicates)."""
 
 from __future__ import annotations
@@ -17,23 +17,13 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.identification.adapters.households import (
-    HouseholdRecord,
-    StoredHousehold,
-    get_household,
-    upsert_household,
-)
-from services.identification.adapters.orm import households, members
-from services.identification.adapters.orm_duplicates import household_duplicates as dups
-from services.identification.api.schemas import HouseholdIn
+from services.identification.adapters.households import HouseholdRecord, StoredHousehold
+from services.identification.application.household_input import HouseholdIn
+from services.identification.application.ports import Work, open_work
 from services.identification.domain.duplicates import (
     DuplicateMatch,
     DuplicateStatus,
@@ -43,7 +33,6 @@ from services.identification.domain.duplicates import (
 )
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import UnitOfWork, is_postgres
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import region_within, time_ordered_uuids
@@ -58,8 +47,6 @@ __all__ = [
     "import_sightings",
     "list_duplicates",
     "match_household",
-    "member_holders",
-    "member_households",
     "record_sightings",
     "resolve_duplicate",
 ]
@@ -107,27 +94,9 @@ class HouseholdMatch:
     flags: list[Sighting] = field(default_factory=list)
 
 
-async def member_households(session: AsyncSession, indexes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    """blind index → every (household id, region code) holding a member with it."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    wanted = list(dict.fromkeys(indexes))
-    for i in range(0, len(wanted), 500):
-        stmt = (
-            sa.select(members.c.id_number_index, households.c.id, households.c.region_code)
-            .join(households, households.c.id == members.c.household_id)
-            .where(members.c.id_number_index.in_(wanted[i : i + 500]))
-            .order_by(households.c.id)
-        )
-        for idx, hid, region in (await session.execute(stmt)).all():
-            hits = out.setdefault(idx, [])
-            if (hid, region) not in hits:
-                hits.append((hid, region))
-    return out
-
-
 async def match_household(
     ctx: ServiceContext,
-    session: AsyncSession,
+    work: Work,
     principal: Principal,
     body: HouseholdIn,
     household_number: str | None,
@@ -136,31 +105,26 @@ async def match_household(
     """Match an application to a household inside `principal`'s jurisdiction (module doc)."""
     result = HouseholdMatch()
     if household_number:
-        row = (
-            await session.execute(
-                sa.select(households.c.id, households.c.region_code).where(
-                    households.c.household_number == household_number
-                )
-            )
-        ).first()
-        if row is not None:
-            if principal.sees(row.region_code):
-                result.household_id = str(row.id)
+        found = await work.households.by_number(household_number)
+        if found is not None:
+            found_id, found_region = found
+            if principal.sees(found_region):
+                result.household_id = found_id
             else:
                 result.refused.append(
                     Sighting(
                         str(DuplicateMatch.HOUSEHOLD_NUMBER),
                         None,
                         None,
-                        str(row.id),
-                        row.region_code,
+                        found_id,
+                        found_region,
                         None,
                         region_code,
                         True,
                     )
                 )
     persons = [(ctx.cipher.blind_index(m.id_number), mask_id_number(m.id_number)) for m in body.members]
-    hits = await member_households(session, [p[0] for p in persons])
+    hits = await work.households.member_households([p[0] for p in persons])
     for index, masked in persons:
         for hid, region in hits.get(index, []):
             if not principal.sees(region):
@@ -185,7 +149,7 @@ def _key(match: str, person: str | None, a: str, b: str | None, b_region: str) -
 
 
 async def record_sightings(
-    uow: UnitOfWork,
+    uow: Work,
     sightings: Sequence[Sighting],
     *,
     origin: str,
@@ -197,20 +161,12 @@ async def record_sightings(
     households is seen again (`seen` + 1, a history entry). Returns how many are new."""
     if not sightings:
         return 0
-    session = uow.session
     ids = {s.household_id for s in sightings} | {s.other_household_id for s in sightings if s.other_household_id}
     open_rows: dict[tuple[Any, ...], Any] = {}
-    wanted = sorted(ids)
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        stmt = sa.select(dups).where(
-            dups.c.status == str(DuplicateStatus.OPEN),
-            sa.or_(dups.c.household_id.in_(chunk), dups.c.other_household_id.in_(chunk)),
-        )
-        for r in (await session.execute(stmt)).all():
-            open_rows[_key(r.match, r.person_index, r.household_id, r.other_household_id, r.other_region_code)] = r
-            if r.other_household_id:
-                open_rows[_key(r.match, r.person_index, r.other_household_id, r.household_id, "")] = r
+    for r in await uow.duplicates.open_touching(sorted(ids)):
+        open_rows[_key(r.match, r.person_index, r.household_id, r.other_household_id, r.other_region_code)] = r
+        if r.other_household_id:
+            open_rows[_key(r.match, r.person_index, r.other_household_id, r.household_id, "")] = r
     new = 0
     entry = {"by": by, "role": role, "at": at.isoformat(), "origin": origin}
     for s in sightings:
@@ -221,9 +177,7 @@ async def record_sightings(
             if len(history) < _HISTORY_MAX:
                 history.append({"event": "seen", **entry})
             text = json.dumps(history, ensure_ascii=False)
-            await session.execute(
-                sa.update(dups).where(dups.c.id == row.id).values(seen=dups.c.seen + 1, history=text, updated_at=at)
-            )
+            await uow.duplicates.seen_again(row.id, history=text, at=at)
             if isinstance(row, _Row):
                 row.history = text
             continue
@@ -248,7 +202,7 @@ async def record_sightings(
             "history": json.dumps([{"event": "found", **entry}], ensure_ascii=False),
             "updated_at": at,
         }
-        await session.execute(sa.insert(dups).values(**values))
+        await uow.duplicates.add(values)
         open_rows[key] = _Row(values)
         uow.add_event(_event("duplicate_found", values, at))
         new += 1
@@ -262,8 +216,7 @@ class _Row:
         self.__dict__.update(values)
 
 
-def _event(name: str, row: Any, at: dt.datetime) -> Event:
-    v = row if isinstance(row, dict) else row._asdict()
+def _event(name: str, v: Mapping[str, Any], at: dt.datetime) -> Event:
     region = v["resolve_region"] or v["region_code"][:2]
     data = {
         "duplicate_id": v["id"],
@@ -287,45 +240,6 @@ def _event(name: str, row: Any, at: dt.datetime) -> Event:
     return Event("household", name, v["household_id"], region, data, source=SOURCE)
 
 
-async def member_holders(session: AsyncSession, indexes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """blind index → every (household id, region) holding it: `member_households` for a bulk
-    import's chunk, run before the chunk is written (so that its own new members are not read
-    back).
-
-    PostgreSQL: one `= ANY` probe of the hash index for the whole chunk. During a bulk import the
-    planner's statistics of `members` lag far behind (the table grows by a chunk per transaction;
-    it estimated 40 % of the table for 500 values and scanned all of it, chunk after chunk:
-    quadratic), so sequential scans are off for these statements (`SET LOCAL`, then on again)."""
-    if not indexes:
-        return {}
-    if not is_postgres(session.bind):
-        return await member_households(session, indexes)
-    await session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-    try:
-        rows = (
-            await session.execute(
-                sa.text("SELECT id_number_index, household_id FROM members WHERE id_number_index = ANY(:i)").bindparams(
-                    sa.bindparam("i", type_=ARRAY(sa.Text))
-                ),
-                {"i": list(dict.fromkeys(indexes))},
-            )
-        ).all()
-        regions: dict[str, str] = {}
-        if rows:
-            found = sorted({r[1] for r in rows})
-            stmt = sa.text("SELECT id, region_code FROM households WHERE id = ANY(:h)").bindparams(
-                sa.bindparam("h", type_=ARRAY(sa.Text))
-            )
-            regions = {r[0]: r[1] for r in (await session.execute(stmt, {"h": found})).all()}
-    finally:
-        await session.execute(sa.text("SET LOCAL enable_seqscan = on"))
-    out: dict[str, list[tuple[str, str]]] = {}
-    for idx, hid in sorted(rows, key=lambda r: r[1]):
-        if hid in regions and (hid, regions[hid]) not in out.setdefault(idx, []):
-            out[idx].append((hid, regions[hid]))
-    return out
-
-
 def import_sightings(
     persons: Sequence[Sequence[tuple[str, str]]],
     household_ids: Sequence[str | None],
@@ -334,7 +248,7 @@ def import_sightings(
 ) -> list[Sighting]:
     """The duplicates of an import chunk: per written household (its id — None: not written —,
     region and members' (blind index, masked ID)), every other household holding one of its
-    members: one stored before (`before`: `member_holders` read before the chunk was written;
+    members: one stored before (`before`: `HouseholdRepository.member_holders` read before the chunk was written;
     the chunk's own households there are their old versions and are left out) or another row of
     the chunk. A pair of households is reported once per person."""
     counts = Counter(idx for ps, hid in zip(persons, household_ids, strict=True) if hid is not None for idx, _ in ps)
@@ -411,7 +325,7 @@ def _resolver_sees(principal: Principal, resolve_region: str) -> bool:
 
 
 async def list_duplicates(
-    session: AsyncSession,
+    work: Work,
     principal: Principal,
     *,
     region: str | None,
@@ -425,12 +339,7 @@ async def list_duplicates(
     prefix = principal.region if region is None else region
     if not (principal.region == "" or (prefix and region_within(prefix, principal.region))):
         return {"region": prefix, "status": status, "items": [], "next": None}
-    stmt = sa.select(dups).where(dups.c.status == status)
-    if prefix:
-        stmt = stmt.where(dups.c.resolve_region.like(prefix + "%"))
-    if after:
-        stmt = stmt.where(dups.c.id > after)
-    rows = (await session.execute(stmt.order_by(dups.c.id).limit(limit + 1))).all()
+    rows = await work.duplicates.page(status=status, prefix=prefix, after=after, limit=limit + 1)
     items = [_read(r) for r in rows[:limit]]
     return {
         "region": prefix,
@@ -487,9 +396,8 @@ async def resolve_duplicate(
     _require_resolver(principal)
     at = ctx.now()
     by = principal.sub
-    async with ctx.uow() as uow:
-        session = uow.session
-        row = (await session.execute(sa.select(dups).where(dups.c.id == duplicate_id))).first()
+    async with open_work(ctx) as uow:
+        row = await uow.duplicates.get(duplicate_id)
         if row is None or not _resolver_sees(principal, row.resolve_region):
             raise NotFound("no such duplicate")
         if row.status != str(DuplicateStatus.OPEN):
@@ -499,12 +407,12 @@ async def resolve_duplicate(
                 "a household-number conflict has no person to move: the existing household keeps its number",
                 code="not_a_person",
             )
-        first = await get_household(session, row.household_id, cipher=ctx.cipher)
+        first = await uow.households.get(row.household_id, cipher=ctx.cipher)
         if first is None:
             raise Conflict("the household no longer exists", code="household_gone")
         other = None
         if row.other_household_id:
-            other = await get_household(session, row.other_household_id, cipher=ctx.cipher)
+            other = await uow.households.get(row.other_household_id, cipher=ctx.cipher)
 
         def is_person(m: Any) -> bool:
             return bool(m.id_number) and ctx.cipher.blind_index(m.id_number) == row.person_index
@@ -536,7 +444,7 @@ async def resolve_duplicate(
                 continue
             keep = [m for m in h.members if not is_person(m)]
             record = HouseholdRecord(h.household_number, h.region_code, _household_in(h, keep), h.phone)
-            await upsert_household(session, ctx.cipher, record, source="duplicate")
+            await uow.households.upsert(ctx.cipher, record, source="duplicate")
             changed.append(h.id)
         split_id = None
         if plan.new_household_region is not None:
@@ -548,8 +456,8 @@ async def resolve_duplicate(
                 update={"members": [alone.members[0].model_copy(update={"relation": "head"})], "declared_risks": []}
             )
             number = f"SPLIT-{uuid.uuid4().hex[:20]}"
-            outcome = await upsert_household(
-                session, ctx.cipher, HouseholdRecord(number, plan.new_household_region, alone), source="duplicate"
+            outcome = await uow.households.upsert(
+                ctx.cipher, HouseholdRecord(number, plan.new_household_region, alone), source="duplicate"
             )
             split_id = outcome.household_id
         history = json.loads(row.history)
@@ -565,25 +473,22 @@ async def resolve_duplicate(
                 "split_household_id": split_id,
             }
         )
-        done = await session.execute(
-            sa.update(dups)
-            .where(dups.c.id == row.id, dups.c.status == str(DuplicateStatus.OPEN))
-            .values(
-                status=str(DuplicateStatus.RESOLVED),
-                resolution=action,
-                resolution_note=mask_numbers_in_text(note),
-                resolved_by=by,
-                resolved_at=at,
-                split_household_id=split_id,
-                history=json.dumps(history, ensure_ascii=False),
-                updated_at=at,
-            )
+        after = await uow.duplicates.resolve(
+            row.id,
+            {
+                "resolution": action,
+                "resolution_note": mask_numbers_in_text(note),
+                "resolved_by": by,
+                "resolved_at": at,
+                "split_household_id": split_id,
+                "history": json.dumps(history, ensure_ascii=False),
+                "updated_at": at,
+            },
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if after is None:
             raise Conflict("this duplicate is already resolved", code="duplicate_resolved")
-        after = (await session.execute(sa.select(dups).where(dups.c.id == row.id))).one()
-        values = dict(after._asdict(), changed_household_ids=changed)
+        values = dict(after, changed_household_ids=changed)
         uow.add_event(_event("duplicate_resolved", values, at))
-        response = _read(after)
+        response = _read(_Row(after))
         await uow.commit()
     return response

@@ -20,26 +20,22 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy.exc import IntegrityError
-from starlette.requests import ClientDisconnect
-
-from services.identification.adapters.households import HouseholdRecord, UpsertSummary, write_prepared
-from services.identification.adapters.jobs import Job, create_job, find_job, save_progress
+from services.identification.adapters.households import HouseholdRecord, UpsertSummary
+from services.identification.adapters.jobs import Job
 from services.identification.application.context import extras
 from services.identification.application.duplicates import (
     CONFLICT_CODE,
     CONFLICT_MESSAGE,
     Sighting,
     import_sightings,
-    member_holders,
     record_sightings,
 )
 from services.identification.application.household_input import HouseholdImport
+from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work, open_work
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.db import UnitOfWork, is_postgres, utcnow
+from shared.db import utcnow
 from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
 from shared.logging import request_id_var
 
@@ -49,6 +45,7 @@ __all__ = [
     "FORMATS",
     "IMPORT_BATCH",
     "ParsedRow",
+    "UploadInterrupted",
     "detect_format",
     "parse_stream",
     "run_import",
@@ -79,6 +76,11 @@ _MEMBER_FIELDS = (
     "serious_illness",
     "schooling",
 )
+
+
+class UploadInterrupted(Exception):
+    """The client went away before the end of its upload (the router says so for its web
+    server's own exception)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,15 +396,15 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
     concurrent import inserted one of its households first)."""
     for attempt in range(3):
         try:
-            async with ctx.uow() as uow:
+            async with open_work(ctx) as uow:
                 summary = UpsertSummary()
                 refused: list[dict[str, Any]] = []
                 new_duplicates = 0
                 if result.batch is not None and len(result.batch):
                     # who held the chunk's people before it is written (duplicate persons)
-                    before = await member_holders(uow.session, [i for ps in result.batch.persons for i, _ in ps])
+                    before = await uow.households.member_holders([i for ps in result.batch.persons for i, _ in ps])
                     # matching by household number only inside the importer's jurisdiction
-                    summary = await write_prepared(uow.session, result.batch, within=job.region)
+                    summary = await uow.imports.write(result.batch, within=job.region)
                     refused, new_duplicates = await _duplicates(uow, job, result, summary, before)
                 state = (
                     job.rows_done,
@@ -422,20 +424,20 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
                     job.result["duplicates"] = job.result.get("duplicates", 0) + new_duplicates
                 job.cursor = {"line": max(result.last_line, int((job.cursor or {}).get("line", 0)))}
                 try:
-                    await save_progress(uow.session, job)
+                    await uow.imports.save_progress(job)
                     await uow.commit()
                 except BaseException:
                     (job.rows_done, job.rows_failed, job.result, job.errors, job.error_count, job.cursor) = state
                     raise
             return
-        except (IntegrityError, UniqueViolationError):
+        except HouseholdsWrittenMeanwhile:
             if attempt == 2:
                 raise
             log.info("import %s: a concurrent import stored some of these households first; retrying", job.id)
 
 
 async def _duplicates(
-    uow: UnitOfWork, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
+    uow: Work, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], int]:
     """Record a written chunk's duplicates: rows refused because their household number is a
     household outside the importer's jurisdiction (row errors `household_conflict`, that
@@ -514,14 +516,12 @@ async def start_import_job(
         raise Forbidden("only the province platform, a county or an admin may import households")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Unprocessable("bad Idempotency-Key", errors=[FieldError("Idempotency-Key", "1–200 characters")])
-    async with ctx.uow() as uow:
+    async with open_work(ctx) as uow:
         if idempotency_key:
-            job = await find_job(uow.session, kind="import", created_by=principal.sub, idempotency_key=idempotency_key)
+            job = await uow.imports.find_job(created_by=principal.sub, idempotency_key=idempotency_key)
             if job is not None:
                 return job, False
-        job = await create_job(
-            uow.session,
-            kind="import",
+        job = await uow.imports.create_job(
             region=principal.region,
             created_by=principal.sub,
             idempotency_key=idempotency_key,
@@ -543,7 +543,7 @@ async def run_import(
     """Consume parsed `rows`, skipping lines a previous attempt of this job already committed,
     and commit every `batch_size` households with the job's progress. Marks the job completed."""
     done_line = int((job.cursor or {}).get("line", 0))
-    postgres = is_postgres(ctx.engine)
+    postgres = await _postgres(ctx)
     now = utcnow()
 
     async def tasks() -> AsyncIterator[tuple[Any, ...]]:
@@ -561,7 +561,7 @@ async def run_import_stream(
     if fmt != "ndjson":
         return await run_import(ctx, principal, job, parse_stream(chunks, fmt))
     done_line = int((job.cursor or {}).get("line", 0))
-    postgres = is_postgres(ctx.engine)
+    postgres = await _postgres(ctx)
     now = utcnow()
 
     async def tasks() -> AsyncIterator[tuple[Any, ...]]:
@@ -571,6 +571,12 @@ async def run_import_stream(
             yield (prepare_ndjson, data, first, done_line, principal, postgres, now)
 
     return await _run(ctx, job, tasks())
+
+
+async def _postgres(ctx: ServiceContext) -> bool:
+    """Whether the chunks are prepared for PostgreSQL's COPY (the database the app writes to)."""
+    async with open_work(ctx) as uow:
+        return bool(uow.imports.postgres)
 
 
 async def _after(rows: AsyncIterator[ParsedRow], done_line: int) -> AsyncIterator[ParsedRow]:
@@ -585,7 +591,7 @@ def _failure(exc: BaseException, job: Job) -> dict[str, Any]:
     resume = f"lines up to {line} are stored; re-send the file with the same Idempotency-Key to resume"
     if isinstance(exc, DomainError):
         code, why = exc.code, exc.detail
-    elif isinstance(exc, ClientDisconnect | ConnectionError | asyncio.CancelledError):
+    elif isinstance(exc, UploadInterrupted | ConnectionError | asyncio.CancelledError):
         code, why = "upload_interrupted", "the upload was interrupted before the end of the file"
     else:
         code, why = "internal_error", f"the import failed (request id {request_id_var.get() or '-'})"
@@ -608,8 +614,8 @@ async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ..
         job.finished_at = utcnow()
         log.warning("import %s failed at line %s: %s", job.id, job.result["failure"]["line"], type(exc).__name__)
         try:
-            async with ctx.uow() as uow:
-                await save_progress(uow.session, job)
+            async with open_work(ctx) as uow:
+                await uow.imports.save_progress(job)
                 await uow.commit()
         except Exception:
             log.exception("import %s: could not record the failure", job.id)
@@ -617,7 +623,7 @@ async def _run(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[Any, ..
     job.status = "completed"
     job.rows_total = job.rows_done + job.rows_failed
     job.finished_at = utcnow()
-    async with ctx.uow() as uow:
-        await save_progress(uow.session, job)
+    async with open_work(ctx) as uow:
+        await uow.imports.save_progress(job)
         await uow.commit()
     return job

@@ -13,21 +13,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from services.identification.adapters.audit import audit_chain
-from services.identification.adapters.flags_repo import flag_exists, flags_of, insert_flag, lock_household, store_facts
-from services.identification.adapters.households import StoredHousehold, get_household, record_outcome
+from services.identification.adapters.households import StoredHousehold
+from services.identification.application.ports import Work
 from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.model import Assets
 from services.identification.domain.negative_list import NEGATIVE_LIST, negative_list
 from shared.app import ServiceContext
-from shared.audit import record_audit
-from shared.db import UnitOfWork
 
-from .cases import resolve_identification
+from .cases import policy_in_force
 from .loops import _profile_source
 
-__all__ = ["REFUSES_WORK_SOURCE", "apply_offers_refused", "exclusions_of", "flags_of"]
+__all__ = ["REFUSES_WORK_SOURCE", "apply_offers_refused", "exclusions_of"]
 
 REFUSES_WORK_SOURCE = (
     "000 safety-net §三(二)1: 无正当理由连续3次拒绝接受介绍与其健康状况相适应工作的,核减或停发其本人低保资金; "
@@ -43,7 +40,7 @@ def exclusions_of(stored: StoredHousehold) -> list[dict[str, str]]:
 
 async def apply_offers_refused(
     ctx: ServiceContext,
-    uow: UnitOfWork,
+    uow: Work,
     *,
     household_id: str,
     person_ref: str,
@@ -55,22 +52,20 @@ async def apply_offers_refused(
 ) -> bool:
     """Flag the household `refuses_work` for `person_ref`; False when the household is unknown
     or already flagged for that person."""
-    session = uow.session
-    await lock_household(session, household_id)
-    stored = await get_household(session, household_id)
-    if stored is None or await flag_exists(session, household_id, "refuses_work", person_ref):
+    await uow.flags.lock_household(household_id)
+    stored = await uow.households.get(household_id)
+    if stored is None or await uow.flags.exists(household_id, "refuses_work", person_ref):
         return False
     facts = dict(stored.facts)
     facts["assets"] = {**(facts.get("assets") or {}), "refuses_work": True}
-    await store_facts(session, household_id, facts, profile_of(_profile_source(stored, facts), stored.region_code), at)
+    await uow.flags.store_facts(household_id, facts, profile_of(_profile_source(stored, facts), stored.region_code), at)
     ids = [str(i) for i in recommendation_ids]
     detail = (
         f"member {person_ref} refused {refusals} suitable job offers in a row without a valid reason "
         f"(recommendations {', '.join(ids)}): the household is on the negative list as refusing work"
     )
     evidence: dict[str, Any] = {"refusals": refusals, "recommendation_ids": ids, "event_id": event_id}
-    await insert_flag(
-        session,
+    await uow.flags.add(
         {
             "household_id": household_id,
             "code": "refuses_work",
@@ -83,10 +78,9 @@ async def apply_offers_refused(
         },
     )
     updated = replace(stored, facts=facts)
-    policy = await resolve_identification(ctx, session, stored.region_code, decided_on)
+    policy = await policy_in_force(ctx, uow, stored.region_code, decided_on)
     result = assess(updated.to_domain(), policy, as_of=decided_on)
-    await record_outcome(
-        session,
+    await uow.households.record_outcome(
         household_id,
         category=None if result.category is None else str(result.category),
         low_income_category=None if result.low_income_category is None else str(result.low_income_category),
@@ -96,9 +90,7 @@ async def apply_offers_refused(
         policy_id=policy.id,
         policy_version=policy.version,
     )
-    await record_audit(
-        session,
-        audit_chain,
+    await uow.audit.record(
         kind="negative_list_flag",
         subject_type="household",
         subject_id=household_id,

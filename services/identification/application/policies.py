@@ -129,8 +129,7 @@ async def policy_in_force(
     ctx: ServiceContext[Any], work: PolicyWork, region_code: str, as_of: dt.date
 ) -> ResolvedPolicy:
     """The app's policy in force for work the service does on its own (an event, a loop, a
-    signal's case), read in `work`'s transaction: none is a 503 `policy_not_found`, as in
-    `application.cases.resolve_identification`."""
+    signal's case, a case step), read in `work`'s transaction: none is a 503 `policy_not_found`."""
     from services.identification.application.context import extras  # context needs this module's rules
 
     try:
