@@ -131,7 +131,6 @@ class ServiceContext(Generic[ExtrasT]):
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     #: See `ServiceSpec.unit_of_work`.
     unit_of_work: type[UnitOfWork] = UnitOfWork
-    state: dict[str, Any] = field(default_factory=dict)
     _cipher: FieldCipher | None = None
 
     def wake(self, key: str) -> asyncio.Event:
