@@ -24,6 +24,7 @@ from services.assistance.application.records import (
 )
 from services.assistance.domain.contacts import ContactLoad
 from services.assistance.domain.job_offers import OfferOutcome, RecordedOutcome
+from shared import contracts
 from shared.errors import Conflict
 from shared.events import Event
 
@@ -269,6 +270,7 @@ class FakeWork:
         raise AssertionError("the use cases under test read no read models")
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self.pending.append(event)
 
     async def commit(self) -> None:

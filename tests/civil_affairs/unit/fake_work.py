@@ -11,6 +11,7 @@ from typing import Any
 
 from services.civil_affairs.adapters.policy import POLICY_DIR
 from services.civil_affairs.application.ports import StaleVersion
+from shared import contracts
 from shared.events import Event
 from shared.policy import PolicyVersion, load_policy_dir
 
@@ -128,6 +129,7 @@ class FakeWork:
         raise AssertionError("no dibao application in these tests")
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self._pending.append(event)
 
     async def policy(self, region_code: str, on: dt.date) -> Any:

@@ -20,6 +20,7 @@ from services.identification.application.ports import (
     StaleCase,
 )
 from services.identification.domain.cases import Case
+from shared import contracts
 from shared.events import Event
 from shared.pii import FieldCipher, mask_id_number
 from shared.policy import ResolvedPolicy, resolve_policy
@@ -323,6 +324,7 @@ class FakeWork:
         return None
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self.pending.append(event)
 
     async def commit(self) -> None:

@@ -16,6 +16,7 @@ import pytest
 from services.identification.adapters.loops_repo import FINAL, LoopFacts
 from services.identification.application import loops, signals
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
+from shared import contracts
 from shared.app import CST
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
@@ -51,6 +52,7 @@ class FakeWork:
         self.committed = 0
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self.events.append(event)
 
     async def commit(self) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from shared import contracts
 from shared.events import Event
 
 __all__ = ["FakeWork"]
@@ -144,6 +145,7 @@ class FakeWork:
         raise AssertionError("no reminders in these tests")
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self.events.append(event)
 
     def after_commit(self, key: str, fn: Callable[[], None]) -> None:

@@ -21,6 +21,7 @@ from services.subsidy.domain import (
     resolve_subsidy_policy,
 )
 from services.subsidy.domain.rounding import yuan
+from shared import contracts
 from shared.events import Event
 from shared.policy import PolicyNotFound, PolicyVersion, ResolvedPolicy
 
@@ -106,6 +107,7 @@ class FakeWork:
         raise AssertionError("no reports in these tests")
 
     def add_event(self, event: Event) -> None:
+        contracts.check(event)  # as the real unit of work does: the payload keeps its contract
         self._pending.append(event)
 
     async def policy(self, region_code: str, as_of: dt.date) -> ResolvedPolicy:
