@@ -526,3 +526,34 @@ async def iter_region_households(
     for m in mrows:
         by_household[m.household_id].append(_member_of(m, None))
     return [_household_of(r, by_household[r.id], None) for r in rows]
+
+
+class OutcomeRecording:
+    """`record_outcome` as a repository method (the households and the loops repositories both
+    write a household's evaluation)."""
+
+    session: AsyncSession
+
+    async def record_outcome(
+        self,
+        household_id: str,
+        *,
+        category: str | None,
+        low_income_category: str | None,
+        warning: str | None,
+        per_capita_income: Decimal,
+        as_of: dt.date,
+        policy_id: str,
+        policy_version: str,
+    ) -> None:
+        await record_outcome(
+            self.session,
+            household_id,
+            category=category,
+            low_income_category=low_income_category,
+            warning=warning,
+            per_capita_income=per_capita_income,
+            as_of=as_of,
+            policy_id=policy_id,
+            policy_version=policy_version,
+        )

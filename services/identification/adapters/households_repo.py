@@ -4,9 +4,7 @@ index) — the PostgreSQL probe for a bulk import's chunk is here, with its plan
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.flags_repo import flags_of
 from services.identification.adapters.households import (
     HouseholdRecord,
+    OutcomeRecording,
     StoredHousehold,
     UpsertOutcome,
     get_household,
-    record_outcome,
     upsert_household,
 )
 from services.identification.adapters.orm import households, members
@@ -29,7 +27,7 @@ from shared.pii import FieldCipher
 __all__ = ["HouseholdsRepository", "member_households"]
 
 
-class HouseholdsRepository:
+class HouseholdsRepository(OutcomeRecording):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -38,30 +36,6 @@ class HouseholdsRepository:
 
     async def upsert(self, cipher: FieldCipher, record: HouseholdRecord, *, source: str) -> UpsertOutcome:
         return await upsert_household(self.session, cipher, record, source=source)
-
-    async def record_outcome(
-        self,
-        household_id: str,
-        *,
-        category: str | None,
-        low_income_category: str | None,
-        warning: str | None,
-        per_capita_income: Decimal,
-        as_of: dt.date,
-        policy_id: str,
-        policy_version: str,
-    ) -> None:
-        await record_outcome(
-            self.session,
-            household_id,
-            category=category,
-            low_income_category=low_income_category,
-            warning=warning,
-            per_capita_income=per_capita_income,
-            as_of=as_of,
-            policy_id=policy_id,
-            policy_version=policy_version,
-        )
 
     async def by_number(self, household_number: str) -> tuple[str, str] | None:
         """(id, region code) of the household with this register number."""

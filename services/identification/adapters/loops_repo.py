@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.audit import audit_chain
-from services.identification.adapters.households import StoredHousehold, get_household, record_outcome
+from services.identification.adapters.households import OutcomeRecording, StoredHousehold, get_household
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_loops import household_loops, household_marks, household_measures
 from shared.audit import record_audit
@@ -60,7 +59,7 @@ async def loop_facts(session: AsyncSession, household_id: str) -> LoopFacts:
     return LoopFacts(since, counts["open"] if by_status else None, counts)
 
 
-class LoopsRepository:
+class LoopsRepository(OutcomeRecording):
     """A household's loops row (measures since, last re-assessment, red mark), its measures and
     mark history, and the household writes an income update makes — in the unit of work's
     session."""
@@ -157,30 +156,6 @@ class LoopsRepository:
                 version=households.c.version + 1,
                 updated_at=at,
             )
-        )
-
-    async def record_outcome(
-        self,
-        household_id: str,
-        *,
-        category: str | None,
-        low_income_category: str | None,
-        warning: str | None,
-        per_capita_income: Decimal,
-        as_of: dt.date,
-        policy_id: str,
-        policy_version: str,
-    ) -> None:
-        await record_outcome(
-            self.session,
-            household_id,
-            category=category,
-            low_income_category=low_income_category,
-            warning=warning,
-            per_capita_income=per_capita_income,
-            as_of=as_of,
-            policy_id=policy_id,
-            policy_version=policy_version,
         )
 
     async def save_reassessment(

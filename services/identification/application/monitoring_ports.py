@@ -9,13 +9,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services.identification.application.ports import OutcomeWriter
 from shared.events import Event
 from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from services.identification.adapters.households import StoredHousehold, StoredMember
     from services.identification.adapters.jobs import Chunk, Job
     from services.identification.adapters.loops_repo import LoopFacts
@@ -85,7 +84,7 @@ class ScheduleRepository(Protocol):
     async def set_job(self, county: str, period: str, job_id: str) -> None: ...
 
 
-class LoopsRepository(Protocol):
+class LoopsRepository(OutcomeWriter, Protocol):
     """A household's loops row, measures and mark history, and what an income update writes."""
 
     async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any: ...
@@ -106,18 +105,6 @@ class LoopsRepository(Protocol):
     async def household_for_update(self, household_id: str) -> StoredHousehold | None: ...
     async def household(self, household_id: str) -> StoredHousehold | None: ...
     async def store_facts(self, household_id: str, facts: Mapping[str, Any], profile: str, at: dt.datetime) -> None: ...
-    async def record_outcome(
-        self,
-        household_id: str,
-        *,
-        category: str | None,
-        low_income_category: str | None,
-        warning: str | None,
-        per_capita_income: Decimal,
-        as_of: dt.date,
-        policy_id: str,
-        policy_version: str,
-    ) -> None: ...
     async def save_reassessment(
         self,
         household_id: str,

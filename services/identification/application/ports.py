@@ -130,12 +130,10 @@ class ApplicationRepository(Protocol):
     async def submitted_by(self, household_id: str, submitter_index: str) -> bool: ...
 
 
-class HouseholdRepository(Protocol):
-    """Stored households: one by id (clear values only with a cipher), insert-or-update by
-    number, the latest evaluation."""
+class OutcomeWriter(Protocol):
+    """Writes a household's evaluation (category, low-income category, warning, income, as of,
+    the policy version behind it): the assessment of registration and the loops' re-assessment."""
 
-    async def get(self, household_id: str, *, cipher: FieldCipher | None = None) -> StoredHousehold | None: ...
-    async def upsert(self, cipher: FieldCipher, record: HouseholdRecord, *, source: str) -> UpsertOutcome: ...
     async def record_outcome(
         self,
         household_id: str,
@@ -148,6 +146,14 @@ class HouseholdRepository(Protocol):
         policy_id: str,
         policy_version: str,
     ) -> None: ...
+
+
+class HouseholdRepository(OutcomeWriter, Protocol):
+    """Stored households: one by id (clear values only with a cipher), insert-or-update by
+    number, the latest evaluation."""
+
+    async def get(self, household_id: str, *, cipher: FieldCipher | None = None) -> StoredHousehold | None: ...
+    async def upsert(self, cipher: FieldCipher, record: HouseholdRecord, *, source: str) -> UpsertOutcome: ...
     async def member_households(self, indexes: Sequence[str]) -> dict[str, list[tuple[str, str]]]: ...
     async def member_holders(self, indexes: Sequence[str]) -> dict[str, list[tuple[str, str]]]: ...
     async def by_number(self, household_number: str) -> tuple[str, str] | None: ...
