@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only  # reads source files only
+
 ROOT = Path(__file__).resolve().parents[1]
 ROUTERS = sorted((ROOT / "services").glob("*/api/*.py"))
 

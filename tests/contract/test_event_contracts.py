@@ -34,6 +34,9 @@ from shared.db import UnitOfWork
 from shared.events import Event, PersonalDataInEvent
 from tests.contract.consumer_reads import NOT_PRODUCED
 
+#: no database here (captured payloads, the contracts themselves): once, in the SQLite pass
+pytestmark = pytest.mark.sqlite_only
+
 VILLAGE = "341221001001"
 CAPTURED: dict[str, list[dict[str, Any]]] = json.loads(
     (Path(__file__).parent / "data" / "events" / "captured.json").read_text(encoding="utf-8")
