@@ -41,6 +41,7 @@ from shared.migrations import upgrade
 from shared.nats import NatsLink
 from shared.outbox import OutboxRelay
 from shared.pii import FieldCipher
+from shared.process import limit_malloc_arenas
 from shared.settings import Settings, get_settings
 
 __all__ = [
@@ -435,6 +436,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_logging(spec.name, settings.log_level)
+        limit_malloc_arenas()
         engine = make_engine(settings.database_url_for(spec.name))
         if settings.migrate_on_start:
             await upgrade(engine, spec.name, spec.migrations)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.identification.application.policies import policy_in_force
-from services.identification.application.ports import CaseFilter, StaleCase, Work
+from services.identification.application.ports import CaseEventsWork, CaseFilter, StaleCase, Work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
     AssemblyDecision,
@@ -145,7 +145,7 @@ class CaseExtras:
     income_stable_since: dt.date | None = None
 
 
-async def _labor(work: Work, household_id: str) -> dict[str, Any]:
+async def _labor(work: CaseEventsWork, household_id: str) -> dict[str, Any]:
     capacities = await work.cases.labor_capacities(household_id)
     able = sum(1 for c in capacities if c in _ABLE)
     return {
@@ -228,7 +228,7 @@ def case_event_data(case: Case, region_code: str, labor: Mapping[str, Any]) -> d
 
 async def emit_case_events(
     ctx: ServiceContext,
-    uow: Work,
+    uow: CaseEventsWork,
     *,
     case: Case,
     region_code: str,
@@ -324,7 +324,7 @@ def _decision_read(decision: AssemblyDecision) -> dict[str, str]:
 
 
 async def _audit_transition(
-    work: Work,
+    work: CaseEventsWork,
     case: Case,
     region_code: str,
     data: Mapping[str, Any],

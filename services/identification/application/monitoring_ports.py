@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from services.identification.application.ports import OutcomeWriter
+from services.identification.application.ports import CaseEventsWork, OutcomeWriter
 from shared.events import Event
 from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
@@ -190,9 +190,9 @@ class SignalsRepository(Protocol):
     async def audit(self, **entry: Any) -> None: ...
 
 
-class SignalsWork(Protocol):
-    """What the signals' use cases need of the unit of work. (A case a signal opens is written
-    through `application.cases.emit_case_events`, which takes the service's unit of work.)"""
+class SignalsWork(CaseEventsWork, Protocol):
+    """What the signals' use cases need of the unit of work; a case a signal opens is written
+    through `application.cases.emit_case_events` (`CaseEventsWork`)."""
 
     @property
     def signals(self) -> SignalsRepository: ...

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         UpsertSummary,
     )
     from services.identification.adapters.jobs import Job
+    from services.identification.application.monitoring_ports import LoopsRepository
     from services.identification.domain.cases import Case
     from services.identification.domain.dci import HouseholdView, SearchQuery
     from shared.app import ServiceContext
@@ -255,10 +256,23 @@ class AuditTrail(Protocol):
     ) -> None: ...
 
 
+class CaseEventsWork(Protocol):
+    """What writing a case's events needs (`application.cases.emit_case_events`, from a
+    registration use case or a department signal): the cases (labour capacities, the household's
+    status), the audit trail, the outbox."""
+
+    @property
+    def cases(self) -> CaseRepository: ...
+    @property
+    def audit(self) -> AuditTrail: ...
+    def add_event(self, event: Event) -> None: ...
+
+
 class Work(Protocol):
     """The unit of work as registration's use cases see it: one transaction, its repositories,
     the policy in force read in it, the events it will write to the outbox, its commit.
-    `snapshot()` before the first read makes the transaction's reads agree (one state)."""
+    `snapshot()` before the first read makes the transaction's reads agree (one state); `loops`
+    is monitoring's, read for the household page (measures, re-assessment, red mark)."""
 
     @property
     def cases(self) -> CaseRepository: ...
@@ -276,6 +290,8 @@ class Work(Protocol):
     def dci(self) -> DciRepository: ...
     @property
     def audit(self) -> AuditTrail: ...
+    @property
+    def loops(self) -> LoopsRepository: ...
     async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy: ...
     async def complete_claim(self, table: Any, claim: IdempotencyClaim, status: int, body: Any) -> None: ...
     async def snapshot(self) -> None: ...
