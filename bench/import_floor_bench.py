@@ -7,9 +7,9 @@
    before the clock starts), COPYed with asyncpg into a fresh, migrated database: the same tables
    and indexes, pieces of 2,000 households, one transaction each (as the import does). No
    parsing, validation, encryption, look-ups or job progress: what PostgreSQL alone needs.
-2. *reference* — `POST /api/v1/households/import` of the NDJSON file (in-process ASGI, 64 KiB
-   chunks, real NATS) into a fresh database, `FANGFAN_IMPORT_ENCODER=reference`.
-3. *fast* — the same with `FANGFAN_IMPORT_ENCODER=fast`.
+2. *fast* — `POST /api/v1/households/import` of the NDJSON file (in-process ASGI, 64 KiB chunks,
+   real NATS) into a fresh database, `FANGFAN_IMPORT_ENCODER=fast` (the default).
+3. *reference* — the same with `FANGFAN_IMPORT_ENCODER=reference`.
 
 Reported per phase: seconds, households/s, ratio to the floor, peak RSS of the service process
 and of service + worker processes (sampled from /proc every 0.2 s), CPU seconds of the service,
