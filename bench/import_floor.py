@@ -15,6 +15,7 @@ import gc
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -248,7 +249,20 @@ async def _count(dsn: str) -> int:
         await conn.close()
 
 
-async def bench(n: int, county: str, file: Path | None, phases: list[str]) -> list[dict[str, Any]]:
+def _phase_in_a_process(name: str, n: int, data: Path, tmp: Path, nats_url: str) -> dict[str, Any]:
+    """One phase in a process of its own (`--fresh`): a service that starts from nothing, as a
+    replica does, instead of from what the phase before left allocated in this one."""
+    script = Path(__file__).with_name("import_floor_bench.py")
+    args = [sys.executable, str(script), "--households", str(n), "--file", str(data)]
+    args += ["--one-phase", name, "--tmp", str(tmp), "--nats", nats_url]
+    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"phase {name} failed:\n{out.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def bench(n: int, county: str, file: Path | None, phases: list[str], *, fresh: bool) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="fangfan-floor-") as tmp_dir:
         tmp = Path(tmp_dir)
         data = file or tmp / "households.ndjson"
@@ -259,12 +273,16 @@ async def bench(n: int, county: str, file: Path | None, phases: list[str]) -> li
         if "floor" in phases:
             t0 = time.perf_counter()
             floor_rows = (tmp, prepare_floor(data, tmp, keys))
+            (tmp / "index.json").write_text(json.dumps(floor_rows[1]))
             print(f"floor rows prepared in {time.perf_counter() - t0:.1f} s (not timed)", flush=True)
         server = NatsServer(tmp / "js", log_file=tmp / "nats.log").start()
         results = []
         try:
             for name in phases:
-                results.append(await phase(name, n, data, tmp, server.url, floor_rows))
+                if fresh:
+                    results.append(_phase_in_a_process(name, n, data, tmp, server.url))
+                else:
+                    results.append(await phase(name, n, data, tmp, server.url, floor_rows))
                 print(json.dumps(results[-1], ensure_ascii=False), flush=True)
         finally:
             server.stop()
@@ -274,16 +292,38 @@ async def bench(n: int, county: str, file: Path | None, phases: list[str]) -> li
     return results
 
 
+async def _one_phase(name: str, n: int, data: Path, tmp: Path, nats_url: str) -> dict[str, Any]:
+    """`--one-phase` (run by `--fresh`): the floor reads the rows its parent prepared in `tmp`."""
+    floor_rows = None
+    if name == "floor":
+        floor_rows = (tmp, [tuple(x) for x in json.loads((tmp / "index.json").read_text())])
+    return await phase(name, n, data, tmp, nats_url, floor_rows)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--households", type=int, default=100_000)
     p.add_argument("--county", default="341221")
     p.add_argument("--file", type=Path, help="NDJSON to import: made here if missing, reused if present")
-    # fast before reference: the phases share this process, and what an import phase leaves
-    # allocated (≈ 35–40 MB after gc and malloc_trim) counts against the next (bench/README.md)
+    # fast before reference: with --no-fresh the phases share this process, and what an import
+    # phase leaves allocated (≈ 35–40 MB after gc and malloc_trim) counts against the next
     p.add_argument("--phases", default="floor,fast,reference", help="comma-separated: floor, fast, reference")
+    p.add_argument(
+        "--fresh",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each phase in a process of its own (default); --no-fresh: all in this one, in order",
+    )
+    p.add_argument("--one-phase", help=argparse.SUPPRESS)  # a --fresh phase's own process
+    p.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--nats", help=argparse.SUPPRESS)
     args = p.parse_args()
-    results = asyncio.run(bench(args.households, args.county, args.file, args.phases.split(",")))
+    if args.one_phase:
+        result = asyncio.run(_one_phase(args.one_phase, args.households, args.file, args.tmp, args.nats))
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        return
+    phases = args.phases.split(",")
+    results = asyncio.run(bench(args.households, args.county, args.file, phases, fresh=args.fresh))
     cols = list(results[0])
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
