@@ -14,8 +14,9 @@
 Reported per phase: seconds, households/s, ratio to the floor, peak RSS of the service process
 and of service + worker processes (sampled from /proc every 0.2 s), CPU seconds of the service,
 of its workers and of the PostgreSQL backends of that database, and the load average (1 min)
-before and after. `--phases` picks some (`floor,fast`). The NDJSON file is made once if missing
-(`fangfan generate`'s `write_households`) and reused."""
+before and after. `--phases` picks some (`floor,fast`). Each phase runs in a process of its own
+(`--fresh`, the default: a new service, as a replica starts); `--no-fresh` runs all in this one.
+The NDJSON file is made once if missing (`fangfan generate`'s `write_households`) and reused."""
 
 # Nothing else at module level: the import's worker processes are spawned, and a spawned process
 # imports the parent's __main__ (this file) before it runs its task. A script that imported the
