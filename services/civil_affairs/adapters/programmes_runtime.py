@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from services.civil_affairs.adapters.context import extras_of
 from services.civil_affairs.adapters.economic_check import CheckSystems
@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("fangfan.civil_affairs.programmes")
+
+R = TypeVar("R")
 
 
 def checks(ctx: ServiceContext) -> CheckSystems:
@@ -64,10 +66,12 @@ async def idempotent(
     key: str | None,
     body: Any,
     status: int,
-    run: Callable[[CivilAffairsUnitOfWork], Awaitable[Any]],
-) -> tuple[int, Any]:
-    """Run `run` once per Idempotency-Key: the response is stored in the use case's own
-    transaction; a replay answers the stored response."""
+    run: Callable[[CivilAffairsUnitOfWork], Awaitable[R]],
+    answer: Callable[[R], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Run `run` once per Idempotency-Key: the response — `answer` of the use case's result, the
+    JSON the client gets — is stored in the use case's own transaction; a replay answers the
+    stored response."""
     table = ctx.tables["idempotency_keys"]
     claim = await idempotency.claim(ctx.uow, table, scope=idempotency.scope_for(route, principal), key=key, body=body)
     if claim.replay is not None:
@@ -76,10 +80,10 @@ async def idempotent(
         async with work(ctx) as w:
 
             async def store(result: Any) -> None:
-                await idempotency.complete(w.session, table, claim, status, result)
+                await idempotency.complete(w.session, table, claim, status, answer(result))
 
             w.before_commit.append(store)
-            out = await run(w)
+            out = answer(await run(w))
     except BaseException:
         await idempotency.release(ctx.uow, table, claim)
         raise
