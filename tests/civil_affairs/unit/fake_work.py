@@ -268,8 +268,30 @@ class FakeRelief:
         row.update(values, version=version + 1)
         return True
 
-    async def list(self, **_: Any) -> Sequence[Any]:
-        return [SimpleNamespace(**r) for r in reversed(self.rows.values())]
+    async def list(
+        self,
+        *,
+        region_prefix: str,
+        state: str | None = None,
+        household_id: str | None = None,
+        submitted_by: str | None = None,
+        overdue_on: dt.date | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> Sequence[Any]:
+        """Newest first, as the repository's keyset page."""
+        found = [
+            r
+            for r in sorted(self.rows.values(), key=lambda r: -r["seq"])
+            if r["region_code"].startswith(region_prefix)
+            and all(
+                v is None or r[k] == v
+                for k, v in (("state", state), ("household_id", household_id), ("submitted_by", submitted_by))
+            )
+            and (overdue_on is None or (r["state"] == "relief_first" and r["paperwork_due_on"] < overdue_on))
+            and (before_seq is None or r["seq"] < before_seq)
+        ]
+        return [SimpleNamespace(**r) for r in found[:limit]]
 
     async def insert_payment(self, row: dict[str, Any]) -> None:
         self.orders.append(dict(row))
