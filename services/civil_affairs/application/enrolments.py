@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +35,7 @@ from shared.identifiers import region_within
 
 __all__ = [
     "EnrolmentPage",
+    "ExcludeRefusingMember",
     "ListEnrolments",
     "ListPayments",
     "ListRechecksDue",
@@ -44,6 +44,7 @@ __all__ = [
     "RecheckDue",
     "RecheckRecorded",
     "RechecksDue",
+    "RecordPaymentDecision",
     "RecordRecheck",
     "RegisterEnrolment",
     "RunPayments",
@@ -583,41 +584,59 @@ async def list_payments(cmd: ListPayments, work: Work) -> PaymentPage:
     return PaymentPage(items=list(items), total=total, page=cmd.page, page_size=size)
 
 
-async def payment_recorded(work: Work, data: Mapping[str, Any], at: dt.datetime) -> bool:
-    """A subsidy decision event for one of our orders: the order is `recorded` with the decision
-    id and the amount (subsidy computed it). Events for other decisions are ignored."""
-    payment_id = data.get("payment_id")
-    if not isinstance(payment_id, str):
-        return False
-    order = await work.payments.get(payment_id)
+@dataclass(frozen=True, slots=True)
+class RecordPaymentDecision:
+    """Subsidy decided on a payment order (`subsidy.decision_*`): the order is recorded with the
+    decision and the amount subsidy computed."""
+
+    payment_id: str
+    decision_id: str
+    decision_state: str
+    amount: str  # as the event gives it: a non-decimal amount on one of our orders is refused
+    at: dt.datetime
+
+
+async def payment_recorded(cmd: RecordPaymentDecision, work: Work) -> bool:
+    """The order is `recorded` with the decision id and the amount (subsidy computed it). False:
+    not one of our orders (a decision for another service's payment). Raises ValueError on an
+    order of ours without a decimal amount (a poison event)."""
+    order = await work.payments.get(cmd.payment_id)
     if order is None:
         return False
     try:
-        amount = str(Decimal(str(data.get("amount"))).quantize(Decimal("0.01")))
+        amount = str(Decimal(cmd.amount).quantize(Decimal("0.01")))
     except (InvalidOperation, ValueError):
         raise ValueError("subsidy decision without a decimal amount") from None
     await work.payments.mark_recorded(
-        payment_id,
-        decision_id=str(data.get("decision_id", "")),
-        decision_state=str(data.get("state", "")),
-        amount=amount,
-        at=at,
+        cmd.payment_id, decision_id=cmd.decision_id, decision_state=cmd.decision_state, amount=amount, at=cmd.at
     )
     await work.commit()
     return True
 
 
-async def offers_refused(work: Work, data: Mapping[str, Any], at: dt.datetime) -> int:
-    """`employment.offers_refused`: the person's own dibao share stops in each open dibao enrolment
-    of the household that covers them (excluded_members + 1), with the explanation in its history."""
-    household_id, person_ref = data.get("household_id"), data.get("person_ref")
-    if not isinstance(household_id, str) or not isinstance(person_ref, str):
-        raise ValueError("offers_refused without household_id / person_ref")
-    refusals = int(data.get("refusals", 3))
-    ids: Sequence[str] = [str(x) for x in data.get("recommendation_ids") or ()]
+@dataclass(frozen=True, slots=True)
+class ExcludeRefusingMember:
+    """`employment.offers_refused`: a covered person refused suitable job offers without valid reason."""
+
+    household_id: str
+    person_ref: str
+    refusals: int
+    recommendation_ids: tuple[str, ...]
+    at: dt.datetime
+
+
+async def offers_refused(cmd: ExcludeRefusingMember, work: Work) -> int:
+    """The person's own dibao share stops in each open dibao enrolment of the household that covers
+    them (excluded_members + 1), with the explanation in its history. Returns how many changed."""
     changed = 0
-    for e in await work.enrolments.open_for_household(household_id):
-        after, did = exclude_member(e, person_ref=person_ref, refusals=refusals, recommendation_ids=list(ids), at=at)
+    for e in await work.enrolments.open_for_household(cmd.household_id):
+        after, did = exclude_member(
+            e,
+            person_ref=cmd.person_ref,
+            refusals=cmd.refusals,
+            recommendation_ids=list(cmd.recommendation_ids),
+            at=cmd.at,
+        )
         if not did:
             continue
         await _save(work, e, after)
@@ -625,7 +644,7 @@ async def offers_refused(work: Work, data: Mapping[str, Any], at: dt.datetime) -
             _event(
                 "member_excluded",
                 after,
-                person_ref=person_ref,
+                person_ref=cmd.person_ref,
                 excluded_members=len(after.excluded_members),
                 rule="three_refused_job_offers",
                 source=after.history[-1]["source"],

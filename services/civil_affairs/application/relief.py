@@ -42,6 +42,7 @@ from .actors import actor_label
 __all__ = [
     "ActOnRelief",
     "ListRelief",
+    "RecordReliefAnswer",
     "ReliefDeadlines",
     "ReliefLimit",
     "ReliefPage",
@@ -530,22 +531,26 @@ async def _read(uow: Work, row: Any, principal: Principal, today: dt.date) -> Re
     )
 
 
-async def record_payment_answer(uow: Work, ev: Event, *, at: dt.datetime) -> str | None:
-    """Subsidy's answer to one of our payment orders: `decision_approved` → `recorded` with the
-    decision id and amount; `decision_refused` → `refused` with the code and reason. Events
-    without a relief order (other decisions, dibao enrolments) are ignored. Returns the new status."""
-    data = ev.data
-    payment_id, reference = data.get("payment_id"), data.get("reference")
-    if not payment_id or not isinstance(reference, dict) or reference.get("kind") != "relief_request":
-        return None
-    repo = uow.relief
-    if ev.name == "decision_approved":
-        amount = Decimal(str(data.get("amount") or "0"))
-        values = {"status": "recorded", "decision_id": data.get("decision_id"), "recorded_fen": _fen(amount)}
-    elif ev.name == "decision_refused":
-        refusal = {"code": data.get("code"), "reason": data.get("reason")}
-        values = {"status": "refused", "refusal": json.dumps(refusal, ensure_ascii=False)}
+@dataclass(frozen=True, slots=True)
+class RecordReliefAnswer:
+    """Subsidy's answer to one of our relief payment orders: approved (`decision_id`, the amount
+    it recorded) or refused (`refusal`: its code and reason)."""
+
+    payment_id: str
+    at: dt.datetime
+    decision_id: str | None = None
+    amount: Decimal | None = None
+    refusal: Mapping[str, Any] | None = None
+
+
+async def record_payment_answer(cmd: RecordReliefAnswer, uow: Work) -> str | None:
+    """`decision_approved` → `recorded` with the decision id and amount; `decision_refused` →
+    `refused` with the code and reason. Returns the new status (None: the order is unknown or
+    already answered, a redelivery)."""
+    values: dict[str, Any]
+    if cmd.refusal is None:
+        values = {"status": "recorded", "decision_id": cmd.decision_id, "recorded_fen": _fen(cmd.amount or Decimal(0))}
     else:
-        return None
-    changed = await repo.mark_payment(str(payment_id), {**values, "recorded_at": at})
+        values = {"status": "refused", "refusal": json.dumps(dict(cmd.refusal), ensure_ascii=False)}
+    changed = await uow.relief.mark_payment(cmd.payment_id, {**values, "recorded_at": cmd.at})
     return str(values["status"]) if changed else None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.civil_affairs.adapters.consumers_relief import relief_answer
 from services.civil_affairs.application import appeals as appeals_uc
 from services.civil_affairs.application import complaints as uc
 from services.civil_affairs.application import relief as relief_uc
@@ -270,8 +271,10 @@ async def test_subsidys_answer_to_a_relief_order(
         work, TOWNSHIP, _relief(household_id="hh-1"), cipher=CIPHER, now=NOW, today=NOW.date()
     )
     (payment,) = (await _act_relief(work, TOWNSHIP, read.id, "approve")).payments
-    assert await relief_uc.record_payment_answer(work, _answer(name, payment.payment_id, **data), at=NOW) == status
-    assert await relief_uc.record_payment_answer(work, _answer(name, payment.payment_id, **data), at=NOW) is None
+    cmd = relief_answer(_answer(name, payment.payment_id, **data), NOW)
+    assert cmd is not None
+    assert await relief_uc.record_payment_answer(cmd, work) == status
+    assert await relief_uc.record_payment_answer(cmd, work) is None  # redelivered
     (after,) = (await relief_uc.get_relief(work, TOWNSHIP, read.id, cipher=CIPHER, today=NOW.date())).payments
     assert (after.status, after.recorded_amount, after.recorded_at) == (status, recorded, NOW)
     if status == "refused":
@@ -283,7 +286,11 @@ async def test_answers_to_other_orders_are_ignored() -> None:
     other = Event(
         "subsidy", "decision_approved", "hh-1", VILLAGE, {"payment_id": "p", "reference": {"kind": "enrolment"}}
     )
-    assert await relief_uc.record_payment_answer(work, other, at=NOW) is None
+    assert relief_answer(other, NOW) is None
+    assert relief_answer(_answer("decision_paid", "p"), NOW) is None
+    unknown = relief_answer(_answer("decision_approved", "no-such-order", amount="1.00"), NOW)
+    assert unknown is not None
+    assert await relief_uc.record_payment_answer(unknown, work) is None
 
 
 # --------------------------------------------------------------------------- appeals of relief

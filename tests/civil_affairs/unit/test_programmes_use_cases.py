@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services.civil_affairs.adapters.programmes_runtime import payment_decision, refusing_member
 from services.civil_affairs.application import applications as app_uc
 from services.civil_affairs.application import enrolments as uc
 from services.civil_affairs.domain.economic_check import CheckRecord, CheckResult
@@ -399,22 +400,33 @@ async def test_the_monthly_run_orders_once_and_closes_an_ended_exit() -> None:
     assert (await uc.list_payments(uc.ListPayments(COUNTY, period="2026-05"), work)).total == 0
 
     answer = {"payment_id": order.id, "decision_id": "dec-1", "state": "approved", "amount": "1234.5"}
-    assert await uc.payment_recorded(work, answer, NOW) is True
+    cmd = payment_decision(answer, NOW)
+    assert cmd == uc.RecordPaymentDecision(order.id, "dec-1", "approved", "1234.5", NOW)
+    assert await uc.payment_recorded(cmd, work) is True
     recorded = await work.payments.get(order.id)
     assert recorded is not None
     assert (recorded.status, recorded.amount, recorded.decision_id) == ("recorded", "1234.50", "dec-1")
-    assert await uc.payment_recorded(work, {"payment_id": "elsewhere"}, NOW) is False
+    assert payment_decision({"decision_id": "dec-2", "amount": "1"}, NOW) is None  # not about a payment order
+    elsewhere = payment_decision({"payment_id": "elsewhere"}, NOW)
+    assert elsewhere is not None
+    assert await uc.payment_recorded(elsewhere, work) is False  # another service's order
+    bad = payment_decision({"payment_id": order.id, "amount": "n/a"}, NOW)
+    assert bad is not None
     with pytest.raises(ValueError):
-        await uc.payment_recorded(work, {"payment_id": order.id, "amount": "n/a"}, NOW)
+        await uc.payment_recorded(bad, work)
 
 
 async def test_three_refused_job_offers_exclude_the_persons_share() -> None:
     work = FakeWork()
     e = await uc.register_existing(_register(), work)
     data = {"household_id": "hh-9", "person_ref": "per-b", "refusals": 3, "recommendation_ids": ["r1", "r2", "r3"]}
-    assert await uc.offers_refused(work, data, NOW) == 1
-    assert await uc.offers_refused(work, data, NOW) == 0  # already excluded
+    cmd = refusing_member(data, NOW)
+    assert cmd == uc.ExcludeRefusingMember("hh-9", "per-b", 3, ("r1", "r2", "r3"), NOW)
+    assert await uc.offers_refused(cmd, work) == 1
+    assert await uc.offers_refused(cmd, work) == 0  # already excluded
     assert (await work.enrolments.get(e.id)).excluded_members == ("per-b",)  # type: ignore[union-attr]
     assert work.events[-1].name == "member_excluded"
+    assert work.events[-1].data["excluded_members"] == 1
+    assert refusing_member({"household_id": "hh-9", "person_ref": "p"}, NOW).refusals == 3  # by default
     with pytest.raises(ValueError):
-        await uc.offers_refused(work, {"household_id": "hh-9"}, NOW)
+        refusing_member({"household_id": "hh-9"}, NOW)  # a poison event
