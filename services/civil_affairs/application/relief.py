@@ -67,7 +67,7 @@ _SUBMITTERS = frozenset({"village", "township", "county", "province", "admin", "
 _READERS = _SUBMITTERS | {"department"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmitRelief:
     region_code: str
     reason: str
@@ -77,7 +77,7 @@ class SubmitRelief:
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActOnRelief:
     request_id: str
     action: str
@@ -87,7 +87,7 @@ class ActOnRelief:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListRelief:
     region: str | None = None
     state: str | None = None
