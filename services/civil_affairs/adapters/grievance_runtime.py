@@ -19,7 +19,7 @@ log = logging.getLogger("fangfan.civil_affairs.appeals_sweep")
 async def run_grievance_sweep(ctx: ServiceContext) -> dict[str, int]:
     """One pass; returns how many alerts of each kind it published."""
     async with work(ctx) as uow:
-        return await sweep_grievances(uow, ctx.now())
+        return (await sweep_grievances(uow, ctx.now())).by_kind()
 
 
 async def grievance_sweep(ctx: ServiceContext) -> None:

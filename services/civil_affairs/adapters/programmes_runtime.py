@@ -5,10 +5,11 @@ requests, the economic-check dispatcher and poller, the monthly payment run, and
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from services.civil_affairs.adapters.context import extras_of
 from services.civil_affairs.adapters.economic_check import CheckSystems
@@ -30,11 +31,15 @@ __all__ = [
     "checks",
     "dispatch_check",
     "idempotent",
+    "payment_decision",
+    "refusing_member",
     "run_check_cycle",
     "work",
 ]
 
 log = logging.getLogger("fangfan.civil_affairs.programmes")
+
+R = TypeVar("R")
 
 
 def checks(ctx: ServiceContext) -> CheckSystems:
@@ -64,10 +69,12 @@ async def idempotent(
     key: str | None,
     body: Any,
     status: int,
-    run: Callable[[CivilAffairsUnitOfWork], Awaitable[Any]],
-) -> tuple[int, Any]:
-    """Run `run` once per Idempotency-Key: the response is stored in the use case's own
-    transaction; a replay answers the stored response."""
+    run: Callable[[CivilAffairsUnitOfWork], Awaitable[R]],
+    answer: Callable[[R], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Run `run` once per Idempotency-Key: the response — `answer` of the use case's result, the
+    JSON the client gets — is stored in the use case's own transaction; a replay answers the
+    stored response."""
     table = ctx.tables["idempotency_keys"]
     claim = await idempotency.claim(ctx.uow, table, scope=idempotency.scope_for(route, principal), key=key, body=body)
     if claim.replay is not None:
@@ -76,10 +83,10 @@ async def idempotent(
         async with work(ctx) as w:
 
             async def store(result: Any) -> None:
-                await idempotency.complete(w.session, table, claim, status, result)
+                await idempotency.complete(w.session, table, claim, status, answer(result))
 
             w.before_commit.append(store)
-            out = await run(w)
+            out = answer(await run(w))
     except BaseException:
         await idempotency.release(ctx.uow, table, claim)
         raise
@@ -192,13 +199,44 @@ BACKGROUND = [economic_check_loop, monthly_payments_loop]
 # --------------------------------------------------------------------------- consumers
 
 
+def payment_decision(data: Mapping[str, Any], at: dt.datetime) -> enrol_uc.RecordPaymentDecision | None:
+    """`subsidy.decision_*` as a command: None when it is not about a payment order (no `payment_id`)."""
+    payment_id = data.get("payment_id")
+    if not isinstance(payment_id, str):
+        return None
+    return enrol_uc.RecordPaymentDecision(
+        payment_id=payment_id,
+        decision_id=str(data.get("decision_id", "")),
+        decision_state=str(data.get("state", "")),
+        amount=str(data.get("amount")),
+        at=at,
+    )
+
+
+def refusing_member(data: Mapping[str, Any], at: dt.datetime) -> enrol_uc.ExcludeRefusingMember:
+    """`employment.offers_refused` as a command (ValueError: it names no household or person)."""
+    household_id, person_ref = data.get("household_id"), data.get("person_ref")
+    if not isinstance(household_id, str) or not isinstance(person_ref, str):
+        raise ValueError("offers_refused without household_id / person_ref")
+    return enrol_uc.ExcludeRefusingMember(
+        household_id=household_id,
+        person_ref=person_ref,
+        refusals=int(data.get("refusals", 3)),
+        recommendation_ids=tuple(str(x) for x in data.get("recommendation_ids") or ()),
+        at=at,
+    )
+
+
 def _decision_handler(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         if not ev.name.startswith("decision_"):
             return
+        cmd = payment_decision(ev.data, ctx.now())
+        if cmd is None:
+            return
         try:
             with unit_of_work(uow).in_consumer() as w:
-                await enrol_uc.payment_recorded(w, ev.data, ctx.now())
+                await enrol_uc.payment_recorded(cmd, w)
         except ValueError as exc:
             raise PoisonEvent(str(exc)) from None
 
@@ -208,8 +246,9 @@ def _decision_handler(ctx: ServiceContext) -> EventHandler:
 def _offers_refused_handler(ctx: ServiceContext) -> EventHandler:
     async def handle(uow: UnitOfWork, ev: Event) -> None:
         try:
+            cmd = refusing_member(ev.data, ctx.now())
             with unit_of_work(uow).in_consumer() as w:
-                await enrol_uc.offers_refused(w, ev.data, ctx.now())
+                await enrol_uc.offers_refused(cmd, w)
         except ValueError as exc:
             raise PoisonEvent(str(exc)) from None
 

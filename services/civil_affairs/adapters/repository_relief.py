@@ -4,7 +4,7 @@ commits). Amounts cross this boundary as whole fen; updates are conditional on t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,7 @@ class ReliefRepository:
             .where(relief_requests.c.id == request_id, relief_requests.c.version == version)
             .values(**values, version=version + 1)
         )
-        return res.rowcount == 1
+        return _rows(res) == 1
 
     async def list(
         self,
@@ -83,4 +83,10 @@ class ReliefRepository:
             .where(relief_payments.c.payment_id == payment_id, relief_payments.c.status == "ordered")
             .values(**values)
         )
-        return res.rowcount == 1
+        return _rows(res) == 1
+
+
+def _rows(res: Any) -> int:
+    """The rows an UPDATE matched: a DML statement's result is a `CursorResult` (the session's
+    `execute` is typed as returning a plain `Result`)."""
+    return cast(sa.CursorResult[Any], res).rowcount

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path, Query
 
 from services.civil_affairs.adapters.appeals_subjects import IdentificationSubjects, identification_url
@@ -31,8 +29,8 @@ def grievance_deps(ctx: ServiceContext = Depends(get_ctx)) -> GrievanceDeps:
     return GrievanceDeps(cipher=ctx.cipher, now=ctx.now, subjects=subjects)
 
 
-def _read(body: dict[str, Any]) -> AppealRead:
-    return AppealRead.model_validate(body)
+def _read(result: uc.AppealView) -> AppealRead:
+    return AppealRead.model_validate(result, from_attributes=True)
 
 
 @router.post("/appeals", status_code=201, response_model=AppealRead)
@@ -71,7 +69,7 @@ async def list_appeals(
 ) -> AppealPage:
     """A citizen's own appeals; an officer's within region, newest first."""
     cmd = uc.ListAppeals(principal, state=state, household_id=household_id, limit=limit, offset=offset)
-    return AppealPage.model_validate(await uc.list_appeals(cmd, uow, deps))
+    return AppealPage.model_validate(await uc.list_appeals(cmd, uow, deps), from_attributes=True)
 
 
 @router.get("/appeals/{appeal_id}", response_model=AppealRead)

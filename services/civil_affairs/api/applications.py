@@ -138,6 +138,41 @@ class CheckResultIn(_In):
     note: str | None = Field(default=None, max_length=2000)
 
 
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _to_body(v: uc.ApplicationView) -> dict[str, Any]:
+    """The application as the API answers it: members by ref and birth year (no ID number)."""
+    app = v.application
+    return {
+        "id": app.id,
+        "programme": str(app.programme),
+        "region_code": app.region_code,
+        "household_id": app.household_id,
+        "state": str(app.state),
+        "submitted_at": app.submitted_at.isoformat(),
+        "state_since": app.state_since.isoformat(),
+        "deadline": _iso(app.deadline),
+        "township_deadline": app.township_deadline.isoformat(),
+        "total_deadline": app.total_deadline.isoformat(),
+        "overdue": v.overdue,
+        "notice_posted_on": _iso(app.notice_posted_on),
+        "notice_ends_on": _iso(app.notice_ends_on),
+        "time_limits": app.limits.to_doc(),
+        "members": [
+            {k: val for k, val in m.to_doc().items() if k != "birth_date"} | {"birth_year": m.birth_date.year}
+            for m in app.facts.members
+        ],
+        "income_annual": str(app.facts.income_annual),
+        "decision": app.decision.to_doc(),
+        "economic_check": app.check,
+        "history": list(app.history),
+        "allowed_actions": v.allowed_actions,
+        "version": app.version,
+    }
+
+
 @router.post("/applications", status_code=201, summary="Apply for dibao or 特困 (citizen or officer)")
 async def create_application(
     body: ApplicationCreate,
@@ -184,6 +219,7 @@ async def create_application(
         body=body.model_dump(mode="json"),
         status=201,
         run=lambda w: uc.submit(cmd, w, ctx.cipher),
+        answer=_to_body,
     )
     return JSONResponse(out, status_code=status)
 
@@ -199,19 +235,24 @@ async def list_applications(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
+    cmd = uc.ListApplications(
+        principal=principal,
+        today=ctx.today(),
+        region=region,
+        state=state,
+        programme=str(programme) if programme else None,
+        household_id=household_id,
+        page=page,
+        page_size=page_size,
+    )
     async with work(ctx) as w:
-        return await uc.list_applications(
-            w,
-            principal,
-            ctx.cipher,
-            ctx.today(),
-            region=region,
-            state=state,
-            programme=str(programme) if programme else None,
-            household_id=household_id,
-            page=page,
-            page_size=page_size,
-        )
+        found = await uc.list_applications(cmd, w, ctx.cipher)
+    return {
+        "items": [_to_body(v) for v in found.items],
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+    }
 
 
 @router.get(
@@ -221,7 +262,7 @@ async def read_application(
     programme_application_id: str, ctx: ServiceContext = Depends(get_ctx), principal: Principal = Depends(get_principal)
 ) -> dict[str, Any]:
     async with work(ctx) as w:
-        return await uc.get_application(w, principal, programme_application_id, ctx.cipher, ctx.today())
+        return _to_body(await uc.get_application(w, principal, programme_application_id, ctx.cipher, ctx.today()))
 
 
 @router.post(
@@ -243,11 +284,12 @@ async def transition(
         version=body.version,
     )
     async with work(ctx) as w:
-        out, check = await uc.act(cmd, w, ctx.cipher, checks(ctx).for_county)
-    if check is not None and await dispatch_check(ctx, check.id):
+        acted = await uc.act(cmd, w, ctx.cipher, checks(ctx).for_county)
+    out = acted.view
+    if acted.check is not None and await dispatch_check(ctx, acted.check.id):
         async with work(ctx) as w:
             out = await uc.get_application(w, principal, programme_application_id, ctx.cipher, ctx.today())
-    return out
+    return _to_body(out)
 
 
 @router.post("/economic-checks/{check_id}/result", summary="The county check system's answer (callback)")
@@ -259,6 +301,7 @@ async def check_result(
 ) -> dict[str, Any]:
     result = parse_result(body.model_dump(mode="json"))
     async with work(ctx) as w:
-        return await uc.record_check_result(
+        check = await uc.record_check_result(
             uc.RecordCheckResult(check_id=check_id, result=result, at=ctx.now(), principal=principal), w
         )
+    return check.view()

@@ -39,7 +39,7 @@ async def file_complaint(
         contact_phone=body.contact_phone,
         officer_level=body.officer_level,
     )
-    return ComplaintRead.model_validate(await uc.file_complaint(cmd, uow, deps))
+    return ComplaintRead.model_validate(await uc.file_complaint(cmd, uow, deps), from_attributes=True)
 
 
 @router.get("/complaints", response_model=ComplaintPage)
@@ -53,7 +53,7 @@ async def list_complaints(
     principal: Principal = Depends(get_principal),
 ) -> ComplaintPage:
     cmd = uc.ListComplaints(principal, state=state, topic=topic, limit=limit, offset=offset)
-    return ComplaintPage.model_validate(await uc.list_complaints(cmd, uow, deps))
+    return ComplaintPage.model_validate(await uc.list_complaints(cmd, uow, deps), from_attributes=True)
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintRead)
@@ -63,7 +63,9 @@ async def read_complaint(
     deps: GrievanceDeps = Depends(grievance_deps),
     principal: Principal = Depends(get_principal),
 ) -> ComplaintRead:
-    return ComplaintRead.model_validate(await uc.get_complaint(principal, complaint_id, uow, deps))
+    return ComplaintRead.model_validate(
+        await uc.get_complaint(principal, complaint_id, uow, deps), from_attributes=True
+    )
 
 
 @router.post("/complaints/{complaint_id}/transitions", response_model=ComplaintRead)
@@ -86,4 +88,4 @@ async def act_on_complaint(
         satisfaction=body.satisfaction,
         version=body.version,
     )
-    return ComplaintRead.model_validate(await uc.act_on_complaint(cmd, uow, deps))
+    return ComplaintRead.model_validate(await uc.act_on_complaint(cmd, uow, deps), from_attributes=True)

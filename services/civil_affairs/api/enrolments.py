@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.civil_affairs.adapters.programmes_runtime import idempotent, work
 from services.civil_affairs.application import enrolments as uc
+from services.civil_affairs.application.ports import PaymentOrder
+from services.civil_affairs.domain.enrolments import Enrolment, to_doc
 from services.civil_affairs.domain.programmes import MemberFacts, Programme
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
@@ -91,6 +93,69 @@ class SuspensionCreate(_In):
         return mask_numbers_in_text(v)
 
 
+def _to_body(e: Enrolment) -> dict[str, Any]:
+    """The enrolment as the API answers it: members by ref and birth year."""
+    d = to_doc(e)
+    d["members"] = [
+        {k: v for k, v in m.items() if k != "birth_date"} | {"birth_year": int(m["birth_date"][:4])}
+        for m in d["members"]
+    ]
+    return d
+
+
+def _recheck_body(r: uc.RecheckRecorded) -> dict[str, Any]:
+    return _to_body(r.enrolment) | {"outcome": r.outcome}
+
+
+def _order_body(o: PaymentOrder) -> dict[str, Any]:
+    return {
+        "payment_id": o.id,
+        "enrolment_id": o.enrolment_id,
+        "period": o.period,
+        "kind": o.kind,
+        "household_id": o.household_id,
+        "region_code": o.region_code,
+        "status": o.status,
+        "inputs": dict(o.inputs),
+        "funding_source": o.funding_source,
+        "amount": o.amount,
+        "decision_id": o.decision_id,
+        "decision_state": o.decision_state,
+        "created_at": o.created_at.isoformat(),
+        "recorded_at": o.recorded_at.isoformat() if o.recorded_at else None,
+    }
+
+
+def _run_body(r: uc.PaymentRun) -> dict[str, Any]:
+    return {
+        "period": r.period,
+        "region": r.region,
+        "ordered": r.ordered,
+        "already_ordered": r.already_ordered,
+        "not_payable": r.not_payable,
+        "exited": r.exited,
+    }
+
+
+def _due_body(r: uc.RechecksDue) -> dict[str, Any]:
+    return {
+        "due_before": r.due_before.isoformat(),
+        "items": [
+            {
+                "enrolment_id": d.enrolment_id,
+                "household_id": d.household_id,
+                "region_code": d.region_code,
+                "programme": d.programme,
+                "status": d.status,
+                "next_recheck_on": d.next_recheck_on.isoformat(),
+                "schedule": d.schedule,
+            }
+            for d in r.items
+        ],
+        "total": r.total,
+    }
+
+
 @router.post("/enrolments", status_code=201, summary="Register a household already receiving dibao / 特困")
 async def register(
     body: EnrolmentCreate,
@@ -120,6 +185,7 @@ async def register(
         body=body.model_dump(mode="json"),
         status=201,
         run=lambda w: uc.register_existing(cmd, w),
+        answer=_to_body,
     )
     return JSONResponse(out, status_code=status)
 
@@ -136,17 +202,23 @@ async def list_enrolments(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     _officer(principal)
+    cmd = uc.ListEnrolments(
+        principal,
+        region=region,
+        status=status,
+        programme=str(programme) if programme else None,
+        household_id=household_id,
+        page=page,
+        page_size=page_size,
+    )
     async with work(ctx) as w:
-        return await uc.list_enrolments(
-            w,
-            principal,
-            region=region,
-            status=status,
-            programme=str(programme) if programme else None,
-            household_id=household_id,
-            page=page,
-            page_size=page_size,
-        )
+        found = await uc.list_enrolments(cmd, w)
+    return {
+        "items": [_to_body(e) for e in found.items],
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+    }
 
 
 @router.get("/enrolments/{enrolment_id}", summary="One enrolment with its history")
@@ -154,7 +226,7 @@ async def read_enrolment(
     enrolment_id: str, ctx: ServiceContext = Depends(get_ctx), principal: Principal = Depends(get_principal)
 ) -> dict[str, Any]:
     async with work(ctx) as w:
-        return await uc.get_enrolment(w, principal, enrolment_id)
+        return _to_body(await uc.get_enrolment(w, principal, enrolment_id))
 
 
 @router.post("/enrolments/{enrolment_id}/rechecks", summary="Record a re-check (动态复核)")
@@ -174,7 +246,7 @@ async def record_recheck(
         version=body.version,
     )
     async with work(ctx) as w:
-        return await uc.recheck(cmd, w)
+        return _recheck_body(await uc.recheck(cmd, w))
 
 
 @router.post("/enrolments/{enrolment_id}/voluntary-exit", summary="The household asks to leave (extra months)")
@@ -184,10 +256,9 @@ async def voluntary_exit(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
+    cmd = uc.StartVoluntaryExit(principal, enrolment_id, at=ctx.now(), months=body.months, version=body.version)
     async with work(ctx) as w:
-        return await uc.voluntary_exit(
-            w, principal, enrolment_id, months=body.months, at=ctx.now(), version=body.version
-        )
+        return _to_body(await uc.voluntary_exit(cmd, w))
 
 
 @router.post("/enrolments/{enrolment_id}/suspension", summary="Suspend or resume an enrolment")
@@ -197,8 +268,9 @@ async def suspension(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
+    cmd = uc.SetSuspension(principal, enrolment_id, suspended=body.suspended, reason=body.reason, at=ctx.now())
     async with work(ctx) as w:
-        return await uc.suspend(w, principal, enrolment_id, suspended=body.suspended, reason=body.reason, at=ctx.now())
+        return _to_body(await uc.suspend(cmd, w))
 
 
 @router.get("/rechecks", summary="Enrolments whose re-check is due on or before a day")
@@ -210,7 +282,7 @@ async def rechecks_due(
 ) -> dict[str, Any]:
     _officer(principal)
     async with work(ctx) as w:
-        return await uc.rechecks_due(w, principal, region=region, before=due_before)
+        return _due_body(await uc.rechecks_due(uc.ListRechecksDue(principal, before=due_before, region=region), w))
 
 
 @router.post("/payments:run", summary="Order the month's payments (county; idempotent per enrolment and month)")
@@ -225,7 +297,7 @@ async def run_payments(
     prefix = uc.jurisdiction_prefix(principal, region)
     cmd = uc.RunPayments(period=period, region_prefix=prefix, at=ctx.now(), by=principal.sub, role=principal.role)
     async with work(ctx) as w:
-        return await uc.run_payments(cmd, w)
+        return _run_body(await uc.run_payments(cmd, w))
 
 
 @router.get("/payments", summary="Payment orders (ordered → recorded by subsidy, with the amount)")
@@ -239,10 +311,17 @@ async def list_payments(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     _officer(principal)
+    cmd = uc.ListPayments(
+        principal, region=region, period=period, enrolment_id=enrolment_id, page=page, page_size=page_size
+    )
     async with work(ctx) as w:
-        return await uc.list_payments(
-            w, principal, region=region, period=period, enrolment_id=enrolment_id, page=page, page_size=page_size
-        )
+        found = await uc.list_payments(cmd, w)
+    return {
+        "items": [_order_body(o) for o in found.items],
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+    }
 
 
 def _officer(principal: Principal) -> None:

@@ -70,6 +70,62 @@ class ReliefActionCreate(BaseModel):
     note: MaskedText | None = Field(default=None, max_length=2000)
 
 
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _payment_body(p: use.ReliefPayment) -> dict[str, Any]:
+    return {
+        "payment_id": p.payment_id,
+        "amount": _money(p.amount),
+        "funding_source": p.funding_source,
+        "approved_level": p.approved_level,
+        "status": p.status,
+        "decision_id": p.decision_id,
+        "recorded_amount": _money(p.recorded_amount),
+        "refusal": p.refusal,
+        "ordered_at": _iso(p.ordered_at),
+        "recorded_at": _iso(p.recorded_at),
+    }
+
+
+def _to_body(r: use.ReliefView) -> dict[str, Any]:
+    """The request as the API answers it (docs/civil-affairs.md "Temporary relief")."""
+    return {
+        "id": r.id,
+        "seq": r.seq,
+        "state": r.state,
+        "region_code": r.region_code,
+        "household_id": r.household_id,
+        "household": r.household,
+        "reason": r.reason,
+        "description": r.description,
+        "requested_amount": _money(r.requested_amount),
+        "approved_amount": _money(r.approved_amount),
+        "approved_level": r.approved_level,
+        "township_limit": _money(r.township_limit),
+        "policy": {"id": r.policy.id, "version": r.policy.version, "as_of": r.policy.as_of.isoformat()},
+        "explanations": r.explanations,
+        "history": r.history,
+        "allowed_actions": r.allowed_actions,
+        "deadlines": {
+            "paperwork_due_on": _iso(r.deadlines.paperwork_due_on),
+            "paperwork_overdue": r.deadlines.paperwork_overdue,
+        },
+        "paperwork": r.paperwork,
+        "rejection_reason": r.rejection_reason,
+        "payments": [_payment_body(p) for p in r.payments],
+        "submitted_by": r.submitted_by,
+        "created_at": _iso(r.created_at),
+        "updated_at": _iso(r.updated_at),
+        "version": r.version,
+    }
+
+
 @router.get("/limit", summary="The township approval limit and relief-first figures in force")
 async def limit(
     region_code: str = Query(pattern=_REGION),
@@ -78,7 +134,8 @@ async def limit(
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await use.relief_limit(uow, principal, region_code, as_of or ctx.today())
+    found = await use.relief_limit(uow, principal, region_code, as_of or ctx.today())
+    return {"region_code": found.region_code, "as_of": found.as_of.isoformat(), **found.policy.as_dict()}
 
 
 @router.post("", status_code=201, summary="Request temporary relief (officer or citizen)")
@@ -96,7 +153,7 @@ async def submit(
         household=None if body.household is None else body.household.model_dump(exclude_none=True),
         description=body.description,
     )
-    return await use.submit_relief(uow, principal, cmd, cipher=ctx.cipher, now=ctx.now(), today=ctx.today())
+    return _to_body(await use.submit_relief(uow, principal, cmd, cipher=ctx.cipher, now=ctx.now(), today=ctx.today()))
 
 
 @router.get("", summary="Relief requests in the caller's region, newest first")
@@ -112,7 +169,8 @@ async def list_requests(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     q = use.ListRelief(region, state, household_id, overdue, before, limit)
-    return await use.list_relief(uow, principal, q, cipher=ctx.cipher, today=ctx.today())
+    page = await use.list_relief(uow, principal, q, cipher=ctx.cipher, today=ctx.today())
+    return {"items": [_to_body(r) for r in page.items], "next_before": page.next_before}
 
 
 @router.get("/{request_id}", summary="One request: state, history, allowed actions, deadlines, payments")
@@ -122,7 +180,7 @@ async def read(
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await use.get_relief(uow, principal, request_id, cipher=ctx.cipher, today=ctx.today())
+    return _to_body(await use.get_relief(uow, principal, request_id, cipher=ctx.cipher, today=ctx.today()))
 
 
 @router.post("/{request_id}/actions", summary="Approve, refer to the county, relief first, complete paperwork, reject")
@@ -141,4 +199,4 @@ async def act(
         paperwork=None if body.paperwork is None else body.paperwork.model_dump(),
         note=body.note,
     )
-    return await use.act_on_relief(uow, principal, cmd, cipher=ctx.cipher, now=ctx.now(), today=ctx.today())
+    return _to_body(await use.act_on_relief(uow, principal, cmd, cipher=ctx.cipher, now=ctx.now(), today=ctx.today()))

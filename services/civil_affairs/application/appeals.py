@@ -50,10 +50,13 @@ from .appeals_policy import appeal_policy, grievance_policy
 
 __all__ = [
     "ActOnAppeal",
+    "AppealPage",
+    "AppealView",
     "FileAppeal",
     "GrievanceDeps",
     "ListAppeals",
     "SubjectLookup",
+    "SubjectRef",
     "act_on_appeal",
     "actor_label",
     "appeal_event",
@@ -106,6 +109,47 @@ class ListAppeals:
     household_id: str | None = None
     limit: int = 50
     offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppealView:
+    """An appeal as its reader sees it (the api answers it as `AppealRead`)."""
+
+    id: str
+    subject: SubjectRef
+    household_id: str
+    region_code: str
+    state: str
+    grounds: str
+    attachments: list[str]
+    decided_level: str
+    review_level: str
+    review_region: str
+    received_on: dt.date
+    deadline: dt.date
+    overdue: bool
+    outcome: str | None
+    reason: str | None
+    filed_by_role: str
+    #: the history as stored: action, from, to, by, role, at (ISO), note
+    history: list[dict[str, Any]]
+    allowed_actions: list[str]
+    explanation: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppealPage:
+    items: list[AppealView]
+    total: int
+    limit: int
+    offset: int
 
 
 def as_date(value: dt.date | dt.datetime) -> dt.date:
@@ -190,32 +234,32 @@ def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> d
     raise NotFound("no such appeal in your jurisdiction")
 
 
-def view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> dict[str, Any]:
+def view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> AppealView:
     """The read model (AppealRead)."""
     appeal = _domain(row)
     today = deps.now().date()
-    return {
-        "id": row["id"],
-        "subject": {"kind": row["subject_kind"], "id": row["subject_id"]},
-        "household_id": row["household_id"],
-        "region_code": row["region_code"],
-        "state": row["state"],
-        "grounds": row["grounds"],
-        "attachments": list(row["attachments"]),
-        "decided_level": row["decided_level"],
-        "review_level": row["review_level"],
-        "review_region": row["review_region"],
-        "received_on": appeal.received_on,
-        "deadline": appeal.deadline,
-        "overdue": is_overdue(appeal, today),
-        "outcome": row["outcome"],
-        "reason": row["reason"],
-        "filed_by_role": row["filed_by_role"],
-        "history": history_json(appeal.history),
-        "allowed_actions": allowed_actions(appeal, _who(p, row, deps.cipher)),
-        "explanation": row["explanation"],
-        "version": row["version"],
-    }
+    return AppealView(
+        id=row["id"],
+        subject=SubjectRef(kind=row["subject_kind"], id=row["subject_id"]),
+        household_id=row["household_id"],
+        region_code=row["region_code"],
+        state=row["state"],
+        grounds=row["grounds"],
+        attachments=list(row["attachments"]),
+        decided_level=row["decided_level"],
+        review_level=row["review_level"],
+        review_region=row["review_region"],
+        received_on=appeal.received_on,
+        deadline=appeal.deadline,
+        overdue=is_overdue(appeal, today),
+        outcome=row["outcome"],
+        reason=row["reason"],
+        filed_by_role=row["filed_by_role"],
+        history=history_json(appeal.history),
+        allowed_actions=allowed_actions(appeal, _who(p, row, deps.cipher)),
+        explanation=row["explanation"],
+        version=row["version"],
+    )
 
 
 async def _own_application(uow: Work, cmd: FileAppeal, deps: GrievanceDeps) -> SubjectFacts | None:
@@ -308,7 +352,7 @@ async def _standing(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> tuple[Le
     return decided_level(kind, stated=cmd.decided_level), {"verified_by": None, "stated_level": cmd.decided_level}
 
 
-async def file_appeal(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def file_appeal(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> AppealView:
     p = cmd.principal
     if p.role != "citizen" and not _is_officer(p):
         raise Forbidden("appeals are filed by the citizen concerned or an officer", code="role_not_allowed")
@@ -382,7 +426,7 @@ async def file_appeal(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> dict[s
     return view(row, p, deps)
 
 
-async def act_on_appeal(cmd: ActOnAppeal, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def act_on_appeal(cmd: ActOnAppeal, uow: Work, deps: GrievanceDeps) -> AppealView:
     p = cmd.principal
     repo = uow.appeals
     row = _visible(p, await repo.get(cmd.appeal_id), deps.cipher)
@@ -450,12 +494,12 @@ async def act_on_appeal(cmd: ActOnAppeal, uow: Work, deps: GrievanceDeps) -> dic
     return view(row, p, deps)
 
 
-async def get_appeal(p: Principal, appeal_id: str, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def get_appeal(p: Principal, appeal_id: str, uow: Work, deps: GrievanceDeps) -> AppealView:
     row = _visible(p, await uow.appeals.get(appeal_id), deps.cipher)
     return view(row, p, deps)
 
 
-async def list_appeals(cmd: ListAppeals, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def list_appeals(cmd: ListAppeals, uow: Work, deps: GrievanceDeps) -> AppealPage:
     p = cmd.principal
     if p.role != "citizen" and not _is_officer(p):
         raise Forbidden("appeals are for the appellant and officers", code="role_not_allowed")
@@ -467,4 +511,4 @@ async def list_appeals(cmd: ListAppeals, uow: Work, deps: GrievanceDeps) -> dict
         limit=cmd.limit,
         offset=cmd.offset,
     )
-    return {"items": [view(r, p, deps) for r in rows], "total": total, "limit": cmd.limit, "offset": cmd.offset}
+    return AppealPage(items=[view(r, p, deps) for r in rows], total=total, limit=cmd.limit, offset=cmd.offset)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from services.civil_affairs.application.ports import ComplaintsRepository, StaleVersion, Work
@@ -21,9 +22,32 @@ from . import appeals as appeals_uc
 from . import complaints as complaints_uc
 from .appeals_policy import appeal_policy, complaint_policy, grievance_policy_at
 
-__all__ = ["sweep_grievances"]
+__all__ = ["SweepCounts", "sweep_grievances"]
 
 log = logging.getLogger("fangfan.civil_affairs.appeals_sweep")
+
+
+@dataclass(frozen=True, slots=True)
+class SweepCounts:
+    """How many alerts of each kind one pass published."""
+
+    appeal_reminder_due: int = 0
+    appeal_overdue: int = 0
+    complaint_reminder_due: int = 0
+    complaint_overdue: int = 0
+
+    def by_kind(self) -> dict[str, int]:
+        """By event kind (`appeal.reminder_due`, …), as logged."""
+        return {
+            "appeal.reminder_due": self.appeal_reminder_due,
+            "appeal.overdue": self.appeal_overdue,
+            "complaint.reminder_due": self.complaint_reminder_due,
+            "complaint.overdue": self.complaint_overdue,
+        }
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kind().values())
 
 
 async def _policies(uow: Work, today: dt.date) -> Any:
@@ -68,19 +92,19 @@ async def _complaint_candidates(uow: Work, today: dt.date) -> list[tuple[str, st
     return out
 
 
-async def sweep_grievances(uow: Work, now: dt.datetime) -> dict[str, int]:
+async def sweep_grievances(uow: Work, now: dt.datetime) -> SweepCounts:
     """One pass (one transaction); returns how many alerts of each kind it published."""
     today = now.date()
     counts = {"appeal.reminder_due": 0, "appeal.overdue": 0, "complaint.reminder_due": 0, "complaint.overdue": 0}
     candidates = [*await _appeal_candidates(uow, today), *await _complaint_candidates(uow, today)]
     if not candidates:
-        return counts
+        return SweepCounts()
     alerts = uow.alerts
     # most candidates went out on an earlier pass: read those, insert only the rest
     known = await alerts.known({row["id"] for _, _, row, _ in candidates})
     todo = [c for c in candidates if (c[0], c[1]) not in known]
     if not todo:
-        return counts
+        return SweepCounts()
     rows = [
         {
             "kind": kind,
@@ -105,7 +129,12 @@ async def sweep_grievances(uow: Work, now: dt.datetime) -> dict[str, int]:
     for row, evs in escalations.values():
         await _record_escalation(repo, row, evs, now)
     await uow.commit()
-    return counts
+    return SweepCounts(
+        appeal_reminder_due=counts["appeal.reminder_due"],
+        appeal_overdue=counts["appeal.overdue"],
+        complaint_reminder_due=counts["complaint.reminder_due"],
+        complaint_overdue=counts["complaint.overdue"],
+    )
 
 
 async def _record_escalation(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from services.civil_affairs.application import enrolments as enrol_uc
-from services.civil_affairs.application.ports import StaleVersion, Work
+from services.civil_affairs.application.ports import EconomicCheck, StaleVersion, Work
 from services.civil_affairs.domain.applications import (
     Action,
     Application,
@@ -37,6 +37,10 @@ from shared.pii import FieldCipher
 __all__ = [
     "MAX_PAGE_SIZE",
     "ActOnApplication",
+    "ActedOnApplication",
+    "ApplicationPage",
+    "ApplicationView",
+    "ListApplications",
     "MemberInput",
     "RecordCheckResult",
     "SubmitApplication",
@@ -100,6 +104,45 @@ class RecordCheckResult:
     principal: Principal | None = None  # None: the background task (file drop-in, polling)
 
 
+@dataclass(frozen=True, slots=True)
+class ListApplications:
+    principal: Principal
+    today: dt.date
+    region: str | None = None
+    state: str | None = None  # a state, or several comma-separated
+    programme: str | None = None
+    household_id: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationView:
+    """An application as its reader sees it: the application (members by ref and birth date, never
+    an ID number), whether it is overdue and what the reader may do with it."""
+
+    application: Application
+    overdue: bool
+    allowed_actions: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationPage:
+    items: list[ApplicationView]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActedOnApplication:
+    """The application after the action, and the economic-check request `accept` created (to send
+    after the commit)."""
+
+    view: ApplicationView
+    check: CheckRecord | None
+
+
 def submitter_index(cipher: FieldCipher, principal: Principal) -> str:
     """A citizen's `sub` is their resident ID number: only its blind index is kept."""
     return cipher.blind_index(principal.sub if principal.role == "citizen" else f"{principal.role}:{principal.sub}")
@@ -114,34 +157,13 @@ def _refused(exc: TransitionRefused) -> Conflict:
     return Conflict(exc.message, code=exc.rule, rule=exc.rule, source=exc.source)
 
 
-def _view(app: Application, principal: Principal, index: str, today: dt.date) -> dict[str, Any]:
+def _view(app: Application, principal: Principal, index: str, today: dt.date) -> ApplicationView:
     applicant = index == app.submitter_index
-    return {
-        "id": app.id,
-        "programme": str(app.programme),
-        "region_code": app.region_code,
-        "household_id": app.household_id,
-        "state": str(app.state),
-        "submitted_at": app.submitted_at.isoformat(),
-        "state_since": app.state_since.isoformat(),
-        "deadline": app.deadline.isoformat() if app.deadline else None,
-        "township_deadline": app.township_deadline.isoformat(),
-        "total_deadline": app.total_deadline.isoformat(),
-        "overdue": app.overdue(today),
-        "notice_posted_on": app.notice_posted_on.isoformat() if app.notice_posted_on else None,
-        "notice_ends_on": app.notice_ends_on.isoformat() if app.notice_ends_on else None,
-        "time_limits": app.limits.to_doc(),
-        "members": [
-            {k: v for k, v in m.to_doc().items() if k != "birth_date"} | {"birth_year": m.birth_date.year}
-            for m in app.facts.members
-        ],
-        "income_annual": str(app.facts.income_annual),
-        "decision": app.decision.to_doc(),
-        "economic_check": app.check,
-        "history": list(app.history),
-        "allowed_actions": allowed_actions(app, principal.role, is_applicant=applicant, today=today),
-        "version": app.version,
-    }
+    return ApplicationView(
+        application=app,
+        overdue=app.overdue(today),
+        allowed_actions=allowed_actions(app, principal.role, is_applicant=applicant, today=today),
+    )
 
 
 def _visible(app: Application, principal: Principal, index: str) -> bool:
@@ -171,7 +193,7 @@ def _status_event(app: Application, before: ApplicationState, action: str) -> Ev
     )
 
 
-async def submit(cmd: SubmitApplication, work: Work, cipher: FieldCipher) -> dict[str, Any]:
+async def submit(cmd: SubmitApplication, work: Work, cipher: FieldCipher) -> ApplicationView:
     """A dibao or 特困 application (citizen for their own household, or an officer). The category is
     decided at once on the declared figures (and again on the check's)."""
     p = cmd.principal
@@ -257,7 +279,7 @@ async def submit(cmd: SubmitApplication, work: Work, cipher: FieldCipher) -> dic
 
 async def get_application(
     work: Work, principal: Principal, application_id: str, cipher: FieldCipher, today: dt.date
-) -> dict[str, Any]:
+) -> ApplicationView:
     app = await work.applications.get(application_id)
     index = submitter_index(cipher, principal)
     if app is None or not _visible(app, principal, index):
@@ -265,50 +287,36 @@ async def get_application(
     return _view(app, principal, index, today)
 
 
-async def list_applications(
-    work: Work,
-    principal: Principal,
-    cipher: FieldCipher,
-    today: dt.date,
-    *,
-    region: str | None,
-    state: str | None,
-    programme: str | None,
-    household_id: str | None,
-    page: int,
-    page_size: int,
-) -> dict[str, Any]:
+async def list_applications(cmd: ListApplications, work: Work, cipher: FieldCipher) -> ApplicationPage:
+    principal = cmd.principal
     index = submitter_index(cipher, principal)
     if principal.role == "citizen":
         prefix, by_submitter = "", index
     else:
         if not principal.is_officer:
             raise Forbidden("officers only")
-        prefix = region or principal.region
+        prefix = cmd.region or principal.region
         if not region_within(prefix, principal.region) and principal.role != "admin":
             raise NotFound("no such region in your jurisdiction")
         by_submitter = None
-    size = min(page_size, MAX_PAGE_SIZE)
+    size = min(cmd.page_size, MAX_PAGE_SIZE)
     items, total = await work.applications.page(
         region_prefix=prefix,
-        state=state,
-        programme=programme,
-        household_id=household_id,
+        state=cmd.state,
+        programme=cmd.programme,
+        household_id=cmd.household_id,
         submitter_index=by_submitter,
-        page=page,
+        page=cmd.page,
         page_size=size,
     )
-    return {
-        "items": [_view(a, principal, index, today) for a in items],
-        "total": total,
-        "page": page,
-        "page_size": size,
-    }
+    return ApplicationPage(
+        items=[_view(a, principal, index, cmd.today) for a in items], total=total, page=cmd.page, page_size=size
+    )
 
 
 async def act(
-    cmd: ActOnApplication, work: Work, cipher: FieldCipher, check_for: Any
-) -> tuple[dict[str, Any], CheckRecord | None]:
+    cmd: ActOnApplication, work: Work, cipher: FieldCipher, check_for: Callable[[str], EconomicCheck]
+) -> ActedOnApplication:
     """One action on an application. `accept` creates the economic-check request (sent after the
     commit, see `mark_check_sent`); county `approve` opens the enrolment."""
     p = cmd.principal
@@ -371,7 +379,7 @@ async def act(
         await enrol_uc.enrol_approved(work, after, by=actor(p), role=p.role, at=cmd.at)
     view = _view(after, p, index, cmd.at.date())
     await work.commit(view)
-    return view, check
+    return ActedOnApplication(view=view, check=check)
 
 
 async def reopen_on_appeal(
@@ -414,8 +422,8 @@ async def mark_check_sent(work: Work, check_id: str, reference: str | None, at: 
     await work.commit()
 
 
-async def record_check_result(cmd: RecordCheckResult, work: Work) -> dict[str, Any]:
-    """The check system answered (callback, polling or a result file)."""
+async def record_check_result(cmd: RecordCheckResult, work: Work) -> CheckRecord:
+    """The check system answered (callback, polling or a result file); returns the check with its result."""
     check = await work.checks.get(cmd.check_id)
     if check is None:
         raise NotFound("no such economic check")
@@ -429,7 +437,7 @@ async def record_check_result(cmd: RecordCheckResult, work: Work) -> dict[str, A
         raise NotFound("no such economic check")
     if check.status == "done":
         if check.result == cmd.result or (check.result and check.result.reference == cmd.result.reference):
-            return check.view()  # the same answer again (a retried callback or a file read twice)
+            return check  # the same answer again (a retried callback or a file read twice)
         raise Conflict("this check already has a result", code="check_already_answered")
     done = replace(check, status="done", result=cmd.result, reference=cmd.result.reference or check.reference)
     await work.checks.save(done)
@@ -440,9 +448,8 @@ async def record_check_result(cmd: RecordCheckResult, work: Work) -> dict[str, A
         await _save(work, app, after)
         if after.state is not app.state:
             work.add_event(_status_event(after, app.state, "check_result"))
-    view = done.view()
-    await work.commit(view)
-    return view
+    await work.commit(done)
+    return done
 
 
 async def time_out_checks(work: Work, today: dt.date, at: dt.datetime) -> int:

@@ -7,6 +7,7 @@ the unit handling a report (举报) never learns who filed it from this API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -39,8 +40,11 @@ from .appeals_policy import complaint_policy, grievance_policy
 
 __all__ = [
     "ActOnComplaint",
+    "ComplaintPage",
+    "ComplaintView",
     "FileComplaint",
     "ListComplaints",
+    "MaskedPerson",
     "act_on_complaint",
     "complaint_event",
     "complaint_view",
@@ -87,6 +91,55 @@ class ListComplaints:
     topic: str | None = None
     limit: int = 50
     offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedPerson:
+    id_number: str  # masked (110***********1234)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintView:
+    """A complaint as its reader sees it (the api answers it as `ComplaintRead`): the person and
+    the contact phone masked."""
+
+    id: str
+    channel: str
+    topic: str
+    text: str
+    household_id: str | None
+    person: MaskedPerson | None
+    contact_phone: str | None
+    region_code: str
+    officer_level: str | None
+    state: str
+    responsible_level: str
+    responsible_region: str
+    responsible_department: str | None
+    escalated_level: str | None
+    escalated_region: str | None
+    received_on: dt.date
+    ack_due: dt.date
+    reply_due: dt.date
+    acknowledged_on: dt.date | None
+    replied_on: dt.date | None
+    reply: str | None
+    satisfaction: str | None
+    reopen_count: int
+    overdue: bool
+    filed_by_role: str
+    history: list[dict[str, Any]]
+    allowed_actions: list[str]
+    explanation: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintPage:
+    items: list[ComplaintView]
+    total: int
+    limit: int
+    offset: int
 
 
 def subject_hash(cipher: FieldCipher, p: Principal) -> str:
@@ -161,47 +214,47 @@ def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> d
     raise NotFound("no such complaint in your jurisdiction")
 
 
-def complaint_view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> dict[str, Any]:
+def complaint_view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> ComplaintView:
     c = _domain(row)
     today = deps.now().date()
     open_ = c.state in (ComplaintState.RECEIVED, ComplaintState.ACCEPTED)
     person = None
     if row["person_id_enc"] is not None:
-        person = {"id_number": mask_id_number(deps.cipher.decrypt(row["person_id_enc"], context=_PERSON_CTX))}
+        person = MaskedPerson(mask_id_number(deps.cipher.decrypt(row["person_id_enc"], context=_PERSON_CTX)))
     phone = None
     if row["contact_phone_enc"] is not None:
         phone = mask_phone(deps.cipher.decrypt(row["contact_phone_enc"], context=_PHONE_CTX))
-    return {
-        "id": row["id"],
-        "channel": row["channel"],
-        "topic": row["topic"],
-        "text": row["text"],
-        "household_id": row["household_id"],
-        "person": person,
-        "contact_phone": phone,
-        "region_code": row["region_code"],
-        "officer_level": row["officer_level"],
-        "state": row["state"],
-        "responsible_level": row["responsible_level"],
-        "responsible_region": row["responsible_region"],
-        "responsible_department": row["responsible_department"],
-        "escalated_level": row["escalated_level"],
-        "escalated_region": row["escalated_region"],
-        "received_on": c.received_on,
-        "ack_due": c.ack_due,
-        "reply_due": c.reply_due,
-        "acknowledged_on": c.acknowledged_on,
-        "replied_on": c.replied_on,
-        "reply": row["reply"],
-        "satisfaction": row["satisfaction"],
-        "reopen_count": c.reopen_count,
-        "overdue": open_ and ((c.state is ComplaintState.RECEIVED and today > c.ack_due) or today > c.reply_due),
-        "filed_by_role": row["filed_by_role"],
-        "history": history_json(c.history),
-        "allowed_actions": allowed_actions(c, _who(p, row, deps.cipher)),
-        "explanation": row["explanation"],
-        "version": row["version"],
-    }
+    return ComplaintView(
+        id=row["id"],
+        channel=row["channel"],
+        topic=row["topic"],
+        text=row["text"],
+        household_id=row["household_id"],
+        person=person,
+        contact_phone=phone,
+        region_code=row["region_code"],
+        officer_level=row["officer_level"],
+        state=row["state"],
+        responsible_level=row["responsible_level"],
+        responsible_region=row["responsible_region"],
+        responsible_department=row["responsible_department"],
+        escalated_level=row["escalated_level"],
+        escalated_region=row["escalated_region"],
+        received_on=c.received_on,
+        ack_due=c.ack_due,
+        reply_due=c.reply_due,
+        acknowledged_on=c.acknowledged_on,
+        replied_on=c.replied_on,
+        reply=row["reply"],
+        satisfaction=row["satisfaction"],
+        reopen_count=c.reopen_count,
+        overdue=open_ and ((c.state is ComplaintState.RECEIVED and today > c.ack_due) or today > c.reply_due),
+        filed_by_role=row["filed_by_role"],
+        history=history_json(c.history),
+        allowed_actions=allowed_actions(c, _who(p, row, deps.cipher)),
+        explanation=row["explanation"],
+        version=row["version"],
+    )
 
 
 def _channel_allowed(p: Principal, channel: Channel) -> None:
@@ -218,7 +271,7 @@ def _channel_allowed(p: Principal, channel: Channel) -> None:
         )
 
 
-async def file_complaint(cmd: FileComplaint, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def file_complaint(cmd: FileComplaint, uow: Work, deps: GrievanceDeps) -> ComplaintView:
     p = cmd.principal
     if p.role not in ("citizen", "department") and not _is_officer(p):
         raise Forbidden("complaints are filed by citizens, officers and departments", code="role_not_allowed")
@@ -321,7 +374,7 @@ def _transfer_target(cmd: ActOnComplaint, row: dict[str, Any]) -> Route | None:
     return Route(level=level, region=cmd.to_region, rule="transfer (转办)")
 
 
-async def act_on_complaint(cmd: ActOnComplaint, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def act_on_complaint(cmd: ActOnComplaint, uow: Work, deps: GrievanceDeps) -> ComplaintView:
     p = cmd.principal
     repo = uow.complaints
     row = _visible(p, await repo.get(cmd.complaint_id), deps.cipher)
@@ -389,12 +442,12 @@ async def act_on_complaint(cmd: ActOnComplaint, uow: Work, deps: GrievanceDeps) 
     return complaint_view(row, p, deps)
 
 
-async def get_complaint(p: Principal, complaint_id: str, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def get_complaint(p: Principal, complaint_id: str, uow: Work, deps: GrievanceDeps) -> ComplaintView:
     row = _visible(p, await uow.complaints.get(complaint_id), deps.cipher)
     return complaint_view(row, p, deps)
 
 
-async def list_complaints(cmd: ListComplaints, uow: Work, deps: GrievanceDeps) -> dict[str, Any]:
+async def list_complaints(cmd: ListComplaints, uow: Work, deps: GrievanceDeps) -> ComplaintPage:
     p = cmd.principal
     mine = subject_hash(deps.cipher, p)
     rows, total = await uow.complaints.page(
@@ -406,9 +459,6 @@ async def list_complaints(cmd: ListComplaints, uow: Work, deps: GrievanceDeps) -
         limit=cmd.limit,
         offset=cmd.offset,
     )
-    return {
-        "items": [complaint_view(r, p, deps) for r in rows],
-        "total": total,
-        "limit": cmd.limit,
-        "offset": cmd.offset,
-    }
+    return ComplaintPage(
+        items=[complaint_view(r, p, deps) for r in rows], total=total, limit=cmd.limit, offset=cmd.offset
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,7 +26,6 @@ from services.civil_affairs.domain.enrolments import (
     record_recheck,
     set_suspended,
     start_voluntary_exit,
-    to_doc,
 )
 from services.civil_affairs.domain.programmes import MemberFacts, Programme
 from shared.auth import Principal
@@ -36,19 +34,35 @@ from shared.events import Event
 from shared.identifiers import region_within
 
 __all__ = [
+    "EnrolmentPage",
+    "ExcludeRefusingMember",
+    "ListEnrolments",
+    "ListPayments",
+    "ListRechecksDue",
+    "PaymentPage",
+    "PaymentRun",
+    "RecheckDue",
+    "RecheckRecorded",
+    "RechecksDue",
+    "RecordPaymentDecision",
     "RecordRecheck",
     "RegisterEnrolment",
     "RunPayments",
+    "SetSuspension",
+    "StartVoluntaryExit",
     "enrol_approved",
     "get_enrolment",
+    "jurisdiction_prefix",
     "list_enrolments",
     "list_payments",
     "offers_refused",
+    "parse_period",
     "payment_recorded",
     "recheck",
     "rechecks_due",
     "register_existing",
     "run_payments",
+    "suspend",
     "voluntary_exit",
 ]
 
@@ -71,15 +85,6 @@ def _event(name: str, e: Enrolment, **data: Any) -> Event:
         },
         source="civil_affairs",
     )
-
-
-def view(e: Enrolment) -> dict[str, Any]:
-    d = to_doc(e)
-    d["members"] = [
-        {k: v for k, v in m.items() if k != "birth_date"} | {"birth_year": int(m["birth_date"][:4])}
-        for m in d["members"]
-    ]
-    return d
 
 
 def _visible(e: Enrolment, principal: Principal) -> bool:
@@ -209,7 +214,7 @@ class RegisterEnrolment:
     at: dt.datetime
 
 
-async def register_existing(cmd: RegisterEnrolment, work: Work) -> dict[str, Any]:
+async def register_existing(cmd: RegisterEnrolment, work: Work) -> Enrolment:
     p = cmd.principal
     if p.role not in ("township", "county", "admin") or not p.sees(cmd.region_code):
         raise NotFound("no such region in your jurisdiction")
@@ -235,16 +240,15 @@ async def register_existing(cmd: RegisterEnrolment, work: Work) -> dict[str, Any
         application_id=None,
         how="registered_existing",
     )
-    out = view(e)
-    await work.commit(out)
-    return out
+    await work.commit(e)
+    return e
 
 
-async def get_enrolment(work: Work, principal: Principal, enrolment_id: str) -> dict[str, Any]:
+async def get_enrolment(work: Work, principal: Principal, enrolment_id: str) -> Enrolment:
     e = await work.enrolments.get(enrolment_id)
     if e is None or not _visible(e, principal):
         raise NotFound("no such enrolment")
-    return view(e)
+    return e
 
 
 def jurisdiction_prefix(principal: Principal, region: str | None) -> str:
@@ -254,47 +258,85 @@ def jurisdiction_prefix(principal: Principal, region: str | None) -> str:
     return prefix
 
 
-async def list_enrolments(
-    work: Work,
-    principal: Principal,
-    *,
-    region: str | None,
-    status: str | None,
-    programme: str | None,
-    household_id: str | None,
-    page: int,
-    page_size: int,
-) -> dict[str, Any]:
-    size = min(page_size, MAX_PAGE_SIZE)
+@dataclass(frozen=True, slots=True)
+class ListEnrolments:
+    principal: Principal
+    region: str | None = None
+    status: str | None = None  # a status, or several comma-separated
+    programme: str | None = None
+    household_id: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentPage:
+    items: list[Enrolment]
+    total: int
+    page: int
+    page_size: int
+
+
+async def list_enrolments(cmd: ListEnrolments, work: Work) -> EnrolmentPage:
+    size = min(cmd.page_size, MAX_PAGE_SIZE)
     items, total = await work.enrolments.page(
-        region_prefix=jurisdiction_prefix(principal, region),
-        status=status,
-        programme=programme,
-        household_id=household_id,
-        page=page,
+        region_prefix=jurisdiction_prefix(cmd.principal, cmd.region),
+        status=cmd.status,
+        programme=cmd.programme,
+        household_id=cmd.household_id,
+        page=cmd.page,
         page_size=size,
     )
-    return {"items": [view(e) for e in items], "total": total, "page": page, "page_size": size}
+    return EnrolmentPage(items=list(items), total=total, page=cmd.page, page_size=size)
 
 
-async def rechecks_due(work: Work, principal: Principal, *, region: str | None, before: dt.date) -> dict[str, Any]:
-    items = await work.enrolments.due_for_recheck(region_prefix=jurisdiction_prefix(principal, region), before=before)
-    return {
-        "due_before": before.isoformat(),
-        "items": [
-            {
-                "enrolment_id": e.id,
-                "household_id": e.household_id,
-                "region_code": e.region_code,
-                "programme": str(e.programme),
-                "status": str(e.status),
-                "next_recheck_on": e.next_recheck_on.isoformat(),
-                "schedule": next((h.get("schedule") for h in reversed(e.history) if h.get("schedule")), None),
-            }
+@dataclass(frozen=True, slots=True)
+class ListRechecksDue:
+    principal: Principal
+    before: dt.date
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckDue:
+    enrolment_id: str
+    household_id: str
+    region_code: str
+    programme: str
+    status: str
+    next_recheck_on: dt.date
+    schedule: Any  # the schedule recorded with the last due date set (e.g. "monthly"), if any
+
+
+@dataclass(frozen=True, slots=True)
+class RechecksDue:
+    due_before: dt.date
+    items: list[RecheckDue]
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+
+async def rechecks_due(cmd: ListRechecksDue, work: Work) -> RechecksDue:
+    items = await work.enrolments.due_for_recheck(
+        region_prefix=jurisdiction_prefix(cmd.principal, cmd.region), before=cmd.before
+    )
+    return RechecksDue(
+        due_before=cmd.before,
+        items=[
+            RecheckDue(
+                enrolment_id=e.id,
+                household_id=e.household_id,
+                region_code=e.region_code,
+                programme=str(e.programme),
+                status=str(e.status),
+                next_recheck_on=e.next_recheck_on,
+                schedule=next((h.get("schedule") for h in reversed(e.history) if h.get("schedule")), None),
+            )
             for e in items
         ],
-        "total": len(items),
-    }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +363,13 @@ async def _get_for_write(work: Work, principal: Principal, enrolment_id: str, ve
     return e
 
 
-async def recheck(cmd: RecordRecheck, work: Work) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RecheckRecorded:
+    enrolment: Enrolment
+    outcome: str  # continues | amount_changed | gradual_exit | exited (domain record_recheck)
+
+
+async def recheck(cmd: RecordRecheck, work: Work) -> RecheckRecorded:
     e = await _get_for_write(work, cmd.principal, cmd.enrolment_id, cmd.version)
     policy = await work.policy(e.region_code, cmd.at.date())
     try:
@@ -351,18 +399,28 @@ async def recheck(cmd: RecordRecheck, work: Work) -> dict[str, Any]:
         )
     elif outcome == "exited":
         work.add_event(_event("exited", after, reason="tekun_conditions_no_longer_met", last_month=after.last_month))
-    out = view(after) | {"outcome": outcome}
+    out = RecheckRecorded(enrolment=after, outcome=outcome)
     await work.commit(out)
     return out
 
 
-async def voluntary_exit(
-    work: Work, principal: Principal, enrolment_id: str, *, months: int | None, at: dt.datetime, version: int | None
-) -> dict[str, Any]:
-    e = await _get_for_write(work, principal, enrolment_id, version)
-    policy = await work.policy(e.region_code, at.date())
+@dataclass(frozen=True, slots=True)
+class StartVoluntaryExit:
+    principal: Principal
+    enrolment_id: str
+    at: dt.datetime
+    months: int | None = None  # extra months (1 to the policy maximum)
+    version: int | None = None
+
+
+async def voluntary_exit(cmd: StartVoluntaryExit, work: Work) -> Enrolment:
+    principal = cmd.principal
+    e = await _get_for_write(work, principal, cmd.enrolment_id, cmd.version)
+    policy = await work.policy(e.region_code, cmd.at.date())
     try:
-        after = start_voluntary_exit(e, months=months, policy=policy, by=principal.sub, role=principal.role, at=at)
+        after = start_voluntary_exit(
+            e, months=cmd.months, policy=policy, by=principal.sub, role=principal.role, at=cmd.at
+        )
     except EnrolmentRefused as exc:
         raise _refused(exc) from None
     await _save(work, e, after)
@@ -376,23 +434,29 @@ async def voluntary_exit(
             source=policy.sources["voluntary_exit_months_max"],
         )
     )
-    out = view(after)
-    await work.commit(out)
-    return out
+    await work.commit(after)
+    return after
 
 
-async def suspend(
-    work: Work, principal: Principal, enrolment_id: str, *, suspended: bool, reason: str, at: dt.datetime
-) -> dict[str, Any]:
-    e = await _get_for_write(work, principal, enrolment_id, None)
+@dataclass(frozen=True, slots=True)
+class SetSuspension:
+    principal: Principal
+    enrolment_id: str
+    suspended: bool  # False: resume
+    reason: str
+    at: dt.datetime
+
+
+async def suspend(cmd: SetSuspension, work: Work) -> Enrolment:
+    p = cmd.principal
+    e = await _get_for_write(work, p, cmd.enrolment_id, None)
     try:
-        after = set_suspended(e, suspended, by=principal.sub, role=principal.role, at=at, reason=reason)
+        after = set_suspended(e, cmd.suspended, by=p.sub, role=p.role, at=cmd.at, reason=cmd.reason)
     except EnrolmentRefused as exc:
         raise _refused(exc) from None
     await _save(work, e, after)
-    out = view(after)
-    await work.commit(out)
-    return out
+    await work.commit(after)
+    return after
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +468,20 @@ class RunPayments:
     role: str = "county"
 
 
-async def run_payments(cmd: RunPayments, work: Work) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PaymentRun:
+    """What one run of a month did: orders written, enrolments already ordered for the month, not
+    payable in it, and exits closed."""
+
+    period: str
+    region: str
+    ordered: int = 0
+    already_ordered: int = 0
+    not_payable: int = 0
+    exited: int = 0
+
+
+async def run_payments(cmd: RunPayments, work: Work) -> PaymentRun:
     """The monthly run: one order per payable enrolment for the period (at most one: re-running is
     harmless), each with its `payment_ordered` event in the same transaction; exits whose last
     month is ordered (or past) are closed."""
@@ -465,86 +542,101 @@ async def run_payments(cmd: RunPayments, work: Work) -> dict[str, Any]:
             await _save(work, e, closed)
             work.add_event(_event("exited", closed, reason=e.exit_kind, last_month=cmd.period))
             counts["exited"] += 1
-    out = {"period": cmd.period, "region": cmd.region_prefix, **counts}
+    out = PaymentRun(
+        period=cmd.period,
+        region=cmd.region_prefix,
+        ordered=counts["ordered"],
+        already_ordered=counts["already_ordered"],
+        not_payable=counts["not_payable"],
+        exited=counts["exited"],
+    )
     await work.commit(out)
     return out
 
 
-def _order_view(o: PaymentOrder) -> dict[str, Any]:
-    return {
-        "payment_id": o.id,
-        "enrolment_id": o.enrolment_id,
-        "period": o.period,
-        "kind": o.kind,
-        "household_id": o.household_id,
-        "region_code": o.region_code,
-        "status": o.status,
-        "inputs": dict(o.inputs),
-        "funding_source": o.funding_source,
-        "amount": o.amount,
-        "decision_id": o.decision_id,
-        "decision_state": o.decision_state,
-        "created_at": o.created_at.isoformat(),
-        "recorded_at": o.recorded_at.isoformat() if o.recorded_at else None,
-    }
+@dataclass(frozen=True, slots=True)
+class ListPayments:
+    principal: Principal
+    region: str | None = None
+    period: str | None = None
+    enrolment_id: str | None = None
+    page: int = 1
+    page_size: int = 50
 
 
-async def list_payments(
-    work: Work,
-    principal: Principal,
-    *,
-    region: str | None,
-    period: str | None,
-    enrolment_id: str | None,
-    page: int,
-    page_size: int,
-) -> dict[str, Any]:
-    size = min(page_size, MAX_PAGE_SIZE)
+@dataclass(frozen=True, slots=True)
+class PaymentPage:
+    items: list[PaymentOrder]
+    total: int
+    page: int
+    page_size: int
+
+
+async def list_payments(cmd: ListPayments, work: Work) -> PaymentPage:
+    size = min(cmd.page_size, MAX_PAGE_SIZE)
     items, total = await work.payments.page(
-        region_prefix=jurisdiction_prefix(principal, region),
-        period=period,
-        enrolment_id=enrolment_id,
-        page=page,
+        region_prefix=jurisdiction_prefix(cmd.principal, cmd.region),
+        period=cmd.period,
+        enrolment_id=cmd.enrolment_id,
+        page=cmd.page,
         page_size=size,
     )
-    return {"items": [_order_view(o) for o in items], "total": total, "page": page, "page_size": size}
+    return PaymentPage(items=list(items), total=total, page=cmd.page, page_size=size)
 
 
-async def payment_recorded(work: Work, data: Mapping[str, Any], at: dt.datetime) -> bool:
-    """A subsidy decision event for one of our orders: the order is `recorded` with the decision
-    id and the amount (subsidy computed it). Events for other decisions are ignored."""
-    payment_id = data.get("payment_id")
-    if not isinstance(payment_id, str):
-        return False
-    order = await work.payments.get(payment_id)
+@dataclass(frozen=True, slots=True)
+class RecordPaymentDecision:
+    """Subsidy decided on a payment order (`subsidy.decision_*`): the order is recorded with the
+    decision and the amount subsidy computed."""
+
+    payment_id: str
+    decision_id: str
+    decision_state: str
+    amount: str  # as the event gives it: a non-decimal amount on one of our orders is refused
+    at: dt.datetime
+
+
+async def payment_recorded(cmd: RecordPaymentDecision, work: Work) -> bool:
+    """The order is `recorded` with the decision id and the amount (subsidy computed it). False:
+    not one of our orders (a decision for another service's payment). Raises ValueError on an
+    order of ours without a decimal amount (a poison event)."""
+    order = await work.payments.get(cmd.payment_id)
     if order is None:
         return False
     try:
-        amount = str(Decimal(str(data.get("amount"))).quantize(Decimal("0.01")))
+        amount = str(Decimal(cmd.amount).quantize(Decimal("0.01")))
     except (InvalidOperation, ValueError):
         raise ValueError("subsidy decision without a decimal amount") from None
     await work.payments.mark_recorded(
-        payment_id,
-        decision_id=str(data.get("decision_id", "")),
-        decision_state=str(data.get("state", "")),
-        amount=amount,
-        at=at,
+        cmd.payment_id, decision_id=cmd.decision_id, decision_state=cmd.decision_state, amount=amount, at=cmd.at
     )
     await work.commit()
     return True
 
 
-async def offers_refused(work: Work, data: Mapping[str, Any], at: dt.datetime) -> int:
-    """`employment.offers_refused`: the person's own dibao share stops in each open dibao enrolment
-    of the household that covers them (excluded_members + 1), with the explanation in its history."""
-    household_id, person_ref = data.get("household_id"), data.get("person_ref")
-    if not isinstance(household_id, str) or not isinstance(person_ref, str):
-        raise ValueError("offers_refused without household_id / person_ref")
-    refusals = int(data.get("refusals", 3))
-    ids: Sequence[str] = [str(x) for x in data.get("recommendation_ids") or ()]
+@dataclass(frozen=True, slots=True)
+class ExcludeRefusingMember:
+    """`employment.offers_refused`: a covered person refused suitable job offers without valid reason."""
+
+    household_id: str
+    person_ref: str
+    refusals: int
+    recommendation_ids: tuple[str, ...]
+    at: dt.datetime
+
+
+async def offers_refused(cmd: ExcludeRefusingMember, work: Work) -> int:
+    """The person's own dibao share stops in each open dibao enrolment of the household that covers
+    them (excluded_members + 1), with the explanation in its history. Returns how many changed."""
     changed = 0
-    for e in await work.enrolments.open_for_household(household_id):
-        after, did = exclude_member(e, person_ref=person_ref, refusals=refusals, recommendation_ids=list(ids), at=at)
+    for e in await work.enrolments.open_for_household(cmd.household_id):
+        after, did = exclude_member(
+            e,
+            person_ref=cmd.person_ref,
+            refusals=cmd.refusals,
+            recommendation_ids=list(cmd.recommendation_ids),
+            at=cmd.at,
+        )
         if not did:
             continue
         await _save(work, e, after)
@@ -552,7 +644,7 @@ async def offers_refused(work: Work, data: Mapping[str, Any], at: dt.datetime) -
             _event(
                 "member_excluded",
                 after,
-                person_ref=person_ref,
+                person_ref=cmd.person_ref,
                 excluded_members=len(after.excluded_members),
                 rule="three_refused_job_offers",
                 source=after.history[-1]["source"],

@@ -42,6 +42,13 @@ from .actors import actor_label
 __all__ = [
     "ActOnRelief",
     "ListRelief",
+    "RecordReliefAnswer",
+    "ReliefDeadlines",
+    "ReliefLimit",
+    "ReliefPage",
+    "ReliefPayment",
+    "ReliefPolicyRef",
+    "ReliefView",
     "SubmitRelief",
     "act_on_relief",
     "get_relief",
@@ -60,7 +67,7 @@ _SUBMITTERS = frozenset({"village", "township", "county", "province", "admin", "
 _READERS = _SUBMITTERS | {"department"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmitRelief:
     region_code: str
     reason: str
@@ -70,7 +77,7 @@ class SubmitRelief:
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActOnRelief:
     request_id: str
     action: str
@@ -80,7 +87,7 @@ class ActOnRelief:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListRelief:
     region: str | None = None
     state: str | None = None
@@ -88,6 +95,80 @@ class ListRelief:
     overdue: bool = False
     before: int | None = None
     limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefLimit:
+    """The relief figures in force for a region on a day."""
+
+    region_code: str
+    as_of: dt.date
+    policy: ReliefPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefPayment:
+    """A payment order of a request; amounts in yuan, to the fen."""
+
+    payment_id: str
+    amount: Decimal | None
+    funding_source: str
+    approved_level: str
+    status: str  # ordered | recorded | refused
+    decision_id: str | None
+    recorded_amount: Decimal | None
+    refusal: dict[str, Any] | None
+    ordered_at: dt.datetime | None
+    recorded_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefPolicyRef:
+    id: str
+    version: str
+    as_of: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefDeadlines:
+    paperwork_due_on: dt.date | None
+    paperwork_overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefView:
+    """A temporary-relief request as its reader sees it; amounts in yuan to the fen, datetimes aware."""
+
+    id: str
+    seq: int
+    state: str
+    region_code: str
+    household_id: str | None
+    household: dict[str, Any] | None
+    reason: str
+    description: str | None
+    requested_amount: Decimal
+    approved_amount: Decimal | None
+    approved_level: str | None
+    township_limit: Decimal | None
+    policy: ReliefPolicyRef
+    explanations: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    allowed_actions: list[str]
+    deadlines: ReliefDeadlines
+    paperwork: dict[str, Any] | None
+    rejection_reason: str | None
+    payments: list[ReliefPayment]
+    submitted_by: str  # "citizen" for a citizen (never their ID number), else the officer's sub
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReliefPage:
+    items: list[ReliefView]
+    next_before: int | None  # keyset cursor: the last item's `seq` when the page is full
 
 
 def _fen(amount: Decimal) -> int:
@@ -98,12 +179,14 @@ def _yuan(fen: int | None) -> str | None:
     return None if fen is None else f"{Decimal(fen).scaleb(-2):.2f}"
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite gives naive datetimes back; we store aware ones
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+def _amount(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen).scaleb(-2)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite gives naive datetimes back; we store aware ones
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 async def _policy(uow: Work, region_code: str, as_of: dt.date) -> ReliefPolicy:
@@ -143,19 +226,19 @@ def _no_personal_data(value: Any, path: str) -> None:
         ) from None
 
 
-async def relief_limit(uow: Work, principal: Principal, region_code: str, as_of: dt.date) -> dict[str, Any]:
+async def relief_limit(uow: Work, principal: Principal, region_code: str, as_of: dt.date) -> ReliefLimit:
     """The relief figures in force (township limit with its computation) for a region."""
     if principal.role not in _READERS:
         raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
     if not principal.sees(region_code):
         raise NotFound(f"no region {region_code} in your jurisdiction")
     policy = await _policy(uow, region_code, as_of)
-    return {"region_code": region_code, "as_of": as_of.isoformat(), **policy.as_dict()}
+    return ReliefLimit(region_code=region_code, as_of=as_of, policy=policy)
 
 
 async def submit_relief(
     uow: Work, principal: Principal, cmd: SubmitRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
-) -> dict[str, Any]:
+) -> ReliefView:
     if principal.role not in _SUBMITTERS:
         raise Forbidden("this role cannot request temporary relief", code="role_not_allowed")
     if not principal.sees(cmd.region_code):
@@ -243,7 +326,7 @@ def _payment_event(
 
 async def act_on_relief(
     uow: Work, principal: Principal, cmd: ActOnRelief, *, cipher: FieldCipher, now: dt.datetime, today: dt.date
-) -> dict[str, Any]:
+) -> ReliefView:
     repo = uow.relief
     row = await _visible(repo, cmd.request_id, principal, cipher)
     policy = await _policy(uow, row.region_code, row.as_of)
@@ -368,14 +451,14 @@ async def subject_facts(uow: Work, principal: Principal, request_id: str, cipher
 
 async def get_relief(
     uow: Work, principal: Principal, request_id: str, *, cipher: FieldCipher, today: dt.date
-) -> dict[str, Any]:
+) -> ReliefView:
     repo = uow.relief
     return await _read(uow, await _visible(repo, request_id, principal, cipher), principal, today)
 
 
 async def list_relief(
     uow: Work, principal: Principal, q: ListRelief, *, cipher: FieldCipher, today: dt.date
-) -> dict[str, Any]:
+) -> ReliefPage:
     if principal.role not in _READERS:
         raise Forbidden("this role cannot read temporary relief", code="role_not_allowed")
     region = principal.region if q.region is None else q.region
@@ -395,75 +478,79 @@ async def list_relief(
     )
     items = [await _read(uow, r, principal, today) for r in rows]
     nxt = rows[-1].seq if len(rows) == q.limit else None
-    return {"items": items, "next_before": nxt}
+    return ReliefPage(items=items, next_before=nxt)
 
 
-async def _read(uow: Work, row: Any, principal: Principal, today: dt.date) -> dict[str, Any]:
+async def _read(uow: Work, row: Any, principal: Principal, today: dt.date) -> ReliefView:
     policy = await _policy(uow, row.region_code, row.as_of)
     state = ReliefState(row.state)
     payments = [
-        {
-            "payment_id": p.payment_id,
-            "amount": _yuan(p.amount_fen),
-            "funding_source": p.funding_source,
-            "approved_level": p.approved_level,
-            "status": p.status,
-            "decision_id": p.decision_id,
-            "recorded_amount": _yuan(p.recorded_fen),
-            "refusal": None if p.refusal is None else json.loads(p.refusal),
-            "ordered_at": _iso(p.ordered_at),
-            "recorded_at": _iso(p.recorded_at),
-        }
+        ReliefPayment(
+            payment_id=p.payment_id,
+            amount=_amount(p.amount_fen),
+            funding_source=p.funding_source,
+            approved_level=p.approved_level,
+            status=p.status,
+            decision_id=p.decision_id,
+            recorded_amount=_amount(p.recorded_fen),
+            refusal=None if p.refusal is None else json.loads(p.refusal),
+            ordered_at=_aware(p.ordered_at),
+            recorded_at=_aware(p.recorded_at),
+        )
         for p in await uow.relief.payments(row.id)
     ]
     requested = Decimal(row.requested_fen).scaleb(-2)
-    return {
-        "id": row.id,
-        "seq": row.seq,
-        "state": row.state,
-        "region_code": row.region_code,
-        "household_id": row.household_id,
-        "household": None if row.household is None else json.loads(row.household),
-        "reason": row.reason,
-        "description": row.description,
-        "requested_amount": _yuan(row.requested_fen),
-        "approved_amount": _yuan(row.approved_fen),
-        "approved_level": row.approved_level,
-        "township_limit": _yuan(row.limit_fen),
-        "policy": {"id": row.policy_id, "version": row.policy_version, "as_of": row.as_of.isoformat()},
-        "explanations": json.loads(row.explanations),
-        "history": json.loads(row.history),
-        "allowed_actions": allowed_actions(state, principal.role, amount=requested, policy=policy),
-        "deadlines": {
-            "paperwork_due_on": None if row.paperwork_due_on is None else row.paperwork_due_on.isoformat(),
-            "paperwork_overdue": is_overdue(state, row.paperwork_due_on, today),
-        },
-        "paperwork": None if row.paperwork is None else json.loads(row.paperwork),
-        "rejection_reason": row.rejection_reason,
-        "payments": payments,
-        "submitted_by": "citizen" if row.submitted_role == "citizen" else row.submitted_by,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-        "version": row.version,
-    }
+    return ReliefView(
+        id=row.id,
+        seq=row.seq,
+        state=row.state,
+        region_code=row.region_code,
+        household_id=row.household_id,
+        household=None if row.household is None else json.loads(row.household),
+        reason=row.reason,
+        description=row.description,
+        requested_amount=requested,
+        approved_amount=_amount(row.approved_fen),
+        approved_level=row.approved_level,
+        township_limit=_amount(row.limit_fen),
+        policy=ReliefPolicyRef(id=row.policy_id, version=row.policy_version, as_of=row.as_of),
+        explanations=json.loads(row.explanations),
+        history=json.loads(row.history),
+        allowed_actions=allowed_actions(state, principal.role, amount=requested, policy=policy),
+        deadlines=ReliefDeadlines(
+            paperwork_due_on=row.paperwork_due_on,
+            paperwork_overdue=is_overdue(state, row.paperwork_due_on, today),
+        ),
+        paperwork=None if row.paperwork is None else json.loads(row.paperwork),
+        rejection_reason=row.rejection_reason,
+        payments=payments,
+        submitted_by="citizen" if row.submitted_role == "citizen" else row.submitted_by,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        version=row.version,
+    )
 
 
-async def record_payment_answer(uow: Work, ev: Event, *, at: dt.datetime) -> str | None:
-    """Subsidy's answer to one of our payment orders: `decision_approved` → `recorded` with the
-    decision id and amount; `decision_refused` → `refused` with the code and reason. Events
-    without a relief order (other decisions, dibao enrolments) are ignored. Returns the new status."""
-    data = ev.data
-    payment_id, reference = data.get("payment_id"), data.get("reference")
-    if not payment_id or not isinstance(reference, dict) or reference.get("kind") != "relief_request":
-        return None
-    repo = uow.relief
-    if ev.name == "decision_approved":
-        amount = Decimal(str(data.get("amount") or "0"))
-        values = {"status": "recorded", "decision_id": data.get("decision_id"), "recorded_fen": _fen(amount)}
-    elif ev.name == "decision_refused":
-        refusal = {"code": data.get("code"), "reason": data.get("reason")}
-        values = {"status": "refused", "refusal": json.dumps(refusal, ensure_ascii=False)}
+@dataclass(frozen=True, slots=True)
+class RecordReliefAnswer:
+    """Subsidy's answer to one of our relief payment orders: approved (`decision_id`, the amount
+    it recorded) or refused (`refusal`: its code and reason)."""
+
+    payment_id: str
+    at: dt.datetime
+    decision_id: str | None = None
+    amount: Decimal | None = None
+    refusal: Mapping[str, Any] | None = None
+
+
+async def record_payment_answer(cmd: RecordReliefAnswer, uow: Work) -> str | None:
+    """`decision_approved` → `recorded` with the decision id and amount; `decision_refused` →
+    `refused` with the code and reason. Returns the new status (None: the order is unknown or
+    already answered, a redelivery)."""
+    values: dict[str, Any]
+    if cmd.refusal is None:
+        values = {"status": "recorded", "decision_id": cmd.decision_id, "recorded_fen": _fen(cmd.amount or Decimal(0))}
     else:
-        return None
-    changed = await repo.mark_payment(str(payment_id), {**values, "recorded_at": at})
+        values = {"status": "refused", "refusal": json.dumps(dict(cmd.refusal), ensure_ascii=False)}
+    changed = await uow.relief.mark_payment(cmd.payment_id, {**values, "recorded_at": cmd.at})
     return str(values["status"]) if changed else None
