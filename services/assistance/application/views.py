@@ -1,8 +1,8 @@
 """The read models the assistance use cases answer with (frozen dataclasses; #21): plans with
 their measures and histories, measures, contact persons (name and phone masked), visits and the
 visit schedule, employment records and the 1 + 5 standard, job offers, statistics, the overdue
-sweep. Values keep their types (dates, datetimes, Decimal-free counts); free text is masked here,
-once; the routers (`api/bodies.py`) turn them into the JSON of the API."""
+sweep. Values keep their types (dates, datetimes, int counts); free text, names and phone numbers
+are masked here; the routers (`api/bodies.py`) turn them into the JSON of the API."""
 
 from __future__ import annotations
 
@@ -289,7 +289,7 @@ class MeasureCount:
 class VisitCounts:
     """Visits due (next 30 days), done (this month) and overdue for a village or a contact person."""
 
-    key: Any  # the village code, or the contact id (None: plans without a contact)
+    key: str | None  # the village code, or the contact id (None: plans without a contact)
     due: int
     done: int
     overdue: int
