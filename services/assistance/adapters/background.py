@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from services.assistance.application.context import AssistanceExtras
-from services.assistance.application.sweep import sweep_overdue
+from services.assistance.application.sweep import SweepResult, sweep_overdue
 from shared.app import ServiceContext
 
 from .unit_of_work import assistance_work
@@ -17,7 +17,7 @@ __all__ = ["overdue_sweep", "run_sweep"]
 log = logging.getLogger("fangfan.assistance.sweep")
 
 
-async def run_sweep(ctx: ServiceContext[AssistanceExtras]) -> dict[str, int]:
+async def run_sweep(ctx: ServiceContext[AssistanceExtras]) -> SweepResult:
     """One pass at the service clock's now; returns how many events of each kind it published."""
     async with ctx.uow() as uow:
         return await sweep_overdue(assistance_work(uow), ctx.now())
@@ -29,7 +29,7 @@ async def overdue_sweep(ctx: ServiceContext[AssistanceExtras]) -> None:
         await asyncio.sleep(float(ctx.extras.sweep_interval_s))
         try:
             counts = await run_sweep(ctx)
-            if any(counts.values()):
+            if counts.published:
                 log.info("overdue sweep published %s", counts)
         except asyncio.CancelledError:
             raise

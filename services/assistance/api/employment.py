@@ -14,6 +14,7 @@ from services.assistance.application import employment_reads as reads
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
+from .bodies import record_body, standard_body
 from .deps import get_reads, get_work
 from .schemas import EmploymentRecordCreate, EmploymentServiceCreate, PlacementCreate, PostWageCreate
 
@@ -31,7 +32,7 @@ async def upsert_record(
     survey = body.model_dump(exclude_none=True)
     cmd = use.UpsertRecord(survey.pop("person_ref"), survey.pop("household_id"), survey)
     done = await use.upsert_record(uow, principal, cmd, at=ctx.now())
-    return {**(await reads.record_read(uow.reads, done.record)), "created": done.created}
+    return {**record_body(await reads.record_view(uow.reads, done.record)), "created": done.created}
 
 
 @router.get("/records")
@@ -41,7 +42,8 @@ async def list_records(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return {"items": await reads.list_records(queries, principal, region=region, household_id=household_id)}
+    items = await reads.list_records(queries, principal, reads.ListRecords(region, household_id))
+    return {"items": [record_body(r) for r in items]}
 
 
 @router.get("/records/{record_id}")
@@ -50,7 +52,7 @@ async def get_record(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await reads.get_record(queries, principal, record_id)
+    return record_body(await reads.get_record(queries, principal, record_id))
 
 
 @router.post("/records/{record_id}/services", status_code=201)
@@ -64,7 +66,7 @@ async def add_service(
     """Log a career guidance, a training or a job-post recommendation given to the laborer."""
     cmd = use.AddService(record_id, str(body.kind), body.provided_on, body.detail)
     record = await use.add_service(uow, principal, cmd, today=ctx.today(), at=ctx.now())
-    return await reads.record_read(uow.reads, record)
+    return record_body(await reads.record_view(uow.reads, record))
 
 
 @router.get("/standard")
@@ -75,7 +77,8 @@ async def standard(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """The 1 + 5 standard per village: laborers, how many meet it, who falls short and by what."""
-    return await reads.employment_standard(queries, principal, region=region, today=ctx.today())
+    q = reads.CheckStandard(region)
+    return standard_body(await reads.employment_standard(queries, principal, q, today=ctx.today()))
 
 
 @router.post("/placements", status_code=201)

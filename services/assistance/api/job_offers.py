@@ -14,6 +14,7 @@ from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 from shared.pii import MaskedText
 
+from .bodies import job_offers_body
 from .deps import get_work
 
 __all__ = ["router"]
@@ -38,7 +39,7 @@ async def job_offers(
     uow: AssistanceUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await use.job_offers_read(uow, principal, record_id, today=ctx.today())
+    return job_offers_body(await use.job_offers_read(uow, principal, record_id, today=ctx.today()))
 
 
 @router.post(
@@ -56,4 +57,4 @@ async def record_outcome(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = use.RecordOfferOutcome(record_id, service_id, body.outcome, body.valid_reason, body.note)
-    return await use.record_offer_outcome(uow, principal, cmd, now=ctx.now(), today=ctx.today())
+    return job_offers_body(await use.record_offer_outcome(uow, principal, cmd, now=ctx.now(), today=ctx.today()))

@@ -14,6 +14,7 @@ from services.assistance.application import plans as use
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
+from .bodies import measure_body, plan_detail_body, plan_summary_body
 from .deps import get_reads, get_work
 from .schemas import ContactAssign, MeasureCreate, MeasureTransition, MeasureUpdate
 
@@ -37,20 +38,9 @@ async def list_plans(
 ) -> dict[str, Any]:
     """The household's plan(s), or the plans of a region. `overdue=true`: plans not drawn up
     (no measure accepted) past their due date (002 篇二 §(一)5: 10 days)."""
-    items = await reads.list_plans(
-        queries,
-        ctx.cipher,
-        principal,
-        region=region,
-        household_id=household_id,
-        status=status,
-        contact=contact,
-        overdue=overdue,
-        limit=limit,
-        offset=offset,
-        today=ctx.today(),
-    )
-    return {"items": items, "limit": limit, "offset": offset}
+    q = reads.ListPlans(region, household_id, status, contact, overdue, limit=limit, offset=offset)
+    items = await reads.list_plans(queries, ctx.cipher, principal, q, today=ctx.today())
+    return {"items": [plan_summary_body(p) for p in items], "limit": limit, "offset": offset}
 
 
 @router.get("/plans/{plan_id}")
@@ -60,7 +50,7 @@ async def get_plan(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await reads.get_plan(queries, ctx.cipher, principal, plan_id, today=ctx.today())
+    return plan_detail_body(await reads.get_plan(queries, ctx.cipher, principal, plan_id, today=ctx.today()))
 
 
 @router.post("/plans/{plan_id}/measures", status_code=201)
@@ -72,7 +62,7 @@ async def add_measure(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = measures.AddMeasure(plan_id, body.type, body.reason, body.description)
-    return reads.measure_read(await measures.add_measure(uow, principal, cmd, at=ctx.now()), principal)
+    return measure_body(reads.measure_view(await measures.add_measure(uow, principal, cmd, at=ctx.now()), principal))
 
 
 @router.post("/plans/{plan_id}/contact")
@@ -85,7 +75,7 @@ async def reassign_contact(
 ) -> dict[str, Any]:
     cmd = use.AssignContact(plan_id, body.contact_id, body.reason)
     plan = await use.assign_contact(uow, principal, cmd, at=ctx.now())
-    return await reads.plan_read(uow.reads, ctx.cipher, principal, plan, ctx.today())
+    return plan_detail_body(await reads.plan_detail(uow.reads, ctx.cipher, principal, plan, ctx.today()))
 
 
 @router.get("/measures")
@@ -103,19 +93,9 @@ async def list_measures(
 ) -> dict[str, Any]:
     """Measures in a region; a department sees its own. `stalled=true`: not closed or dropped and
     without progress for the policy's `measure_stall_days` (30)."""
-    items = await reads.list_measures(
-        queries,
-        principal,
-        region=region,
-        status=status,
-        department=department,
-        type=type,
-        stalled=stalled,
-        limit=limit,
-        offset=offset,
-        now=ctx.now(),
-    )
-    return {"items": items, "limit": limit, "offset": offset}
+    q = reads.ListMeasures(region, status, department, type, stalled, limit=limit, offset=offset)
+    items = await reads.list_measures(queries, principal, q, now=ctx.now())
+    return {"items": [measure_body(m) for m in items], "limit": limit, "offset": offset}
 
 
 @router.get("/measures/{measure_id}")
@@ -124,7 +104,7 @@ async def get_measure(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await reads.get_measure(queries, principal, measure_id)
+    return measure_body(await reads.get_measure(queries, principal, measure_id))
 
 
 @router.patch("/measures/{measure_id}")
@@ -136,7 +116,7 @@ async def edit_measure(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = measures.EditMeasure(measure_id, body.reason, body.description, body.department, body.version)
-    return reads.measure_read(await measures.edit_measure(uow, principal, cmd, at=ctx.now()), principal)
+    return measure_body(reads.measure_view(await measures.edit_measure(uow, principal, cmd, at=ctx.now()), principal))
 
 
 @router.post("/measures/{measure_id}/transitions")
@@ -150,4 +130,4 @@ async def measure_transition(
     """accept (受理) | refer (转办: publishes `assistance.measure_referred`) | start | close (办结,
     `outcome` required) | drop (`reason` required)."""
     cmd = measures.TransitionMeasure(measure_id, body.action, body.note, body.outcome, body.reason, body.version)
-    return reads.measure_read(await measures.transition(uow, principal, cmd, at=ctx.now()), principal)
+    return measure_body(reads.measure_view(await measures.transition(uow, principal, cmd, at=ctx.now()), principal))

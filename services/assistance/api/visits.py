@@ -14,6 +14,7 @@ from services.assistance.application import visits as use
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
+from .bodies import contact_body, visit_body, visit_due_body
 from .deps import get_reads, get_work
 from .schemas import ContactAccount, ContactCreate, VisitCreate
 
@@ -30,7 +31,7 @@ async def add_contact(
     """A contact person (帮扶联系人) on a village's roster; name and phone stored encrypted."""
     cmd = use.CreateContact(body.region_code, body.name, body.phone, body.unit, body.sub)
     contact = await use.create_contact(uow, ctx.cipher, principal, cmd, at=ctx.now())
-    return reads.contact_read(ctx.cipher, contact, 0)
+    return contact_body(reads.contact_view(ctx.cipher, contact, 0))
 
 
 @router.put("/contacts/{contact_id}/account")
@@ -44,7 +45,8 @@ async def put_contact_account(
     """Link the contact person's account (their token `sub`) so that notification puts new plans,
     visit reminders and overdue alerts in their inbox; `null` unlinks it."""
     cmd = use.LinkContactAccount(contact_id, body.sub)
-    return reads.contact_read(ctx.cipher, await use.link_contact_account(uow, ctx.cipher, principal, cmd, at=ctx.now()))
+    contact = await use.link_contact_account(uow, ctx.cipher, principal, cmd, at=ctx.now())
+    return contact_body(reads.contact_view(ctx.cipher, contact))
 
 
 @router.get("/contacts")
@@ -54,7 +56,8 @@ async def list_contacts(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return {"items": await reads.list_contacts(queries, ctx.cipher, principal, region=region)}
+    items = await reads.list_contacts(queries, ctx.cipher, principal, reads.ListContacts(region))
+    return {"items": [contact_body(c) for c in items]}
 
 
 @router.get("/contacts/{contact_id}")
@@ -64,7 +67,7 @@ async def get_contact(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await reads.get_contact(queries, ctx.cipher, principal, contact_id)
+    return contact_body(await reads.get_contact(queries, ctx.cipher, principal, contact_id))
 
 
 @router.post("/visits", status_code=201)
@@ -110,8 +113,8 @@ async def list_visits(
     queries: AssistanceReads = Depends(get_reads),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    items = await reads.list_visits(queries, principal, household_id=household_id, region=region, limit=limit)
-    return {"items": items}
+    items = await reads.list_visits(queries, principal, reads.ListVisits(household_id, region, limit))
+    return {"items": [visit_body(v) for v in items]}
 
 
 @router.get("/visits/due")
@@ -126,16 +129,9 @@ async def visits_due(
     """Visits due by `until` (default: the end of the next 30 days), overdue ones included and
     flagged; monthly while monitored, six-monthly after elimination (002 篇八 §(一))."""
     day = ctx.today()
-    items = await reads.visit_schedule(
-        queries,
-        principal,
-        region=region,
-        contact=contact,
-        until=until or day + dt.timedelta(days=30),
-        only_overdue=False,
-        today=day,
-    )
-    return {"as_of": day.isoformat(), "items": items}
+    q = reads.ListVisitsDue(region, contact, until=until or day + dt.timedelta(days=30))
+    items = await reads.visit_schedule(queries, principal, q, today=day)
+    return {"as_of": day.isoformat(), "items": [visit_due_body(r) for r in items]}
 
 
 @router.get("/visits/overdue")
@@ -147,7 +143,6 @@ async def visits_overdue(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     day = ctx.today()
-    items = await reads.visit_schedule(
-        queries, principal, region=region, contact=contact, until=None, only_overdue=True, today=day
-    )
-    return {"as_of": day.isoformat(), "items": items}
+    q = reads.ListVisitsDue(region, contact, until=None, only_overdue=True)
+    items = await reads.visit_schedule(queries, principal, q, today=day)
+    return {"as_of": day.isoformat(), "items": [visit_due_body(r) for r in items]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from services.assistance.domain.job_offers import OfferOutcome, refusals_in_a_row, sanction_due
 from shared.auth import Principal
@@ -18,6 +17,7 @@ from shared.events import Event
 from .common import SOURCE, Actor, policy_for, require_officer, require_reader
 from .ports import JobOffers, Work
 from .records import EmploymentRecord, OfferOutcomeRecord, SanctionRecord
+from .views import JobOfferView, PersonJobOffers, SanctionView
 
 __all__ = ["RecordOfferOutcome", "job_offers_read", "record_offer_outcome"]
 
@@ -40,18 +40,18 @@ async def _record(repo: JobOffers, principal: Principal, record_id: str) -> Empl
     return rec
 
 
-def _sanction_read(row: SanctionRecord | None) -> dict[str, Any] | None:
+def _sanction_view(row: SanctionRecord | None) -> SanctionView | None:
     if row is None:
         return None
-    return {
-        "refusals": row.refusals,
-        "recommendation_ids": [str(i) for i in row.recommendation_ids],
-        "event_id": row.event_id,
-        "decided_at": row.decided_at.isoformat(),
-    }
+    return SanctionView(
+        refusals=row.refusals,
+        recommendation_ids=tuple(str(i) for i in row.recommendation_ids),
+        event_id=row.event_id,
+        decided_at=row.decided_at,
+    )
 
 
-async def job_offers_read(uow: Work, principal: Principal, record_id: str, *, today: dt.date) -> dict[str, Any]:
+async def job_offers_read(uow: Work, principal: Principal, record_id: str, *, today: dt.date) -> PersonJobOffers:
     """The person's job recommendations with their outcomes, the refusals in a row and the sanction."""
     require_reader(principal)
     repo = uow.job_offers
@@ -60,29 +60,32 @@ async def job_offers_read(uow: Work, principal: Principal, record_id: str, *, to
     recs = await repo.recommendations(rec.id)
     needed = int(policy_for(rec.region_code, today).resolved[_REFUSALS])
     run = refusals_in_a_row(await repo.outcomes(rec.id))
-    return {
-        "record_id": rec.id,
-        "person_ref": rec.person_ref,
-        "household_id": rec.household_id,
-        "recommendations": [
-            {
-                "id": str(s.id),
-                "provided_on": s.provided_on.isoformat(),
-                "outcome": None if (o := outcomes.get(int(s.id))) is None else o.outcome,
-                "valid_reason": None if o is None else o.valid_reason,
-                "note": None if o is None else o.note,
-            }
-            for s in recs
-        ],
-        "refusals_in_a_row": len(run),
-        "refusals_before_sanction": needed,
-        "sanction": _sanction_read(await repo.sanction(rec.id)),
-    }
+    offers = []
+    for s in recs:
+        o = outcomes.get(int(s.id))
+        offers.append(
+            JobOfferView(
+                id=str(s.id),
+                provided_on=s.provided_on,
+                outcome=None if o is None else o.outcome,
+                valid_reason=None if o is None else o.valid_reason,
+                note=None if o is None else o.note,
+            )
+        )
+    return PersonJobOffers(
+        record_id=rec.id,
+        person_ref=rec.person_ref,
+        household_id=rec.household_id,
+        recommendations=tuple(offers),
+        refusals_in_a_row=len(run),
+        refusals_before_sanction=needed,
+        sanction=_sanction_view(await repo.sanction(rec.id)),
+    )
 
 
 async def record_offer_outcome(
     uow: Work, principal: Principal, cmd: RecordOfferOutcome, *, now: dt.datetime, today: dt.date
-) -> dict[str, Any]:
+) -> PersonJobOffers:
     """The outcome (committed) and, on the refusal that reaches the policy's count, the
     sanction with its event; returns the person's job offers as `job_offers_read` does."""
     require_officer(principal)

@@ -14,8 +14,9 @@ from services.assistance.domain.schedule import is_overdue, stalled_since
 from .common import CST, assistance_event, policy_for
 from .ports import Alert, Work
 from .records import Measure
+from .views import SweepResult
 
-__all__ = ["is_stalled", "sweep_overdue"]
+__all__ = ["SweepResult", "is_stalled", "sweep_overdue"]
 
 
 def is_stalled(row: Measure, now: dt.datetime) -> bool:
@@ -24,7 +25,7 @@ def is_stalled(row: Measure, now: dt.datetime) -> bool:
     return row.status not in ("closed", "dropped") and stalled_since(last, now.date(), policy.measure_stall_days)
 
 
-async def sweep_overdue(uow: Work, now: dt.datetime) -> dict[str, int]:
+async def sweep_overdue(uow: Work, now: dt.datetime) -> SweepResult:
     """One pass (committed if it found anything); returns how many events of each kind it published."""
     day = now.date()
     published = {"plan_overdue": 0, "measure_stalled": 0, "visit_overdue": 0}
@@ -96,7 +97,7 @@ async def sweep_overdue(uow: Work, now: dt.datetime) -> dict[str, int]:
             )
         )
     if not candidates:
-        return published
+        return SweepResult(**published)
     events = {}
     found = []
     for kind, key, ref, region, data in candidates:
@@ -108,4 +109,4 @@ async def sweep_overdue(uow: Work, now: dt.datetime) -> dict[str, int]:
         uow.add_event(events[(kind, key)])
         published[kind] += 1
     await uow.commit()
-    return published
+    return SweepResult(**published)

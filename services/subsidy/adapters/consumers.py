@@ -213,7 +213,9 @@ def _payment_handler(ctx: ServiceContext) -> EventHandler:
             log.info("event %s: payment %s refused: %s", ev.id, cmd.payment_id, exc.code)
             uow.add_event(_refused(cmd, exc.code, paths or exc.detail))
             return
-        log.info("event %s: payment %s recorded as decision %s (%s)", ev.id, cmd.payment_id, read["id"], read["amount"])
+        log.info(
+            "event %s: payment %s recorded as decision %s (%s)", ev.id, cmd.payment_id, read.id, f"{read.amount:.2f}"
+        )
 
     return handle
 
@@ -233,7 +235,7 @@ def _handler(ctx: ServiceContext, build: Callable[[Event], DecisionCommand]) -> 
         except DomainError as exc:
             paths = ", ".join(f"{e['path']}: {e['message']}" for e in exc.extra.get("errors") or [])
             raise PoisonEvent(f"{exc.code}: {paths or exc.detail}") from None
-        log.info("event %s: %s decision %s for %s", ev.id, cmd.kind, read["id"], read["amount"])
+        log.info("event %s: %s decision %s for %s", ev.id, cmd.kind, read.id, f"{read.amount:.2f}")
 
     return handle
 

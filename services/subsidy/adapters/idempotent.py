@@ -35,11 +35,13 @@ async def idempotent(
     status: int,
     instance: str,
     run: Callable[[SubsidyUnitOfWork], Awaitable[Any]],
+    to_body: Callable[[Any], Any],
 ) -> Answer:
-    """Run `run` (a use case that commits) once per key; without a key, just run it."""
+    """Run `run` (a use case that commits) once per key; without a key, just run it. `to_body`
+    maps the use case's result to the JSON answered, which is what a key keeps and replays."""
     if key is None:
         async with ctx.uow() as uow:
-            return status, await run(unit_of_work(uow)), False
+            return status, to_body(await run(unit_of_work(uow))), False
     keys = ctx.tables["idempotency_keys"]
     claim = await idempotency.claim(ctx.uow, keys, scope=idempotency.scope_for(route, principal), key=key, body=body)
     if claim.replay is not None:
@@ -49,7 +51,7 @@ async def idempotent(
             w = unit_of_work(uow)
 
             async def store(result: Any) -> None:
-                await idempotency.complete(w.session, keys, claim, status, result)
+                await idempotency.complete(w.session, keys, claim, status, to_body(result))
 
             w.before_commit.append(store)
             out = await run(w)
@@ -63,4 +65,4 @@ async def idempotent(
     except BaseException:
         await idempotency.release(ctx.uow, keys, claim)
         raise
-    return status, out, False
+    return status, to_body(out), False

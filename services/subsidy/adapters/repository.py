@@ -10,9 +10,10 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.adapters.orm import decision_persons, decisions
@@ -102,7 +103,8 @@ class SqlDecisions:
             .where(decisions.c.id == decision_id, decisions.c.version == version)
             .values(**values, version=version + 1)
         )
-        return res.rowcount == 1
+        # an UPDATE's result is a CursorResult (rowcount); `Session.execute` is typed as Result
+        return cast(CursorResult[Any], res).rowcount == 1
 
     async def list(
         self,

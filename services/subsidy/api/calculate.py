@@ -17,11 +17,10 @@ from starlette.types import Receive, Scope, Send
 
 from services.subsidy.application.calculation import (
     BatchCalculator,
-    calculation_read,
-    check_region,
+    CalculateSubsidy,
+    calculate_subsidy,
     iter_json_array,
     iter_ndjson,
-    run_calculation,
 )
 from services.subsidy.application.decisions import RECORDER_ROLES
 from services.subsidy.application.ports import Work
@@ -128,10 +127,8 @@ def make_router() -> APIRouter:
         if principal.role not in CALCULATOR_ROLES:
             raise Forbidden("subsidy calculations are for officers, contact persons, departments and administrators")
         body, _ = await read_body(request, SubsidyCalculate)
-        check_region(body.region_code, principal.sees)
-        policy = await uow.policy(body.region_code, body.as_of)
-        result = run_calculation(body.kind, body.inputs, policy)
-        return calculation_read(result, region_code=body.region_code, as_of=body.as_of)
+        cmd = CalculateSubsidy(kind=body.kind, region_code=body.region_code, as_of=body.as_of, inputs=body.inputs)
+        return (await calculate_subsidy(cmd, uow, principal)).as_dict()
 
     @router.post(
         "/calculate:batch",

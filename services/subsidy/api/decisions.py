@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -12,6 +13,8 @@ from services.subsidy.adapters.idempotent import idempotent
 from services.subsidy.application.calculation import check_region
 from services.subsidy.application.decisions import (
     DecisionCommand,
+    DecisionPage,
+    DecisionView,
     ListDecisions,
     StepDecision,
     decide,
@@ -28,7 +31,55 @@ from shared.identifiers import region_within
 from .calculate import require_officer
 from .schemas import DecisionCreate, DecisionReject, DecisionStep, body_schema, read_body
 
-__all__ = ["make_router"]
+__all__ = ["decision_body", "make_router"]
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def decision_body(d: DecisionView) -> dict[str, Any]:
+    """A decision as the API answers it (DESIGN.md): money as strings to the fen, times with `Z`."""
+    return {
+        "id": d.id,
+        "kind": d.kind,
+        "state": d.state,
+        "subject_id": d.subject_id,
+        "region_code": d.region_code,
+        "household_id": d.household_id,
+        "as_of": d.as_of.isoformat(),
+        "amount": _money(d.amount),
+        "calculated_amount": _money(d.calculated_amount),
+        "funding_source": d.funding_source,
+        "policy": {"id": d.policy.id, "version": d.policy.version, "clause": d.policy.clause},
+        "parameters": d.parameters,
+        "inputs": d.inputs,
+        "breakdown": d.breakdown,
+        "explanations": d.explanations,
+        "rejection_reason": d.rejection_reason,
+        "origin": d.origin,
+        "origin_event_id": d.origin_event_id,
+        "created_by": d.created_by,
+        "created_at": _iso(d.created_at),
+        "approved_by": d.approved_by,
+        "approved_at": _iso(d.approved_at),
+        "paid_by": d.paid_by,
+        "paid_at": _iso(d.paid_at),
+        "rejected_by": d.rejected_by,
+        "rejected_at": _iso(d.rejected_at),
+        "history": d.history,
+        "version": d.version,
+        "payment_id": d.payment_id,
+        "reference": d.reference,
+    }
+
+
+def _page_body(page: DecisionPage) -> dict[str, Any]:
+    return {"items": [decision_body(d) for d in page.items], "next_cursor": page.next_cursor}
 
 
 def make_router() -> APIRouter:
@@ -71,6 +122,7 @@ def make_router() -> APIRouter:
             status=201,
             instance=request.url.path,
             run=lambda uow: decide(cmd, uow, principal),
+            to_body=decision_body,
         )
         return _replay(status, read) if replayed else _created(read)
 
@@ -105,7 +157,7 @@ def make_router() -> APIRouter:
             before_seq=cursor,
             limit=limit,
         )
-        return await list_decisions(q, uow)
+        return _page_body(await list_decisions(q, uow))
 
     @router.get("/{decision_id}", summary="One decision: snapshot, breakdown, history")
     async def read_one(
@@ -114,7 +166,7 @@ def make_router() -> APIRouter:
         uow: Work = Depends(get_uow),
     ) -> dict[str, Any]:
         require_officer(principal)
-        return await read_decision(uow, decision_id, principal)
+        return decision_body(await read_decision(uow, decision_id, principal))
 
     async def _step(
         request: Request, decision_id: str, action: DecisionAction, principal: Principal, uow: Work
@@ -126,7 +178,8 @@ def make_router() -> APIRouter:
         elif (await request.body()).strip():
             step, _ = await read_body(request, DecisionStep)
             note = step.note
-        return await transition(StepDecision(decision_id, action, principal, reason=reason, note=note), uow)
+        cmd = StepDecision(decision_id, action, principal, reason=reason, note=note)
+        return decision_body(await transition(cmd, uow))
 
     @router.post(
         "/{decision_id}/approve",

@@ -14,10 +14,13 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from services.subsidy.application.ports import Work
 from services.subsidy.domain import SubsidyInputError, SubsidyResult, calculate, resolve_subsidy_policy
+from shared.auth import Principal
 from shared.errors import DomainError, FieldError, NotFound, PayloadTooLarge, Unprocessable
 from shared.identifiers import REGION_LEVELS
 from shared.policy import PolicyError, PolicyNotFound, PolicyParameterMissing, PolicyVersion, ResolvedPolicy
@@ -27,7 +30,10 @@ __all__ = [
     "MAX_LINE_BYTES",
     "BatchCalculator",
     "BatchSyntaxError",
-    "calculation_read",
+    "CalculateSubsidy",
+    "Calculation",
+    "calculate_subsidy",
+    "check_region",
     "domain_error",
     "iter_json_array",
     "iter_ndjson",
@@ -68,12 +74,33 @@ def domain_error(exc: Exception) -> DomainError:
     raise exc
 
 
-def calculation_read(result: SubsidyResult, *, region_code: str, as_of: dt.date) -> dict[str, Any]:
-    body = result.as_dict()
-    body["region_code"] = region_code
-    body["as_of"] = as_of.isoformat()
-    body["parameters"] = dict(result.parameters)
-    return body
+@dataclass(frozen=True, slots=True)
+class CalculateSubsidy:
+    """Work out one subsidy of `kind` under the policy in force in `region_code` on `as_of`."""
+
+    kind: str
+    region_code: str
+    as_of: dt.date
+    inputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    """A calculation's result (amount in Decimal yuan, rounded half-up to the fen once) and where
+    and when it was made."""
+
+    result: SubsidyResult
+    region_code: str
+    as_of: dt.date
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `/calculate` response object, which is also a batch result line (the batch
+        calculator encodes it as it streams): the result, `region_code`, `as_of`, `parameters`."""
+        body = self.result.as_dict()
+        body["region_code"] = self.region_code
+        body["as_of"] = self.as_of.isoformat()
+        body["parameters"] = dict(self.result.parameters)
+        return body
 
 
 def run_calculation(kind: str, inputs: Mapping[str, Any], policy: ResolvedPolicy) -> SubsidyResult:
@@ -90,6 +117,15 @@ def check_region(region_code: Any, sees: Callable[[str], bool], path: str = "reg
     if not sees(region_code):
         raise NotFound(f"no region {region_code} in your jurisdiction")
     return region_code
+
+
+async def calculate_subsidy(cmd: CalculateSubsidy, uow: Work, principal: Principal) -> Calculation:
+    """One stateless calculation: 404 for a region outside the caller's jurisdiction, 422 for bad
+    inputs or no policy in force; nothing is recorded."""
+    check_region(cmd.region_code, principal.sees)
+    policy = await uow.policy(cmd.region_code, cmd.as_of)
+    result = run_calculation(cmd.kind, cmd.inputs, policy)
+    return Calculation(result, region_code=cmd.region_code, as_of=cmd.as_of)
 
 
 # --- batch ------------------------------------------------------------------------------------
@@ -120,10 +156,10 @@ class BatchCalculator:
 
     def _policy(self, region_code: Any, as_of: Any) -> ResolvedPolicy:
         key = (region_code, as_of)
-        hit = self._policies.get(key)  # type: ignore[arg-type]
+        hit = self._policies.get(key)
         if hit is None:
             hit = self._resolve(region_code, as_of)
-            self._policies[key] = hit  # type: ignore[index]
+            self._policies[key] = hit
         if isinstance(hit, DomainError):
             raise hit
         return hit
@@ -159,12 +195,15 @@ class BatchCalculator:
             raise Unprocessable("inputs must be an object", errors=[FieldError("inputs", "must be an object")])
         region_code, as_of = item.get("region_code"), item.get("as_of")
         policy = self._policy(region_code, as_of)
+        # `_policy` refused anything but a region code and an ISO date, both strings
+        assert isinstance(region_code, str)
+        assert isinstance(as_of, str)
         key = (kind, region_code, as_of, _KEY(inputs))
         hit = self._memo.get(key)
         if hit is not None:
             return hit
         result = run_calculation(kind, inputs, policy)
-        encoded = _ENCODE(calculation_read(result, region_code=region_code, as_of=policy.as_of))
+        encoded = _ENCODE(Calculation(result, region_code=region_code, as_of=policy.as_of).as_dict())
         if len(self._memo) < _MEMO_SIZE:
             self._memo[key] = encoded
         return encoded

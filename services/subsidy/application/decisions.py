@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from services.subsidy.application.ports import Work
@@ -41,10 +42,13 @@ __all__ = [
     "RECORDER_ROLES",
     "Approval",
     "DecisionCommand",
+    "DecisionPage",
+    "DecisionView",
     "ListDecisions",
+    "PolicyClause",
     "StepDecision",
     "decide",
-    "decision_read",
+    "decision_view",
     "get_visible",
     "list_decisions",
     "read_decision",
@@ -118,51 +122,112 @@ class ListDecisions:
     limit: int = 50
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyClause:
+    """The policy version and clause a decision rests on."""
+
+    id: str
+    version: str
+    clause: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """A recorded decision as it is read back: amounts in Decimal yuan (whole fen as stored),
+    times in UTC, the snapshot's JSON parts decoded, free text masked (rejection reason, history)."""
+
+    id: str
+    kind: str
+    state: str
+    subject_id: str
+    region_code: str
+    household_id: str | None
+    as_of: dt.date
+    amount: Decimal
+    calculated_amount: Decimal
+    funding_source: str | None
+    policy: PolicyClause
+    parameters: dict[str, Any]
+    inputs: dict[str, Any]
+    breakdown: list[dict[str, Any]]
+    explanations: list[dict[str, Any]]
+    rejection_reason: str | None
+    origin: str
+    origin_event_id: str | None
+    created_by: str
+    created_at: dt.datetime | None
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    paid_by: str | None
+    paid_at: dt.datetime | None
+    rejected_by: str | None
+    rejected_at: dt.datetime | None
+    history: list[dict[str, Any]]
+    version: int
+    payment_id: str | None
+    reference: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPage:
+    """One page of decisions, newest first; `next_cursor` when there may be more."""
+
+    items: list[DecisionView]
+    next_cursor: int | None
+
+
 def _money(amount_fen: int) -> str:
     return f"{yuan(amount_fen):.2f}"
 
 
-def decision_read(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "state": row.state,
-        "subject_id": row.subject_id,
-        "region_code": row.region_code,
-        "household_id": row.household_id,
-        "as_of": row.as_of.isoformat(),
-        "amount": _money(row.amount_fen),
-        "calculated_amount": _money(row.calculated_fen),
-        "funding_source": row.funding_source,
-        "policy": {"id": row.policy_id, "version": row.policy_version, "clause": row.clause},
-        "parameters": json.loads(row.parameters),
-        "inputs": json.loads(row.inputs),
-        "breakdown": json.loads(row.breakdown),
-        "explanations": json.loads(row.explanations),
-        "rejection_reason": mask_numbers_in_value(row.rejection_reason),  # masked when written; again here
-        "origin": row.origin,
-        "origin_event_id": row.origin_event_id,
-        "created_by": row.created_by,
-        "created_at": _iso(row.created_at),
-        "approved_by": row.approved_by,
-        "approved_at": _iso(row.approved_at),
-        "paid_by": row.paid_by,
-        "paid_at": _iso(row.paid_at),
-        "rejected_by": row.rejected_by,
-        "rejected_at": _iso(row.rejected_at),
-        "history": mask_numbers_in_value(json.loads(row.history)),
-        "version": row.version,
-        "payment_id": row.payment_id,
-        "reference": None if row.reference is None else json.loads(row.reference),
-    }
+def decision_view(row: Any) -> DecisionView:
+    """A decision row (`ports.DecisionsRepository`) as its read model."""
+    return DecisionView(
+        id=row.id,
+        kind=row.kind,
+        state=row.state,
+        subject_id=row.subject_id,
+        region_code=row.region_code,
+        household_id=row.household_id,
+        as_of=row.as_of,
+        amount=yuan(row.amount_fen),
+        calculated_amount=yuan(row.calculated_fen),
+        funding_source=row.funding_source,
+        policy=PolicyClause(id=row.policy_id, version=row.policy_version, clause=row.clause),
+        parameters=json.loads(row.parameters),
+        inputs=json.loads(row.inputs),
+        breakdown=json.loads(row.breakdown),
+        explanations=json.loads(row.explanations),
+        rejection_reason=mask_numbers_in_value(row.rejection_reason),  # masked when written; again here
+        origin=row.origin,
+        origin_event_id=row.origin_event_id,
+        created_by=row.created_by,
+        created_at=_utc(row.created_at),
+        approved_by=row.approved_by,
+        approved_at=_utc(row.approved_at),
+        paid_by=row.paid_by,
+        paid_at=_utc(row.paid_at),
+        rejected_by=row.rejected_by,
+        rejected_at=_utc(row.rejected_at),
+        history=mask_numbers_in_value(json.loads(row.history)),
+        version=row.version,
+        payment_id=row.payment_id,
+        reference=None if row.reference is None else json.loads(row.reference),
+    )
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:  # SQLite gives naive datetimes back; we store UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat().replace("+00:00", "Z")
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """A time in a history step: ISO 8601 in UTC with `Z`."""
+    value = _utc(value)
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def _event(name: str, row: Mapping[str, Any]) -> Event:
@@ -253,7 +318,7 @@ async def record_decision(
     by: str,
     role: str,
     require_payable: bool = False,
-) -> dict[str, Any]:
+) -> DecisionView:
     """Calculate and record a decision in state `calculated`; raises 422 (inputs, policy) or
     409 (a rule across decisions, naming the earlier decision; with `require_payable`, also
     `nothing_payable` for a zero amount). The caller commits (`decide`, or an inbox consumer
@@ -345,11 +410,18 @@ async def record_decision(
             at=now,
             note="approved in civil affairs (payment order)",
         )
-    stored = await uow.decisions.get(did)
-    return decision_read(stored)
+    return decision_view(await _stored(uow, did))
 
 
-async def decide(cmd: DecisionCommand, uow: Work, principal: Principal) -> dict[str, Any]:
+async def _stored(uow: Work, decision_id: str) -> Any:
+    """The decision just written in this transaction, read back."""
+    row = await uow.decisions.get(decision_id)
+    if row is None:
+        raise RuntimeError(f"decision {decision_id} is not there after writing it")
+    return row
+
+
+async def decide(cmd: DecisionCommand, uow: Work, principal: Principal) -> DecisionView:
     """`record_decision` as its own transaction, recorded by the calling officer."""
     read = await record_decision(uow, cmd, by=principal.sub, role=principal.role)
     await uow.commit(read)
@@ -363,11 +435,11 @@ async def get_visible(uow: Work, decision_id: str, principal: Principal) -> Any:
     return row
 
 
-async def read_decision(uow: Work, decision_id: str, principal: Principal) -> dict[str, Any]:
-    return decision_read(await get_visible(uow, decision_id, principal))
+async def read_decision(uow: Work, decision_id: str, principal: Principal) -> DecisionView:
+    return decision_view(await get_visible(uow, decision_id, principal))
 
 
-async def list_decisions(q: ListDecisions, uow: Work) -> dict[str, Any]:
+async def list_decisions(q: ListDecisions, uow: Work) -> DecisionPage:
     """Newest first, one page (`next_cursor` when there may be more)."""
     rows = await uow.decisions.list(
         region_prefix=q.region_prefix,
@@ -380,13 +452,13 @@ async def list_decisions(q: ListDecisions, uow: Work) -> dict[str, Any]:
         before_seq=q.before_seq,
         limit=q.limit,
     )
-    return {
-        "items": [decision_read(r) for r in rows],
-        "next_cursor": rows[-1].seq if len(rows) == q.limit else None,
-    }
+    return DecisionPage(
+        items=[decision_view(r) for r in rows],
+        next_cursor=rows[-1].seq if len(rows) == q.limit else None,
+    )
 
 
-async def transition(cmd: StepDecision, uow: Work) -> dict[str, Any]:
+async def transition(cmd: StepDecision, uow: Work) -> DecisionView:
     """Approve, pay or reject, in one transaction; 404 outside jurisdiction, 403 for a role that
     may not, 409 for a state that does not allow it or a concurrent change."""
     action, principal, reason, note = cmd.action, cmd.principal, cmd.reason, cmd.note
@@ -434,7 +506,7 @@ async def transition(cmd: StepDecision, uow: Work) -> dict[str, Any]:
         values["rejection_reason"] = moved.rejection_reason
     if not await uow.decisions.update(row.id, row.version, values):
         raise Conflict("the decision was changed by someone else; reload and retry", code="concurrent_update")
-    updated = await uow.decisions.get(row.id)
+    updated = await _stored(uow, row.id)
     uow.add_event(_event(_EVENT_NAMES[action], updated._mapping))
     await _audit(
         uow,
@@ -447,6 +519,6 @@ async def transition(cmd: StepDecision, uow: Work) -> dict[str, Any]:
         note=note,
         reason=ev.reason,
     )
-    read = decision_read(updated)
+    read = decision_view(updated)
     await uow.commit(read)
     return read

@@ -6,6 +6,7 @@ import csv
 import io
 
 from services.assistance.adapters.background import run_sweep
+from services.assistance.application.views import SweepResult
 from tests.assistance.integration.conftest import COUNTY, VILLAGE, Service
 from tests.helpers import collect_events
 
@@ -16,18 +17,18 @@ async def test_sweep_publishes_each_overdue_once(service: Service) -> None:
     drawn = await service.identified_plan()
     r = await service.act(drawn["measures"][0]["id"], action="accept")
     assert r.status_code == 200
-    assert await run_sweep(service.ctx) == {"plan_overdue": 0, "measure_stalled": 0, "visit_overdue": 0}
+    assert await run_sweep(service.ctx) == SweepResult(plan_overdue=0, measure_stalled=0, visit_overdue=0)
 
     service.advance_days(11)  # 2024-03-15: the plan due on 03-14 was not drawn up
-    assert await run_sweep(service.ctx) == {"plan_overdue": 1, "measure_stalled": 0, "visit_overdue": 0}
-    assert await run_sweep(service.ctx) == {"plan_overdue": 0, "measure_stalled": 0, "visit_overdue": 0}
+    assert await run_sweep(service.ctx) == SweepResult(plan_overdue=1, measure_stalled=0, visit_overdue=0)
+    assert await run_sweep(service.ctx) == SweepResult(plan_overdue=0, measure_stalled=0, visit_overdue=0)
     r = await service.client.get("/api/v1/plans", params={"overdue": "true"}, headers=service.headers())
     assert [p["id"] for p in r.json()["items"]] == [late["id"]]
 
     service.advance_days(25)  # 2024-04-09: 36 days without progress, April 4 visits missed
     counts = await run_sweep(service.ctx)
-    assert counts == {"plan_overdue": 0, "measure_stalled": 2, "visit_overdue": 2}
-    assert await run_sweep(service.ctx) == {"plan_overdue": 0, "measure_stalled": 0, "visit_overdue": 0}
+    assert counts == SweepResult(plan_overdue=0, measure_stalled=2, visit_overdue=2)
+    assert await run_sweep(service.ctx) == SweepResult(plan_overdue=0, measure_stalled=0, visit_overdue=0)
     r = await service.client.get("/api/v1/measures", params={"stalled": "true"}, headers=service.headers())
     assert len(r.json()["items"]) == 2
 

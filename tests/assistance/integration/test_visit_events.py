@@ -88,8 +88,8 @@ async def test_plan_and_visit_events_address_the_contact_person(service: Service
     # overdue alerts carry the address too
     service.advance_days(40)
     counts = await run_sweep(service.ctx)
-    assert counts["plan_overdue"] == 1
-    assert counts["visit_overdue"] == 1
+    assert counts.plan_overdue == 1
+    assert counts.visit_overdue == 1
     [late_plan] = await _events(service, "plan_overdue", 2)
     [late_visit] = await _events(service, "visit_overdue", 2)
     assert late_plan["data"]["contact_person_sub_hash"] == expected

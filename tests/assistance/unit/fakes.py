@@ -1,5 +1,6 @@
 """An in-memory unit of work for the assistance use cases: the repositories of
-`application/ports.py` over dictionaries, events collected, commits counted. No database."""
+`application/ports.py` over dictionaries, the read models (`Reads`) over the same rows, events
+collected, commits counted. No database."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from services.assistance.application.ports import Alert, Reads
+from services.assistance.application.ports import Alert, MeasureFilter, PlanFilter, Reads, StatisticsCounts
 from services.assistance.application.records import (
+    Assignment,
     Contact,
     EmploymentRecord,
     EmploymentService,
+    HistoryEntry,
     Household,
     Measure,
     OfferOutcomeRecord,
@@ -49,6 +52,7 @@ class FakePlans:
         self.rows: dict[str, Plan] = {}
         self.history: list[dict[str, Any]] = []
         self.assignments: list[tuple[str, str, str | None]] = []
+        self.assignment_rows: list[tuple[str, Assignment]] = []
 
     async def get(self, plan_id: str) -> Plan | None:
         return self.rows.get(plan_id)
@@ -89,6 +93,7 @@ class FakePlans:
         self, plan_id: str, contact_id: str, previous: str | None, reason: str | None, by: str, at: dt.datetime
     ) -> None:
         self.assignments.append((plan_id, contact_id, previous))
+        self.assignment_rows.append((plan_id, Assignment(contact_id, previous, reason, by, at)))
 
     async def late(self, day: dt.date) -> list[Plan]:
         return [p for p in self.rows.values() if p.drawn_up_on is None and p.status != "closed" and p.due_date < day]
@@ -249,6 +254,145 @@ class FakeAlerts:
         return fresh
 
 
+def _entry(h: dict[str, Any], *, with_measure: bool) -> HistoryEntry:
+    return HistoryEntry(
+        action=h["action"],
+        from_status=h.get("from_status"),
+        to_status=h.get("to_status"),
+        by=h["by"],
+        role=h["role"],
+        at=h["at"],
+        note=h.get("note"),
+        measure_id=h.get("measure_id") if with_measure else None,
+    )
+
+
+class FakeReads:
+    """`application.ports.Reads` over the fake repositories' rows (what the SQL read models
+    select, in their order); `counts` is what `statistics` answers."""
+
+    def __init__(self, work: FakeWork) -> None:
+        self._w = work
+        self.counts = StatisticsCounts({}, [], [], {}, {})
+        self.asked: list[tuple[str, Any]] = []
+
+    async def plan(self, plan_id: str) -> Plan | None:
+        return self._w.plans.rows.get(plan_id)
+
+    async def measure(self, measure_id: str) -> Measure | None:
+        return self._w.measures.rows.get(measure_id)
+
+    async def contact(self, contact_id: str) -> Contact | None:
+        return self._w.contacts.rows.get(contact_id)
+
+    async def employment_record(self, record_id: str) -> EmploymentRecord | None:
+        return self._w.employment.records.get(record_id)
+
+    async def plans(self, f: PlanFilter) -> list[Plan]:
+        self.asked.append(("plans", f))
+        rows = [
+            p
+            for p in self._w.plans.rows.values()
+            if p.region_code.startswith(f.scope)
+            and f.household_id in (None, p.household_id)
+            and f.status in (None, p.status)
+            and f.contact_id in (None, p.contact_id)
+            and (f.overdue_on is None or (p.drawn_up_on is None and p.status != "closed" and p.due_date < f.overdue_on))
+        ]
+        rows.sort(key=lambda p: p.id)
+        rows.sort(key=lambda p: p.created_at, reverse=True)
+        return rows[f.offset : f.offset + f.limit]
+
+    async def measures_of(self, plan_ids: list[str]) -> list[Measure]:
+        mine = [m for m in self._w.measures.rows.values() if m.plan_id in plan_ids]
+        return sorted(mine, key=lambda m: (m.position, m.created_at))
+
+    async def measures(self, f: MeasureFilter) -> list[Measure]:
+        self.asked.append(("measures", f))
+        return [
+            m
+            for m in self._w.measures.rows.values()
+            if m.region_code.startswith(f.scope)
+            and f.department in (None, m.department)
+            and f.caller_department in (None, m.department)
+            and f.status in (None, m.status)
+            and f.type in (None, m.type)
+            and not (f.unfinished and m.status in ("closed", "dropped"))
+        ]
+
+    async def measure_histories(self, measure_ids: list[str]) -> list[HistoryEntry]:
+        return [
+            dataclasses.replace(_entry(h, with_measure=False), measure_id=h["measure_id"])
+            for h in self._w.measures.history
+            if h["measure_id"] in measure_ids
+        ]
+
+    async def plan_history(self, plan_id: str) -> list[HistoryEntry]:
+        return [_entry(h, with_measure=True) for h in self._w.plans.history if h["plan_id"] == plan_id]
+
+    async def assignments(self, plan_id: str) -> list[Assignment]:
+        return [a for pid, a in self._w.plans.assignment_rows if pid == plan_id]
+
+    async def contacts(self, contact_ids: set[str]) -> list[Contact]:
+        return [c for c in self._w.contacts.rows.values() if c.id in contact_ids]
+
+    async def roster(self, scope: str) -> list[tuple[Contact, int]]:
+        def load(cid: str) -> int:
+            return sum(1 for p in self._w.plans.rows.values() if p.status != "closed" and p.contact_id == cid)
+
+        mine = sorted(
+            (c for c in self._w.contacts.rows.values() if c.region_code.startswith(scope)), key=lambda c: c.id
+        )
+        return [(c, load(c.id)) for c in mine]
+
+    async def visits(self, scope: str, household_id: str | None, limit: int) -> list[Visit]:
+        mine = [
+            v
+            for v in self._w.visits.rows.values()
+            if v.region_code.startswith(scope) and household_id in (None, v.household_id)
+        ]
+        return sorted(mine, key=lambda v: v.visited_on, reverse=True)[:limit]
+
+    async def visit_schedule(
+        self, scope: str, contact_id: str | None, *, until: dt.date | None, before: dt.date | None
+    ) -> list[Plan]:
+        mine = [
+            p
+            for p in self._w.plans.rows.values()
+            if p.region_code.startswith(scope)
+            and contact_id in (None, p.contact_id)
+            and p.next_visit_due is not None
+            and (until is None or p.next_visit_due <= until)
+            and (before is None or p.next_visit_due < before)
+        ]
+        return sorted(mine, key=lambda p: p.next_visit_due or dt.date.min)
+
+    async def employment_records(self, scope: str, household_id: str | None) -> list[EmploymentRecord]:
+        return [
+            r
+            for r in self._w.employment.records.values()
+            if r.region_code.startswith(scope) and household_id in (None, r.household_id)
+        ]
+
+    async def laborers(self, scope: str) -> list[EmploymentRecord]:
+        mine = [r for r in self._w.employment.records.values() if r.region_code.startswith(scope)]
+        return sorted(mine, key=lambda r: (r.region_code, r.person_ref))
+
+    async def services(self, record_id: str) -> list[EmploymentService]:
+        return [s for s in self._w.employment.services if s.record_id == record_id]
+
+    async def service_kinds(self, record_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for s in self._w.employment.services:
+            if s.record_id in record_ids:
+                out.setdefault(s.record_id, []).append(s.kind)
+        return out
+
+    async def statistics(self, scope: str, day: dt.date, since: dt.date, until: dt.date) -> StatisticsCounts:
+        self.asked.append(("statistics", (scope, day, since, until)))
+        return self.counts
+
+
 class FakeWork:
     """`application.ports.Work` in memory: `events` are what a commit wrote to the outbox."""
 
@@ -261,13 +405,14 @@ class FakeWork:
         self.employment = FakeEmployment()
         self.job_offers = FakeJobOffers(self.employment)
         self.alerts = FakeAlerts()
+        self.fake_reads = FakeReads(self)
         self.pending: list[Event] = []
         self.events: list[Event] = []
         self.commits = 0
 
     @property
     def reads(self) -> Reads:
-        raise AssertionError("the use cases under test read no read models")
+        return self.fake_reads
 
     def add_event(self, event: Event) -> None:
         contracts.check(event)  # as the real unit of work does: the payload keeps its contract

@@ -11,6 +11,7 @@ import pytest
 
 from services.assistance.application import households, job_offers, measures, plans, visits
 from services.assistance.application.records import Contact, EmploymentRecord, EmploymentService
+from services.assistance.application.views import PersonJobOffers
 from services.assistance.domain.lifecycle import MeasureAction
 from services.assistance.domain.recommendation import HouseholdProfile
 from shared.auth import Principal
@@ -171,7 +172,7 @@ async def test_the_third_refusal_in_a_row_without_a_valid_reason_sanctions_once(
     uow = FakeWork()
     rec = _laborer(uow, 4)
 
-    async def outcome(service_id: int, outcome: str, valid: bool | None = None) -> dict[str, object]:
+    async def outcome(service_id: int, outcome: str, valid: bool | None = None) -> PersonJobOffers:
         cmd = job_offers.RecordOfferOutcome(rec.id, str(service_id), outcome, valid)
         return await job_offers.record_offer_outcome(uow, OFFICER, cmd, now=AT, today=AT.date())
 
@@ -181,8 +182,8 @@ async def test_the_third_refusal_in_a_row_without_a_valid_reason_sanctions_once(
     assert uow.events == []
     read = await outcome(4, "refused", False)
 
-    assert read["refusals_in_a_row"] == 3
-    assert read["sanction"] is not None
+    assert read.refusals_in_a_row == 3
+    assert read.sanction is not None
     [ev] = uow.events
     assert ev.type == "cn.fangfan.employment.offers_refused.v1"
     assert ev.data["recommendation_ids"] == ["1", "3", "4"]

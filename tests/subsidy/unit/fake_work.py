@@ -1,6 +1,6 @@
 """An in-memory `application.ports.Work` for decision use-case tests without a database: decision
-rows kept in a dict, the ledger read back from them, the shipped policies, audit entries, events
-and commits recorded."""
+rows kept in a dict, the ledger read back from them, the totals a report sums (given), the shipped
+policies, audit entries, events and commits recorded."""
 
 from __future__ import annotations
 
@@ -94,17 +94,28 @@ class FakeAudit:
         self.entries.append({**entry, "detail": dict(detail)})
 
 
+class FakeTotals:
+    """The database's sums, as given: (group key, state, decisions, whole fen) rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int, int]] = []
+        self.asked: list[dict[str, Any]] = []
+
+    async def totals(
+        self, *, region: str, group_by: str, as_of_from: dt.date | None, as_of_to: dt.date | None
+    ) -> list[tuple[str, str, int, int]]:
+        self.asked.append({"region": region, "group_by": group_by, "as_of_from": as_of_from, "as_of_to": as_of_to})
+        return list(self.rows)
+
+
 @dataclass
 class FakeWork:
     decisions: FakeDecisions = field(default_factory=FakeDecisions)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    totals: FakeTotals = field(default_factory=FakeTotals)
     events: list[Event] = field(default_factory=list)
     commits: list[Any] = field(default_factory=list)
     _pending: list[Event] = field(default_factory=list)
-
-    @property
-    def totals(self) -> Any:
-        raise AssertionError("no reports in these tests")
 
     def add_event(self, event: Event) -> None:
         contracts.check(event)  # as the real unit of work does: the payload keeps its contract

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -34,15 +35,15 @@ def transport(person: str = "person-1", as_of: dt.date = dt.date(2020, 6, 1)) ->
 async def test_a_decision_is_recorded_under_the_subject_lock_with_its_event_and_audit_entry() -> None:
     work = FakeWork()
     read = await decide(transport(), work, TOWNSHIP)
-    assert read["state"] == "calculated"
-    assert read["amount"] == "500.00"
-    assert read["policy"]["id"] == "linquan-employment-2020"
+    assert read.state == "calculated"
+    assert read.amount == Decimal("500.00")
+    assert read.policy.id == "linquan-employment-2020"
     assert work.decisions.locked == [{"person-1"}]
     assert work.commits == [read]  # the answer goes with the commit (idempotency keys keep it)
     (event,) = work.events
     assert (event.name, event.data["decision_id"], event.data["amount"]) == (
         "decision_calculated",
-        read["id"],
+        read.id,
         "500.00",
     )
     assert [e["kind"] for e in work.audit.entries] == ["subsidy_decision_calculate"]
@@ -54,7 +55,7 @@ async def test_a_one_off_subsidy_is_refused_the_second_time_naming_the_first() -
     with pytest.raises(Conflict) as exc:
         await decide(transport("p-once", as_of=dt.date(2020, 9, 1)), work, TOWNSHIP)
     assert exc.value.code == "already_granted"
-    assert exc.value.extra["decision_ids"] == [first["id"]]
+    assert exc.value.extra["decision_ids"] == [first.id]
     assert len(work.commits) == 1
 
 
@@ -69,12 +70,12 @@ async def test_the_county_approves_and_pays_a_township_may_not() -> None:
     work = FakeWork()
     d = await decide(transport(), work, TOWNSHIP)
     with pytest.raises(Forbidden):
-        await transition(StepDecision(d["id"], DecisionAction.APPROVE, TOWNSHIP), work)
-    approved = await transition(StepDecision(d["id"], DecisionAction.APPROVE, COUNTY, note="checked"), work)
-    assert (approved["state"], approved["approved_by"], approved["version"]) == ("approved", "chief-1", 2)
-    paid = await transition(StepDecision(d["id"], DecisionAction.PAY, COUNTY), work)
-    assert paid["state"] == "paid"
+        await transition(StepDecision(d.id, DecisionAction.APPROVE, TOWNSHIP), work)
+    approved = await transition(StepDecision(d.id, DecisionAction.APPROVE, COUNTY, note="checked"), work)
+    assert (approved.state, approved.approved_by, approved.version) == ("approved", "chief-1", 2)
+    paid = await transition(StepDecision(d.id, DecisionAction.PAY, COUNTY), work)
+    assert paid.state == "paid"
     assert [e.name for e in work.events] == ["decision_calculated", "decision_approved", "decision_paid"]
     page = await list_decisions(ListDecisions(COUNTY, region_prefix=COUNTY.region), work)
-    assert [i["id"] for i in page["items"]] == [d["id"]]
-    assert page["next_cursor"] is None
+    assert [i.id for i in page.items] == [d.id]
+    assert page.next_cursor is None
