@@ -3,8 +3,9 @@ relief, gradual and voluntary exits, appeals and 12345 complaints (seed 003, DOM
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -41,7 +42,10 @@ ROUTERS: list[APIRouter] = [
     complaints.router,
 ]
 CONSUMERS: list[ConsumerSpec] = [*programmes_runtime.CONSUMERS, *RELIEF_CONSUMERS]
-BACKGROUND: list[Callable[[ServiceContext], Awaitable[None]]] = [*programmes_runtime.BACKGROUND, grievance_sweep]
+BACKGROUND: list[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = [
+    *programmes_runtime.BACKGROUND,
+    grievance_sweep,
+]
 
 
 def spec() -> ServiceSpec:
