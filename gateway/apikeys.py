@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import Principal, principal_from_claims
-from shared.errors import DomainError, Forbidden, NotFound, Unauthorized, Unprocessable
+from shared.errors import DomainError, FieldError, Forbidden, NotFound, Unauthorized, Unprocessable
 
 __all__ = [
     "KEY_PREFIX",
@@ -128,12 +128,12 @@ class ApiKeyStore:
         if body.role not in API_KEY_ROLES:
             raise Unprocessable(
                 "role not allowed for an API key",
-                errors=[{"path": "role", "message": "one of " + ", ".join(API_KEY_ROLES), "type": "enum"}],
+                errors=[FieldError("role", "one of " + ", ".join(API_KEY_ROLES), "enum")],
             )
         try:
             principal_from_claims({"sub": "x", "role": body.role, "region": body.region, "dept": body.dept}, "api_key")
         except DomainError as exc:
-            errors = [{"path": "region", "message": exc.detail, "type": "value"}]
+            errors = [FieldError("region", exc.detail, "value")]
             raise Unprocessable(exc.detail, errors=errors) from None
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         row = {

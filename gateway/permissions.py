@@ -8,7 +8,9 @@ path segment; `**` is the rest of the path. docs/gateway.md shows the same table
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.errors import DomainError, Forbidden, NotFound
 
@@ -56,8 +58,8 @@ class Rule:
         object.__setattr__(self, "regex", re.compile("".join(parts) + "$"))
 
 
-def _r(methods: tuple[str, ...] | str, pattern: str, roles: frozenset[str], **kw: object) -> Rule:
-    return Rule((methods,) if isinstance(methods, str) else methods, pattern, frozenset(roles), **kw)  # type: ignore[arg-type]
+def _r(methods: tuple[str, ...] | str, pattern: str, roles: AbstractSet[str], **kw: Any) -> Rule:
+    return Rule((methods,) if isinstance(methods, str) else methods, pattern, frozenset(roles), **kw)
 
 
 # fmt: off

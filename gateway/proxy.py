@@ -26,7 +26,7 @@ from gateway.config import GatewayConfig
 from gateway.ratelimit import TokenBuckets
 from gateway.routes import API_PREFIX, limits_for, service_for
 from shared.auth import PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, Principal, sign_principal
-from shared.errors import DomainError, NotFound, PayloadTooLarge, ServiceUnavailable, Unprocessable
+from shared.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ServiceUnavailable, Unprocessable
 from shared.logging import request_id_var
 
 __all__ = ["CircuitBreaker", "GatewayState", "GatewayTimeout", "ProxyMiddleware"]
@@ -276,7 +276,7 @@ class ProxyMiddleware:
             if more:
                 chunk = await _read_rest(chunk, receive, max_body, depth)
                 more = False
-            service = _policy_service(method, query, chunk)
+            service: str | None = _policy_service(method, query, chunk)
         else:
             service = service_for(path)
         if service is None or service not in st.config.upstreams:
@@ -397,7 +397,7 @@ def _too_deep(limit: int) -> Unprocessable:
     return Unprocessable(
         f"the JSON body nests deeper than {limit} levels",
         code="json_too_deep",
-        errors=[{"path": "body", "message": f"nested deeper than {limit} levels", "type": "json_depth"}],
+        errors=[FieldError("body", f"nested deeper than {limit} levels", "json_depth")],
     )
 
 
@@ -472,6 +472,6 @@ def _policy_service(method: str, query: str, body: bytes) -> str:
     if svc not in ("identification", "subsidy", "civil_affairs"):
         raise Unprocessable(
             "service must be identification, subsidy or civil_affairs",
-            errors=[{"path": "service", "message": "must be identification, subsidy or civil_affairs", "type": "enum"}],
+            errors=[FieldError("service", "must be identification, subsidy or civil_affairs", "enum")],
         )
     return str(svc)
