@@ -99,7 +99,7 @@ async def cancel_reminders(uow: UnitOfWork, cancel: ReminderCancel, ev: Event) -
         return
     # Done for good: keep a cancelled placeholder for a reminder not scheduled yet, so that a
     # schedule arriving late (a retried event overtaken by this one) finds it cancelled.
-    placeholders = [
+    placeholders: list[dict[str, Any]] = [
         {
             "id": str(uuid.uuid4()),
             "kind": kind,
