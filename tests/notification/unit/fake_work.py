@@ -227,6 +227,21 @@ class FakeReminderQueue:
             self.rows[i].update(fired_at=at, updated_at=at)
 
 
+class FakeRemindersPage:
+    """`RemindersQuery` over the same rows as `FakeReminderQueue`."""
+
+    def __init__(self, queue: FakeReminderQueue) -> None:
+        self.queue = queue
+
+    async def page(self, *, region: str, pending: bool, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        rows = [
+            dict(r)
+            for r in sorted(self.queue.rows.values(), key=lambda r: r["fire_at"])
+            if r["region"].startswith(region) and (not pending or (r["fired_at"] is None and r["cancelled_at"] is None))
+        ]
+        return rows[offset : offset + limit], len(rows)
+
+
 class FakeSmsQueue:
     def __init__(self) -> None:
         self.messages: dict[int, dict[str, Any]] = {}
@@ -391,8 +406,8 @@ class FakeWork:
         return self._deliveries
 
     @property
-    def reminders(self) -> Any:
-        raise AssertionError("no reminders page in these tests")
+    def reminders(self) -> FakeRemindersPage:
+        return FakeRemindersPage(self.reminder_queue)
 
     def add_event(self, event: Event) -> None:
         contracts.check(event)  # as the real unit of work does: the payload keeps its contract
