@@ -19,6 +19,7 @@ from services.notification.adapters.delivery_queue import SqlDeliveries
 from services.notification.adapters.fanout_queue import SqlFanout
 from services.notification.adapters.inbox_repository import SqlInbox
 from services.notification.adapters.orm import inbox_items, sms_messages
+from services.notification.adapters.people_repository import SqlPeople
 from services.notification.adapters.reminders_query import SqlReminders
 from services.notification.adapters.sms_queue import SqlSmsQueue
 from services.notification.adapters.subscriptions_repository import SqlSubscriptions
@@ -39,7 +40,8 @@ __all__ = [
 
 
 class NotificationUnitOfWork(UnitOfWork):
-    """`application.ports.Work` (and `DispatchWork`, `ReminderWork`, `SmsWork`, `FanoutWork`):
+    """`application.ports.Work` (and `DispatchWork`, `ReminderWork`, `SmsWork`, `FanoutWork`,
+    `PeopleWork`):
     the repositories are views over this unit of work's session."""
 
     @property
@@ -69,6 +71,10 @@ class NotificationUnitOfWork(UnitOfWork):
     @property
     def fanout(self) -> SqlFanout:
         return SqlFanout(self.session)
+
+    @property
+    def people(self) -> SqlPeople:
+        return SqlPeople(self.session)
 
     @property
     def notices(self) -> SqlNotices:

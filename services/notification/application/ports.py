@@ -27,6 +27,8 @@ __all__ = [
     "InboxRepository",
     "NewDelivery",
     "Notices",
+    "PeopleRepository",
+    "PeopleWork",
     "ReminderQueue",
     "ReminderWork",
     "RemindersQuery",
@@ -260,6 +262,36 @@ class FanoutQueue(Protocol):
 class FanoutWork(Protocol):
     @property
     def fanout(self) -> FanoutQueue: ...
+
+
+class PeopleRepository(Protocol):
+    """What the people routing keeps: who submitted which case's application, and reminders."""
+
+    async def link_application(self, case_id: str, application_id: str, applicant_hash: str, at: dt.datetime) -> None:
+        """The first link of a case is kept."""
+        ...
+
+    async def applicant_of(self, case_id: str) -> str | None: ...
+    async def reminder(self, kind: str, ref_id: str) -> Any | None: ...
+    async def add_reminder(self, values: dict[str, Any]) -> None:
+        """A reminder already there for the same (kind, ref_id) is kept."""
+        ...
+
+    async def move_reminder(self, reminder_id: str, values: dict[str, Any]) -> None: ...
+    async def cancel_reminders(self, kinds: Sequence[str], ref_id: str, reason: str, at: dt.datetime) -> None:
+        """Those neither fired nor cancelled yet."""
+        ...
+
+    async def add_cancelled(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Cancelled placeholders; one already there for the same (kind, ref_id) is kept."""
+        ...
+
+
+class PeopleWork(Protocol):
+    @property
+    def people(self) -> PeopleRepository: ...
+    @property
+    def notices(self) -> Notices: ...
 
 
 class Work(Protocol):

@@ -22,6 +22,7 @@ __all__ = [
     "failing_marks",
     "over_sms_limit",
     "reminder_due",
+    "reminder_moves",
     "sms_after_send",
     "subscription_disabled_notice",
 ]
@@ -111,6 +112,15 @@ def reminder_due(
 ) -> bool:
     """A reminder fires once, at or after its time, unless cancelled."""
     return fired_at is None and cancelled_at is None and fire_at <= now
+
+
+def reminder_moves(*, fired: bool, cancelled: bool, same_date: bool, revive: bool) -> bool:
+    """Does a newer schedule move an existing reminder (one per kind and thing)? Not one that
+    already fired for the same date (it would fire twice), and not a cancelled one the schedule
+    may not revive (a recorded visit is not scheduled again)."""
+    if fired and same_date:
+        return False
+    return not (cancelled and not revive)
 
 
 def over_sms_limit(recent: int, per_hour: int) -> bool:

@@ -1,7 +1,7 @@
 """An in-memory unit of work for the notification use cases without a database: `Work`
 (subscriptions, secrets and deliveries, inbox items and read marks) and what the workers' use
 cases see of it — `DispatchWork` (the delivery queue over the same deliveries), `ReminderWork`,
-`SmsWork`, `FanoutWork`; notices written, events added, commits counted and after-commit
+`SmsWork`, `FanoutWork`, `PeopleWork`; notices written, events added, commits counted and after-commit
 callbacks run on commit."""
 
 from __future__ import annotations
@@ -242,6 +242,44 @@ class FakeRemindersPage:
         return rows[offset : offset + limit], len(rows)
 
 
+class FakePeople:
+    """Application links and reminders (over `FakeReminderQueue`'s rows, by (kind, ref_id))."""
+
+    def __init__(self, queue: FakeReminderQueue) -> None:
+        self.links: dict[str, dict[str, Any]] = {}
+        self.queue = queue
+
+    async def link_application(self, case_id: str, application_id: str, applicant_hash: str, at: dt.datetime) -> None:
+        self.links.setdefault(case_id, {"application_id": application_id, "applicant_hash": applicant_hash})
+
+    async def applicant_of(self, case_id: str) -> str | None:
+        link = self.links.get(case_id)
+        return None if link is None else str(link["applicant_hash"])
+
+    def _find(self, kind: str, ref_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.queue.rows.values() if (r["kind"], r["ref_id"]) == (kind, ref_id)), None)
+
+    async def reminder(self, kind: str, ref_id: str) -> Any | None:
+        row = self._find(kind, ref_id)
+        return None if row is None else SimpleNamespace(**row)
+
+    async def add_reminder(self, values: dict[str, Any]) -> None:
+        if self._find(values["kind"], values["ref_id"]) is None:
+            self.queue.rows[values["id"]] = dict(values)
+
+    async def move_reminder(self, reminder_id: str, values: dict[str, Any]) -> None:
+        self.queue.rows[reminder_id].update(values)
+
+    async def cancel_reminders(self, kinds: Sequence[str], ref_id: str, reason: str, at: dt.datetime) -> None:
+        for r in self.queue.rows.values():
+            if r["kind"] in kinds and r["ref_id"] == ref_id and r["fired_at"] is None and r["cancelled_at"] is None:
+                r.update(cancelled_at=at, cancel_reason=reason, updated_at=at)
+
+    async def add_cancelled(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            await self.add_reminder(row)
+
+
 class FakeSmsQueue:
     def __init__(self) -> None:
         self.messages: dict[int, dict[str, Any]] = {}
@@ -398,6 +436,13 @@ class FakeWork:
     events: list[Event] = field(default_factory=list)
     _after: dict[str, Callable[[], None]] = field(default_factory=dict)
     _deliveries: FakeDeliveries | None = None
+    _people: FakePeople | None = None
+
+    @property
+    def people(self) -> FakePeople:
+        if self._people is None:
+            self._people = FakePeople(self.reminder_queue)
+        return self._people
 
     @property
     def deliveries(self) -> FakeDeliveries:

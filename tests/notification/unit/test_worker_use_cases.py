@@ -10,18 +10,22 @@ import datetime as dt
 
 import pytest
 
-from services.notification.application import dispatch, fanout, reminders, sms
+from services.notification.application import dispatch, fanout, people, reminders, sms
+from services.notification.application.common import subject_hash
 from services.notification.domain.delivery import (
     after_attempt,
     failing_marks,
     over_sms_limit,
     reminder_due,
+    reminder_moves,
     sms_after_send,
 )
 from services.notification.domain.fanout import Target, plan_leases
 from services.notification.domain.retry import RetrySchedule
+from services.notification.domain.routing import ReminderPolicy, fire_time
 from shared.db import utcnow
 from shared.events import Event, PersonalDataInEvent
+from shared.pii import FieldCipher
 from tests.notification.unit.fake_work import FakeWork
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -458,3 +462,103 @@ async def test_without_a_dispatcher_nothing_is_leased_and_a_disabled_subscriptio
     queued = await fanout.queue_deliveries(fanout.QueueDeliveries([fanned], room=0), work)
     assert (queued.leased, queued.left_active, work.fanout.lookups) == ([], False, [])
     assert [r["lease_owner"] for r in work.fanout.rows] == [None]
+
+
+# --------------------------------------------------------------------------- people
+
+
+@pytest.mark.parametrize(
+    ("fired", "cancelled", "same_date", "revive", "moves"),
+    [
+        (False, False, True, True, True),  # a newer event moves a pending reminder
+        (True, False, True, True, False),  # fired for that date: not again
+        (True, False, False, True, True),  # the date changed: fires again
+        (False, True, False, True, True),  # revived
+        (False, True, False, False, False),  # a recorded visit stays cancelled
+    ],
+)
+def test_when_a_newer_schedule_moves_a_reminder(
+    fired: bool, cancelled: bool, same_date: bool, revive: bool, moves: bool
+) -> None:
+    assert reminder_moves(fired=fired, cancelled=cancelled, same_date=same_date, revive=revive) is moves
+
+
+CIPHER = FieldCipher(b"k" * 32, b"i" * 32)
+VILLAGE = "341221001001"
+
+
+def _notify(ev: Event) -> people.NotifyPeople:
+    return people.NotifyPeople(ev, ReminderPolicy(), sms=True)
+
+
+async def test_a_case_update_reaches_the_citizen_who_applied() -> None:
+    work = FakeWork()
+    submitted = Event(
+        "application",
+        "submitted",
+        "app-1",
+        VILLAGE,
+        {"applicant_sub_hash": "citizen-h", "case_id": "case-1", "application_id": "app-1"},
+    )
+    out = await people.notify_people(_notify(submitted), work, CIPHER)
+    assert work.people.links == {"case-1": {"application_id": "app-1", "applicant_hash": "citizen-h"}}
+    assert len(out.item_ids) == 1
+    changed = Event(
+        "case", "status_changed", "case-1", VILLAGE, {"case_id": "case-1", "from": "submitted", "to": "review"}
+    )
+    await people.notify_people(_notify(changed), work, CIPHER)
+    kinds = [(n.kind, n.audience.person, with_sms) for n, _, with_sms in work.notices.written]
+    assert kinds == [("application_submitted", "citizen-h", True), ("application_status", "citizen-h", True)]
+    assert work.commits == 0  # the consumer's inbox transaction commits
+
+
+def _visit(name: str, visit_id: str = "v-1", **data: object) -> Event:
+    body = {"visit_id": visit_id, "household_id": "hh-1", "contact_person_ref": "contact-7", **data}
+    return Event("assistance", name, "hh-1", VILLAGE, body, source="assistance")
+
+
+async def test_a_visit_reminder_is_scheduled_moved_and_cancelled_for_good() -> None:
+    work = FakeWork()
+    first = dt.date(2026, 5, 10)
+    out = await people.notify_people(_notify(_visit("visit_scheduled", due_date=first.isoformat())), work, CIPHER)
+    assert out.scheduled == 1
+    (row,) = work.reminder_queue.rows.values()
+    assert (row["kind"], row["ref_id"], row["due_date"], row["recipient_roles"]) == (
+        "visit_due",
+        "v-1",
+        first,
+        ["village"],
+    )
+    assert row["recipient_hash"] == subject_hash(CIPHER, "contact", "contact-7")
+    assert row["fire_at"] == fire_time(first - dt.timedelta(days=3), 8)
+    moved = first + dt.timedelta(days=5)
+    await people.notify_people(_notify(_visit("visit_scheduled", due_date=moved.isoformat())), work, CIPHER)
+    assert (len(work.reminder_queue.rows), row["due_date"]) == (1, moved)
+    await people.notify_people(_notify(_visit("visit_recorded")), work, CIPHER)
+    assert (row["cancel_reason"], row["cancelled_at"] is not None) == ("assistance.visit_recorded", True)
+    # a late visit_scheduled does not bring it back
+    late = _visit("visit_scheduled", due_date=(moved + dt.timedelta(days=1)).isoformat())
+    await people.notify_people(_notify(late), work, CIPHER)
+    assert (row["cancelled_at"] is not None, row["due_date"]) == (True, moved)
+
+
+async def test_a_visit_recorded_before_its_schedule_leaves_a_cancelled_placeholder() -> None:
+    work = FakeWork()
+    await people.notify_people(_notify(_visit("visit_recorded", visit_id="v-2")), work, CIPHER)
+    (row,) = work.reminder_queue.rows.values()
+    assert (row["ref_id"], row["cancel_reason"], row["fired_at"]) == ("v-2", "assistance.visit_recorded", None)
+    await people.notify_people(_notify(_visit("visit_scheduled", visit_id="v-2", due_date="2026-05-10")), work, CIPHER)
+    assert len(work.reminder_queue.rows) == 1
+    assert row["cancelled_at"] is not None
+
+
+async def test_a_fired_reminder_fires_again_only_for_a_new_date() -> None:
+    work = FakeWork()
+    due = dt.date(2026, 5, 10)
+    await people.notify_people(_notify(_visit("visit_scheduled", due_date=due.isoformat())), work, CIPHER)
+    (row,) = work.reminder_queue.rows.values()
+    row["fired_at"] = utcnow()
+    await people.notify_people(_notify(_visit("visit_scheduled", due_date=due.isoformat())), work, CIPHER)
+    assert row["fired_at"] is not None
+    await people.notify_people(_notify(_visit("visit_scheduled", due_date="2026-05-20")), work, CIPHER)
+    assert (row["fired_at"], row["due_date"]) == (None, dt.date(2026, 5, 20))
