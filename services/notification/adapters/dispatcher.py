@@ -4,7 +4,11 @@ them signed (Standard Webhooks), and records each attempt. Per subscription, eve
 one household holds: a delivery is not claimed while an earlier one for the same (subscription,
 household) is still pending. Failures are retried on the configured schedule with jitter, then
 dead-lettered; a subscription whose deliveries all stay dead long enough is disabled and its
-owner told."""
+owner told.
+
+This module is the loop (claiming, sending, batching outcomes, maintenance, the direct hand-off
+from the fan-out); what to claim and what an outcome comes to are `application.dispatch` and
+`domain.delivery`, and the SQL is `adapters/delivery_queue.py`."""
 
 from __future__ import annotations
 

@@ -12,7 +12,11 @@ unleased for the dispatcher's claim loop, exactly as before.
 
 The rows of all the events of one consumer batch are written together just before its
 transaction commits (`_FanoutWrite`, deferred through the batching unit of work): a handful of
-multi-row statements per batch instead of five statements per event."""
+multi-row statements per batch instead of five statements per event.
+
+This module is the consumer's side (batching, the hand-off to the dispatcher, the wake-up); which
+subscriptions an event goes to and which rows are leased are `application.fanout` and
+`domain.fanout`, and the SQL is `adapters/fanout_queue.py`."""
 
 from __future__ import annotations
 
