@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from services.notification.settings import NotificationSettings
 from shared.app import ServiceContext
-from shared.db import UnitOfWork
 
 if TYPE_CHECKING:
     from services.notification.adapters.dispatcher import Dispatcher
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from services.notification.adapters.reminder_scheduler import ReminderScheduler
     from services.notification.adapters.sms import HttpSmsProvider
     from services.notification.adapters.sms_sender import SmsSender
+    from services.notification.adapters.unit_of_work import NotificationUnitOfWork
 
 __all__ = ["NotificationExtras", "extras_of"]
 
@@ -25,7 +25,7 @@ __all__ = ["NotificationExtras", "extras_of"]
 class NotificationExtras:
     settings: NotificationSettings = field(default_factory=NotificationSettings)
     #: batching, and on SQLite taking turns (`adapters.unit_of_work.serial_writers`); None before startup
-    uow: Callable[[], UnitOfWork] | None = None
+    uow: Callable[[], NotificationUnitOfWork] | None = None
     http: OutboundHttp | None = None
     dispatcher: Dispatcher | None = None
     sms_provider: HttpSmsProvider | None = None

@@ -4,7 +4,11 @@ them signed (Standard Webhooks), and records each attempt. Per subscription, eve
 one household holds: a delivery is not claimed while an earlier one for the same (subscription,
 household) is still pending. Failures are retried on the configured schedule with jitter, then
 dead-lettered; a subscription whose deliveries all stay dead long enough is disabled and its
-owner told."""
+owner told.
+
+This module is the loop (claiming, sending, batching outcomes, maintenance, the direct hand-off
+from the fan-out); what to claim and what an outcome comes to are `application.dispatch` and
+`domain.delivery`, and the SQL is `adapters/delivery_queue.py`."""
 
 from __future__ import annotations
 
@@ -16,21 +20,20 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
 
 from services.notification.adapters.http import HttpResult, OutboundHttp
-from services.notification.adapters.orm import (
-    deliveries,
-    delivery_attempts,
-    event_payloads,
-    subscription_secrets,
-    subscriptions,
-)
-from services.notification.adapters.unit_of_work import uow_factory, write_notices
+from services.notification.adapters.unit_of_work import uow_factory
 from services.notification.application.common import SECRET_CONTEXT
-from services.notification.domain.routing import Audience, Notice
+from services.notification.application.dispatch import (
+    ClaimDue,
+    DisableFailing,
+    RecordOutcomes,
+    SendOutcome,
+    claim_due,
+    disable_failing,
+    record_outcomes,
+    release_leases,
+)
 from services.notification.domain.signing import webhook_headers
 from services.notification.settings import NotificationSettings
 from shared.app import ServiceContext
@@ -39,65 +42,6 @@ from shared.db import utcnow
 __all__ = ["Dispatcher"]
 
 log = logging.getLogger("fangfan.notification.dispatcher")
-
-
-# PostgreSQL: a batch of outcomes recorded in one statement (one round trip): the deliveries
-# updated from arrays (only where our lease still holds), the attempts inserted, the
-# subscriptions' failing marks set or cleared.
-_RECORD_PG = sa.text(
-    """
-WITH b AS (
-  SELECT * FROM unnest(
-    CAST(:ids AS bigint[]), CAST(:status AS varchar[]), CAST(:attempts AS integer[]), CAST(:total AS integer[]),
-    CAST(:next_at AS timestamptz[]), CAST(:code AS integer[]), CAST(:error AS varchar[]),
-    CAST(:delivered_at AS timestamptz[]), CAST(:dead_at AS timestamptz[]), CAST(:started_at AS timestamptz[]),
-    CAST(:latency_ms AS double precision[]), CAST(:outcome AS varchar[])
-  ) AS b(id, status, attempts, total, next_at, code, error, delivered_at, dead_at, started_at, latency_ms, outcome)
-), updated AS (
-  UPDATE deliveries AS d SET status = b.status, attempts = b.attempts, total_attempts = b.total,
-    next_attempt_at = b.next_at, last_status_code = b.code, last_error = b.error,
-    delivered_at = b.delivered_at, dead_at = b.dead_at, lease_owner = NULL, lease_until = NULL
-  FROM b WHERE d.id = b.id AND d.lease_owner = :owner
-  RETURNING d.id
-), attempts AS (
-  INSERT INTO delivery_attempts (delivery_id, attempt, started_at, latency_ms, status_code, outcome, error)
-  SELECT id, total, started_at, latency_ms, code, outcome, error FROM b
-), recovered AS (
-  UPDATE subscriptions SET failing_since = NULL
-  WHERE id = ANY(CAST(:succeeded AS varchar[])) AND failing_since IS NOT NULL
-)
-UPDATE subscriptions SET failing_since = :now
-WHERE id = ANY(CAST(:died AS varchar[])) AND failing_since IS NULL
-"""
-)
-
-
-def _record_arrays(
-    owner: str,
-    now: dt.datetime,
-    updates: list[dict[str, Any]],
-    attempts: list[dict[str, Any]],
-    succeeded: set[str],
-    died: set[str],
-) -> dict[str, Any]:
-    return {
-        "owner": owner,
-        "now": now,
-        "ids": [u["b_id"] for u in updates],
-        "status": [u["b_status"] for u in updates],
-        "attempts": [u["b_attempts"] for u in updates],
-        "total": [u["b_total"] for u in updates],
-        "next_at": [u["b_next"] for u in updates],
-        "code": [u["b_code"] for u in updates],
-        "error": [u["b_error"] for u in updates],
-        "delivered_at": [u["b_delivered"] for u in updates],
-        "dead_at": [u["b_dead"] for u in updates],
-        "started_at": [a["started_at"] for a in attempts],
-        "latency_ms": [a["latency_ms"] for a in attempts],
-        "outcome": [a["outcome"] for a in attempts],
-        "succeeded": sorted(succeeded),
-        "died": sorted(died - succeeded),
-    }
 
 
 _RECORD_LINGER_S = 0.005
@@ -140,7 +84,6 @@ class Dispatcher:
         self.sent = 0
         self._stopping = False
         self._sends_over = False
-        self._analyzed = 0.0
         self._stop_maintenance: asyncio.Event | None = None
         self._running = False
         #: rows may be waiting for the claim loop (blocked behind an earlier delivery of their
@@ -219,13 +162,9 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Give back what we hold so another replica (or our next start) need not wait the lease out.
         with contextlib.suppress(Exception):
-            async with uow_factory(self.ctx)() as uow:
-                await uow.session.execute(
-                    sa.update(deliveries)
-                    .where(deliveries.c.lease_owner == self.owner, deliveries.c.status == "pending")
-                    .values(lease_owner=None, lease_until=None)
-                )
-                await uow.commit()
+            work = uow_factory(self.ctx)()
+            async with work:
+                await release_leases(self.owner, work)
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -258,85 +197,22 @@ class Dispatcher:
                 backoff = min(backoff * 2, 5.0)
 
     async def claim(self, limit: int) -> list[_Claimed]:
-        d, s = deliveries.c, subscriptions.c
-        earlier = deliveries.alias("earlier")
-        e = earlier.c
-        now = utcnow()
-        pending = sa.literal_column("'pending'")  # a literal, so the partial indexes apply
-        blocked = (
-            sa.select(sa.literal(1))
-            .where(e.subscription_id == d.subscription_id, e.order_key == d.order_key, e.status == pending, e.id < d.id)
-            .exists()
-        )
-        q = (
-            sa.select(d.id, d.subscription_id, d.event_id, d.attempts, d.total_attempts, s.url)
-            .join(subscriptions, s.id == d.subscription_id)
-            .where(
-                d.status == pending,
-                d.next_attempt_at <= now,
-                sa.or_(d.lease_until.is_(None), d.lease_until < now),
-                s.status == "active",
-                ~blocked,
-            )
-            .order_by(d.id)
-            .limit(limit)
-        )
-        async with uow_factory(self.ctx)() as uow:
-            session = uow.session
-            pg = session.get_bind().dialect.name == "postgresql"
-            if pg:
-                q = q.with_for_update(of=deliveries, skip_locked=True)
-            started = time.monotonic()
-            rows = (await session.execute(q)).all()
-            if pg and time.monotonic() - started > 0.25 and time.monotonic() - self._analyzed > 60:
-                # A burst of fan-out leaves the planner with stale row counts (autovacuum has not
-                # analysed yet) and it walks every pending row; refresh them now.
-                self._analyzed = time.monotonic()
-                await session.execute(sa.text("ANALYZE deliveries"))
-            if not rows:
-                return []
-            ids = [r.id for r in rows]
-            for i in range(0, len(ids), 1000):
-                await session.execute(
-                    sa.update(deliveries)
-                    .where(d.id.in_(ids[i : i + 1000]))
-                    .values(lease_owner=self.owner, lease_until=now + self.lease)
-                )
-            event_ids = list({r.event_id for r in rows})
-            payloads: dict[str, bytes] = {}
-            for i in range(0, len(event_ids), 1000):
-                for ep in (
-                    await session.execute(
-                        sa.select(event_payloads.c.event_id, event_payloads.c.payload).where(
-                            event_payloads.c.event_id.in_(event_ids[i : i + 1000])
-                        )
-                    )
-                ).all():
-                    payloads[ep.event_id] = bytes(ep.payload)
-            sub_ids = list({r.subscription_id for r in rows})
-            ss = subscription_secrets.c
-            secrets: dict[str, list[str]] = {sid: [] for sid in sub_ids}
-            for sec in (
-                await session.execute(
-                    sa.select(ss.subscription_id, ss.secret_enc)
-                    .where(ss.subscription_id.in_(sub_ids), sa.or_(ss.expires_at.is_(None), ss.expires_at > now))
-                    .order_by(ss.id.desc())
-                )
-            ).all():
-                secrets[sec.subscription_id].extend(self.secrets([sec.secret_enc]))
-            await uow.commit()
+        """Lease up to `limit` due deliveries to this dispatcher (`application.dispatch.claim_due`)."""
+        work = uow_factory(self.ctx)()
+        async with work:
+            claimed = await claim_due(ClaimDue(self.owner, limit, self.lease), work)
         return [
             _Claimed(
-                r.id,
-                r.subscription_id,
-                r.event_id,
-                r.attempts,
-                r.total_attempts,
-                r.url,
-                payloads[r.event_id],
-                secrets[r.subscription_id],
+                c.id,
+                c.subscription_id,
+                c.event_id,
+                c.attempts,
+                c.total_attempts,
+                c.url,
+                c.payload,
+                self.secrets(c.secrets_enc),
             )
-            for r in rows
+            for c in claimed
         ]
 
     # --- sending -----------------------------------------------------------------------------
@@ -382,99 +258,26 @@ class Dispatcher:
                 self._wake.set()  # successors of what just finished may be due now
 
     async def _record(self, batch: list[_Outcome]) -> None:
-        now = utcnow()
-        updates: list[dict[str, Any]] = []
-        attempts: list[dict[str, Any]] = []
-        succeeded: set[str] = set()
-        died: set[str] = set()
-        for o in batch:
-            c, r = o.claimed, o.result
-            made = c.attempts + 1
-            if r.ok:
-                status, next_at, dead_at, delivered_at = "delivered", now, None, now
-                succeeded.add(c.subscription_id)
-            else:
-                delay = self.schedule.next_delay(made, self._rng)
-                if delay is None:
-                    status, next_at, dead_at, delivered_at = "dead", now, now, None
-                    died.add(c.subscription_id)
-                else:
-                    status, next_at, dead_at, delivered_at = "pending", now + dt.timedelta(seconds=delay), None, None
-            updates.append(
-                {
-                    "b_id": c.id,
-                    "b_owner": self.owner,
-                    "b_status": status,
-                    "b_attempts": made,
-                    "b_total": c.total_attempts + 1,
-                    "b_next": next_at,
-                    "b_code": r.status,
-                    "b_error": r.error,
-                    "b_delivered": delivered_at,
-                    "b_dead": dead_at,
-                }
+        """Each outcome's next state — delivered, retried, dead-lettered — and the failing marks
+        (`application.dispatch.record_outcomes`), written only where our lease still holds."""
+        outcomes = [
+            SendOutcome(
+                delivery_id=o.claimed.id,
+                subscription_id=o.claimed.subscription_id,
+                attempts=o.claimed.attempts,
+                total_attempts=o.claimed.total_attempts,
+                started_at=o.started_at,
+                ok=o.result.ok,
+                refused=o.result.refused,
+                status_code=o.result.status,
+                latency_ms=o.result.latency_ms,
+                error=o.result.error,
             )
-            attempts.append(
-                {
-                    "delivery_id": c.id,
-                    "attempt": c.total_attempts + 1,
-                    "started_at": o.started_at,
-                    "latency_ms": r.latency_ms,
-                    "status_code": r.status,
-                    "outcome": "delivered" if r.ok else ("refused" if r.refused else "failed"),
-                    "error": r.error,
-                }
-            )
-        async with uow_factory(self.ctx)() as uow:
-            if uow.session.get_bind().dialect.name == "postgresql":
-                await uow.session.execute(
-                    _RECORD_PG, _record_arrays(self.owner, now, updates, attempts, succeeded, died)
-                )
-            else:
-                await self._record_statements(uow, now, updates, attempts, succeeded, died)
-            await uow.commit()
-
-    async def _record_statements(
-        self,
-        uow: Any,
-        now: dt.datetime,
-        updates: list[dict[str, Any]],
-        attempts: list[dict[str, Any]],
-        succeeded: set[str],
-        died: set[str],
-    ) -> None:
-        d = deliveries.c
-        stmt = (
-            sa.update(deliveries)
-            .where(d.id == sa.bindparam("b_id"), d.lease_owner == sa.bindparam("b_owner"))
-            .values(
-                status=sa.bindparam("b_status"),
-                attempts=sa.bindparam("b_attempts"),
-                total_attempts=sa.bindparam("b_total"),
-                next_attempt_at=sa.bindparam("b_next"),
-                last_status_code=sa.bindparam("b_code"),
-                last_error=sa.bindparam("b_error"),
-                delivered_at=sa.bindparam("b_delivered"),
-                dead_at=sa.bindparam("b_dead"),
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
-        await uow.session.execute(stmt, updates)
-        await uow.session.execute(sa.insert(delivery_attempts), attempts)
-        s = subscriptions.c
-        if succeeded:
-            await uow.session.execute(
-                sa.update(subscriptions)
-                .where(s.id.in_(succeeded), s.failing_since.is_not(None))
-                .values(failing_since=None)
-            )
-        if died - succeeded:
-            await uow.session.execute(
-                sa.update(subscriptions)
-                .where(s.id.in_(died - succeeded), s.failing_since.is_(None))
-                .values(failing_since=now)
-            )
+            for o in batch
+        ]
+        work = uow_factory(self.ctx)()
+        async with work:
+            await record_outcomes(RecordOutcomes(self.owner, outcomes, self.schedule), work, rng=self._rng)
 
     # --- long failures -----------------------------------------------------------------------
 
@@ -494,40 +297,10 @@ class Dispatcher:
 
     async def disable_failing(self) -> int:
         """Disable subscriptions failing (every delivery dead, none delivered) for longer than
-        the configured period, and tell each owner in their inbox."""
-        now = utcnow()
-        cutoff = now - dt.timedelta(seconds=self.settings.webhook_disable_after_s)
-        s = subscriptions.c
-        async with uow_factory(self.ctx)() as uow:
-            q = sa.select(subscriptions).where(
-                s.status == "active", s.failing_since.is_not(None), s.failing_since < cutoff
-            )
-            if uow.session.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = (await uow.session.execute(q)).all()
-            for row in rows:
-                await uow.session.execute(
-                    sa.update(subscriptions)
-                    .where(s.id == row.id)
-                    .values(
-                        status="disabled",
-                        disabled_reason="failing",
-                        disabled_at=now,
-                        missed_since=row.failing_since,
-                        updated_at=now,
-                    )
-                )
-                notice = Notice(
-                    "subscription_disabled",
-                    "订阅已停用",
-                    f"您的事件订阅（{row.description or row.id}）"
-                    f"自{row.failing_since:%Y-%m-%d %H:%M} UTC起投递持续失败，"
-                    "已自动停用。请检查接收地址后重新启用，停用期间未送达的事件将自动补发。",
-                    row.region or row.owner_region or "",
-                    Audience(person=row.owner_sub_hash),
-                    {"subscription_id": row.id},
-                )
-                await write_notices(uow, [notice], event_id=None, sms=False, wake_sms=None)
-                log.warning("subscription %s disabled after failing since %s", row.id, row.failing_since)
-            await uow.commit()
-        return len(rows)
+        the configured period, and tell each owner in their inbox (`application.dispatch`)."""
+        work = uow_factory(self.ctx)()
+        async with work:
+            disabled = await disable_failing(DisableFailing(self.settings.webhook_disable_after_s), work)
+        for d in disabled:
+            log.warning("subscription %s disabled after failing since %s", d.id, d.failing_since)
+        return len(disabled)

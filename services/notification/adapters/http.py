@@ -323,6 +323,8 @@ class OutboundHttp:
                         if not (reused and exc.fresh):
                             raise
                         conn = None
+                else:  # two kept-alive connections closed under us: a failed attempt
+                    raise _Answer("kept-alive connections closed before an answer", fresh=True)
                 self._release(key, conn)
                 conn = None
         except RefusedAddress as exc:

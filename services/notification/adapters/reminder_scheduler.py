@@ -1,25 +1,19 @@
-"""The reminder scheduler (提醒): fires due reminders once — each in the transaction that sets its
-`fired_at`, writes its inbox items and SMS rows and its `notification.reminder_fired` event to
-the outbox; replicas claim with `FOR UPDATE SKIP LOCKED` (SQLite: one writer at a time), so a
-reminder fires once across replicas and restarts."""
+"""The reminder scheduler (提醒): the loop that fires due reminders once
+(`application.reminders.fire_due_reminders`) — each in the transaction that sets its `fired_at`,
+writes its inbox items and SMS rows and its `notification.reminder_fired` event to the outbox;
+replicas claim with `FOR UPDATE SKIP LOCKED` (SQLite: one writer at a time), so a reminder fires
+once across replicas and restarts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
-import sqlalchemy as sa
-
-from services.notification.adapters.orm import reminders
-from services.notification.adapters.unit_of_work import uow_factory, write_notices
-from services.notification.domain.routing import Audience, reminder_notice
+from services.notification.adapters.unit_of_work import uow_factory
+from services.notification.application.reminders import FireDueReminders, fire_due_reminders
 from shared.app import ServiceContext
-from shared.db import utcnow
-from shared.events import Event
 
 __all__ = ["ReminderScheduler"]
 
@@ -59,50 +53,8 @@ class ReminderScheduler:
             self._wake.clear()
 
     async def fire_due(self) -> int:
-        rc = reminders.c
-        now = utcnow()
-        q = (
-            sa.select(reminders)
-            .where(rc.fired_at.is_(None), rc.cancelled_at.is_(None), rc.fire_at <= now)
-            .order_by(rc.fire_at)
-            .limit(self.batch)
-        )
-        async with uow_factory(self.ctx)() as uow:
-            if uow.session.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = (await uow.session.execute(q)).all()
-            for r in rows:
-                await self._fire(uow, r)
-            if rows:
-                await uow.session.execute(
-                    sa.update(reminders).where(rc.id.in_([r.id for r in rows])).values(fired_at=now, updated_at=now)
-                )
-            await uow.commit()
-        self.fired += len(rows)
-        return len(rows)
-
-    async def _fire(self, uow: Any, r: Any) -> None:
-        audience = Audience(person=r.recipient_hash, roles=tuple(r.recipient_roles or ()))
-        data = dict(r.data or {}, reminder_id=r.id)
-        notice = reminder_notice(r.kind, r.region, r.due_date, audience, data)
-        await write_notices(uow, [notice], event_id=None, sms=self.sms, wake_sms=self.wake_sms)
-        uow.add_event(
-            Event(
-                "notification",
-                "reminder_fired",
-                r.ref_id,
-                r.region,
-                {
-                    "reminder_id": r.id,
-                    "kind": r.kind,
-                    "ref_id": r.ref_id,
-                    "household_id": r.household_id,
-                    "due_date": r.due_date.isoformat(),
-                    # SQLite hands the column back naive (UTC wall time): the payload says UTC either way
-                    "fire_at": (r.fire_at if r.fire_at.tzinfo else r.fire_at.replace(tzinfo=dt.UTC)).isoformat(),
-                    "recipient_roles": list(r.recipient_roles or ()),
-                    "to_person": r.recipient_hash is not None,
-                },
-                source="notification",
-            )
-        )
+        work = uow_factory(self.ctx)()
+        async with work:
+            fired = await fire_due_reminders(FireDueReminders(self.batch, self.sms), work, wake_sms=self.wake_sms)
+        self.fired += len(fired.ids)
+        return len(fired.ids)

@@ -1,7 +1,11 @@
-"""Reads of the reminders table for `GET /reminders` (the scheduler writes them)."""
+"""Reads and writes of the reminders table: the page `GET /reminders` shows
+(`application.ports.RemindersQuery`) and the due reminders the scheduler fires
+(`application.ports.ReminderQueue`); the people consumer schedules and cancels them."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +17,7 @@ __all__ = ["SqlReminders"]
 
 
 class SqlReminders:
-    """`application.ports.RemindersQuery`."""
+    """`application.ports.RemindersQuery` and `application.ports.ReminderQueue`."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -34,3 +38,20 @@ class SqlReminders:
             )
         ).all()
         return [dict(row._mapping) for row in rows], int(total)
+
+    async def due(self, now: dt.datetime, limit: int) -> list[Any]:
+        """`domain.delivery.reminder_due` in SQL: not fired, not cancelled, `fire_at` reached."""
+        rc = reminders.c
+        q = (
+            sa.select(reminders)
+            .where(rc.fired_at.is_(None), rc.cancelled_at.is_(None), rc.fire_at <= now)
+            .order_by(rc.fire_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        return list((await self.session.execute(q)).all())
+
+    async def mark_fired(self, ids: Sequence[str], at: dt.datetime) -> None:
+        rc = reminders.c
+        await self.session.execute(sa.update(reminders).where(rc.id.in_(list(ids))).values(fired_at=at, updated_at=at))

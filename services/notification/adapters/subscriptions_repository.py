@@ -1,5 +1,6 @@
 """Reads and writes of webhook subscriptions, their secrets and their deliveries (all SQL of the
-subscription use cases; the dispatcher and the fan-out keep their own)."""
+subscription use cases, and the failing subscriptions the dispatcher disables; its queue of
+deliveries is `delivery_queue.py`, the fan-out's `fanout_queue.py`)."""
 
 from __future__ import annotations
 
@@ -126,3 +127,12 @@ class SqlSubscriptions:
             )
         )
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def failing_before(self, cutoff: dt.datetime) -> list[Any]:
+        """Active subscriptions failing since before `cutoff`, locked (PostgreSQL: skipping those
+        another replica holds)."""
+        s = subscriptions.c
+        q = sa.select(subscriptions).where(s.status == "active", s.failing_since.is_not(None), s.failing_since < cutoff)
+        if self.session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        return list((await self.session.execute(q)).all())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -15,9 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from services.notification.adapters.context import extras_of
+from services.notification.adapters.delivery_queue import SqlDeliveries
+from services.notification.adapters.fanout_queue import SqlFanout
 from services.notification.adapters.inbox_repository import SqlInbox
 from services.notification.adapters.orm import inbox_items, sms_messages
+from services.notification.adapters.people_repository import SqlPeople
 from services.notification.adapters.reminders_query import SqlReminders
+from services.notification.adapters.sms_queue import SqlSmsQueue
 from services.notification.adapters.subscriptions_repository import SqlSubscriptions
 from services.notification.domain.routing import Notice, sms_text
 from shared.app import ServiceContext
@@ -36,7 +40,9 @@ __all__ = [
 
 
 class NotificationUnitOfWork(UnitOfWork):
-    """`application.ports.Work`: the repositories are views over this unit of work's session."""
+    """`application.ports.Work` (and `DispatchWork`, `ReminderWork`, `SmsWork`, `FanoutWork`,
+    `PeopleWork`):
+    the repositories are views over this unit of work's session."""
 
     @property
     def subscriptions(self) -> SqlSubscriptions:
@@ -50,8 +56,44 @@ class NotificationUnitOfWork(UnitOfWork):
     def reminders(self) -> SqlReminders:
         return SqlReminders(self.session)
 
+    @property
+    def reminder_queue(self) -> SqlReminders:
+        return SqlReminders(self.session)
+
+    @property
+    def deliveries(self) -> SqlDeliveries:
+        return SqlDeliveries(self.session)
+
+    @property
+    def sms(self) -> SqlSmsQueue:
+        return SqlSmsQueue(self.session)
+
+    @property
+    def fanout(self) -> SqlFanout:
+        return SqlFanout(self.session)
+
+    @property
+    def people(self) -> SqlPeople:
+        return SqlPeople(self.session)
+
+    @property
+    def notices(self) -> SqlNotices:
+        return SqlNotices(self)
+
     def after_commit(self, key: str, fn: Callable[[], None]) -> None:
         after_commit(self, key, fn)
+
+
+class SqlNotices:
+    """`application.ports.Notices` (`write_notices` into this unit of work)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    async def write(
+        self, notices: Sequence[Notice], *, event_id: str | None, sms: bool, wake_sms: Callable[[], None] | None
+    ) -> list[str]:
+        return await write_notices(self.uow, list(notices), event_id=event_id, sms=sms, wake_sms=wake_sms)
 
 
 class BatchingUnitOfWork(NotificationUnitOfWork):
@@ -112,28 +154,38 @@ class SerialUnitOfWork(BatchingUnitOfWork):
             self._lock.release()
 
 
-def serial_writers(ctx: ServiceContext) -> Callable[[], UnitOfWork]:
+def serial_writers(ctx: ServiceContext) -> Callable[[], NotificationUnitOfWork]:
     """The unit-of-work factory installed for the consumers and the background workers
     (`NotificationExtras.uow`): batching (`BatchingUnitOfWork`), and on SQLite also taking turns on one
     process-wide lock. PostgreSQL keeps concurrent transactions (row locks, SKIP LOCKED)."""
     outbox = ctx.tables["outbox"]
     if ctx.engine.dialect.name != "sqlite":
 
-        def batching() -> UnitOfWork:
+        def batching() -> NotificationUnitOfWork:
             return BatchingUnitOfWork(ctx.sessions, outbox, on_commit=ctx.relay.wake)
 
         return batching
     lock = asyncio.Lock()
 
-    def factory() -> UnitOfWork:
+    def factory() -> NotificationUnitOfWork:
         return SerialUnitOfWork(lock, ctx.sessions, outbox, on_commit=ctx.relay.wake)
 
     return factory
 
 
-def uow_factory(ctx: ServiceContext) -> Callable[[], UnitOfWork]:
-    """The unit-of-work factory the background workers use (see `serial_writers`)."""
-    return extras_of(ctx).uow or ctx.uow
+def uow_factory(ctx: ServiceContext) -> Callable[[], NotificationUnitOfWork]:
+    """The unit-of-work factory the background workers use (see `serial_writers`); before
+    startup installed it, the service's own (`ServiceSpec(unit_of_work=NotificationUnitOfWork)`)."""
+    factory = extras_of(ctx).uow
+    if factory is not None:
+        return factory
+
+    def plain() -> NotificationUnitOfWork:
+        uow = ctx.uow()
+        assert isinstance(uow, NotificationUnitOfWork), "the notification spec names its unit of work"
+        return uow
+
+    return plain
 
 
 def after_commit(uow: UnitOfWork, key: str, fn: Callable[[], None]) -> None:
@@ -189,9 +241,13 @@ async def write_notices(
     if texts and wake_sms is not None:
         after_commit(uow, "wake_sms", wake_sms)
     info = uow.session.info
-    pending = info.get("pending_notices")
-    if pending is None:
-        pending = info["pending_notices"] = ([], [])
+    found: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = info.get("pending_notices")
+    pending: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+    if found is not None:
+        pending = found
+    else:
+        pending = ([], [])
+        info["pending_notices"] = pending
 
         async def flush() -> None:
             info.pop("pending_notices", None)

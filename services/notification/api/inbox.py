@@ -3,8 +3,6 @@ and `/api/v1/reminders` (officers and contact persons: reminders in their region
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.notification.api.schemas import (
@@ -31,8 +29,9 @@ async def list_inbox(
     ctx: ServiceContext = Depends(get_ctx),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    return await uc.list_items(uc.ListInbox(unread, limit, offset), uow, ctx.cipher, principal)
+) -> InboxPage:
+    page = await uc.list_items(uc.ListInbox(unread, limit, offset), uow, ctx.cipher, principal)
+    return InboxPage.model_validate(page, from_attributes=True)
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount)
@@ -40,8 +39,8 @@ async def unread_count(
     ctx: ServiceContext = Depends(get_ctx),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, int]:
-    return {"unread": await uc.unread_count(uow, ctx.cipher, principal)}
+) -> UnreadCount:
+    return UnreadCount(unread=await uc.unread_count(uow, ctx.cipher, principal))
 
 
 @router.get("/inbox/sms", response_model=SmsSettingsRead)
@@ -49,8 +48,8 @@ async def get_sms(
     ctx: ServiceContext = Depends(get_ctx),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    return await uc.get_sms(uow, ctx.cipher, principal)
+) -> SmsSettingsRead:
+    return SmsSettingsRead.model_validate(await uc.get_sms(uow, ctx.cipher, principal), from_attributes=True)
 
 
 @router.put("/inbox/sms", response_model=SmsSettingsRead)
@@ -59,8 +58,9 @@ async def put_sms(
     ctx: ServiceContext = Depends(get_ctx),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    return await uc.set_sms(uc.SetSms(body.phone, body.enabled), uow, ctx.cipher, principal)
+) -> SmsSettingsRead:
+    settings = await uc.set_sms(uc.SetSms(body.phone, body.enabled), uow, ctx.cipher, principal)
+    return SmsSettingsRead.model_validate(settings, from_attributes=True)
 
 
 @router.delete("/inbox/sms", status_code=204)
@@ -79,8 +79,8 @@ async def mark_read(
     ctx: ServiceContext = Depends(get_ctx),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    return await uc.mark_read(uow, ctx.cipher, principal, item_id)
+) -> InboxItemMarked:
+    return InboxItemMarked.model_validate(await uc.mark_read(uow, ctx.cipher, principal, item_id), from_attributes=True)
 
 
 @router.get("/reminders", response_model=ReminderPage)
@@ -90,5 +90,6 @@ async def list_reminders(
     offset: int = Query(0, ge=0, le=1_000_000_000),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    return await uc.list_reminders(uc.ListReminders(pending, limit, offset), uow, principal)
+) -> ReminderPage:
+    page = await uc.list_reminders(uc.ListReminders(pending, limit, offset), uow, principal)
+    return ReminderPage.model_validate(page, from_attributes=True)

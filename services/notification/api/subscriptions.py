@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -21,11 +22,20 @@ from services.notification.api.schemas import (
 )
 from services.notification.application import subscriptions as uc
 from services.notification.application.ports import Work
+from services.notification.application.results import Delivery, Subscription
 from services.notification.domain.ssrf import parse_allowlist
 from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+
+
+def _subscription(result: Subscription) -> SubscriptionRead:
+    return SubscriptionRead.model_validate(result, from_attributes=True)
+
+
+def _delivery(result: Delivery) -> DeliveryRead:
+    return DeliveryRead.model_validate(result, from_attributes=True)
 
 
 def subscription_deps(ctx: ServiceContext = Depends(get_ctx)) -> uc.SubscriptionDeps:
@@ -48,9 +58,10 @@ async def create_subscription(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
+) -> SubscriptionCreated:
     cmd = uc.NewSubscription(body.url, body.event_types, body.region, body.description)
-    return await uc.create_subscription(cmd, uow, principal, deps)
+    created = await uc.create_subscription(cmd, uow, principal, deps)
+    return SubscriptionCreated.model_validate(dict(asdict(created.subscription), secret=created.secret))
 
 
 @router.get("/subscriptions", response_model=SubscriptionPage)
@@ -59,15 +70,16 @@ async def list_subscriptions(
     offset: int = Query(0, ge=0, le=1_000_000_000),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
-    return await uc.list_subscriptions(uow, principal, limit=limit, offset=offset)
+) -> SubscriptionPage:
+    page = await uc.list_subscriptions(uc.ListSubscriptions(limit, offset), uow, principal)
+    return SubscriptionPage.model_validate(page, from_attributes=True)
 
 
 @router.get("/subscriptions/{sub_id}", response_model=SubscriptionRead)
 async def get_subscription(
     sub_id: str, uow: Work = Depends(get_uow), principal: Principal = Depends(get_principal)
-) -> dict[str, object]:
-    return await uc.get_subscription(uow, principal, sub_id)
+) -> SubscriptionRead:
+    return _subscription(await uc.get_subscription(uow, principal, sub_id))
 
 
 @router.post("/subscriptions/{sub_id}/rotate-secret", response_model=SecretRotated)
@@ -77,9 +89,10 @@ async def rotate_secret(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
+) -> SecretRotated:
     grace = extras_of(ctx).settings.webhook_rotation_grace_s
-    return await uc.rotate_secret(uc.RotateSecret(sub_id, grace), uow, principal, deps)
+    rotated = await uc.rotate_secret(uc.RotateSecret(sub_id, grace), uow, principal, deps)
+    return SecretRotated.model_validate(rotated, from_attributes=True)
 
 
 @router.post("/subscriptions/{sub_id}/disable", response_model=SubscriptionRead)
@@ -88,8 +101,8 @@ async def disable(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
-    return await uc.set_enabled(uc.SetEnabled(sub_id, enabled=False), uow, principal, deps)
+) -> SubscriptionRead:
+    return _subscription(await uc.set_enabled(uc.SetEnabled(sub_id, enabled=False), uow, principal, deps))
 
 
 @router.post("/subscriptions/{sub_id}/enable", response_model=SubscriptionRead)
@@ -98,8 +111,8 @@ async def enable(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
-    return await uc.set_enabled(uc.SetEnabled(sub_id, enabled=True), uow, principal, deps)
+) -> SubscriptionRead:
+    return _subscription(await uc.set_enabled(uc.SetEnabled(sub_id, enabled=True), uow, principal, deps))
 
 
 @router.get("/subscriptions/{sub_id}/deliveries", response_model=DeliveryPage)
@@ -110,8 +123,9 @@ async def list_deliveries(
     offset: int = Query(0, ge=0, le=1_000_000_000),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
-    return await uc.list_deliveries(uow, principal, sub_id, status=status, limit=limit, offset=offset)
+) -> DeliveryPage:
+    page = await uc.list_deliveries(uc.ListDeliveries(sub_id, status, limit, offset), uow, principal)
+    return DeliveryPage.model_validate(page, from_attributes=True)
 
 
 @router.post("/subscriptions/{sub_id}/replay", response_model=ReplayResult)
@@ -122,10 +136,10 @@ async def replay_subscription(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
+) -> ReplayResult:
     since_utc = since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since.astimezone(dt.UTC)
     cmd = uc.ReplaySubscription(sub_id, since=since_utc, include_delivered=include_delivered)
-    return await uc.replay_subscription(cmd, uow, principal, deps)
+    return ReplayResult.model_validate(await uc.replay_subscription(cmd, uow, principal, deps), from_attributes=True)
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
@@ -134,5 +148,5 @@ async def replay_delivery(
     deps: uc.SubscriptionDeps = Depends(subscription_deps),
     uow: Work = Depends(get_uow),
     principal: Principal = Depends(get_principal),
-) -> dict[str, object]:
-    return await uc.replay_delivery(uc.ReplayDelivery(delivery_id), uow, principal, deps)
+) -> DeliveryRead:
+    return _delivery(await uc.replay_delivery(uc.ReplayDelivery(delivery_id), uow, principal, deps))

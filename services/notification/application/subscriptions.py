@@ -7,11 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.notification.application.common import SECRET_CONTEXT, person_hash
 from services.notification.application.ports import CheckDestination, Work
+from services.notification.application.results import (
+    Attempt,
+    Delivery,
+    DeliveryCounts,
+    DeliveryPage,
+    Replayed,
+    SecretRotated,
+    Subscription,
+    SubscriptionCreated,
+    SubscriptionOwner,
+    SubscriptionPage,
+)
 from services.notification.domain.patterns import InvalidPattern, validate_pattern
 from services.notification.domain.signing import new_secret
 from services.notification.domain.ssrf import DestinationRefused
@@ -23,6 +35,8 @@ from shared.pii import FieldCipher, mask_numbers_in_value
 
 __all__ = [
     "SECRET_CONTEXT",
+    "ListDeliveries",
+    "ListSubscriptions",
     "NewSubscription",
     "ReplayDelivery",
     "ReplaySubscription",
@@ -56,6 +70,20 @@ class NewSubscription:
     event_types: list[str]
     region: str | None
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubscriptions:
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListDeliveries:
+    sub_id: str
+    status: str | None
+    limit: int
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +131,9 @@ async def _load(uow: Work, p: Principal, sub_id: str, *, lock: bool = False) -> 
     return row
 
 
-async def create_subscription(cmd: NewSubscription, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+async def create_subscription(
+    cmd: NewSubscription, uow: Work, p: Principal, deps: SubscriptionDeps
+) -> SubscriptionCreated:
     _require_role(p)
     errors: list[FieldError] = []
     patterns: list[str] = []
@@ -149,46 +179,44 @@ async def create_subscription(cmd: NewSubscription, uow: Work, p: Principal, dep
     await uow.subscriptions.add_secret(sub_id, deps.cipher.encrypt_text(secret, context=SECRET_CONTEXT), now)
     await uow.commit()
     row = await uow.subscriptions.get(sub_id)
-    return dict(render(row), secret=secret)
+    return SubscriptionCreated(render(row), secret)
 
 
-def render(row: Any, stats: dict[str, int] | None = None) -> dict[str, Any]:
-    out = {
-        "id": row.id,
-        "url": row.url,
-        "event_types": list(row.event_types),
-        "region": row.region,
-        "description": mask_numbers_in_value(row.description),  # masked when written; again here
-        "status": row.status,
-        "disabled_reason": row.disabled_reason,
-        "disabled_at": row.disabled_at,
-        "failing_since": row.failing_since,
-        "owner": {"role": row.owner_role, "region": row.owner_region, "dept": row.owner_dept},
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-    if stats is not None:
-        out["deliveries"] = stats
-    return out
+def render(row: Any, stats: dict[str, int] | None = None) -> Subscription:
+    return Subscription(
+        id=row.id,
+        url=row.url,
+        event_types=list(row.event_types),
+        region=row.region,
+        description=mask_numbers_in_value(row.description),  # masked when written; again here
+        status=row.status,
+        disabled_reason=row.disabled_reason,
+        disabled_at=row.disabled_at,
+        failing_since=row.failing_since,
+        owner=SubscriptionOwner(row.owner_role, row.owner_region, row.owner_dept),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        deliveries=None if stats is None else DeliveryCounts(stats["pending"], stats["delivered"], stats["dead"]),
+    )
 
 
-async def get_subscription(uow: Work, p: Principal, sub_id: str) -> dict[str, Any]:
+async def get_subscription(uow: Work, p: Principal, sub_id: str) -> Subscription:
     row = await _load(uow, p, sub_id)
     return render(row, await uow.subscriptions.delivery_stats(sub_id))
 
 
-async def list_subscriptions(uow: Work, p: Principal, *, limit: int, offset: int) -> dict[str, Any]:
+async def list_subscriptions(q: ListSubscriptions, uow: Work, p: Principal) -> SubscriptionPage:
     _require_role(p)
     rows, total = await uow.subscriptions.page(
         region=None if p.role == "admin" else p.region,
         dept=p.dept if p.role == "department" else None,
-        limit=limit,
-        offset=offset,
+        limit=q.limit,
+        offset=q.offset,
     )
-    return {"items": [render(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    return SubscriptionPage([render(r) for r in rows], total, q.limit, q.offset)
 
 
-async def rotate_secret(cmd: RotateSecret, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+async def rotate_secret(cmd: RotateSecret, uow: Work, p: Principal, deps: SubscriptionDeps) -> SecretRotated:
     await _load(uow, p, cmd.sub_id, lock=True)
     now = utcnow()
     expires = now + dt.timedelta(seconds=cmd.grace_s)
@@ -197,10 +225,10 @@ async def rotate_secret(cmd: RotateSecret, uow: Work, p: Principal, deps: Subscr
     await uow.subscriptions.add_secret(cmd.sub_id, deps.cipher.encrypt_text(secret, context=SECRET_CONTEXT), now)
     await uow.subscriptions.update(cmd.sub_id, {"updated_at": now})
     await uow.commit()
-    return {"id": cmd.sub_id, "secret": secret, "previous_secrets_expire_at": expires}
+    return SecretRotated(cmd.sub_id, secret, expires)
 
 
-async def set_enabled(cmd: SetEnabled, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+async def set_enabled(cmd: SetEnabled, uow: Work, p: Principal, deps: SubscriptionDeps) -> Subscription:
     sub_id = cmd.sub_id
     row = await _load(uow, p, sub_id, lock=True)
     now = utcnow()
@@ -225,23 +253,19 @@ async def set_enabled(cmd: SetEnabled, uow: Work, p: Principal, deps: Subscripti
             sub_id, {"status": "disabled", "disabled_reason": "by_owner", "disabled_at": now, "updated_at": now}
         )
     await uow.commit()
-    out = await get_subscription(uow, p, sub_id)
-    out["replayed"] = replayed
-    return out
+    return replace(await get_subscription(uow, p, sub_id), replayed=replayed)
 
 
-async def replay_subscription(
-    cmd: ReplaySubscription, uow: Work, p: Principal, deps: SubscriptionDeps
-) -> dict[str, Any]:
+async def replay_subscription(cmd: ReplaySubscription, uow: Work, p: Principal, deps: SubscriptionDeps) -> Replayed:
     await _load(uow, p, cmd.sub_id, lock=True)
     statuses = ("dead", "delivered") if cmd.include_delivered else ("dead",)
     n = await uow.subscriptions.requeue(sub_id=cmd.sub_id, statuses=statuses, created_since=cmd.since)
     uow.after_commit("wake_dispatcher", deps.wake_dispatcher)
     await uow.commit()
-    return {"subscription_id": cmd.sub_id, "replayed": n, "since": cmd.since}
+    return Replayed(cmd.sub_id, n, cmd.since)
 
 
-async def replay_delivery(cmd: ReplayDelivery, uow: Work, p: Principal, deps: SubscriptionDeps) -> dict[str, Any]:
+async def replay_delivery(cmd: ReplayDelivery, uow: Work, p: Principal, deps: SubscriptionDeps) -> Delivery:
     _require_role(p)
     row = await uow.subscriptions.delivery(cmd.delivery_id)
     if row is None:
@@ -255,43 +279,28 @@ async def replay_delivery(cmd: ReplayDelivery, uow: Work, p: Principal, deps: Su
     return render_delivery(await uow.subscriptions.delivery(cmd.delivery_id), [])
 
 
-def render_delivery(row: Any, attempts: list[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "subscription_id": row.subscription_id,
-        "event_id": row.event_id,
-        "event_type": row.event_type,
-        "status": row.status,
-        "attempts_in_round": row.attempts,
-        "total_attempts": row.total_attempts,
-        "next_attempt_at": row.next_attempt_at if row.status == "pending" else None,
-        "last_status_code": row.last_status_code,
-        "last_error": row.last_error,
-        "created_at": row.created_at,
-        "delivered_at": row.delivered_at,
-        "dead_at": row.dead_at,
-        "attempts": [
-            {
-                "attempt": a.attempt,
-                "started_at": a.started_at,
-                "outcome": a.outcome,
-                "status_code": a.status_code,
-                "latency_ms": a.latency_ms,
-                "error": a.error,
-            }
-            for a in attempts
-        ],
-    }
+def render_delivery(row: Any, attempts: list[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        subscription_id=row.subscription_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts_in_round=row.attempts,
+        total_attempts=row.total_attempts,
+        next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        dead_at=row.dead_at,
+        attempts=[Attempt(a.attempt, a.started_at, a.outcome, a.status_code, a.latency_ms, a.error) for a in attempts],
+    )
 
 
-async def list_deliveries(
-    uow: Work, p: Principal, sub_id: str, *, status: str | None, limit: int, offset: int
-) -> dict[str, Any]:
-    await _load(uow, p, sub_id)
-    rows, attempts, total = await uow.subscriptions.deliveries_page(sub_id, status=status, limit=limit, offset=offset)
-    return {
-        "items": [render_delivery(r, attempts.get(r.id, [])) for r in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+async def list_deliveries(q: ListDeliveries, uow: Work, p: Principal) -> DeliveryPage:
+    await _load(uow, p, q.sub_id)
+    rows, attempts, total = await uow.subscriptions.deliveries_page(
+        q.sub_id, status=q.status, limit=q.limit, offset=q.offset
+    )
+    return DeliveryPage([render_delivery(r, attempts.get(r.id, [])) for r in rows], total, q.limit, q.offset)
