@@ -54,3 +54,48 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
         "async def f(uow):\n    await uow.session.execute(sa.select(1))\n    await uow.commit()\n"
     )
     assert _violations(bad) == ["line 1: imports sqlalchemy", "line 4: calls execute", "line 5: calls commit"]
+
+
+# A use case answers with a typed result (a domain object, a read-model dataclass, a page of
+# them), never a bare `dict[str, Any]` the router passes on: the router owns the wire shape. The
+# few public application functions below return a dict or `Any` on purpose, each for its reason.
+UNTYPED_ON_PURPOSE: dict[str, str] = {}
+
+USE_CASE_MODULES = sorted(
+    p for p in (ROOT / "services").glob("*/application/*.py") if p.name not in ("__init__.py",)
+)
+
+
+def _untyped_returns(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_"):
+            continue
+        returns = ast.unparse(node.returns) if node.returns is not None else ""
+        if not returns or "Any" in returns or returns in ("dict", "list", "tuple"):
+            found.append(f"{node.name} -> {returns or '(unannotated)'}")
+    return found
+
+
+def test_a_use_case_returns_a_typed_result() -> None:
+    found = {
+        f"{p.relative_to(ROOT).with_suffix('').as_posix().replace('/', '.')}.{what.split(' ')[0]}": what
+        for p in USE_CASE_MODULES
+        for what in _untyped_returns(p)
+    }
+    assert {k: v for k, v in found.items() if k not in UNTYPED_ON_PURPOSE} == {}
+    assert sorted(k for k in UNTYPED_ON_PURPOSE if k not in found) == [], "stale entries in UNTYPED_ON_PURPOSE"
+
+
+def test_the_return_check_finds_what_it_looks_for(tmp_path: Path) -> None:
+    bad = tmp_path / "use_case.py"
+    bad.write_text(
+        "from typing import Any\n"
+        "async def read(uow) -> dict[str, Any]: ...\n"
+        "def rows(uow) -> list[dict[str, Any]]: ...\n"
+        "def bare(uow): ...\n"
+        "def _helper(uow) -> dict[str, Any]: ...\n"
+        "async def typed(uow) -> 'Plan': ...\n"
+    )
+    assert _untyped_returns(bad) == ["read -> dict[str, Any]", "rows -> list[dict[str, Any]]", "bare -> (unannotated)"]

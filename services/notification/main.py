@@ -123,7 +123,7 @@ def _worker(name: str) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:
     return run
 
 
-def _waker(ctx: ServiceContext, name: str):  # type: ignore[no-untyped-def]
+def _waker(ctx: ServiceContext, name: str) -> Callable[[], None]:
     def wake() -> None:
         worker = getattr(extras_of(ctx), name)
         if worker is not None:
