@@ -256,7 +256,7 @@ class RowEncoder:
         facts = facts_json(c)
         number, region, phone = c["household_number"], c["region_code"], c["phone"]
         parts = [number, region, phone or "", "1" if c["escaped_poverty"] else "0", c["dibao_status"], facts]
-        mrows = []
+        mrows: list[Any] = []  # COPY text lines (PostgreSQL) or row tuples (SQLite)
         persons = []
         for i, m in enumerate(c["members"]):
             idn, name = m["id_number"], m["name"]

@@ -300,7 +300,7 @@ async def finish_chunk(session: AsyncSession, chunk: Chunk, *, replica: str, res
         )
         .values(status="done", finished_at=utcnow(), result=json.dumps(result))
     )
-    return done.rowcount == 1
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
 
 
 async def lock_job(session: AsyncSession, job_id: str) -> Job | None:

@@ -332,13 +332,18 @@ def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
             initializer=init_worker,
             initargs=(*keys, os.getpid()),
         )
-        own.import_pool = pool
+        own.import_pool, own.import_pool_workers = pool, workers
     return pool
+
+
+def worker_count(ctx: ServiceContext) -> int:
+    """How many processes the service's worker pool has (0 before `worker_pool` made one)."""
+    return extras(ctx).import_pool_workers if extras(ctx).import_pool is not None else 0
 
 
 def shutdown_import_pool(ctx: ServiceContext) -> None:
     own = extras(ctx)
-    pool, own.import_pool = own.import_pool, None
+    pool, own.import_pool, own.import_pool_workers = own.import_pool, None, 0
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -481,7 +486,7 @@ async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[An
             if submitted >= in_process and pool is None:
                 pool = worker_pool(ctx)
                 if pool is not None:
-                    ahead = pool._max_workers + 1
+                    ahead = worker_count(ctx) + 1
             if pool is not None and submitted >= in_process:
                 fut = loop.run_in_executor(pool, functools.partial(fn, *args))
             else:

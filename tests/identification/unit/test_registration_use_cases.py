@@ -111,18 +111,19 @@ async def test_outside_the_callers_jurisdiction_is_not_found(ctx: FakeContext) -
     assert ctx.work.commits == 0
 
 
-async def _advance(ctx: FakeContext, case_id: str, who: Principal, **fields: Any) -> dict[str, Any]:
-    return await cases.transition_case(ctx, ctx.work, who, case_id, action="advance", **fields)  # type: ignore[arg-type]
+async def _advance(ctx: FakeContext, case_id: str, who: Principal, **fields: Any) -> cases.CaseRead:
+    command = cases.TransitionCase(case_id, action="advance", **fields)
+    return await cases.transition_case(ctx, ctx.work, who, command)  # type: ignore[arg-type]
 
 
 async def test_a_case_is_advanced_to_monitored_and_the_household_follows(ctx: FakeContext) -> None:
     opened = await _submit(ctx)
     case_id, household_id = opened["case_id"], opened["household_id"]
     work: FakeWork = ctx.work
-    body = await _advance(ctx, case_id, VILLAGE_OFFICER)
-    assert (body["state"], body["version"]) == ("verification", 2)
-    body = await _advance(ctx, case_id, VILLAGE_OFFICER, investigators=("王五", "赵六"))
-    assert (body["state"], body["investigators"]) == ("village_review", ["王五", "赵六"])
+    read = await _advance(ctx, case_id, VILLAGE_OFFICER)
+    assert (read.case.state, read.case.version, read.region_code) == ("verification", 2, VILLAGE)
+    read = await _advance(ctx, case_id, VILLAGE_OFFICER, investigators=("王五", "赵六"))
+    assert (read.case.state, read.case.investigators) == ("village_review", ("王五", "赵六"))
     await _advance(ctx, case_id, VILLAGE_OFFICER, note="村民主评议通过")
     assert work.cases.by_id[case_id][0].state == "public_notice"
     with pytest.raises(Conflict) as running:
@@ -131,9 +132,10 @@ async def test_a_case_is_advanced_to_monitored_and_the_household_follows(ctx: Fa
     ctx.clock = START + dt.timedelta(days=10)
     await _advance(ctx, case_id, VILLAGE_OFFICER)
     await _advance(ctx, case_id, TOWNSHIP_OFFICER, note="乡镇审核通过")
-    body = await _advance(ctx, case_id, COUNTY_OFFICER, note="县级审定")
-    assert body["state"] == "monitored"
-    assert body["monitored_since"] == ctx.today()
+    read = await _advance(ctx, case_id, COUNTY_OFFICER, note="县级审定")
+    assert read.case.state == "monitored"
+    assert read.case.monitored_since == ctx.today()
+    assert (read.application_id, read.opened_case_id) == (opened["id"], None)
     assert work.cases.statuses[household_id] == "monitored"
     identified = work.events("household.identified")
     assert len(identified) == 1
@@ -172,7 +174,8 @@ async def test_a_case_is_not_found_outside_the_callers_jurisdiction(ctx: FakeCon
     with pytest.raises(NotFound):
         await cases.get_case(ctx, ctx.work, elsewhere, opened["case_id"])  # type: ignore[arg-type]
     read = await cases.get_case(ctx, ctx.work, VILLAGE_OFFICER, opened["case_id"])  # type: ignore[arg-type]
-    assert read["allowed_actions"] == ["advance", "reject"]
+    assert read.allowed_actions == ("advance", "reject")
+    assert (read.case.id, read.case.state, read.overdue) == (opened["case_id"], "submitted", False)
 
 
 async def test_an_import_job_is_found_again_by_its_idempotency_key(ctx: FakeContext) -> None:
