@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.identification.adapters.households import HouseholdRecord
+from services.identification.api.applications import application_body
 from services.identification.application import applications, cases, households
 from services.identification.application.duplicates import HouseholdConflict
 from services.identification.application.household_input import HouseholdIn
@@ -61,9 +62,18 @@ def _command(household: HouseholdIn | None = None, **overrides: Any) -> applicat
     )
 
 
-async def _submit(ctx: FakeContext, command: applications.SubmitApplication | None = None) -> dict[str, Any]:
+async def _submit(
+    ctx: FakeContext, command: applications.SubmitApplication | None = None
+) -> applications.ApplicationRead:
     claim = IdempotencyClaim("POST /api/v1/applications", "key", "digest")
-    return await applications.submit(ctx, ctx.work, VILLAGE_OFFICER, command or _command(), claim)  # type: ignore[arg-type]
+    return await applications.submit(
+        ctx,  # type: ignore[arg-type]
+        ctx.work,
+        VILLAGE_OFFICER,
+        command or _command(),
+        claim,
+        render=application_body,
+    )
 
 
 @pytest.fixture
@@ -74,25 +84,26 @@ def ctx() -> FakeContext:
 async def test_an_application_registers_the_household_and_opens_its_case(ctx: FakeContext) -> None:
     body = await _submit(ctx)
     work = ctx.work
-    assert body["status"] == "submitted"
-    assert body["category"] == "marginal"
-    household_id = body["household_id"]
+    assert (body.status, body.category, body.region_code) == ("submitted", "marginal", VILLAGE)
+    assert (body.risk_types, body.declared_risk_types, body.urgent) == (("illness",), ("illness",), False)
+    assert body.created_at == START
+    household_id = body.household_id
     stored = work.households.by_id[household_id]
     assert stored.region_code == VILLAGE
     assert len(stored.members) == 2
     assert work.households.outcomes[household_id]["category"] == "marginal"
-    case, row = work.cases.by_id[body["case_id"]]
-    assert (case.household_id, row.application_id) == (household_id, body["id"])
+    case, row = work.cases.by_id[body.case_id]
+    assert (case.household_id, row.application_id) == (household_id, body.id)
     assert case.deadline is not None
     assert case.deadline > START.date()
     # one transaction: the events, the idempotent response, one commit
     assert work.commits == 1
-    assert [c[1:] for c in work.claims] == [(201, body)]
+    assert [c[1:] for c in work.claims] == [(201, application_body(body))]
     submitted = work.events("application.submitted")
     assert len(submitted) == 1
-    assert submitted[0].data["case_id"] == body["case_id"]
+    assert submitted[0].data["case_id"] == body.case_id
     (opened,) = work.events("case.status_changed")
-    assert (opened.data["from"], opened.data["to"], opened.data["application_id"]) == (None, "submitted", body["id"])
+    assert (opened.data["from"], opened.data["to"], opened.data["application_id"]) == (None, "submitted", body.id)
     assert [e["kind"] for e in work.audit.entries] == ["case_transition"]
 
 
@@ -101,7 +112,7 @@ async def test_a_second_application_for_the_household_is_refused(ctx: FakeContex
     with pytest.raises(Conflict) as refused:
         await _submit(ctx, _command(_household(2, 3)))  # a member of the first household
     assert refused.value.code == "application_exists"
-    assert refused.value.extra["existing_application_id"] == first["id"]
+    assert refused.value.extra["existing_application_id"] == first.id
     assert ctx.work.commits == 1  # nothing of the second one was committed
 
 
@@ -118,7 +129,7 @@ async def _advance(ctx: FakeContext, case_id: str, who: Principal, **fields: Any
 
 async def test_a_case_is_advanced_to_monitored_and_the_household_follows(ctx: FakeContext) -> None:
     opened = await _submit(ctx)
-    case_id, household_id = opened["case_id"], opened["household_id"]
+    case_id, household_id = opened.case_id, opened.household_id
     work: FakeWork = ctx.work
     read = await _advance(ctx, case_id, VILLAGE_OFFICER)
     assert (read.case.state, read.case.version, read.region_code) == ("verification", 2, VILLAGE)
@@ -135,7 +146,7 @@ async def test_a_case_is_advanced_to_monitored_and_the_household_follows(ctx: Fa
     read = await _advance(ctx, case_id, COUNTY_OFFICER, note="县级审定")
     assert read.case.state == "monitored"
     assert read.case.monitored_since == ctx.today()
-    assert (read.application_id, read.opened_case_id) == (opened["id"], None)
+    assert (read.application_id, read.opened_case_id) == (opened.id, None)
     assert work.cases.statuses[household_id] == "monitored"
     identified = work.events("household.identified")
     assert len(identified) == 1
@@ -155,7 +166,7 @@ async def test_a_case_is_advanced_to_monitored_and_the_household_follows(ctx: Fa
 
 async def test_a_refused_or_stale_transition_is_a_conflict_and_changes_nothing(ctx: FakeContext) -> None:
     opened = await _submit(ctx)
-    case_id = opened["case_id"]
+    case_id = opened.case_id
     await _advance(ctx, case_id, VILLAGE_OFFICER)
     before: Case = ctx.work.cases.by_id[case_id][0]
     with pytest.raises(Conflict) as refused:
@@ -172,10 +183,10 @@ async def test_a_case_is_not_found_outside_the_callers_jurisdiction(ctx: FakeCon
     opened = await _submit(ctx)
     elsewhere = Principal("v2", "village", "341221001202")
     with pytest.raises(NotFound):
-        await cases.get_case(ctx, ctx.work, elsewhere, opened["case_id"])  # type: ignore[arg-type]
-    read = await cases.get_case(ctx, ctx.work, VILLAGE_OFFICER, opened["case_id"])  # type: ignore[arg-type]
+        await cases.get_case(ctx, ctx.work, elsewhere, opened.case_id)  # type: ignore[arg-type]
+    read = await cases.get_case(ctx, ctx.work, VILLAGE_OFFICER, opened.case_id)  # type: ignore[arg-type]
     assert read.allowed_actions == ("advance", "reject")
-    assert (read.case.id, read.case.state, read.overdue) == (opened["case_id"], "submitted", False)
+    assert (read.case.id, read.case.state, read.overdue) == (opened.case_id, "submitted", False)
 
 
 async def test_an_import_job_is_found_again_by_its_idempotency_key(ctx: FakeContext) -> None:
@@ -205,10 +216,10 @@ async def test_a_person_held_by_another_household_is_flagged_as_a_duplicate(ctx:
     own = await _stored(ctx, "N-1", VILLAGE, 1, 2)
     held = await _stored(ctx, "N-2", VILLAGE, 7, 8)
     body = await _submit(ctx, _command(_household(1, 7)))  # the head's household, and a person of another
-    assert body["household_id"] == own
+    assert body.household_id == own
     (found,) = ctx.work.events("household.duplicate_found")
     assert found.data["household_id"] == held
-    assert found.data["other_household_id"] == body["household_id"]
+    assert found.data["other_household_id"] == body.household_id
     assert found.data["refused"] is False
     (record,) = ctx.work.duplicates.rows.values()
     assert record["person_masked"] == mask_id_number(_id_number(7))
