@@ -135,7 +135,6 @@ class FastHousehold(_Struct):
 
 _DECODER = msgspec.json.Decoder(FastHousehold)
 _ASSETS = tuple(FastAssets.__struct_fields__)
-_INCOME = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
 _BLOCKING = tuple(ASSET_FLAGS)
 _VILLAGES: dict[str, bool] = {}
 _URBAN: dict[str, bool] = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.identification.adapters.households import HouseholdRecord, StoredHousehold
-from services.identification.application.household_input import HouseholdIn
+from services.identification.application.household_input import MEMBER_FIELDS, HouseholdIn
 from services.identification.application.ports import Work, open_work
 from services.identification.domain.duplicates import (
     DuplicateMatch,
@@ -398,19 +398,7 @@ def _household_in(stored: StoredHousehold, keep: Sequence[Any]) -> HouseholdIn:
     f = stored.facts
     return HouseholdIn.model_validate(
         {
-            "members": [
-                {
-                    "id_number": m.id_number,
-                    "name": m.name,
-                    "relation": m.relation,
-                    "labor_capacity": m.labor_capacity,
-                    "disability_grade": m.disability_grade,
-                    "disability_kind": m.disability_kind,
-                    "serious_illness": m.serious_illness,
-                    "schooling": m.schooling,
-                }
-                for m in keep
-            ],
+            "members": [{name: getattr(m, name) for name in MEMBER_FIELDS} for m in keep],
             "escaped_poverty": stored.escaped_poverty,
             "income": f.get("income") or {},
             "expenses": f.get("expenses") or {},

@@ -30,7 +30,12 @@ from services.identification.application.duplicates import (
     import_sightings,
     record_sightings,
 )
-from services.identification.application.household_input import HouseholdImport
+from services.identification.application.household_input import (
+    EXPENSE_KINDS,
+    INCOME_KINDS,
+    MEMBER_FIELDS,
+    HouseholdImport,
+)
 from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work, open_work
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
@@ -64,18 +69,9 @@ _POOL_AFTER = 4
 FORMATS = ("ndjson", "json", "csv")
 _MAX_ITEM_CHARS = 1 << 20  # one household over 1 MiB of text is refused, not buffered forever
 _IMPORT_ROLES = ("admin", "province", "county")
-_INCOME_KINDS = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
-_EXPENSE_KINDS = ("compliant_oop_medical", "education", "employment_costs", "other_rigid")
-_MEMBER_FIELDS = (
-    "id_number",
-    "name",
-    "relation",
-    "labor_capacity",
-    "disability_grade",
-    "disability_kind",
-    "serious_illness",
-    "schooling",
-)
+_INCOME_KINDS = INCOME_KINDS
+_EXPENSE_KINDS = EXPENSE_KINDS
+_MEMBER_FIELDS = MEMBER_FIELDS
 
 
 class UploadInterrupted(Exception):

@@ -28,7 +28,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
 from services.identification.adapters.household_rows import PreparedBatch, RowEncoder
-from services.identification.application.household_input import SCHOOLING_ALIASES, HouseholdImport
+from services.identification.application.household_input import (
+    ASSET_FIELDS,
+    EXPENSE_KINDS,
+    IMPORT_FIELDS,
+    INCOME_FIELDS,
+    INCOME_KINDS,
+    MEMBER_FIELDS,
+    SCHOOLING_ALIASES,
+    HouseholdImport,
+)
 from services.identification.domain.model import DibaoStatus, DisabilityKind, LaborCapacity, RiskType, Schooling
 from shared.auth import Principal
 from shared.identifiers import InvalidRegionCode, validate_region_code
@@ -63,50 +72,12 @@ def encoder_setting() -> str:
     return "reference" if FastRowEncoder is None else value
 
 
-_INCOME = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
-_EXPENSES = ("compliant_oop_medical", "education", "employment_costs", "other_rigid")
-_ASSETS = (
-    "public_employee",
-    "village_cadre",
-    "commercial_property",
-    "car",
-    "company",
-    "large_deposits",
-    "private_school",
-    "supporters_able",
-    "illegal_conduct",
-    "refuses_work",
-    "refuses_asset_check",
-    "absent_over_year",
-)
-_HOUSEHOLD_KEYS = frozenset(
-    {
-        "household_number",
-        "region_code",
-        "phone",
-        "members",
-        "escaped_poverty",
-        "income",
-        "expenses",
-        "last_year_income",
-        "assets",
-        "dibao_status",
-        "declared_risks",
-    }
-)
-_MEMBER_KEYS = frozenset(
-    {
-        "id_number",
-        "name",
-        "relation",
-        "labor_capacity",
-        "disability_grade",
-        "disability_kind",
-        "serious_illness",
-        "schooling",
-    }
-)
-_INCOME_KEYS = frozenset({*_INCOME, "unverified_earners"})
+_INCOME = INCOME_KINDS
+_EXPENSES = EXPENSE_KINDS
+_ASSETS = ASSET_FIELDS
+_HOUSEHOLD_KEYS = frozenset(IMPORT_FIELDS)
+_MEMBER_KEYS = frozenset(MEMBER_FIELDS)
+_INCOME_KEYS = frozenset(INCOME_FIELDS)
 _EXPENSE_KEYS = frozenset(_EXPENSES)
 _ASSET_KEYS = frozenset(_ASSETS)
 _LABOR = frozenset(x.value for x in LaborCapacity)
