@@ -17,6 +17,7 @@ from services.identification.api.schemas import JobRead
 from services.identification.application import household_records as records
 from services.identification.application.household_records import job_status
 from services.identification.application.households import (
+    StartImport,
     UploadInterrupted,
     detect_format,
     run_import_stream,
@@ -69,8 +70,10 @@ async def import_households(
             first = chunk
             break
     fmt = fmt or detect_format(request.headers.get("content-type"), first)
-    job, fresh = await start_import_job(ctx, principal, idempotency_key=idempotency_key, fmt=fmt, rows_total=total)
-    if job.status == "completed" and not fresh:
+    command = StartImport(fmt, idempotency_key=idempotency_key, rows_total=total)
+    started = await start_import_job(ctx, principal, command)
+    job = started.job
+    if job.status == "completed" and not started.fresh:
         return _job_response(job_read(job), 202)
 
     async def chunks() -> AsyncIterator[bytes]:

@@ -49,7 +49,9 @@ from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows,
 __all__ = [
     "FORMATS",
     "IMPORT_BATCH",
+    "ImportStarted",
     "ParsedRow",
+    "StartImport",
     "UploadInterrupted",
     "detect_format",
     "parse_stream",
@@ -503,16 +505,28 @@ async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[An
         await _write_chunk(ctx, job, await pending.popleft())
 
 
-async def start_import_job(
-    ctx: ServiceContext,
-    principal: Principal,
-    *,
-    idempotency_key: str | None,
-    fmt: str,
-    rows_total: int | None,
-) -> tuple[Job, bool]:
-    """The job for this upload: (job, fresh). With a known Idempotency-Key the existing job is
-    returned (to resume a running one, or to answer a finished one again)."""
+@dataclass(frozen=True, slots=True)
+class StartImport:
+    """An upload of households in `fmt` (ndjson | json | csv), `rows_total` of them when the
+    client says, under `idempotency_key` (the same key finds the same job again)."""
+
+    fmt: str
+    idempotency_key: str | None = None
+    rows_total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportStarted:
+    """The upload's job; `fresh`: made now (else found by its Idempotency-Key)."""
+
+    job: Job
+    fresh: bool
+
+
+async def start_import_job(ctx: ServiceContext, principal: Principal, command: StartImport) -> ImportStarted:
+    """The job for this upload. With a known Idempotency-Key the existing job is returned (to
+    resume a running one, or to answer a finished one again)."""
+    idempotency_key, fmt, rows_total = command.idempotency_key, command.fmt, command.rows_total
     if principal.role not in _IMPORT_ROLES:
         raise Forbidden("only the province platform, a county or an admin may import households")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
@@ -521,7 +535,7 @@ async def start_import_job(
         if idempotency_key:
             job = await uow.imports.find_job(created_by=principal.sub, idempotency_key=idempotency_key)
             if job is not None:
-                return job, False
+                return ImportStarted(job, fresh=False)
         job = await uow.imports.create_job(
             region=principal.region,
             created_by=principal.sub,
@@ -530,7 +544,7 @@ async def start_import_job(
             rows_total=rows_total,
         )
         await uow.commit()
-    return job, True
+    return ImportStarted(job, fresh=True)
 
 
 async def run_import(

@@ -194,16 +194,13 @@ async def test_a_case_is_not_found_outside_the_callers_jurisdiction(ctx: FakeCon
 
 async def test_an_import_job_is_found_again_by_its_idempotency_key(ctx: FakeContext) -> None:
     county = Principal("county-platform", "county", VILLAGE[:6])
-    job, fresh = await households.start_import_job(ctx, county, idempotency_key="file-1", fmt="ndjson", rows_total=3)  # type: ignore[arg-type]
-    again, fresh_again = await households.start_import_job(
-        ctx,  # type: ignore[arg-type]
-        county,
-        idempotency_key="file-1",
-        fmt="ndjson",
-        rows_total=3,
-    )
-    assert (fresh, fresh_again) == (True, False)
-    assert again.id == job.id
+    command = households.StartImport("ndjson", idempotency_key="file-1", rows_total=3)
+    first = await households.start_import_job(ctx, county, command)  # type: ignore[arg-type]
+    again = await households.start_import_job(ctx, county, command)  # type: ignore[arg-type]
+    assert (first.fresh, again.fresh) == (True, False)
+    job = first.job
+    assert again.job.id == job.id
+    assert job.rows_total == 3
     assert job.region == county.region
     assert job.params == {"format": "ndjson"}
     assert ctx.work.commits == 1
@@ -316,7 +313,7 @@ async def test_a_household_is_assessed_against_the_policy_in_force(ctx: FakeCont
 
 async def test_a_jobs_status_is_for_its_region_or_its_creator(ctx: FakeContext) -> None:
     county = Principal("county-platform", "county", VILLAGE[:6])
-    job, _ = await households.start_import_job(ctx, county, idempotency_key="file-1", fmt="ndjson", rows_total=3)  # type: ignore[arg-type]
+    job = (await households.start_import_job(ctx, county, households.StartImport("ndjson"))).job  # type: ignore[arg-type]
     status = await job_status(ctx.work, county, job.id)  # type: ignore[arg-type]
     assert (status.job.id, status.job.kind, status.chunks) == (job.id, "import", None)
     assert (await job_status(ctx.work, Principal("p", "province", "34"), job.id)).job.id == job.id  # type: ignore[arg-type]
