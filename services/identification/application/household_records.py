@@ -7,9 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.identification.adapters.jobs import Job
 from services.identification.application.loops import loops_read
 from services.identification.application.negative_flags import exclusions_of
 from services.identification.application.ports import Work
@@ -18,6 +17,9 @@ from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import request_id_var
 from shared.pii import mask_numbers_in_text
+
+if TYPE_CHECKING:
+    from services.identification.adapters.jobs import Job
 
 __all__ = ["HouseholdRead", "JobStatus", "MemberRead", "ReadHousehold", "job_status", "read_household"]
 

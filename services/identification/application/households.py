@@ -60,6 +60,7 @@ __all__ = [
     "shutdown_import_pool",
     "start_import_job",
     "validate_row",
+    "worker_count",
     "worker_pool",
 ]
 
