@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +59,10 @@ class Job:
     updated_at: dt.datetime
     finished_at: dt.datetime | None
 
-    def add_errors(self, errors: list[dict[str, Any]]) -> None:
+    def add_errors(self, errors: Sequence[Mapping[str, Any]]) -> None:
         room = MAX_ERRORS - len(self.errors)
         if room > 0:
-            self.errors.extend(errors[:room])
+            self.errors.extend(dict(e) for e in errors[:room])
         self.error_count += len(errors)
 
 

@@ -44,7 +44,7 @@ from shared.db import utcnow
 from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
 from shared.logging import request_id_var
 
-from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows, validate_canonical
+from .import_rows import ChunkResult, RowError, init_worker, prepare_ndjson, prepare_rows, validate_canonical
 
 __all__ = [
     "FORMATS",
@@ -305,7 +305,7 @@ def parse_stream(chunks: AsyncIterator[bytes], fmt: str) -> AsyncIterator[Parsed
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord | None, list[dict[str, Any]]]:
+def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord | None, list[RowError]]:
     """A storable record, or the row's errors [{line, household_number, path, message}] — never
     the offending values (they may be ID numbers). The bulk path's rules (`import_rows`)."""
     canon, errors = validate_canonical(row.line, row.obj, row.error, principal)
@@ -402,7 +402,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
         try:
             async with open_work(ctx) as uow:
                 summary = UpsertSummary()
-                refused: list[dict[str, Any]] = []
+                refused: list[RowError] = []
                 new_duplicates = 0
                 if result.batch is not None and len(result.batch):
                     # who held the chunk's people before it is written (duplicate persons)
@@ -442,7 +442,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
 
 async def _duplicates(
     uow: Work, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[RowError], int]:
     """Record a written chunk's duplicates: rows refused because their household number is a
     household outside the importer's jurisdiction (row errors `household_conflict`, that
     household untouched) and members already in another household (open duplicates). Returns
@@ -454,7 +454,7 @@ async def _duplicates(
         Sighting(str(DuplicateMatch.HOUSEHOLD_NUMBER), None, None, hid, region, None, batch.regions[pos], True)
         for pos, hid, region in summary.conflicts
     ]
-    errors = [
+    errors: list[RowError] = [
         {
             "line": result.lines.get(batch.numbers[pos], result.first_line),
             "household_number": batch.numbers[pos][:64],

@@ -22,7 +22,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - msgspec is a dependency
 __all__ = [
     "ENCODERS",
     "ChunkResult",
+    "RowError",
     "encoder_setting",
     "fast_canonical",
     "init_worker",
@@ -262,16 +263,28 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+class RowError(TypedDict):
+    """One refused row as the job's error report keeps it (JSON in the job, `GET /jobs/{id}`):
+    where, and why — never the offending value (it may be an ID number)."""
+
+    line: int
+    household_number: str | None
+    path: str
+    message: str
+    #: a refusal with a code of its own (`household_conflict`)
+    code: NotRequired[str]
+
+
 def validate_canonical(
     line: int, obj: dict[str, Any] | None, error: str | None, principal: Principal
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+) -> tuple[dict[str, Any] | None, list[RowError]]:
     """The canonical household of one row, or its errors [{line, household_number, path,
     message}] — never the offending values (they may be ID numbers)."""
     number = None
     if obj is not None and isinstance(obj.get("household_number"), str):
         number = obj["household_number"][:64]
 
-    def err(path: str, message: str) -> dict[str, Any]:
+    def err(path: str, message: str) -> RowError:
         return {"line": line, "household_number": number, "path": path, "message": message}
 
     if obj is None:
@@ -283,7 +296,7 @@ def validate_canonical(
         except ValidationError as exc:
             return None, [err(_path(e["loc"]), e["msg"]) for e in exc.errors(include_input=False, include_url=False)]
         seen: dict[str, int] = {}
-        errors = []
+        errors: list[RowError] = []
         for i, m in enumerate(model.members):
             if m.id_number in seen:
                 errors.append(err(f"members.{i}.id_number", f"the same ID number as members[{seen[m.id_number]}]"))
@@ -308,7 +321,7 @@ class ChunkResult:
     rows: int = 0  # households seen (stored + refused)
     failed: int = 0  # households refused
     batch: PreparedBatch | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
     #: household number → the input line of its (last) row, for errors found when writing
     lines: dict[str, int] = field(default_factory=dict)
 
