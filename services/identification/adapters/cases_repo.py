@@ -240,7 +240,7 @@ class CasesRepository:
             .where(cases.c.id == before.id, cases.c.version == before.version)
             .values(updated_at=dt.datetime.now(dt.UTC), **_case_values(after))
         )
-        if result.rowcount != 1:
+        if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             raise StaleCase(before.id)
         new_entries = after.history[len(before.history) :]
         if new_entries:

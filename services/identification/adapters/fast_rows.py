@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,11 +58,18 @@ Meta = msgspec.Meta
 # whole decode) or an integer that prints as the same digits
 _Money = str | Annotated[int, Meta(ge=0, lt=10**12)]
 _Earners = Annotated[int, Meta(ge=0, le=50)]
-_Labor = Literal[tuple(x.value for x in LaborCapacity)]  # type: ignore[valid-type]
-_Kind = Literal[tuple(x.value for x in DisabilityKind)]  # type: ignore[valid-type]
-_Schooling = Literal[(*(x.value for x in Schooling), *SCHOOLING_ALIASES)]  # type: ignore[valid-type]
-_Status = Literal[tuple(x.value for x in DibaoStatus)]  # type: ignore[valid-type]
-_Risk = Literal[tuple(x.value for x in RiskType)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # to a type checker these are strings; msgspec (at run time) checks the values
+    _Labor = str
+    _Kind = str
+    _Schooling = str
+    _Status = str
+    _Risk = str
+else:  # Literals of the enums' values, built from the enums so they cannot drift
+    _Labor = Literal[tuple(x.value for x in LaborCapacity)]
+    _Kind = Literal[tuple(x.value for x in DisabilityKind)]
+    _Schooling = Literal[(*(x.value for x in Schooling), *SCHOOLING_ALIASES)]
+    _Status = Literal[tuple(x.value for x in DibaoStatus)]
+    _Risk = Literal[tuple(x.value for x in RiskType)]
 
 
 class _Struct(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False):
@@ -128,7 +135,6 @@ class FastHousehold(_Struct):
 
 _DECODER = msgspec.json.Decoder(FastHousehold)
 _ASSETS = tuple(FastAssets.__struct_fields__)
-_INCOME = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
 _BLOCKING = tuple(ASSET_FLAGS)
 _VILLAGES: dict[str, bool] = {}
 _URBAN: dict[str, bool] = {}
@@ -246,7 +252,9 @@ class _Fen(dict[str, int]):
         return fen
 
 
-_fen = _Fen().__getitem__
+#: typed for `str | int` because a `_Money` field is: by the time a profile is computed,
+#: `decode_line` has turned every integer amount into its digits (`_digits`)
+_fen = cast("Callable[[str | int], int]", _Fen().__getitem__)
 
 
 def _income_json(inc: FastIncome) -> str:
@@ -318,19 +326,19 @@ class FastRowEncoder:
     def encode_many(self, items: list[FastHousehold | dict[str, Any]]) -> PreparedBatch:
         latest: dict[str, FastHousehold | dict[str, Any]] = {}
         for c in items:  # the last record of a number wins
-            number = c.household_number if type(c) is FastHousehold else c["household_number"]  # type: ignore[index,union-attr]
+            number = c.household_number if isinstance(c, FastHousehold) else c["household_number"]
             latest.pop(number, None)
             latest[number] = c
         batch = PreparedBatch(self.postgres)
         ids = self._ids(len(latest))
-        sizes = [len(c.members) if type(c) is FastHousehold else len(c["members"]) for c in latest.values()]  # type: ignore[index,union-attr,arg-type]
+        sizes = [len(c.members) if isinstance(c, FastHousehold) else len(c["members"]) for c in latest.values()]
         nonces = self._random(12 * sum(2 * n + 1 for n in sizes))
         at = 0
         for hid, c in zip(ids, latest.values(), strict=True):
-            if type(c) is FastHousehold:
+            if isinstance(c, FastHousehold):
                 at = self._encode(batch, hid, c, nonces, at)
             else:
-                at = self.reference.encode_one(batch, hid, c, nonces, at)  # type: ignore[arg-type]
+                at = self.reference.encode_one(batch, hid, c, nonces, at)
         return batch
 
     def _encode(self, batch: PreparedBatch, hid: str, h: FastHousehold, nonces: bytes, at: int) -> int:
@@ -348,7 +356,7 @@ class FastRowEncoder:
         escaped = h.escaped_poverty
         status = h.dibao_status
         parts = [number, region, phone or "", "1" if escaped else "0", status, facts]
-        mrows = []
+        mrows: list[Any] = []  # COPY text lines (PostgreSQL) or row tuples (SQLite)
         persons = []
         ill = severe = schooling = able = False
         graded = 0

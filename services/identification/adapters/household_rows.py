@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.identification.application.household_input import EXPENSE_KINDS, FACT_FIELDS, INCOME_FIELDS
 from services.identification.domain.columnar import profile_of
 from shared.identifiers import time_ordered_uuids
 from shared.pii import FieldCipher, mask_id_number
@@ -65,13 +66,7 @@ def new_household_ids(n: int) -> list[str]:
 
 
 def _facts(canon: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "income": canon["income"],
-        "expenses": canon["expenses"],
-        "last_year_income": canon["last_year_income"],
-        "assets": canon["assets"],
-        "declared_risks": canon["declared_risks"],
-    }
+    return {k: canon[k] for k in FACT_FIELDS}
 
 
 _FACTS_TEMPLATE = (
@@ -122,8 +117,8 @@ def facts_json(canon: dict[str, Any]) -> str:
     return json.dumps(_facts(canon), ensure_ascii=False, separators=(",", ":"))
 
 
-_INCOME_ORDER = ["wage", "business", "property", "transfer", "insurance_claims", "exempt", "unverified_earners"]
-_EXPENSE_ORDER = ["compliant_oop_medical", "education", "employment_costs", "other_rigid"]
+_INCOME_ORDER = list(INCOME_FIELDS)
+_EXPENSE_ORDER = list(EXPENSE_KINDS)
 
 
 HOUSEHOLD_WRITE = (
@@ -256,7 +251,7 @@ class RowEncoder:
         facts = facts_json(c)
         number, region, phone = c["household_number"], c["region_code"], c["phone"]
         parts = [number, region, phone or "", "1" if c["escaped_poverty"] else "0", c["dibao_status"], facts]
-        mrows = []
+        mrows: list[Any] = []  # COPY text lines (PostgreSQL) or row tuples (SQLite)
         persons = []
         for i, m in enumerate(c["members"]):
             idn, name = m["id_number"], m["name"]

@@ -54,7 +54,7 @@ from services.identification.adapters.household_rows import (
     MEMBER_COLUMNS as _MEMBER_COLUMNS,
 )
 from services.identification.adapters.orm import household_outcomes, households, members
-from services.identification.application.household_input import HouseholdIn
+from services.identification.application.household_input import EXPENSE_KINDS, INCOME_KINDS, HouseholdIn
 from services.identification.domain.model import (
     Assets,
     DibaoStatus,
@@ -96,8 +96,8 @@ __all__ = [
     "write_prepared",
 ]
 
-_INCOME_KINDS = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
-_EXPENSE_KINDS = ("compliant_oop_medical", "education", "employment_costs", "other_rigid")
+_INCOME_KINDS = INCOME_KINDS
+_EXPENSE_KINDS = EXPENSE_KINDS
 
 
 @dataclass(frozen=True, slots=True)

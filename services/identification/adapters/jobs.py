@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +59,10 @@ class Job:
     updated_at: dt.datetime
     finished_at: dt.datetime | None
 
-    def add_errors(self, errors: list[dict[str, Any]]) -> None:
+    def add_errors(self, errors: Sequence[Mapping[str, Any]]) -> None:
         room = MAX_ERRORS - len(self.errors)
         if room > 0:
-            self.errors.extend(errors[:room])
+            self.errors.extend(dict(e) for e in errors[:room])
         self.error_count += len(errors)
 
 
@@ -300,7 +301,7 @@ async def finish_chunk(session: AsyncSession, chunk: Chunk, *, replica: str, res
         )
         .values(status="done", finished_at=utcnow(), result=json.dumps(result))
     )
-    return done.rowcount == 1
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
 
 
 async def lock_job(session: AsyncSession, job_id: str) -> Job | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.identification.adapters.orm import policy_versions
 from services.identification.application.policies import check_in_force, validate_parameter
@@ -33,7 +33,10 @@ class IdentificationPolicyStore(PolicyStore):
         self._caches: dict[str, Any] = {}
 
     async def versions(self, session: AsyncSession) -> list[PolicyVersion]:
-        key = str(session.bind.url) if session.bind is not None else ""
+        bind = session.bind
+        if isinstance(bind, AsyncConnection):
+            bind = bind.engine
+        key = str(bind.url) if bind is not None else ""
         self._cache = self._caches.get(key)
         result = await super().versions(session)
         self._caches[key] = self._cache

@@ -60,6 +60,25 @@ class ApplicationCreate(BaseModel):
         return mask_numbers_in_text(v)
 
 
+def application_body(a: uc.ApplicationRead) -> dict[str, Any]:
+    """A submitted application as `POST /applications` answers (and stores for its
+    Idempotency-Key) and `GET /applications/{id}` starts."""
+    return {
+        "id": a.id,
+        "status": a.status,
+        "case_id": a.case_id,
+        "household_id": a.household_id,
+        "region_code": a.region_code,
+        "category": a.category,
+        "risk_types": list(a.risk_types),
+        "declared_risk_types": list(a.declared_risk_types),
+        "urgent": a.urgent,
+        "deadline": a.deadline.isoformat() if a.deadline else None,
+        "submitted_by_role": a.submitted_by_role,
+        "created_at": a.created_at.isoformat(),
+    }
+
+
 @router.post("/applications", status_code=201)
 async def submit_application(
     body: ApplicationCreate,
@@ -75,10 +94,17 @@ async def submit_application(
         urgent=body.urgent,
         household_number=body.household_number,
     )
-    status, result = await uc.submit_application(
-        ctx, principal, command, body=body.model_dump(mode="json"), idempotency_key=idempotency_key
+    result = await uc.submit_application(
+        ctx,
+        principal,
+        command,
+        body=body.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+        render=application_body,
     )
-    return JSONResponse(result, status_code=status)
+    if isinstance(result, uc.Replayed):
+        return JSONResponse(result.body, status_code=result.status)
+    return JSONResponse(application_body(result), status_code=201)
 
 
 @router.get("/applications/{application_id}")
@@ -88,4 +114,19 @@ async def read_application(
     work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.get_application(ctx, work, principal, application_id)
+    detail = await uc.get_application(ctx, work, principal, application_id)
+    body = application_body(detail.application)
+    body["reason"] = detail.reason
+    body["history"] = [
+        {
+            "action": str(h.action),
+            "from": str(h.from_state) if h.from_state else None,
+            "to": str(h.to_state),
+            "by": h.by,
+            "role": str(h.role),
+            "at": h.at.isoformat(),
+            "note": h.note,
+        }
+        for h in detail.history
+    ]
+    return body

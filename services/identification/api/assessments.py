@@ -19,7 +19,7 @@ from services.identification.api.schemas import (
     ScreeningCreate,
     SimulationCreate,
 )
-from services.identification.application.assessments import AssessHousehold, assess_household
+from services.identification.application.assessments import AssessHousehold, assess_household, assessment_read
 from services.identification.application.screening import Simulate, StartScreening, simulate, start_screening
 from services.identification.domain.model import VillageOverride
 from shared.app import ServiceContext, get_ctx, get_principal
@@ -46,7 +46,8 @@ async def create_assessment(
         if v is None
         else VillageOverride(decision_ref=v.decision_ref, decided_on=v.decided_on, note=v.note),
     )
-    return await assess_household(work=uow, store=store, principal=principal, body=command)
+    assessed = await assess_household(work=uow, store=store, principal=principal, body=command)
+    return assessment_read(assessed.assessment, assessed.household)
 
 
 @router.post("/assessments:simulate", summary="What-if: how many households of a region change category")

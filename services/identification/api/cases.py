@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application import cases as uc
-from services.identification.domain.cases import AssemblyDecision
+from services.identification.domain.cases import AssemblyDecision, CaseExclusion
 from shared.app import ServiceContext, get_ctx, get_principal, get_uow
 from shared.auth import Principal
 from shared.pii import mask_numbers_in_text
@@ -82,6 +82,118 @@ class TransitionCreate(BaseModel):
         return [mask_numbers_in_text(x) for x in v]
 
 
+def _exclusion_body(e: CaseExclusion) -> dict[str, Any]:
+    """One stored exclusion as `GET /cases/{id}` shows it (DESIGN.md case, extended)."""
+    o = e.override
+    return {
+        "code": e.code,
+        "detail": e.detail,
+        "source": e.source,
+        "inputs": dict(e.inputs),
+        "policy": {"id": e.policy_id, "version": e.policy_version},
+        "overridden": o is not None,
+        "override": {
+            "by": o.by,
+            "role": str(o.role),
+            "at": o.at,
+            "reason": o.reason,
+            "assembly_decision": {
+                "date": o.assembly_decision.decided_on.isoformat(),
+                "minutes_ref": o.assembly_decision.minutes_ref,
+            },
+        }
+        if o is not None
+        else None,
+    }
+
+
+def _case_body(read: uc.CaseRead) -> dict[str, Any]:
+    """`GET /cases/{id}` (and a transition's answer): the case, its notice, objections,
+    exclusions, history and the actions the caller may take now."""
+    case = read.case
+    body: dict[str, Any] = {
+        "id": case.id,
+        "household_id": case.household_id,
+        "region_code": read.region_code,
+        "procedure": str(case.procedure),
+        "state": str(case.state),
+        "category": case.category,
+        "risk_types": list(case.risk_types),
+        "urgent": case.urgent,
+        "deadline": case.deadline,
+        "comparison_due": case.comparison_due,
+        "overdue": read.overdue,
+        "submitted_at": case.submitted_at,
+        "notice": {
+            "started_on": case.notice_started_on,
+            "days": case.notice_days,
+            "ends_on": case.notice_ends_on,
+        }
+        if case.notice_started_on
+        else None,
+        "objections": [
+            {
+                "id": o.id,
+                "raised_at": o.raised_at,
+                "text": o.text,
+                "open": o.is_open,
+                "resolved_at": o.resolved_at,
+                "resolution": o.resolution,
+            }
+            for o in case.objections
+        ],
+        "investigators": list(case.investigators),
+        "monitored_since": case.monitored_since,
+        "eliminated_on": case.eliminated_on,
+        "parent_case_id": case.parent_case_id,
+        "application_id": read.application_id,
+        "reason": case.reason,
+        "version": case.version,
+        "exclusions": [_exclusion_body(e) for e in case.exclusions],
+        "history": [
+            {
+                "action": str(h.action),
+                "from": str(h.from_state) if h.from_state else None,
+                "to": str(h.to_state),
+                "by": h.by,
+                "role": str(h.role),
+                "at": h.at,
+                "note": h.note,
+            }
+            for h in case.history
+        ],
+        "allowed_actions": list(read.allowed_actions),
+    }
+    if read.opened_case_id is not None:
+        body["opened_case_id"] = read.opened_case_id
+    return body
+
+
+def _page_body(page: uc.CasePage) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "id": c.id,
+                "household_id": c.household_id,
+                "region_code": c.region_code,
+                "procedure": c.procedure,
+                "state": c.state,
+                "category": c.category,
+                "risk_types": list(c.risk_types),
+                "urgent": c.urgent,
+                "deadline": c.deadline,
+                "comparison_due": c.comparison_due,
+                "overdue": c.overdue,
+                "version": c.version,
+            }
+            for c in page.items
+        ],
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+    }
+
+
 @router.get("/cases/{case_id}")
 async def read_case(
     case_id: str,
@@ -89,7 +201,7 @@ async def read_case(
     work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.get_case(ctx, work, principal, case_id)
+    return _case_body(await uc.get_case(ctx, work, principal, case_id))
 
 
 @router.get("/cases")
@@ -107,10 +219,7 @@ async def list_cases(
     work: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.list_cases(
-        ctx,
-        work,
-        principal,
+    command = uc.ListCases(
         region=region,
         state=state,
         procedure=procedure,
@@ -120,6 +229,7 @@ async def list_cases(
         page=page,
         page_size=page_size,
     )
+    return _page_body(await uc.list_cases(ctx, work, principal, command))
 
 
 @router.post("/cases/{case_id}/transitions")
@@ -130,11 +240,8 @@ async def take_transition(
     uow: IdentificationUnitOfWork = Depends(get_uow),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.transition_case(
-        ctx,
-        uow,
-        principal,
-        case_id,
+    command = uc.TransitionCase(
+        case_id=case_id,
         action=body.action,
         note=body.note,
         reason=body.reason,
@@ -152,3 +259,4 @@ async def take_transition(
         if body.assembly_decision is not None
         else None,
     )
+    return _case_body(await uc.transition_case(ctx, uow, principal, command))

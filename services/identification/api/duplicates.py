@@ -32,6 +32,31 @@ class DuplicateResolve(BaseModel):
     region_code: str | None = Field(default=None, pattern=r"^[0-9]{12}$", description="split only: the village")
 
 
+def _duplicate_body(d: uc.DuplicateRecord) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "match": d.match,
+        "person_masked": d.person_masked,
+        "household_id": d.household_id,
+        "region_code": d.region_code,
+        "other_household_id": d.other_household_id,
+        "other_region_code": d.other_region_code,
+        "resolve_region": d.resolve_region,
+        "origin": d.origin,
+        "refused": d.refused,
+        "status": d.status,
+        "found_by": d.found_by,
+        "found_at": d.found_at.isoformat() if d.found_at else None,
+        "seen": d.seen,
+        "resolution": d.resolution,
+        "resolution_note": d.resolution_note,
+        "resolved_by": d.resolved_by,
+        "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+        "split_household_id": d.split_household_id,
+        "history": [dict(h) for h in d.history],
+    }
+
+
 @router.get("/households/duplicates", summary="Duplicate persons to resolve (county and province officers)")
 async def list_duplicates(
     region: str | None = Query(default=None, pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"),
@@ -41,7 +66,14 @@ async def list_duplicates(
     principal: Principal = Depends(get_principal),
     work: IdentificationUnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return await uc.list_duplicates(work, principal, region=region, status=status, limit=limit, after=after)
+    command = uc.ListDuplicates(status=status, region=region, limit=limit, after=after)
+    page = await uc.list_duplicates(work, principal, command)
+    return {
+        "region": page.region,
+        "status": page.status,
+        "items": [_duplicate_body(d) for d in page.items],
+        "next": page.next,
+    }
 
 
 @router.post("/households/duplicates/{duplicate_id}/resolve", summary="Resolve a duplicate: keep, move or split")
@@ -57,6 +89,5 @@ async def resolve_duplicate(
         raise Unprocessable(
             "region_code is for split only", errors=[FieldError("region_code", "only with action split")]
         )
-    return await uc.resolve_duplicate(
-        ctx, principal, duplicate_id, action=body.action, note=body.note, region_code=body.region_code
-    )
+    command = uc.ResolveDuplicate(duplicate_id, action=body.action, note=body.note, region_code=body.region_code)
+    return _duplicate_body(await uc.resolve_duplicate(ctx, principal, command))

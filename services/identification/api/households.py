@@ -17,6 +17,7 @@ from services.identification.api.schemas import JobRead
 from services.identification.application import household_records as records
 from services.identification.application.household_records import job_status
 from services.identification.application.households import (
+    StartImport,
     UploadInterrupted,
     detect_format,
     run_import_stream,
@@ -69,8 +70,10 @@ async def import_households(
             first = chunk
             break
     fmt = fmt or detect_format(request.headers.get("content-type"), first)
-    job, fresh = await start_import_job(ctx, principal, idempotency_key=idempotency_key, fmt=fmt, rows_total=total)
-    if job.status == "completed" and not fresh:
+    command = StartImport(fmt, idempotency_key=idempotency_key, rows_total=total)
+    started = await start_import_job(ctx, principal, command)
+    job = started.job
+    if job.status == "completed" and not started.fresh:
         return _job_response(job_read(job), 202)
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -96,7 +99,11 @@ async def read_job(
     principal: Principal = Depends(get_principal),
     work: IdentificationUnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return await job_status(work, principal, job_id)
+    status = await job_status(work, principal, job_id)
+    body = job_read(status.job)
+    if status.job.kind == "screening":
+        body["chunks"] = status.chunks
+    return body
 
 
 @router.get("/households/{household_id}", summary="One household; ID numbers and names masked unless revealed")
@@ -111,5 +118,41 @@ async def read_household(
     """Members' ID numbers come masked (`341221********123X`) and names as the surname only. With
     `reveal=id_number` a county, province or admin caller gets them in clear, and the read is
     written to the hash-chained audit log (who, whose, why, request id) in the same transaction."""
-    body = await records.read_household(ctx, work, principal, records.ReadHousehold(household_id, reveal, reason))
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    read = await records.read_household(ctx, work, principal, records.ReadHousehold(household_id, reveal, reason))
+    return JSONResponse(_household_body(read), headers={"Cache-Control": "no-store"})
+
+
+def _household_body(h: records.HouseholdRead) -> dict[str, Any]:
+    """`GET /households/{id}`: money as a 2-place decimal string, dates ISO."""
+    return {
+        "id": h.id,
+        "household_number": h.household_number,
+        "region_code": h.region_code,
+        "status": h.status,
+        "category": h.category,
+        "low_income_category": h.low_income_category,
+        "warning": h.warning,
+        "per_capita_income": None if h.per_capita_income is None else f"{h.per_capita_income:.2f}",
+        "escaped_poverty": h.escaped_poverty,
+        "dibao_status": h.dibao_status,
+        "members": [
+            {
+                "position": m.position,
+                "relation": m.relation,
+                "sex": m.sex,
+                "birth_date": m.birth_date.isoformat(),
+                "labor_capacity": m.labor_capacity,
+                "disability_grade": m.disability_grade,
+                "disability_kind": m.disability_kind,
+                "serious_illness": m.serious_illness,
+                "schooling": m.schooling,
+                "id_number": m.id_number,
+                "name": m.name,
+            }
+            for m in h.members
+        ],
+        "unmasked": h.unmasked,
+        **h.loops,
+        "exclusions": [dict(e) for e in h.exclusions],
+        "negative_list_flags": [dict(f) for f in h.negative_list_flags],
+    }

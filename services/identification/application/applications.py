@@ -4,9 +4,10 @@ with the policy's deadline, events to the outbox) and read (status and history, 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from services.identification.application.duplicates import HouseholdConflict, ma
 from services.identification.application.household_input import HouseholdIn
 from services.identification.application.ports import ApplicationExists, Work, open_work
 from services.identification.domain.assessment import assess
-from services.identification.domain.cases import Case, CaseExclusion, TransitionRefused, open_case
+from services.identification.domain.cases import Case, CaseExclusion, HistoryEntry, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
 from shared import idempotency
 from shared.app import ServiceContext
@@ -33,7 +34,17 @@ from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 
-__all__ = ["ROUTE", "SubmitApplication", "get_application", "submit", "submit_application"]
+__all__ = [
+    "ROUTE",
+    "ApplicationDetail",
+    "ApplicationRead",
+    "RenderApplication",
+    "Replayed",
+    "SubmitApplication",
+    "get_application",
+    "submit",
+    "submit_application",
+]
 
 ROUTE = "POST /api/v1/applications"
 SOURCE = "identification"
@@ -74,21 +85,61 @@ async def _save_household(
 # --------------------------------------------------------------------------- submit
 
 
-def _application_read(row: Any, case: Case) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": str(case.state),
-        "case_id": row.case_id,
-        "household_id": row.household_id,
-        "region_code": row.region_code,
-        "category": case.category,
-        "risk_types": list(case.risk_types),
-        "declared_risk_types": json.loads(row.risk_types),
-        "urgent": bool(row.urgent),
-        "deadline": case.deadline.isoformat() if case.deadline else None,
-        "submitted_by_role": row.submitter_role,
-        "created_at": case.submitted_at.isoformat(),
-    }
+@dataclass(frozen=True, slots=True)
+class ApplicationRead:
+    """An application as its submitter and the officers see it: its case's state (`status`),
+    category and risk types, the risk types declared on it, the green channel, the deadline."""
+
+    id: str
+    status: str
+    case_id: str
+    household_id: str
+    region_code: str
+    category: str | None
+    risk_types: tuple[str, ...]
+    declared_risk_types: tuple[str, ...]
+    urgent: bool
+    deadline: dt.date | None
+    submitted_by_role: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDetail:
+    """`GET /applications/{id}`: the application, why it was made, its case's history."""
+
+    application: ApplicationRead
+    reason: str
+    history: tuple[HistoryEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The reply stored for an Idempotency-Key that was used before (sent again as it was)."""
+
+    status: int
+    body: Any
+
+
+#: How the caller shows a submitted application: the Idempotency-Key's stored reply is that.
+RenderApplication = Callable[[ApplicationRead], Any]
+
+
+def _application_read(row: Any, case: Case) -> ApplicationRead:
+    return ApplicationRead(
+        id=row.id,
+        status=str(case.state),
+        case_id=row.case_id,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        category=case.category,
+        risk_types=tuple(case.risk_types),
+        declared_risk_types=tuple(json.loads(row.risk_types)),
+        urgent=bool(row.urgent),
+        deadline=case.deadline,
+        submitted_by_role=row.submitter_role,
+        created_at=case.submitted_at,
+    )
 
 
 async def _refuse_if_open(work: Work, household_id: str) -> None:
@@ -126,9 +177,11 @@ async def submit_application(
     *,
     body: dict[str, Any],
     idempotency_key: str | None,
-) -> tuple[int, dict[str, Any]]:
-    """`POST /applications`: (status, body), once per Idempotency-Key. `body` is the validated
-    request as JSON, hashed for the Idempotency-Key check."""
+    render: RenderApplication,
+) -> ApplicationRead | Replayed:
+    """`POST /applications`, once per Idempotency-Key: the submitted application, or the reply
+    stored for the key. `body` is the validated request as JSON, hashed for the key's check;
+    `render` makes the reply stored for the key (the response the caller sends)."""
     claim = await idempotency.claim(
         ctx.uow,
         ctx.tables["idempotency_keys"],
@@ -137,14 +190,13 @@ async def submit_application(
         body=body,
     )
     if claim.replay is not None:
-        return claim.replay
+        return Replayed(*claim.replay)
     try:
         async with open_work(ctx) as uow:
-            result = await submit(ctx, uow, principal, command, claim)
+            return await submit(ctx, uow, principal, command, claim, render=render)
     except BaseException:
         await idempotency.release(ctx.uow, ctx.tables["idempotency_keys"], claim)
         raise
-    return 201, result
 
 
 async def submit(
@@ -153,11 +205,13 @@ async def submit(
     principal: Principal,
     command: SubmitApplication,
     claim: idempotency.IdempotencyClaim,
-) -> dict[str, Any]:
+    *,
+    render: RenderApplication,
+) -> ApplicationRead:
     """One transaction: the household matched inside the caller's jurisdiction (refused outside
     it), created or updated with this assessment, the identification case opened with its
     deadline and the negative-list exclusions, the application stored, the events and the
-    Idempotency-Key's response written; committed."""
+    Idempotency-Key's reply (`render` of the result) written; committed."""
     household, region_code, risk_types = command.household, command.region_code, command.risk_types
     reason, urgent, household_number = command.reason, command.urgent, command.household_number
     if not principal.sees(region_code):
@@ -275,10 +329,10 @@ async def submit(
         ctx, uow, case=case, region_code=region_code, events=events, opened=case, application_id=application_id
     )
     row = await uow.applications.get(application_id)
-    response = _application_read(row, case)
-    await uow.complete_claim(ctx.tables["idempotency_keys"], claim, 201, response)
+    read = _application_read(row, case)
+    await uow.complete_claim(ctx.tables["idempotency_keys"], claim, 201, render(read))
     await uow.commit()
-    return response
+    return read
 
 
 def _exclusions(assessment: Any) -> tuple[CaseExclusion, ...]:
@@ -308,7 +362,9 @@ def _with_household_event(event: Any, household_id: str) -> Any:
 # --------------------------------------------------------------------------- read
 
 
-async def get_application(ctx: ServiceContext, work: Work, principal: Principal, application_id: str) -> dict[str, Any]:
+async def get_application(
+    ctx: ServiceContext, work: Work, principal: Principal, application_id: str
+) -> ApplicationDetail:
     row = await work.applications.get(application_id)
     if row is None:
         raise NotFound(f"application {application_id} not found")
@@ -316,18 +372,4 @@ async def get_application(ctx: ServiceContext, work: Work, principal: Principal,
         case, _ = await load_visible_case(ctx, work, principal, row.case_id)
     except NotFound:
         raise NotFound(f"application {application_id} not found") from None
-    body = _application_read(row, case)
-    body["reason"] = row.reason
-    body["history"] = [
-        {
-            "action": str(h.action),
-            "from": str(h.from_state) if h.from_state else None,
-            "to": str(h.to_state),
-            "by": h.by,
-            "role": str(h.role),
-            "at": h.at.isoformat(),
-            "note": h.note,
-        }
-        for h in case.history
-    ]
-    return body
+    return ApplicationDetail(application=_application_read(row, case), reason=row.reason, history=case.history)

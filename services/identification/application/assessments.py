@@ -1,8 +1,9 @@
 """Use case: assess one household against the policy in force (POST /assessments), and the
 mapping from the client's `HouseholdIn` to the domain's `Household` that every use case shares.
 
-Public: `to_domain_household`, `household_field_errors`, `AssessHousehold`, `assess_household`,
-`assessment_read`.
+Public: `to_domain_household`, `household_field_errors`, `AssessHousehold`, `assess_household`
+(→ `AssessedHousehold`), `assessment_read` (an assessment as DESIGN.md's body: the router's and
+the registry's).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .policies import PolicyWork, resolve_or_422
 
 __all__ = [
     "AssessHousehold",
+    "AssessedHousehold",
     "assess_household",
     "assessment_read",
     "household_field_errors",
@@ -190,15 +192,24 @@ class AssessHousehold:
     village_override: VillageOverride | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AssessedHousehold:
+    """The rules' result for a household, and the household as the rules saw it (its members'
+    order names the single-person dibao members: `assessment_read`)."""
+
+    assessment: Assessment
+    household: Household
+
+
 async def assess_household(
     *,
     work: PolicyWork,
     store: PolicyStore,
     principal: Principal,
     body: AssessHousehold,
-) -> dict[str, Any]:
+) -> AssessedHousehold:
     """Run `POST /assessments`: jurisdiction (404 outside), policy (422 policy_not_found),
-    what-if overrides (422 at `policy_overrides.<name>`), the rules, the response body."""
+    what-if overrides (422 at `policy_overrides.<name>`), the rules."""
     if not principal.sees(body.region_code):
         raise NotFound("no such region in your jurisdiction")
     household = to_domain_household(body.household, region_code=body.region_code)
@@ -210,4 +221,4 @@ async def assess_household(
         )
     except PolicyParameterMissing as exc:
         raise Unprocessable(str(exc), code="policy_incomplete", errors=[FieldError("region_code", str(exc))]) from None
-    return assessment_read(result, household)
+    return AssessedHousehold(result, household)

@@ -10,14 +10,15 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from services.identification.application.policies import policy_in_force
 from services.identification.application.ports import CaseEventsWork, CaseFilter, StaleCase, Work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
+    Action,
     AssemblyDecision,
     Case,
     CaseEvent,
@@ -56,10 +57,14 @@ from shared.policy import ResolvedPolicy
 __all__ = [
     "MAX_PAGE_SIZE",
     "CaseExtras",
+    "CasePage",
+    "CaseRead",
+    "CaseSummary",
+    "ListCases",
+    "TransitionCase",
     "actor_label",
     "case_event_data",
     "emit_case_events",
-    "exclusion_read",
     "get_case",
     "list_cases",
     "load_visible_case",
@@ -359,7 +364,7 @@ async def _audit_transition(
     )
 
 
-async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: Work, village: str, at: dt.datetime) -> None:
+async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: CaseEventsWork, village: str, at: dt.datetime) -> None:
     """`risk.scale_flagged` when this identification takes the village over the threshold
     (flagged now, not flagged with one household fewer): emitted once per crossing."""
     if len(village) != 12:
@@ -388,91 +393,80 @@ async def _maybe_flag_scale_risk(ctx: ServiceContext, uow: Work, village: str, a
 # --------------------------------------------------------------------------- read
 
 
-async def case_read(ctx: ServiceContext, work: Work, principal: Principal, case: Case, row: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class CaseRead:
+    """A case as `GET /cases/{id}` shows it: the case, where it is, the application behind it,
+    whether it is overdue today and what this caller may do now (`opened_case_id`: the
+    elimination case a transition opened)."""
+
+    case: Case
+    region_code: str
+    application_id: str | None
+    overdue: bool
+    allowed_actions: tuple[str, ...]
+    opened_case_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """One case of a `GET /cases` page."""
+
+    id: str
+    household_id: str
+    region_code: str
+    procedure: str
+    state: str
+    category: str | None
+    risk_types: tuple[str, ...]
+    urgent: bool
+    deadline: dt.date | None
+    comparison_due: dt.date | None
+    overdue: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    items: tuple[CaseSummary, ...]
+    page: int
+    page_size: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListCases:
+    """Which cases to list: inside `region` (the caller's when None), in one of the
+    comma-separated `state`s, of `procedure`, of `household_id`, overdue or not, with an open
+    objection or not; page `page` of `page_size` (capped at `MAX_PAGE_SIZE`)."""
+
+    region: str | None = None
+    state: str | None = None
+    procedure: str | None = None
+    household_id: str | None = None
+    overdue: bool | None = None
+    has_open_objection: bool | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+async def case_read(ctx: ServiceContext, work: Work, principal: Principal, case: Case, row: Any) -> CaseRead:
     today = ctx.now().date()
     policy = procedure_policy(await policy_in_force(ctx, work, row.region_code, today))
     facts = await household_facts(ctx, work, case, today=today) if _needs_facts(case) else None
     application_id = row.application_id or await work.cases.application_of_case(case.id)
-    return {
-        "id": case.id,
-        "household_id": case.household_id,
-        "region_code": row.region_code,
-        "procedure": str(case.procedure),
-        "state": str(case.state),
-        "category": case.category,
-        "risk_types": list(case.risk_types),
-        "urgent": case.urgent,
-        "deadline": case.deadline,
-        "comparison_due": case.comparison_due,
-        "overdue": is_overdue(case, today),
-        "submitted_at": case.submitted_at,
-        "notice": {
-            "started_on": case.notice_started_on,
-            "days": case.notice_days,
-            "ends_on": case.notice_ends_on,
-        }
-        if case.notice_started_on
-        else None,
-        "objections": [
-            {
-                "id": o.id,
-                "raised_at": o.raised_at,
-                "text": o.text,
-                "open": o.is_open,
-                "resolved_at": o.resolved_at,
-                "resolution": o.resolution,
-            }
-            for o in case.objections
-        ],
-        "investigators": list(case.investigators),
-        "monitored_since": case.monitored_since,
-        "eliminated_on": case.eliminated_on,
-        "parent_case_id": case.parent_case_id,
-        "application_id": application_id,
-        "reason": case.reason,
-        "version": case.version,
-        "exclusions": [exclusion_read(e) for e in case.exclusions],
-        "history": [
-            {
-                "action": str(h.action),
-                "from": str(h.from_state) if h.from_state else None,
-                "to": str(h.to_state),
-                "by": h.by,
-                "role": str(h.role),
-                "at": h.at,
-                "note": h.note,
-            }
-            for h in case.history
-        ],
-        "allowed_actions": allowed_actions(case, principal.role, today=today, policy=policy, facts=facts)
-        if principal.is_officer
-        else [],
-    }
+    allowed = (
+        allowed_actions(case, principal.role, today=today, policy=policy, facts=facts) if principal.is_officer else []
+    )
+    return CaseRead(
+        case=case,
+        region_code=row.region_code,
+        application_id=application_id,
+        overdue=is_overdue(case, today),
+        allowed_actions=tuple(allowed),
+    )
 
 
-def exclusion_read(e: Any) -> dict[str, Any]:
-    """One stored exclusion as `GET /cases/{id}` shows it (DESIGN.md case, extended)."""
-    o = e.override
-    return {
-        "code": e.code,
-        "detail": e.detail,
-        "source": e.source,
-        "inputs": dict(e.inputs),
-        "policy": {"id": e.policy_id, "version": e.policy_version},
-        "overridden": o is not None,
-        "override": {
-            "by": o.by,
-            "role": str(o.role),
-            "at": o.at,
-            "reason": o.reason,
-            "assembly_decision": _decision_read(o.assembly_decision),
-        }
-        if o is not None
-        else None,
-    }
-
-
-async def get_case(ctx: ServiceContext, work: Work, principal: Principal, case_id: str) -> dict[str, Any]:
+async def get_case(ctx: ServiceContext, work: Work, principal: Principal, case_id: str) -> CaseRead:
     case, row = await load_visible_case(ctx, work, principal, case_id)
     return await case_read(ctx, work, principal, case, row)
 
@@ -490,67 +484,71 @@ def _region_filter(principal: Principal, region: str | None) -> str | None:
     return None
 
 
-async def list_cases(
-    ctx: ServiceContext,
-    work: Work,
-    principal: Principal,
-    *,
-    region: str | None,
-    state: str | None,
-    procedure: str | None,
-    household_id: str | None,
-    overdue: bool | None,
-    page: int,
-    page_size: int,
-    has_open_objection: bool | None = None,
-) -> dict[str, Any]:
+async def list_cases(ctx: ServiceContext, work: Work, principal: Principal, command: ListCases) -> CasePage:
     if not principal.is_officer:
         raise Forbidden("only officers list cases", code="role_not_allowed")
-    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    page = max(1, page)
-    prefix = _region_filter(principal, region)
+    page_size = max(1, min(command.page_size, MAX_PAGE_SIZE))
+    page = max(1, command.page)
+    prefix = _region_filter(principal, command.region)
     today = ctx.now().date()
-    out: dict[str, Any] = {"items": [], "page": page, "page_size": page_size, "total": 0}
     if prefix is None:
-        return out
+        return CasePage(items=(), page=page, page_size=page_size, total=0)
     where = CaseFilter(
         prefix=prefix,
         today=today,
-        states=tuple(x.strip() for x in (state or "").split(",") if x.strip()),
-        procedure=procedure or None,
-        household_id=household_id or None,
-        overdue=overdue,
-        has_open_objection=has_open_objection,
+        states=tuple(x.strip() for x in (command.state or "").split(",") if x.strip()),
+        procedure=command.procedure or None,
+        household_id=command.household_id or None,
+        overdue=command.overdue,
+        has_open_objection=command.has_open_objection,
     )
     total, rows = await work.cases.page(where, offset=(page - 1) * page_size, limit=page_size)
-    out["total"] = total
-    out["items"] = [
-        {
-            "id": r.id,
-            "household_id": r.household_id,
-            "region_code": r.region_code,
-            "procedure": r.procedure,
-            "state": r.state,
-            "category": r.category,
-            "risk_types": json.loads(r.risk_types),
-            "urgent": bool(r.urgent),
-            "deadline": r.deadline,
-            "comparison_due": r.comparison_due,
-            "overdue": overdue_on(
+    items = tuple(
+        CaseSummary(
+            id=r.id,
+            household_id=r.household_id,
+            region_code=r.region_code,
+            procedure=r.procedure,
+            state=r.state,
+            category=r.category,
+            risk_types=tuple(json.loads(r.risk_types)),
+            urgent=bool(r.urgent),
+            deadline=r.deadline,
+            comparison_due=r.comparison_due,
+            overdue=overdue_on(
                 today,
                 is_open=bool(r.is_open),
                 state=r.state,
                 deadline=r.deadline,
                 comparison_due=r.comparison_due,
             ),
-            "version": r.version,
-        }
+            version=r.version,
+        )
         for r in rows
-    ]
-    return out
+    )
+    return CasePage(items=items, page=page, page_size=page_size, total=total)
 
 
 # --------------------------------------------------------------------------- transition
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionCase:
+    """One action on case `case_id` (advance, object, resolve_objection, reject,
+    propose_elimination, rollback, clear, override_exclusion) with what it needs: the review
+    `note`, a `reason`, the `investigators`, the objection, the assembly decision an override
+    rests on; `expected_version`: the version the caller read (another one is a 409)."""
+
+    case_id: str
+    action: str
+    note: str | None = None
+    reason: str | None = None
+    investigators: tuple[str, ...] = ()
+    objection_id: str | None = None
+    expected_version: int | None = None
+    extras: CaseExtras = CaseExtras()
+    exclusion_code: str | None = None
+    assembly_decision: AssemblyDecision | None = None
 
 
 def _refused(exc: TransitionRefused) -> Conflict:
@@ -564,47 +562,36 @@ def _refused(exc: TransitionRefused) -> Conflict:
     )
 
 
-async def transition_case(
-    ctx: ServiceContext,
-    uow: Work,
-    principal: Principal,
-    case_id: str,
-    *,
-    action: str,
-    note: str | None = None,
-    reason: str | None = None,
-    investigators: tuple[str, ...] = (),
-    objection_id: str | None = None,
-    expected_version: int | None = None,
-    extras: CaseExtras = CaseExtras(),
-    exclusion_code: str | None = None,
-    assembly_decision: AssemblyDecision | None = None,
-) -> dict[str, Any]:
+async def transition_case(ctx: ServiceContext, uow: Work, principal: Principal, command: TransitionCase) -> CaseRead:
     """Take one action on a case in one transaction: the domain decides, the repository writes
     the new case and its history lines only if nobody changed it meanwhile, the events go to the
     outbox, and the household's status follows. Refusals are 409 with the rule's code."""
+    case_id, action = command.case_id, command.action
     case, row = await load_visible_case(ctx, uow, principal, case_id)
-    if expected_version is not None and expected_version != case.version:
+    if command.expected_version is not None and command.expected_version != case.version:
         raise Conflict(
-            f"case {case_id} is at version {case.version}, not {expected_version}",
+            f"case {case_id} is at version {case.version}, not {command.expected_version}",
             code="version_conflict",
             current_version=case.version,
         )
     at = ctx.now()
     policy = procedure_policy(await policy_in_force(ctx, uow, row.region_code, at.date()))
-    facts = await household_facts(ctx, uow, case, today=at.date(), extras=extras) if _needs_facts(case) else None
+    facts = (
+        await household_facts(ctx, uow, case, today=at.date(), extras=command.extras) if _needs_facts(case) else None
+    )
     request = TransitionRequest(
-        action=action,  # type: ignore[arg-type]  (apply validates it)
+        # as the client sent it: `apply` checks it (an unknown action is refused, 409 state_not_allowed)
+        action=cast(Action, action),
         by=actor_label(principal),
         role=principal.role,
         at=at,
-        note=note,
-        reason=reason,
-        investigators=investigators,
-        objection_id=objection_id,
+        note=command.note,
+        reason=command.reason,
+        investigators=command.investigators,
+        objection_id=command.objection_id,
         new_case_id=str(uuid.uuid4()) if action == "propose_elimination" else None,
-        exclusion_code=exclusion_code,
-        assembly_decision=assembly_decision,
+        exclusion_code=command.exclusion_code,
+        assembly_decision=command.assembly_decision,
     )
     try:
         result = apply(case, request, policy=policy, facts=facts)
@@ -628,7 +615,7 @@ async def transition_case(
         application_id=row.application_id,
     )
     await uow.commit()
-    body = await case_read(ctx, uow, principal, result.case, await repo.get_row(case_id))
+    read = await case_read(ctx, uow, principal, result.case, await repo.get_row(case_id))
     if result.opened_case is not None:
-        body["opened_case_id"] = result.opened_case.id
-    return body
+        read = replace(read, opened_case_id=result.opened_case.id)
+    return read

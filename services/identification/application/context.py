@@ -27,6 +27,8 @@ class IdentificationExtras:
     policy_store: IdentificationPolicyStore = field(default_factory=IdentificationPolicyStore)
     #: worker processes for imports and large screening chunks (created on first use)
     import_pool: ProcessPoolExecutor | None = None
+    #: how many processes `import_pool` has (0 while there is none)
+    import_pool_workers: int = 0
     #: `hostname-pid` of this replica, set on first use (tests name a "dead" one)
     replica_id: str | None = None
     # screening chunks (FANGFAN_SCREENING_CHUNK, FANGFAN_CHUNK_LEASE_S, FANGFAN_CHUNK_POLL_S,

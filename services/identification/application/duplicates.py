@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.identification.adapters.households import HouseholdRecord, StoredHousehold
-from services.identification.application.household_input import HouseholdIn
+from services.identification.application.household_input import MEMBER_FIELDS, HouseholdIn
 from services.identification.application.ports import Work, open_work
 from services.identification.domain.duplicates import (
     DuplicateMatch,
@@ -41,8 +41,12 @@ from shared.pii import mask_id_number, mask_numbers_in_text
 __all__ = [
     "CONFLICT_CODE",
     "CONFLICT_MESSAGE",
+    "DuplicatePage",
+    "DuplicateRecord",
     "HouseholdConflict",
     "HouseholdMatch",
+    "ListDuplicates",
+    "ResolveDuplicate",
     "Sighting",
     "import_sightings",
     "list_duplicates",
@@ -212,6 +216,9 @@ async def record_sightings(
 class _Row:
     """A just-inserted record, read like a result row."""
 
+    id: str
+    history: str
+
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
 
@@ -290,29 +297,65 @@ def import_sightings(
 # --------------------------------------------------------------------------- read
 
 
-def _read(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "match": row.match,
-        "person_masked": row.person_masked,
-        "household_id": row.household_id,
-        "region_code": row.region_code,
-        "other_household_id": row.other_household_id,
-        "other_region_code": row.other_region_code,
-        "resolve_region": row.resolve_region,
-        "origin": row.origin,
-        "refused": bool(row.refused),
-        "status": row.status,
-        "found_by": row.found_by,
-        "found_at": row.found_at.isoformat() if row.found_at else None,
-        "seen": row.seen,
-        "resolution": row.resolution,
-        "resolution_note": row.resolution_note,
-        "resolved_by": row.resolved_by,
-        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
-        "split_household_id": row.split_household_id,
-        "history": json.loads(row.history),
-    }
+@dataclass(frozen=True, slots=True)
+class DuplicateRecord:
+    """A duplicate-person record as its resolvers see it (the person's ID number masked)."""
+
+    id: str
+    match: str
+    person_masked: str | None
+    household_id: str
+    region_code: str
+    other_household_id: str | None
+    other_region_code: str
+    resolve_region: str
+    origin: str
+    refused: bool
+    status: str
+    found_by: str
+    found_at: dt.datetime | None
+    seen: int
+    resolution: str | None
+    resolution_note: str | None
+    resolved_by: str | None
+    resolved_at: dt.datetime | None
+    split_household_id: str | None
+    history: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePage:
+    """One page of `list_duplicates`: `next` is the cursor of the next page (None: the last)."""
+
+    region: str
+    status: str
+    items: tuple[DuplicateRecord, ...]
+    next: str | None
+
+
+def _read(row: Any) -> DuplicateRecord:
+    return DuplicateRecord(
+        id=row.id,
+        match=row.match,
+        person_masked=row.person_masked,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        other_household_id=row.other_household_id,
+        other_region_code=row.other_region_code,
+        resolve_region=row.resolve_region,
+        origin=row.origin,
+        refused=bool(row.refused),
+        status=row.status,
+        found_by=row.found_by,
+        found_at=row.found_at or None,
+        seen=row.seen,
+        resolution=row.resolution,
+        resolution_note=row.resolution_note,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at or None,
+        split_household_id=row.split_household_id,
+        history=tuple(json.loads(row.history)),
+    )
 
 
 def _require_resolver(principal: Principal) -> None:
@@ -324,29 +367,28 @@ def _resolver_sees(principal: Principal, resolve_region: str) -> bool:
     return principal.region == "" or (resolve_region != "" and region_within(resolve_region, principal.region))
 
 
-async def list_duplicates(
-    work: Work,
-    principal: Principal,
-    *,
-    region: str | None,
-    status: str,
-    limit: int,
-    after: str | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ListDuplicates:
+    """Duplicates in `status` whose resolving region is inside `region` (the caller's when
+    None), `limit` a page, after the cursor `after`."""
+
+    status: str = "open"
+    region: str | None = None
+    limit: int = 100
+    after: str | None = None
+
+
+async def list_duplicates(work: Work, principal: Principal, command: ListDuplicates) -> DuplicatePage:
     """Duplicates the caller resolves (their `resolve_region` inside the caller's region and
     `region`), oldest first, `limit` a page; `next`: the cursor of the next page."""
     _require_resolver(principal)
-    prefix = principal.region if region is None else region
+    status, limit = command.status, command.limit
+    prefix = principal.region if command.region is None else command.region
     if not (principal.region == "" or (prefix and region_within(prefix, principal.region))):
-        return {"region": prefix, "status": status, "items": [], "next": None}
-    rows = await work.duplicates.page(status=status, prefix=prefix, after=after, limit=limit + 1)
-    items = [_read(r) for r in rows[:limit]]
-    return {
-        "region": prefix,
-        "status": status,
-        "items": items,
-        "next": items[-1]["id"] if len(rows) > limit else None,
-    }
+        return DuplicatePage(region=prefix, status=status, items=(), next=None)
+    rows = await work.duplicates.page(status=status, prefix=prefix, after=command.after, limit=limit + 1)
+    items = tuple(_read(r) for r in rows[:limit])
+    return DuplicatePage(region=prefix, status=status, items=items, next=items[-1].id if len(rows) > limit else None)
 
 
 # --------------------------------------------------------------------------- resolve
@@ -356,19 +398,7 @@ def _household_in(stored: StoredHousehold, keep: Sequence[Any]) -> HouseholdIn:
     f = stored.facts
     return HouseholdIn.model_validate(
         {
-            "members": [
-                {
-                    "id_number": m.id_number,
-                    "name": m.name,
-                    "relation": m.relation,
-                    "labor_capacity": m.labor_capacity,
-                    "disability_grade": m.disability_grade,
-                    "disability_kind": m.disability_kind,
-                    "serious_illness": m.serious_illness,
-                    "schooling": m.schooling,
-                }
-                for m in keep
-            ],
+            "members": [{name: getattr(m, name) for name in MEMBER_FIELDS} for m in keep],
             "escaped_poverty": stored.escaped_poverty,
             "income": f.get("income") or {},
             "expenses": f.get("expenses") or {},
@@ -380,20 +410,24 @@ def _household_in(stored: StoredHousehold, keep: Sequence[Any]) -> HouseholdIn:
     )
 
 
-async def resolve_duplicate(
-    ctx: ServiceContext,
-    principal: Principal,
-    duplicate_id: str,
-    *,
-    action: str,
-    note: str,
-    region_code: str | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ResolveDuplicate:
+    """Resolve duplicate `duplicate_id`: `keep`, `move` or `split` (into village `region_code`,
+    the first household's by default), and why (`note`, kept with numbers masked)."""
+
+    duplicate_id: str
+    action: str
+    note: str
+    region_code: str | None = None
+
+
+async def resolve_duplicate(ctx: ServiceContext, principal: Principal, command: ResolveDuplicate) -> DuplicateRecord:
     """Resolve an open duplicate (domain.duplicates.plan_resolution): the households lose or
     keep the person (stored again through the household repository, their region unchanged), a
     split makes the person's own household; the record is closed with who, when, why, and
     `fangfan.household.duplicate_resolved` goes to the outbox. 404 outside the caller's region."""
     _require_resolver(principal)
+    duplicate_id, action, note, region_code = command.duplicate_id, command.action, command.note, command.region_code
     at = ctx.now()
     by = principal.sub
     async with open_work(ctx) as uow:

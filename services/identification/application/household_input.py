@@ -26,6 +26,14 @@ from services.identification.domain.model import (
 from shared.identifiers import InvalidIdNumber, InvalidRegionCode, validate_id_number, validate_region_code
 
 __all__ = [
+    "ASSET_FIELDS",
+    "EXPENSE_KINDS",
+    "FACT_FIELDS",
+    "HOUSEHOLD_FIELDS",
+    "IMPORT_FIELDS",
+    "INCOME_FIELDS",
+    "INCOME_KINDS",
+    "MEMBER_FIELDS",
     "SCHOOLING_ALIASES",
     "AssetsIn",
     "ExpensesIn",
@@ -149,3 +157,27 @@ class HouseholdImport(HouseholdIn):
     @classmethod
     def _village(cls, v: str) -> str:
         return validate_village_code(v)
+
+
+# --- the household's shape by name ------------------------------------------------------------
+# Every module that reads or writes the household as JSON (the canonical import rows, the stored
+# facts, the CSV columns, the fast encoder's checks) takes its field names from here — that is,
+# from the models above, in their order, which is the order `model_dump` writes and so the order
+# of the stored facts and of the content hash.
+
+#: a member's fields (`MemberIn`)
+MEMBER_FIELDS: tuple[str, ...] = tuple(MemberIn.model_fields)
+#: a year's income (`IncomeIn`): the amounts by kind, then `unverified_earners`
+INCOME_FIELDS: tuple[str, ...] = tuple(IncomeIn.model_fields)
+#: the income amounts by kind (yuan)
+INCOME_KINDS: tuple[str, ...] = tuple(n for n in INCOME_FIELDS if n != "unverified_earners")
+#: the expense amounts by kind (`ExpensesIn`, yuan)
+EXPENSE_KINDS: tuple[str, ...] = tuple(ExpensesIn.model_fields)
+#: the negative-list flags (`AssetsIn`)
+ASSET_FIELDS: tuple[str, ...] = tuple(AssetsIn.model_fields)
+#: the household's fields (`HouseholdIn`)
+HOUSEHOLD_FIELDS: tuple[str, ...] = tuple(HouseholdIn.model_fields)
+#: one import row's fields (`HouseholdImport`: the household's, its number, village and phone)
+IMPORT_FIELDS: tuple[str, ...] = tuple(HouseholdImport.model_fields)
+#: the non-personal facts kept as the household's JSON (`households.facts`), in their order
+FACT_FIELDS: tuple[str, ...] = ("income", "expenses", "last_year_income", "assets", "declared_risks")

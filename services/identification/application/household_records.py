@@ -3,10 +3,12 @@ county and above with the read audited), and a job's progress (`GET /jobs/{id}`)
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from services.identification.adapters.jobs import job_read
 from services.identification.application.loops import loops_read
 from services.identification.application.negative_flags import exclusions_of
 from services.identification.application.ports import Work
@@ -16,10 +18,54 @@ from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import request_id_var
 from shared.pii import mask_numbers_in_text
 
-__all__ = ["ReadHousehold", "job_status", "read_household"]
+if TYPE_CHECKING:
+    from services.identification.adapters.jobs import Job
+
+__all__ = ["HouseholdRead", "JobStatus", "MemberRead", "ReadHousehold", "job_status", "read_household"]
 
 _READERS = frozenset({"province", "county", "township", "village", "contact", "admin"})
 _REVEALERS = frozenset({"county", "province", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRead:
+    """A member as `GET /households/{id}` shows it: `id_number` masked (clear when revealed),
+    `name` only when revealed."""
+
+    position: int
+    relation: str
+    sex: str
+    birth_date: dt.date
+    labor_capacity: str
+    disability_grade: int | None
+    disability_kind: str | None
+    serious_illness: bool
+    schooling: str
+    id_number: str | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRead:
+    """One stored household with its latest evaluation, members (masked unless `unmasked`),
+    what monitoring's loops know of it (`loops`: measures, re-assessment, red mark), the
+    negative-list exclusions its facts show and the flags other services raised on it."""
+
+    id: str
+    household_number: str
+    region_code: str
+    status: str
+    category: str | None
+    low_income_category: str | None
+    warning: str | None
+    per_capita_income: Decimal | None
+    escaped_poverty: bool
+    dibao_status: str
+    members: tuple[MemberRead, ...]
+    unmasked: bool
+    loops: Mapping[str, Any]
+    exclusions: tuple[Mapping[str, str], ...]
+    negative_list_flags: tuple[Mapping[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +79,7 @@ class ReadHousehold:
 
 async def read_household(
     ctx: ServiceContext, work: Work, principal: Principal, command: ReadHousehold
-) -> dict[str, Any]:
+) -> HouseholdRead:
     """Members' ID numbers come masked and names not at all; revealed, the read is written to
     the hash-chained log of unmasked reads in the same transaction (committed with it)."""
     if principal.role not in _READERS:
@@ -64,42 +110,50 @@ async def read_household(
             request_id=request_id_var.get(),
         )
         await work.commit()
-    members = [
-        {
-            "position": m.position,
-            "relation": m.relation,
-            "sex": m.sex,
-            "birth_date": m.birth_date.isoformat(),
-            "labor_capacity": m.labor_capacity,
-            "disability_grade": m.disability_grade,
-            "disability_kind": m.disability_kind,
-            "serious_illness": m.serious_illness,
-            "schooling": m.schooling,
-            "id_number": m.id_number if wants_clear else m.id_number_masked,
-            "name": m.name if wants_clear else None,
-        }
+    members = tuple(
+        MemberRead(
+            position=m.position,
+            relation=m.relation,
+            sex=m.sex,
+            birth_date=m.birth_date,
+            labor_capacity=m.labor_capacity,
+            disability_grade=m.disability_grade,
+            disability_kind=m.disability_kind,
+            serious_illness=m.serious_illness,
+            schooling=m.schooling,
+            id_number=m.id_number if wants_clear else m.id_number_masked,
+            name=m.name if wants_clear else None,
+        )
         for m in stored.members
-    ]
-    return {
-        "id": stored.id,
-        "household_number": stored.household_number,
-        "region_code": stored.region_code,
-        "status": stored.status,
-        "category": stored.category,
-        "low_income_category": stored.low_income_category,
-        "warning": stored.warning,
-        "per_capita_income": None if stored.per_capita_income is None else f"{stored.per_capita_income:.2f}",
-        "escaped_poverty": stored.escaped_poverty,
-        "dibao_status": stored.dibao_status,
-        "members": members,
-        "unmasked": wants_clear,
-        **loops,
-        "exclusions": exclusions_of(stored),  # the negative list from the stored facts
-        "negative_list_flags": flags,  # flags raised by other services, with their explanation
-    }
+    )
+    return HouseholdRead(
+        id=stored.id,
+        household_number=stored.household_number,
+        region_code=stored.region_code,
+        status=stored.status,
+        category=stored.category,
+        low_income_category=stored.low_income_category,
+        warning=stored.warning,
+        per_capita_income=stored.per_capita_income,
+        escaped_poverty=stored.escaped_poverty,
+        dibao_status=stored.dibao_status,
+        members=members,
+        unmasked=wants_clear,
+        loops=loops,
+        exclusions=tuple(exclusions_of(stored)),  # the negative list from the stored facts
+        negative_list_flags=tuple(flags),  # flags raised by other services, with their explanation
+    )
 
 
-async def job_status(work: Work, principal: Principal, job_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class JobStatus:
+    """A job and, for a screening, which replica did which of its chunks."""
+
+    job: Job
+    chunks: dict[str, Any] | None = None
+
+
+async def job_status(work: Work, principal: Principal, job_id: str) -> JobStatus:
     """An import's or a screening's progress and error report, for its region or its creator;
     a screening's also says which replica did which chunks."""
     if len(job_id) > 36:
@@ -107,7 +161,6 @@ async def job_status(work: Work, principal: Principal, job_id: str) -> dict[str,
     job = await work.imports.get_job(job_id)
     if job is None or not (principal.sees(job.region) or job.created_by == principal.sub):
         raise NotFound("no such job")
-    body = job_read(job)
     if job.kind == "screening":
-        body["chunks"] = await work.imports.chunk_summary(job.id)
-    return body
+        return JobStatus(job, await work.imports.chunk_summary(job.id))
+    return JobStatus(job)

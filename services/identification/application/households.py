@@ -30,7 +30,12 @@ from services.identification.application.duplicates import (
     import_sightings,
     record_sightings,
 )
-from services.identification.application.household_input import HouseholdImport
+from services.identification.application.household_input import (
+    EXPENSE_KINDS,
+    INCOME_KINDS,
+    MEMBER_FIELDS,
+    HouseholdImport,
+)
 from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work, open_work
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
@@ -39,12 +44,14 @@ from shared.db import utcnow
 from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
 from shared.logging import request_id_var
 
-from .import_rows import ChunkResult, init_worker, prepare_ndjson, prepare_rows, validate_canonical
+from .import_rows import ChunkResult, RowError, init_worker, prepare_ndjson, prepare_rows, validate_canonical
 
 __all__ = [
     "FORMATS",
     "IMPORT_BATCH",
+    "ImportStarted",
     "ParsedRow",
+    "StartImport",
     "UploadInterrupted",
     "detect_format",
     "parse_stream",
@@ -53,6 +60,7 @@ __all__ = [
     "shutdown_import_pool",
     "start_import_job",
     "validate_row",
+    "worker_count",
     "worker_pool",
 ]
 
@@ -64,18 +72,9 @@ _POOL_AFTER = 4
 FORMATS = ("ndjson", "json", "csv")
 _MAX_ITEM_CHARS = 1 << 20  # one household over 1 MiB of text is refused, not buffered forever
 _IMPORT_ROLES = ("admin", "province", "county")
-_INCOME_KINDS = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
-_EXPENSE_KINDS = ("compliant_oop_medical", "education", "employment_costs", "other_rigid")
-_MEMBER_FIELDS = (
-    "id_number",
-    "name",
-    "relation",
-    "labor_capacity",
-    "disability_grade",
-    "disability_kind",
-    "serious_illness",
-    "schooling",
-)
+_INCOME_KINDS = INCOME_KINDS
+_EXPENSE_KINDS = EXPENSE_KINDS
+_MEMBER_FIELDS = MEMBER_FIELDS
 
 
 class UploadInterrupted(Exception):
@@ -306,7 +305,7 @@ def parse_stream(chunks: AsyncIterator[bytes], fmt: str) -> AsyncIterator[Parsed
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord | None, list[dict[str, Any]]]:
+def validate_row(row: ParsedRow, principal: Principal) -> tuple[HouseholdRecord | None, list[RowError]]:
     """A storable record, or the row's errors [{line, household_number, path, message}] — never
     the offending values (they may be ID numbers). The bulk path's rules (`import_rows`)."""
     canon, errors = validate_canonical(row.line, row.obj, row.error, principal)
@@ -332,13 +331,18 @@ def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
             initializer=init_worker,
             initargs=(*keys, os.getpid()),
         )
-        own.import_pool = pool
+        own.import_pool, own.import_pool_workers = pool, workers
     return pool
+
+
+def worker_count(ctx: ServiceContext) -> int:
+    """How many processes the service's worker pool has (0 before `worker_pool` made one)."""
+    return extras(ctx).import_pool_workers if extras(ctx).import_pool is not None else 0
 
 
 def shutdown_import_pool(ctx: ServiceContext) -> None:
     own = extras(ctx)
-    pool, own.import_pool = own.import_pool, None
+    pool, own.import_pool, own.import_pool_workers = own.import_pool, None, 0
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -398,7 +402,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
         try:
             async with open_work(ctx) as uow:
                 summary = UpsertSummary()
-                refused: list[dict[str, Any]] = []
+                refused: list[RowError] = []
                 new_duplicates = 0
                 if result.batch is not None and len(result.batch):
                     # who held the chunk's people before it is written (duplicate persons)
@@ -438,7 +442,7 @@ async def _write_chunk(ctx: ServiceContext, job: Job, result: ChunkResult) -> No
 
 async def _duplicates(
     uow: Work, job: Job, result: ChunkResult, summary: UpsertSummary, before: dict[str, Any]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[RowError], int]:
     """Record a written chunk's duplicates: rows refused because their household number is a
     household outside the importer's jurisdiction (row errors `household_conflict`, that
     household untouched) and members already in another household (open duplicates). Returns
@@ -450,7 +454,7 @@ async def _duplicates(
         Sighting(str(DuplicateMatch.HOUSEHOLD_NUMBER), None, None, hid, region, None, batch.regions[pos], True)
         for pos, hid, region in summary.conflicts
     ]
-    errors = [
+    errors: list[RowError] = [
         {
             "line": result.lines.get(batch.numbers[pos], result.first_line),
             "household_number": batch.numbers[pos][:64],
@@ -481,7 +485,7 @@ async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[An
             if submitted >= in_process and pool is None:
                 pool = worker_pool(ctx)
                 if pool is not None:
-                    ahead = pool._max_workers + 1
+                    ahead = worker_count(ctx) + 1
             if pool is not None and submitted >= in_process:
                 fut = loop.run_in_executor(pool, functools.partial(fn, *args))
             else:
@@ -502,16 +506,28 @@ async def _pipeline(ctx: ServiceContext, job: Job, tasks: AsyncIterator[tuple[An
         await _write_chunk(ctx, job, await pending.popleft())
 
 
-async def start_import_job(
-    ctx: ServiceContext,
-    principal: Principal,
-    *,
-    idempotency_key: str | None,
-    fmt: str,
-    rows_total: int | None,
-) -> tuple[Job, bool]:
-    """The job for this upload: (job, fresh). With a known Idempotency-Key the existing job is
-    returned (to resume a running one, or to answer a finished one again)."""
+@dataclass(frozen=True, slots=True)
+class StartImport:
+    """An upload of households in `fmt` (ndjson | json | csv), `rows_total` of them when the
+    client says, under `idempotency_key` (the same key finds the same job again)."""
+
+    fmt: str
+    idempotency_key: str | None = None
+    rows_total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportStarted:
+    """The upload's job; `fresh`: made now (else found by its Idempotency-Key)."""
+
+    job: Job
+    fresh: bool
+
+
+async def start_import_job(ctx: ServiceContext, principal: Principal, command: StartImport) -> ImportStarted:
+    """The job for this upload. With a known Idempotency-Key the existing job is returned (to
+    resume a running one, or to answer a finished one again)."""
+    idempotency_key, fmt, rows_total = command.idempotency_key, command.fmt, command.rows_total
     if principal.role not in _IMPORT_ROLES:
         raise Forbidden("only the province platform, a county or an admin may import households")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
@@ -520,7 +536,7 @@ async def start_import_job(
         if idempotency_key:
             job = await uow.imports.find_job(created_by=principal.sub, idempotency_key=idempotency_key)
             if job is not None:
-                return job, False
+                return ImportStarted(job, fresh=False)
         job = await uow.imports.create_job(
             region=principal.region,
             created_by=principal.sub,
@@ -529,7 +545,7 @@ async def start_import_job(
             rows_total=rows_total,
         )
         await uow.commit()
-    return job, True
+    return ImportStarted(job, fresh=True)
 
 
 async def run_import(

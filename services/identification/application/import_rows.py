@@ -22,13 +22,22 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
 from services.identification.adapters.household_rows import PreparedBatch, RowEncoder
-from services.identification.application.household_input import SCHOOLING_ALIASES, HouseholdImport
+from services.identification.application.household_input import (
+    ASSET_FIELDS,
+    EXPENSE_KINDS,
+    IMPORT_FIELDS,
+    INCOME_FIELDS,
+    INCOME_KINDS,
+    MEMBER_FIELDS,
+    SCHOOLING_ALIASES,
+    HouseholdImport,
+)
 from services.identification.domain.model import DibaoStatus, DisabilityKind, LaborCapacity, RiskType, Schooling
 from shared.auth import Principal
 from shared.identifiers import InvalidRegionCode, validate_region_code
@@ -42,6 +51,7 @@ except ImportError:  # pragma: no cover - msgspec is a dependency
 __all__ = [
     "ENCODERS",
     "ChunkResult",
+    "RowError",
     "encoder_setting",
     "fast_canonical",
     "init_worker",
@@ -63,50 +73,12 @@ def encoder_setting() -> str:
     return "reference" if FastRowEncoder is None else value
 
 
-_INCOME = ("wage", "business", "property", "transfer", "insurance_claims", "exempt")
-_EXPENSES = ("compliant_oop_medical", "education", "employment_costs", "other_rigid")
-_ASSETS = (
-    "public_employee",
-    "village_cadre",
-    "commercial_property",
-    "car",
-    "company",
-    "large_deposits",
-    "private_school",
-    "supporters_able",
-    "illegal_conduct",
-    "refuses_work",
-    "refuses_asset_check",
-    "absent_over_year",
-)
-_HOUSEHOLD_KEYS = frozenset(
-    {
-        "household_number",
-        "region_code",
-        "phone",
-        "members",
-        "escaped_poverty",
-        "income",
-        "expenses",
-        "last_year_income",
-        "assets",
-        "dibao_status",
-        "declared_risks",
-    }
-)
-_MEMBER_KEYS = frozenset(
-    {
-        "id_number",
-        "name",
-        "relation",
-        "labor_capacity",
-        "disability_grade",
-        "disability_kind",
-        "serious_illness",
-        "schooling",
-    }
-)
-_INCOME_KEYS = frozenset({*_INCOME, "unverified_earners"})
+_INCOME = INCOME_KINDS
+_EXPENSES = EXPENSE_KINDS
+_ASSETS = ASSET_FIELDS
+_HOUSEHOLD_KEYS = frozenset(IMPORT_FIELDS)
+_MEMBER_KEYS = frozenset(MEMBER_FIELDS)
+_INCOME_KEYS = frozenset(INCOME_FIELDS)
 _EXPENSE_KEYS = frozenset(_EXPENSES)
 _ASSET_KEYS = frozenset(_ASSETS)
 _LABOR = frozenset(x.value for x in LaborCapacity)
@@ -291,16 +263,28 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+class RowError(TypedDict):
+    """One refused row as the job's error report keeps it (JSON in the job, `GET /jobs/{id}`):
+    where, and why — never the offending value (it may be an ID number)."""
+
+    line: int
+    household_number: str | None
+    path: str
+    message: str
+    #: a refusal with a code of its own (`household_conflict`)
+    code: NotRequired[str]
+
+
 def validate_canonical(
     line: int, obj: dict[str, Any] | None, error: str | None, principal: Principal
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+) -> tuple[dict[str, Any] | None, list[RowError]]:
     """The canonical household of one row, or its errors [{line, household_number, path,
     message}] — never the offending values (they may be ID numbers)."""
     number = None
     if obj is not None and isinstance(obj.get("household_number"), str):
         number = obj["household_number"][:64]
 
-    def err(path: str, message: str) -> dict[str, Any]:
+    def err(path: str, message: str) -> RowError:
         return {"line": line, "household_number": number, "path": path, "message": message}
 
     if obj is None:
@@ -312,7 +296,7 @@ def validate_canonical(
         except ValidationError as exc:
             return None, [err(_path(e["loc"]), e["msg"]) for e in exc.errors(include_input=False, include_url=False)]
         seen: dict[str, int] = {}
-        errors = []
+        errors: list[RowError] = []
         for i, m in enumerate(model.members):
             if m.id_number in seen:
                 errors.append(err(f"members.{i}.id_number", f"the same ID number as members[{seen[m.id_number]}]"))
@@ -337,7 +321,7 @@ class ChunkResult:
     rows: int = 0  # households seen (stored + refused)
     failed: int = 0  # households refused
     batch: PreparedBatch | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
     #: household number → the input line of its (last) row, for errors found when writing
     lines: dict[str, int] = field(default_factory=dict)
 

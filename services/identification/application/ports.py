@@ -259,12 +259,14 @@ class AuditTrail(Protocol):
 class CaseEventsWork(Protocol):
     """What writing a case's events needs (`application.cases.emit_case_events`, from a
     registration use case or a department signal): the cases (labour capacities, the household's
-    status), the audit trail, the outbox."""
+    status, the village's figures), the audit trail, the policy in force (the scale-risk
+    threshold), the outbox."""
 
     @property
     def cases(self) -> CaseRepository: ...
     @property
     def audit(self) -> AuditTrail: ...
+    async def resolve_policy(self, store: PolicyStore, region_code: str, as_of: dt.date) -> ResolvedPolicy: ...
     def add_event(self, event: Event) -> None: ...
 
 

@@ -15,7 +15,13 @@ import sqlalchemy as sa
 
 from services.identification.adapters.households import find_members_by_id_number, get_household
 from services.identification.adapters.orm import households, members
-from services.identification.application.households import ParsedRow, parse_stream, run_import, start_import_job
+from services.identification.application.households import (
+    ParsedRow,
+    StartImport,
+    parse_stream,
+    run_import,
+    start_import_job,
+)
 from shared.auth import Principal
 from shared.cli.generate import generate_households, write_households
 from shared.settings import Settings
@@ -183,7 +189,8 @@ async def test_crash_then_resend_with_same_key_resumes(client: httpx.AsyncClient
                 raise ConnectionError("client went away")
             yield row
 
-    job, fresh = await start_import_job(ctx, principal, idempotency_key="upload-1", fmt="ndjson", rows_total=None)
+    started = await start_import_job(ctx, principal, StartImport("ndjson", idempotency_key="upload-1"))
+    job, fresh = started.job, started.fresh
     assert fresh
     with pytest.raises(ConnectionError):
         await run_import(ctx, principal, job, dies_after(45), batch_size=20)

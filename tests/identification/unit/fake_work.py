@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from services.identification.adapters.households import HouseholdRecord, StoredHousehold, StoredMember, UpsertOutcome
+from services.identification.adapters.households import (
+    HouseholdRecord,
+    StoredHousehold,
+    StoredMember,
+    UpsertOutcome,
+    facts_of,
+)
 from services.identification.adapters.jobs import Job
 from services.identification.application.context import IdentificationExtras
 from services.identification.application.ports import (
@@ -72,7 +79,39 @@ class FakeCases:
         return next((a.id for a in self.work.applications.rows.values() if a.case_id == case_id), None)
 
     async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[Any]]:
-        raise NotImplementedError  # the list's SQL is tested against the database
+        """The cases inside the prefix, of the states, procedure and household asked, in id
+        order (`overdue` and `has_open_objection` are the SQL's: tested against the database)."""
+        if where.overdue is not None or where.has_open_objection is not None:
+            raise NotImplementedError
+        found = sorted(
+            (
+                (c, row)
+                for c, row in self.by_id.values()
+                if row.region_code.startswith(where.prefix)
+                and (not where.states or str(c.state) in where.states)
+                and (where.procedure is None or str(c.procedure) == where.procedure)
+                and (where.household_id is None or c.household_id == where.household_id)
+            ),
+            key=lambda found: found[0].id,
+        )
+        rows = [
+            SimpleNamespace(
+                id=c.id,
+                household_id=c.household_id,
+                region_code=row.region_code,
+                procedure=str(c.procedure),
+                state=str(c.state),
+                category=c.category,
+                risk_types=json.dumps(list(c.risk_types)),
+                urgent=int(c.urgent),
+                deadline=c.deadline,
+                comparison_due=c.comparison_due,
+                is_open=int(c.is_open),
+                version=c.version,
+            )
+            for c, row in found
+        ]
+        return len(rows), rows[offset : offset + limit]
 
     async def household(self, household_id: str) -> Any | None:
         if household_id not in self.work.households.by_id:
@@ -128,7 +167,12 @@ class FakeHouseholds:
         self.outcomes: dict[str, dict[str, Any]] = {}
 
     async def get(self, household_id: str, *, cipher: FieldCipher | None = None) -> StoredHousehold | None:
-        return self.by_id.get(household_id)
+        """With a cipher, members' clear ID numbers and names; without, none (as stored)."""
+        stored = self.by_id.get(household_id)
+        if stored is None or cipher is not None:
+            return stored
+        hidden = tuple(dataclasses.replace(m, id_number=None, name=None) for m in stored.members)
+        return dataclasses.replace(stored, members=hidden)
 
     async def upsert(self, cipher: FieldCipher, record: HouseholdRecord, *, source: str) -> UpsertOutcome:
         found = next((h for h in self.by_id.values() if h.household_number == record.household_number), None)
@@ -146,6 +190,8 @@ class FakeHouseholds:
                 disability_kind=None,
                 serious_illness=m.serious_illness,
                 schooling=str(m.schooling),
+                id_number=m.id_number,
+                name=m.name,
             )
             for i, m in enumerate(record.household.members)
         )
@@ -161,7 +207,7 @@ class FakeHouseholds:
             warning=None,
             per_capita_income=None,
             version=1 if found is None else found.version + 1,
-            facts={},
+            facts=facts_of(record.household),
             members=members,
         )
         self.indexes[household_id] = {cipher.blind_index(m.id_number) for m in record.household.members}
@@ -201,8 +247,11 @@ class FakeDuplicates:
             if r["status"] == "open" and (r["household_id"] in wanted or r["other_household_id"] in wanted)
         ]
 
+    #: the columns a new record leaves empty (NULL in the table)
+    _UNRESOLVED = dict.fromkeys(("resolution", "resolution_note", "resolved_by", "resolved_at", "split_household_id"))
+
     async def add(self, values: dict[str, Any]) -> None:
-        self.rows[values["id"]] = dict(values)
+        self.rows[values["id"]] = self._UNRESOLVED | dict(values)
 
     async def seen_again(self, duplicate_id: str, *, history: str, at: dt.datetime) -> None:
         row = self.rows[duplicate_id]

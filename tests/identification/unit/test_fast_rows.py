@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.identification.adapters import fast_rows
 from services.identification.adapters.fast_rows import decode_line
+from services.identification.application import household_input
 from services.identification.application.import_rows import ChunkResult, encoder_setting, prepare_ndjson
 from shared.auth import Principal
 from shared.cli.generate import generate_households
@@ -304,3 +306,22 @@ def households(draw: st.DrawFn) -> Any:
 def test_fast_and_reference_give_the_same_chunk(rows: list[Any], postgres: bool, county: bool) -> None:
     ref, fast = _both(_ndjson(rows), COUNTY if county else PROVINCE, postgres=postgres)
     _assert_same(ref, fast)
+
+
+@pytest.mark.parametrize(
+    ("struct", "fields"),
+    [
+        (fast_rows.FastMember, household_input.MEMBER_FIELDS),
+        (fast_rows.FastIncome, household_input.INCOME_FIELDS),
+        (fast_rows.FastExpenses, household_input.EXPENSE_KINDS),
+        (fast_rows.FastAssets, household_input.ASSET_FIELDS),
+    ],
+)
+def test_the_fast_structs_have_the_households_fields_in_its_order(struct: Any, fields: tuple[str, ...]) -> None:
+    """The msgspec structs spell the household out for speed: they keep `household_input`'s
+    field names, in its order (the facts JSON and the content hash are written in it)."""
+    assert struct.__struct_fields__ == fields
+
+
+def test_the_fast_household_has_the_import_rows_fields() -> None:
+    assert set(fast_rows.FastHousehold.__struct_fields__) == set(household_input.IMPORT_FIELDS)
