@@ -104,10 +104,11 @@ def _money(value: Any) -> str | None:
 def income_of(data: Mapping[str, Any]) -> dict[str, str]:
     """The income kinds an `income_updated` event gives (`income` {kind: amount}, else the
     top-level copies), as 2-place decimal strings; kinds not given or not amounts are left out."""
-    nested = data.get("income") if isinstance(data.get("income"), Mapping) else {}
+    given = data.get("income")
+    nested: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     out: dict[str, str] = {}
     for kind in INCOME_KINDS:
-        raw = nested.get(kind) if kind in nested else data.get(kind)  # type: ignore[union-attr]
+        raw = nested.get(kind) if kind in nested else data.get(kind)
         amount = _money(raw)
         if amount is not None:
             out[kind] = amount

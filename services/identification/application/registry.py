@@ -254,6 +254,7 @@ async def household_risk(
             "at": _iso(marked.red_marked_at),
             "explanation": {"rule": "red_mark", "source": RED_MARK_SOURCE, "detail": "marked red by a county officer"},
         }
+    warning: str | None
     if red_mark is not None:
         warning = "red"
     else:
