@@ -402,9 +402,9 @@ async def test_receiving_a_comparison_file_moves_the_task_to_received() -> None:
     cmd = ReceiveComparison(task_id="t1", via="file", file_name="hr-2024-06.xlsx", sha256="ab" * 32, rows=120)
 
     read = await receive_comparison(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
-    assert (read["state"], read["version"]) == ("received", 2)
-    assert read["receipt"] == {"via": "file", "file_name": "hr-2024-06.xlsx", "sha256": "ab" * 32, "rows": 120}
-    assert [(h["action"], h["from"], h["to"]) for h in read["history"]] == [("receive", "pending", "received")]
+    assert (read.state, read.version) == ("received", 2)
+    assert read.receipt == {"via": "file", "file_name": "hr-2024-06.xlsx", "sha256": "ab" * 32, "rows": 120}
+    assert [(h["action"], h["from"], h["to"]) for h in read.history] == [("receive", "pending", "received")]
     assert [(e.domain, e.name) for e in work.events] == [("low_income", "comparison_received")]
     assert work.committed == 1
 
@@ -419,8 +419,8 @@ async def test_a_comparison_received_after_its_due_day_is_overdue_with_its_event
     cmd = ReceiveComparison(task_id="t1", via="file", file_name="late.xlsx", sha256="cd" * 32, rows=3)
 
     read = await receive_comparison(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
-    assert read["state"] == "overdue"
-    assert read["overdue_at"] is not None
+    assert read.state == "overdue"
+    assert read.overdue_at is not None
     assert [e.name for e in work.events] == ["comparison_overdue", "comparison_received"]
 
 
