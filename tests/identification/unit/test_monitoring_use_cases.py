@@ -150,17 +150,19 @@ async def test_a_signal_matched_to_a_household_raises_its_warning_once() -> None
     work = FakeWork(signals=repo)
     ctx = FakeCtx()
 
-    first = await signals.receive_signals(ctx, work, DEPARTMENT, [_signal("s1", "dibao_cancelled")])  # type: ignore[arg-type]
-    assert first["outcomes"] == [
-        {
-            "signal_id": "s1",
-            "source_dept": "civil_affairs",
-            "kind": "dibao_cancelled",
-            "outcome": "warning",
-            "household_id": "h1",
-            "warning": "yellow",
-        }
+    batch = signals.ReceiveSignals([_signal("s1", "dibao_cancelled")])
+    first = await signals.receive_signals(ctx, work, DEPARTMENT, batch)  # type: ignore[arg-type]
+    assert first.outcomes == [
+        signals.SignalOutcome(
+            signal_id="s1",
+            source_dept="civil_affairs",
+            kind="dibao_cancelled",
+            outcome="warning",
+            household_id="h1",
+            warning="yellow",
+        )
     ]
+    assert first.received == 1
     assert repo.warnings["h1"].colour == "yellow"
     [raised] = work.events
     assert (raised.domain, raised.name, raised.data["warning"], raised.data["previous_warning"]) == (
@@ -176,11 +178,11 @@ async def test_a_signal_matched_to_a_household_raises_its_warning_once() -> None
         ctx,
         work,  # type: ignore[arg-type]
         DEPARTMENT,
-        [_signal("s2", "dangerous_house"), _signal("s1", "dibao_cancelled")],
+        signals.ReceiveSignals([_signal("s2", "dangerous_house"), _signal("s1", "dibao_cancelled")]),
     )
-    assert [o["outcome"] for o in second["outcomes"]] == ["warning", "duplicate"]
-    assert second["outcomes"][1]["first_outcome"] == "warning"
-    assert second["counts"] == {"warning": 1, "duplicate": 1}
+    assert [o.outcome for o in second.outcomes] == ["warning", "duplicate"]
+    assert second.outcomes[1].first_outcome == "warning"
+    assert second.counts == {"warning": 1, "duplicate": 1}
     w = repo.warnings["h1"]
     assert (w.colour, w.signals, json.loads(w.kinds)) == ("red", 2, ["dangerous_house", "dibao_cancelled"])
     [raised] = work.events
@@ -194,8 +196,8 @@ async def test_a_signal_of_another_department_or_outside_the_region_is_refused()
     work = FakeWork(signals=repo)
     other = signals.SignalItem("medical_insurance", "x1", "hospital_stay", VILLAGE, NOW, {}, household_id="h1")
     far = signals.SignalItem("civil_affairs", "x2", "dropout", "350102001001", NOW, {}, household_id="h1")
-    body = await signals.receive_signals(FakeCtx(), work, DEPARTMENT, [other, far])  # type: ignore[arg-type]
-    assert [(o["outcome"], o["code"]) for o in body["outcomes"]] == [
+    body = await signals.receive_signals(FakeCtx(), work, DEPARTMENT, signals.ReceiveSignals([other, far]))  # type: ignore[arg-type]
+    assert [(o.outcome, o.code) for o in body.outcomes] == [
         ("refused", "department_mismatch"),
         ("refused", "out_of_scope"),
     ]
