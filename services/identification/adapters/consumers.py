@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application.loops import (
+    ApplyIncomeUpdate,
+    RecordMeasure,
+    RecordMeasuresSince,
     apply_income_update,
     income_of,
     record_measure,
     record_measures_since,
 )
-from services.identification.application.negative_flags import apply_offers_refused
+from services.identification.application.negative_flags import OffersRefused, apply_offers_refused
 from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import PoisonEvent, event_day, household_and_village
@@ -89,15 +92,14 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
         income = income_of(ev.data)
         if not income:
             raise PoisonEvent(f"{ev.type} {ev.id}: no income amount")
-        outcome = await apply_income_update(
-            ctx,
-            uow,
+        cmd = ApplyIncomeUpdate(
             household_id=household_id,
             income=income,
             visited_on=d.visited_on or event_day(ev),
             visit_id=d.visit_id or None,
             at=ctx.now(),
         )
+        outcome = await apply_income_update(ctx, uow, cmd)
         log.debug("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
 
     return handle
@@ -111,8 +113,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
         d = contracts.read(ev, _PlanCreated)
         at = ctx.now()
         for m in d.measures:
-            await record_measure(
-                uow.loops,
+            cmd = RecordMeasure(
                 household_id=household_id,
                 region_code=village,
                 measure_id=m.id,
@@ -122,6 +123,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
                 on=event_day(ev),
                 at=at,
             )
+            await record_measure(uow.loops, cmd)
 
     return handle
 
@@ -132,7 +134,7 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
     async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         on = contracts.read(ev, _PlanDrawnUp).drawn_up_on
-        await record_measures_since(uow.loops, household_id, village, on, ctx.now())
+        await record_measures_since(uow.loops, RecordMeasuresSince(household_id, village, on, ctx.now()))
 
     return handle
 
@@ -143,8 +145,7 @@ def on_measure_status_changed(ctx: ServiceContext) -> Handler:
         d = contracts.read(ev, _MeasureStatusChanged)
         if not d.measure_id or not d.to:
             raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
-        await record_measure(
-            uow.loops,
+        cmd = RecordMeasure(
             household_id=household_id,
             region_code=village,
             measure_id=d.measure_id,
@@ -154,6 +155,7 @@ def on_measure_status_changed(ctx: ServiceContext) -> Handler:
             on=d.on or event_day(ev),
             at=ctx.now(),
         )
+        await record_measure(uow.loops, cmd)
 
     return handle
 
@@ -184,9 +186,7 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
         if not d.person_ref or not d.recommendation_ids:
             raise PoisonEvent(f"{ev.type} {ev.id}: no person_ref or recommendation_ids")
         at = ctx.now()
-        flagged = await apply_offers_refused(
-            ctx,
-            uow,
+        cmd = OffersRefused(
             household_id=household_id,
             person_ref=d.person_ref,
             refusals=d.refusals or len(d.recommendation_ids),
@@ -195,6 +195,7 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
             event_id=ev.id,
             at=at,
         )
+        flagged = await apply_offers_refused(ctx, uow, cmd)
         log.info("offers_refused %s for %s: %s", ev.id, household_id, "flagged" if flagged else "no change")
 
     return handle

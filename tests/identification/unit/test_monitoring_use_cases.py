@@ -297,14 +297,16 @@ async def test_a_measure_status_only_moves_forward_and_keeps_the_earliest_day() 
     async def tell(status: str, on: dt.date) -> None:
         await loops.record_measure(
             repo,
-            household_id="h1",
-            region_code=VILLAGE,
-            measure_id="m1",
-            status=status,
-            plan_id="p1",
-            type_="employment",
-            on=on,
-            at=at,
+            loops.RecordMeasure(
+                household_id="h1",
+                region_code=VILLAGE,
+                measure_id="m1",
+                status=status,
+                plan_id="p1",
+                type_="employment",
+                on=on,
+                at=at,
+            ),
         )
 
     await tell("in_progress", dt.date(2024, 5, 20))
@@ -324,9 +326,10 @@ async def test_the_red_mark_is_set_once_with_its_history_audit_and_event() -> No
     cmd = loops.MarkRed("h1", "flooded house, call 13800138000", mark=True)
 
     body = await loops.mark_red(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
-    assert body["changed"] is True
-    assert body["red_mark"]["reason"] == "flooded house, call 138****8000"  # numbers masked
-    assert [m["action"] for m in body["mark_history"]] == ["red_mark"]
+    assert body.changed is True
+    assert body.loops.red_mark is not None
+    assert body.loops.red_mark.reason == "flooded house, call 138****8000"  # numbers masked
+    assert [m.action for m in body.loops.mark_history] == ["red_mark"]
     [event] = work.events
     assert (event.name, event.data["warning"], event.data["previous_warning"], event.data["manual"]) == (
         "warning_raised",
@@ -338,7 +341,7 @@ async def test_the_red_mark_is_set_once_with_its_history_audit_and_event() -> No
     assert [a["kind"] for a in repo.audits] == ["red_mark"]
 
     again = await loops.mark_red(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
-    assert again["changed"] is False
+    assert again.changed is False
     assert len(work.events) == 1
     assert work.committed == 2
 
