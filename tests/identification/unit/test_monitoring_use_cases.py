@@ -8,18 +8,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from services.identification.adapters.loops_repo import FINAL, LoopFacts
-from services.identification.application import loops, signals
+from services.identification.application import loops, low_income, signals
+from services.identification.application import statistics as stats
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
+from services.identification.application.monitoring_ports import (
+    HouseholdHead,
+    PolicyRef,
+    RegistryItem,
+    RosterRow,
+)
+from services.identification.domain.low_income_roster import OTHER_SOURCE, OtherFacts
 from shared import contracts
 from shared.app import CST
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.pii import FieldCipher
 
@@ -445,3 +454,436 @@ async def test_a_comparison_changed_meanwhile_is_a_conflict() -> None:
         await receive_comparison(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
     assert lost.value.code == "concurrent_update"
     assert work.committed == 0
+
+
+# --------------------------------------------------------------------------- units of work a use case opens
+
+
+class FakeUnit:
+    """`ctx.uow()` for the use cases that open their own unit of work (`monitoring_work`)."""
+
+    def __init__(self, work: FakeWork) -> None:
+        self.work = work
+
+    async def __aenter__(self) -> FakeWork:
+        return self.work
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+@dataclass
+class OpeningCtx(FakeCtx):
+    """A context whose `uow()` opens the given fake unit of work, with its wake events."""
+
+    work: FakeWork | None = None
+    woken: list[str] = field(default_factory=list)
+
+    def uow(self) -> FakeUnit:
+        assert self.work is not None
+        return FakeUnit(self.work)
+
+    def wake(self, key: str) -> Any:
+        self.woken.append(key)
+        return SimpleNamespace(set=lambda: None)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+class FakeStatistics:
+    """`StatisticsQueries` answering fixed rows, as SQLite orders them (NULLs first)."""
+
+    nulls_first = True
+
+    def __init__(self) -> None:
+        self.notices: list[Any] = []
+        self.members: list[tuple[str, str, str]] = []
+
+    async def by_region(self, prefix: str, n: int) -> list[Any]:
+        return [
+            SimpleNamespace(region="341221001", households=3, monitored=2, eliminated=1, cleared=None),
+            SimpleNamespace(region="341221002", households=1, monitored=None, eliminated=None, cleared=None),
+        ]
+
+    async def open_cases(self, prefix: str, n: int) -> dict[str, int]:
+        return {"341221001": 1}
+
+    async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+        # ORDER BY status, the column
+        if column_name == "category":
+            return [("marginal", "eliminated", 1), ("marginal", "monitored", 2), (None, "registered", 1)]
+        return [(None, "eliminated", 1), (None, "monitored", 2), ("dibao", "registered", 1)]
+
+    async def case_states(self, prefix: str, today: dt.date) -> list[Any]:
+        return [("identification", "county_review", 1, 0)]
+
+    async def identification_risks(self, prefix: str) -> list[Any]:
+        return [("monitored", '["illness", "disability"]'), ("village_review", "[]"), ("rejected", '["illness"]')]
+
+    async def identified_by_month(self, prefix: str) -> list[Any]:
+        return [("2024-05", "marginal", 2)]
+
+    async def by_warning(self, prefix: str) -> list[Any]:
+        return [("red", 1), ("yellow", 2)]
+
+    async def summary_scan(self, prefix: str, n: int) -> list[Any]:
+        # (region, status, category, low-income category, warning, households): the same 4 households
+        return [
+            ("341221001", "monitored", "marginal", None, "yellow", 2),
+            ("341221001", "eliminated", "marginal", None, "red", 1),
+            ("341221002", "registered", None, "dibao", None, 1),
+        ]
+
+    async def notice_cases(self, village: str) -> list[Any]:
+        return self.notices
+
+    async def masked_members(self, household_ids: Any) -> list[tuple[str, str, str]]:
+        return [m for m in self.members if m[0] in household_ids]
+
+
+def _stats_work() -> FakeWork:
+    return FakeWork(statistics=FakeStatistics())
+
+
+STATISTICS_TABLES = [
+    (
+        "region",
+        [
+            stats.RegionRow("341221001", "township", 3, 2, 1, 0, 1),
+            stats.RegionRow("341221002", "township", 1, 0, 0, 0, 0),
+        ],
+    ),
+    (
+        "category",
+        [
+            stats.CategoryRow("category", "marginal", "eliminated", 1),
+            stats.CategoryRow("category", "marginal", "monitored", 2),
+            stats.CategoryRow("category", None, "registered", 1),
+        ],
+    ),
+    ("state", [stats.CaseStateRow("identification", "county_review", 1, 0)]),
+    (
+        "risk_type",
+        [
+            stats.RiskTypeRow("disability", "monitored", 1),
+            stats.RiskTypeRow("illness", "monitored", 1),
+            stats.RiskTypeRow("illness", "rejected", 1),
+            stats.RiskTypeRow("none", "open", 1),
+        ],
+    ),
+    ("month", [stats.MonthRow("2024-05", "marginal", 2)]),
+    ("warning", [stats.WarningRow("red", 1), stats.WarningRow("yellow", 2)]),
+]
+
+
+@pytest.mark.parametrize(("group_by", "rows"), STATISTICS_TABLES, ids=[t[0] for t in STATISTICS_TABLES])
+async def test_statistics_answer_one_typed_row_per_group(group_by: str, rows: list[Any]) -> None:
+    result = await stats.statistics(FakeCtx(), _stats_work(), COUNTY_OFFICER, region=None, group_by=group_by)  # type: ignore[arg-type]
+    assert result == stats.Statistics("341221", group_by, rows)
+
+
+async def test_statistics_outside_the_jurisdiction_are_empty_and_a_bad_group_is_refused() -> None:
+    far = await stats.statistics(FakeCtx(), _stats_work(), COUNTY_OFFICER, region="350102", group_by="region")  # type: ignore[arg-type]
+    assert far == stats.Statistics("350102", "region", [])
+    with pytest.raises(Unprocessable):
+        await stats.statistics(FakeCtx(), _stats_work(), COUNTY_OFFICER, region=None, group_by="colour")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        await stats.statistics(
+            FakeCtx(), _stats_work(), Principal("c", "citizen", VILLAGE), region=None, group_by="region"
+        )  # type: ignore[arg-type]
+
+
+async def test_the_summary_from_one_scan_answers_what_each_table_answers() -> None:
+    """`summary`'s tables are row for row those of `statistics` over the same households."""
+    work = _stats_work()
+    summary = await stats.summary(FakeCtx(), work, COUNTY_OFFICER, region=None)  # type: ignore[arg-type]
+    assert summary.region == "341221"
+    g = summary.groups
+    assert g.region == [
+        stats.RegionRow("341221001", "township", 3, 2, 1, 0, 1),
+        stats.RegionRow("341221002", "township", 1, 0, 0, 0, 0),
+    ]
+    assert g.category == dict(STATISTICS_TABLES)["category"]
+    assert (
+        g.low_income_category
+        == (
+            await stats.statistics(FakeCtx(), work, COUNTY_OFFICER, region=None, group_by="low_income_category")  # type: ignore[arg-type]
+        ).rows
+    )
+    assert g.state == [stats.CaseStateRow("identification", "county_review", 1, 0)]
+    assert g.warning == [stats.WarningRow("red", 1), stats.WarningRow("yellow", 2)]
+    empty = await stats.summary(FakeCtx(), work, COUNTY_OFFICER, region="350102")  # type: ignore[arg-type]
+    assert empty == stats.StatisticsSummary("350102", stats.SummaryGroups())
+
+
+async def test_the_public_notice_lists_masked_members_per_case() -> None:
+    work = _stats_work()
+    work.statistics.notices = [
+        SimpleNamespace(
+            household_id="h1",
+            procedure="identification",
+            category="marginal",
+            risk_types='["illness"]',
+            notice_started_on=dt.date(2024, 6, 1),
+            notice_days=5,
+        ),
+        SimpleNamespace(
+            household_id="h2",
+            procedure="elimination",
+            category=None,
+            risk_types="[]",
+            notice_started_on=None,
+            notice_days=None,
+        ),
+    ]
+    work.statistics.members = [("h1", "341221********0012", "head"), ("h1", "341221********0020", "spouse")]
+    rows = await stats.public_notice_rows(FakeCtx(), work, COUNTY_OFFICER, VILLAGE)  # type: ignore[arg-type]
+    assert rows == [
+        stats.NoticeRow(
+            title="拟纳入防止返贫监测对象公示",
+            number=1,
+            id_numbers_masked=["341221********0012", "341221********0020"],
+            relations=["head", "spouse"],
+            category="marginal",
+            risk_types=["illness"],
+            starts_on=dt.date(2024, 6, 1),
+            ends_on=dt.date(2024, 6, 5),
+        ),
+        stats.NoticeRow("拟标注风险消除公示", 1, [], [], None, [], None, None),
+    ]
+    with pytest.raises(NotFound):
+        await stats.public_notice_rows(FakeCtx(), work, COUNTY_OFFICER, "350102001001")  # type: ignore[arg-type]
+
+
+async def test_income_drop_and_scale_risk_outside_the_jurisdiction_are_empty() -> None:
+    drop = await stats.income_drop_summary(FakeCtx(), _stats_work(), COUNTY_OFFICER, region="350102")  # type: ignore[arg-type]
+    assert drop == stats.IncomeDropSummary("350102", 0, 0, Decimal("0.0000"), [], stats.INCOME_DROP_SOURCE)
+    risk = await stats.scale_risk_villages(FakeCtx(), _stats_work(), COUNTY_OFFICER, region="350102", include_all=True)  # type: ignore[arg-type]
+    assert risk == stats.ScaleRiskReport("350102", [])
+
+
+# --------------------------------------------------------------------------- low-income roster and summary
+
+
+def _item(household_id: str, low: str | None, region: str = VILLAGE) -> RegistryItem:
+    return RegistryItem(
+        id=household_id,
+        household_number=f"N-{household_id}",
+        region_code=region,
+        status="monitored",
+        category="marginal",
+        low_income_category=low,
+        warning=None,
+        members=2,
+        head=HouseholdHead("head", "F", 1970, "341221********0012"),
+        open_case=None,
+        updated_at=NOW,
+    )
+
+
+class FakeRoster:
+    """`LowIncomeQueries.roster_page` over a list of rows, keyset-paged."""
+
+    def __init__(self, rows: list[RosterRow]) -> None:
+        self.rows = rows
+
+    async def roster_page(self, f: Any, *, limit: int, today: dt.date) -> tuple[list[RosterRow], bool]:
+        rows = [r for r in self.rows if f.after is None or (r.household.region_code, r.household.id) > f.after]
+        return rows[:limit], len(rows) > limit
+
+
+ROSTER_ROWS = [
+    RosterRow(
+        _item("h1", "dibao"), Decimal("3200.50"), dt.date(2024, 6, 1), PolicyRef("anhui", "2024.1"), OtherFacts()
+    ),
+    RosterRow(_item("h2", None), None, None, None, OtherFacts(certified_disabled=True, serious_illness=True)),
+    RosterRow(_item("h3", None), None, None, None, OtherFacts()),
+]
+
+
+async def test_the_roster_gives_each_household_its_roster_category_and_pages_on() -> None:
+    work = FakeWork(low_income_queries=FakeRoster(ROSTER_ROWS))
+    page = await low_income.roster(FakeCtx(), work, COUNTY_OFFICER, low_income.RosterQuery(limit=2))  # type: ignore[arg-type]
+    assert (page.region, page.category, page.warning) == ("341221", None, None)
+    assert [(i.household.id, i.roster_category, i.other_reasons, i.source) for i in page.items] == [
+        ("h1", "dibao", [], None),
+        ("h2", "other", ["certified_disabled", "serious_illness"], OTHER_SOURCE),
+    ]
+    assert page.items[0].per_capita_income == Decimal("3200.50")
+    assert page.next_cursor is not None
+    rest = await low_income.roster(  # type: ignore[arg-type]
+        FakeCtx(), work, COUNTY_OFFICER, low_income.RosterQuery(cursor=page.next_cursor, limit=2)
+    )
+    assert [(i.household.id, i.roster_category) for i in rest.items] == [("h3", None)]
+    assert rest.next_cursor is None
+    every = await low_income.roster_all(FakeCtx(), work, COUNTY_OFFICER, low_income.RosterQuery())  # type: ignore[arg-type]
+    assert [i.household.id for i in every] == ["h1", "h2", "h3"]
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        (low_income.RosterQuery(category="rich"), Unprocessable),
+        (low_income.RosterQuery(warning="green"), Unprocessable),
+        (low_income.RosterQuery(region="350102"), NotFound),
+        (low_income.RosterQuery(cursor="not-a-cursor!"), Unprocessable),
+    ],
+)
+async def test_a_roster_query_out_of_bounds_is_refused(query: Any, refusal: type[Exception]) -> None:
+    work = FakeWork(low_income_queries=FakeRoster(ROSTER_ROWS))
+    with pytest.raises(refusal):
+        await low_income.roster(FakeCtx(), work, COUNTY_OFFICER, query)  # type: ignore[arg-type]
+
+
+class FakeLowIncomeCounts:
+    """`category_counts` per (village, roster category) — the dibao ones also what statistics count."""
+
+    async def one_snapshot(self) -> None:
+        return None
+
+    async def category_counts(self, prefix: str, level: int) -> dict[tuple[str, str], tuple[int, int]]:
+        return {("341221001", "dibao"): (2, 5), ("341221001", "other"): (1, 3), ("341221002", "tekun"): (1, 1)}
+
+
+class FakeLowIncomeStatistics(FakeStatistics):
+    async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+        return [("dibao", "monitored", 2), ("tekun", "registered", 1), (None, "registered", 4)]
+
+
+async def test_the_summary_adds_up_per_region_and_agrees_with_the_statistics() -> None:
+    work = FakeWork(low_income_queries=FakeLowIncomeCounts(), statistics=FakeLowIncomeStatistics())
+    result = await low_income.summary(FakeCtx(), work, COUNTY_OFFICER, low_income.SummaryQuery(level="township"))  # type: ignore[arg-type]
+    assert (result.region, result.level) == ("341221", "township")
+    assert [(r.region, r.low_income_households, r.low_income_persons) for r in result.rows] == [
+        ("341221001", 3, 8),
+        ("341221002", 1, 1),
+    ]
+    assert result.rows[0].categories["dibao"] == low_income.CategoryFigures(2, 5)
+    assert result.totals["tekun"] == low_income.CategoryFigures(1, 1)
+    assert (result.low_income_households, result.low_income_persons) == (4, 9)
+    assert result.other_source == OTHER_SOURCE
+
+    class Moved(FakeLowIncomeStatistics):
+        async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+            return [("dibao", "monitored", 3)]
+
+    moved = FakeWork(low_income_queries=FakeLowIncomeCounts(), statistics=Moved())
+    with pytest.raises(Conflict):
+        await low_income.summary(FakeCtx(), moved, COUNTY_OFFICER, low_income.SummaryQuery())  # type: ignore[arg-type]
+    with pytest.raises(Unprocessable):
+        await low_income.summary(FakeCtx(), work, COUNTY_OFFICER, low_income.SummaryQuery(level="city"))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- comparisons, joint runs, the schedule
+
+
+async def test_comparisons_are_listed_with_their_counts_and_a_file_comparison_completes() -> None:
+    repo = FakeComparisons(_task(), _task(id="t2", department="medical_insurance", state="received", version=3))
+    work = FakeWork(low_income=repo, low_income_queries=repo)
+    listed = await low_income.list_comparisons(FakeCtx(), work, COUNTY_OFFICER, low_income.ListComparisons())  # type: ignore[arg-type]
+    assert (listed.region, listed.month, listed.counts) == ("341221", None, {"pending": 1, "received": 1})
+    assert [(t.id, t.department, t.state, t.due_on) for t in listed.items] == [
+        ("t1", "human_resources", "pending", dt.date(2024, 6, 25)),
+        ("t2", "medical_insurance", "received", dt.date(2024, 6, 25)),
+    ]
+    assert listed.items[0].due_rule == {"day": 25, "source": "test"}
+
+    await receive_comparison(  # type: ignore[arg-type]
+        FakeCtx(), work, COUNTY_OFFICER, ReceiveComparison("t1", "file", file_name="f.xlsx", sha256="ab" * 32, rows=9)
+    )
+    with pytest.raises(Unprocessable):  # a file's counts are given
+        await low_income.complete_comparison(FakeCtx(), work, COUNTY_OFFICER, low_income.CompleteComparison("t1"))  # type: ignore[arg-type]
+    done = await low_income.complete_comparison(  # type: ignore[arg-type]
+        FakeCtx(), work, COUNTY_OFFICER, low_income.CompleteComparison("t1", matched=7, households_flagged=2)
+    )
+    assert (done.state, done.version) == ("compared", 3)
+    assert done.result == {"matched": 7, "households_flagged": 2, "new_signals": 0, "late": False}
+    assert done.compared_by == "officer-1"
+    assert [h["action"] for h in done.history] == ["receive", "complete"]
+    assert [e.name for e in work.events] == ["comparison_received", "comparison_compared"]
+
+
+class FakeJointRuns:
+    """The joint screening rows as the reads give them (with their job's progress)."""
+
+    def __init__(self, *rows: dict[str, Any]) -> None:
+        self.rows = [SimpleNamespace(**r) for r in rows]
+
+    async def joint_screening_rows(self, *, prefix: str, period: str | None = None, ids: Any = None) -> list[Any]:
+        return [r for r in self.rows if r.county.startswith(prefix) and period in (None, r.period)]
+
+
+def _run(**overrides: Any) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "id": "r1",
+        "county": "341221",
+        "period": "2024-H1",
+        "status": "completed",
+        "as_of": dt.date(2024, 5, 1),
+        "job_id": "j1",
+        "job_status": "completed",
+        "rows_done": 10,
+        "rows_total": 10,
+        "schedule": json.dumps({"month": 5}),
+        "result": json.dumps({"households": 10}),
+        "started_by": "system:joint_screening",
+        "started_at": dt.datetime(2024, 5, 1, 1, 0),  # SQLite: naive UTC
+        "finished_at": None,
+    }
+    return run | overrides
+
+
+async def test_joint_screenings_are_listed_with_their_job_and_times_in_utc() -> None:
+    work = FakeWork(low_income_queries=FakeJointRuns(_run(), _run(id="r2", period="2024-H2", job_status=None)))
+    listed = await low_income.list_joint_screenings(  # type: ignore[arg-type]
+        FakeCtx(), work, COUNTY_OFFICER, low_income.ListJointScreenings(period="2024-H1")
+    )
+    [run] = listed.items
+    assert listed.region == "341221"
+    assert run.job == low_income.JobProgress("completed", 10, 10)
+    assert (run.schedule, run.result) == ({"month": 5}, {"households": 10})
+    assert run.started_at == dt.datetime(2024, 5, 1, 1, 0, tzinfo=dt.UTC)
+    everything = await low_income.list_joint_screenings(
+        FakeCtx(), work, COUNTY_OFFICER, low_income.ListJointScreenings()
+    )  # type: ignore[arg-type]
+    assert [(r.id, r.job) for r in everything.items] == [("r1", run.job), ("r2", None)]
+
+
+@pytest.mark.parametrize(
+    ("principal", "county", "refusal"),
+    [
+        (Principal("v", "village", VILLAGE), "341221", Forbidden),
+        (COUNTY_OFFICER, "3412", Unprocessable),
+        (COUNTY_OFFICER, "350102", NotFound),
+    ],
+)
+async def test_a_joint_screening_is_started_by_an_officer_of_the_county(
+    principal: Principal, county: str, refusal: type[Exception]
+) -> None:
+    with pytest.raises(refusal):
+        await low_income.start_joint_screening(FakeCtx(), FakeWork(), principal, low_income.StartJointScreening(county))  # type: ignore[arg-type]
+
+
+class FakeQuietSchedule:
+    """No county with households, nothing overdue, nothing running."""
+
+    async def counties_with_households(self) -> list[str]:
+        return []
+
+    async def add_comparison_tasks(self, rows: Any) -> list[str]:
+        return []
+
+    async def overdue_candidates(self, today: dt.date) -> list[Any]:
+        return []
+
+    async def running_joint_screenings(self) -> list[Any]:
+        return []
+
+
+async def test_a_quiet_schedule_pass_does_nothing() -> None:
+    repo = FakeQuietSchedule()
+    work = FakeWork(low_income=repo, low_income_queries=repo)
+    done = await low_income.run_low_income_schedule(OpeningCtx(work=work))  # type: ignore[arg-type]
+    assert done == low_income.ScheduleRun(comparisons_opened=0, comparisons_overdue=0, started=[], finished=[])
+    assert work.events == []
