@@ -16,6 +16,7 @@ import pytest
 
 from services.identification.adapters.loops_repo import FINAL, LoopFacts
 from services.identification.application import loops, low_income, signals
+from services.identification.application import registry as registry_uc
 from services.identification.application import statistics as stats
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
 from services.identification.application.monitoring_ports import (
@@ -887,3 +888,144 @@ async def test_a_quiet_schedule_pass_does_nothing() -> None:
     done = await low_income.run_low_income_schedule(OpeningCtx(work=work))  # type: ignore[arg-type]
     assert done == low_income.ScheduleRun(comparisons_opened=0, comparisons_overdue=0, started=[], finished=[])
     assert work.events == []
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+class FakeRegistry:
+    """`RegistryQueries` over a list of households (id, region) in keyset order."""
+
+    def __init__(self, *households: tuple[str, str]) -> None:
+        self.households = sorted(households, key=lambda h: (h[1], h[0]))
+        self.filters: list[Any] = []
+
+    async def narrow(self, f: Any) -> Any:
+        return f
+
+    async def page(self, f: Any, *, limit: int) -> list[Any]:
+        self.filters.append(f)
+        rows = [
+            SimpleNamespace(id=i, region_code=r)
+            for i, r in self.households
+            if r.startswith(f.region) and (f.after is None or (r, i) > f.after)
+        ]
+        return rows[: limit + 1]
+
+    async def page_items(self, rows: Any, *, today: dt.date) -> list[RegistryItem]:
+        return [_item(r.id, None, r.region_code) for r in rows]
+
+
+async def test_the_household_list_pages_the_callers_households() -> None:
+    registry = FakeRegistry(("h1", VILLAGE), ("h2", VILLAGE), ("h3", "341221001002"), ("far", "350102001001"))
+    ctx = OpeningCtx(work=FakeWork(registry=registry))
+    first = await registry_uc.list_households(ctx, COUNTY_OFFICER, registry_uc.ListHouseholds(limit=2))  # type: ignore[arg-type]
+    assert [i.id for i in first.items] == ["h1", "h2"]
+    assert first.next_cursor is not None
+    rest = await registry_uc.list_households(  # type: ignore[arg-type]
+        ctx, COUNTY_OFFICER, registry_uc.ListHouseholds(cursor=first.next_cursor, limit=2)
+    )
+    assert ([i.id for i in rest.items], rest.next_cursor) == (["h3"], None)
+    warned = await registry_uc.list_households(ctx, COUNTY_OFFICER, registry_uc.ListHouseholds(warning="red"))  # type: ignore[arg-type]
+    assert registry.filters[-1].warning == "red"
+    assert len(warned.items) == 3
+    elsewhere = await registry_uc.list_households(ctx, COUNTY_OFFICER, registry_uc.ListHouseholds(region="35"))  # type: ignore[arg-type]
+    assert elsewhere == registry_uc.HouseholdPage([], None)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (registry_uc.ListHouseholds(q="341221199001011234"), "personal_number_in_url"),
+        (registry_uc.ListHouseholds(q="13800138000"), "personal_number_in_url"),
+        (registry_uc.ListHouseholds(state="asleep"), "validation_failed"),
+        (registry_uc.ListHouseholds(cursor="nope"), "validation_failed"),
+    ],
+)
+async def test_the_household_list_refuses_numbers_in_the_url_and_unknown_filters(query: Any, code: str) -> None:
+    ctx = OpeningCtx(work=FakeWork(registry=FakeRegistry()))
+    with pytest.raises(Unprocessable) as refused:
+        await registry_uc.list_households(ctx, COUNTY_OFFICER, query)  # type: ignore[arg-type]
+    assert refused.value.code == code
+
+
+async def test_a_look_up_by_a_malformed_id_number_is_refused_before_any_read() -> None:
+    with pytest.raises(Unprocessable):
+        await registry_uc.search_by_id_number(OpeningCtx(), COUNTY_OFFICER, registry_uc.FindByIdNumber("12345"))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- leads
+
+
+class FakeLeads(FakeSignals):
+    """Leads and their resolution (`SignalsRepository`'s lead part)."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.lead_rows: dict[str, SimpleNamespace] = {}
+        self.resolutions: dict[str, dict[str, Any]] = {}
+        self.audits: list[dict[str, Any]] = []
+
+    async def leads(self, prefix: str, *, status: str, limit: int) -> list[Any]:
+        return [r for r in self.lead_rows.values() if r.region_code.startswith(prefix) and r.status == status][:limit]
+
+    async def lead(self, lead_id: str) -> Any:
+        return self.lead_rows.get(lead_id)
+
+    async def resolution(self, lead_id: str) -> Any:
+        r = self.resolutions.get(lead_id)
+        return None if r is None else SimpleNamespace(**r)
+
+    async def lead_signals(self, lead_id: str) -> list[Any]:
+        return [SimpleNamespace(signal_id="s9", received_by="civil_affairs")]
+
+    async def resolve_lead(self, lead_id: str, *, status: str, resolution: Any, at: dt.datetime) -> None:
+        self.lead_rows[lead_id].status = status
+        self.resolutions[lead_id] = dict(resolution)
+
+    async def audit(self, **entry: Any) -> None:
+        self.audits.append(entry)
+
+
+def _lead(lead_id: str = "l1", region_code: str = VILLAGE) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=lead_id,
+        region_code=region_code,
+        id_number_masked="341221********0012",
+        source_dept="civil_affairs",
+        kind="dibao_cancelled",
+        risk_types='["income_drop"]',
+        warning="yellow",
+        signals=1,
+        status="open",
+        first_observed_at=NOW,
+        household_id=None,
+        reason=None,
+        resolved_at=None,
+        resolved_role=None,
+    )
+
+
+async def test_leads_are_listed_masked_and_dismissed_once_with_the_departments_event() -> None:
+    repo = FakeLeads()
+    repo.lead_rows = {"l1": _lead(), "l2": _lead("l2", "350102001001")}
+    work = FakeWork(signals=repo)
+    listed = await signals.list_leads(FakeCtx(), work, COUNTY_OFFICER, signals.ListLeads())  # type: ignore[arg-type]
+    assert listed.region == "341221"
+    assert [(lead.id, lead.id_number_masked, lead.risk_types) for lead in listed.items] == [
+        ("l1", "341221********0012", ["income_drop"])
+    ]
+    elsewhere = await signals.list_leads(FakeCtx(), work, COUNTY_OFFICER, signals.ListLeads(region="350102"))  # type: ignore[arg-type]
+    assert elsewhere == signals.Leads("350102", [])
+
+    cmd = signals.ResolveLead("l1", "dismiss", reason="moved away")
+    done = await signals.resolve_lead(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
+    assert done == signals.LeadResolution("l1", "dismissed", "dismissed", None, None, None, "moved away", NOW)
+    [event] = work.events
+    assert (event.name, event.data["outcome"], event.data["signal_ids"]) == ("lead_resolved", "dismissed", ["s9"])
+    assert [a["kind"] for a in repo.audits] == ["lead_resolved"]
+    with pytest.raises(Conflict) as again:
+        await signals.resolve_lead(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
+    assert again.value.code == "lead_already_resolved"
+    with pytest.raises(NotFound):
+        await signals.resolve_lead(FakeCtx(), work, COUNTY_OFFICER, signals.ResolveLead("l2", "dismiss", reason="x"))  # type: ignore[arg-type]
