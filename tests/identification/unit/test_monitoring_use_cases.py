@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from services.identification.adapters.dci_repo import Partner
 from services.identification.adapters.loops_repo import FINAL, LoopFacts
-from services.identification.application import loops, low_income, signals
+from services.identification.adapters.national_sync_repo import Run
+from services.identification.application import dci, loops, low_income, national_sync, scheduled, signals
 from services.identification.application import registry as registry_uc
 from services.identification.application import statistics as stats
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
@@ -32,6 +34,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.pii import FieldCipher
+from shared.policy import PolicyNotFound
 
 NOW = dt.datetime(2024, 6, 10, 9, 30, tzinfo=CST)
 VILLAGE = "341221001001"
@@ -1029,3 +1032,145 @@ async def test_leads_are_listed_masked_and_dismissed_once_with_the_departments_e
     assert again.value.code == "lead_already_resolved"
     with pytest.raises(NotFound):
         await signals.resolve_lead(FakeCtx(), work, COUNTY_OFFICER, signals.ResolveLead("l2", "dismiss", reason="x"))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- national sync, scheduled screening
+
+
+def _sync_run(run_id: str, county: str = "341221", status: str = "running") -> Run:
+    return Run(
+        id=run_id,
+        county=county,
+        sequence=1,
+        full=False,
+        status=status,
+        since=None,
+        until=NOW,
+        period="202406",
+        file_name=f"{county}-1.txt",
+        phase="households",
+        households=None,
+        checksum=None,
+        bytes=None,
+        created_by="officer-1",
+        claimed_by=None,
+        created_at=NOW,
+        finished_at=None,
+    )
+
+
+class FakeNationalSync:
+    """`NationalSyncRepository`: counties already running keep their run."""
+
+    def __init__(self, *runs: Run) -> None:
+        self.runs = list(runs)
+        self.asked: list[dict[str, Any]] = []
+
+    async def counties_in(self, region: str) -> list[str]:
+        return sorted({r.county for r in self.runs if r.county.startswith(region)})
+
+    async def running_run(self, county: str) -> Run | None:
+        return next((r for r in self.runs if r.county == county and r.status == "running"), None)
+
+    async def list_runs(self, region: str, *, county: str | None, status: str | None, limit: int) -> list[Run]:
+        self.asked.append({"region": region, "county": county, "status": status, "limit": limit})
+        return [r for r in self.runs if r.county.startswith(county or region)][:limit]
+
+    async def get_run(self, run_id: str) -> Run | None:
+        return next((r for r in self.runs if r.id == run_id), None)
+
+
+async def test_a_county_already_running_keeps_its_run_and_the_history_is_the_callers() -> None:
+    repo = FakeNationalSync(_sync_run("r1"), _sync_run("r0", status="completed"), _sync_run("far", "350102"))
+    work = FakeWork(national_sync=repo)
+    ctx = OpeningCtx(work=work)
+    started = await national_sync.start_national_sync(ctx, COUNTY_OFFICER, national_sync.StartNationalSync())  # type: ignore[arg-type]
+    assert [(s.run.id, s.created) for s in started] == [("r1", False)]
+    assert work.committed == 1
+    assert ctx.woken == ["national_sync_wake"]
+
+    runs = await national_sync.runs_history(ctx, COUNTY_OFFICER, national_sync.ListSyncRuns(status="running", limit=5))  # type: ignore[arg-type]
+    assert [r.id for r in runs] == ["r1", "r0"]
+    assert repo.asked == [{"region": "341221", "county": None, "status": "running", "limit": 5}]
+    assert await national_sync.runs_history(ctx, COUNTY_OFFICER, national_sync.ListSyncRuns(county="350102")) == []  # type: ignore[arg-type]
+    assert (await national_sync.read_run(ctx, COUNTY_OFFICER, "r0")).status == "completed"  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        await national_sync.read_run(ctx, COUNTY_OFFICER, "far")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("principal", "region", "refusal"),
+    [
+        (Principal("v", "village", VILLAGE), None, Forbidden),
+        (COUNTY_OFFICER, "341221001", Unprocessable),
+        (COUNTY_OFFICER, "3502", NotFound),
+    ],
+)
+async def test_a_national_sync_is_started_by_province_or_county_within_its_region(
+    principal: Principal, region: str | None, refusal: type[Exception]
+) -> None:
+    ctx = OpeningCtx(work=FakeWork(national_sync=FakeNationalSync()))
+    with pytest.raises(refusal):
+        await national_sync.start_national_sync(ctx, principal, national_sync.StartNationalSync(region=region))  # type: ignore[arg-type]
+
+
+class FakeSchedule:
+    def __init__(self, *counties: str) -> None:
+        self.county_codes = list(counties)
+
+    async def counties(self) -> list[str]:
+        return self.county_codes
+
+
+class PolicylessWork(FakeWork):
+    async def resolve_policy(self, store: Any, region_code: str, as_of: dt.date) -> Any:
+        raise PolicyNotFound("identification", region_code, as_of)
+
+
+async def test_the_scheduled_screening_starts_nothing_without_a_policy_in_force() -> None:
+    ctx = OpeningCtx(work=PolicylessWork(schedule=FakeSchedule("341221", "350102")))
+    assert await scheduled.run_due_screenings(ctx) == []  # type: ignore[arg-type]
+    assert ctx.woken == []
+
+
+# --------------------------------------------------------------------------- DCI partners
+
+
+class FakeDci:
+    def __init__(self) -> None:
+        self.partners: dict[str, Partner] = {}
+
+    async def put_partner(
+        self, *, sender_id: str, name: str, client_sub: str, jwks: dict[str, Any], by: str, at: dt.datetime
+    ) -> None:
+        created = self.partners[sender_id].created_at if sender_id in self.partners else at
+        self.partners[sender_id] = Partner(sender_id, name, client_sub, jwks, created, at)
+
+    async def get_partner(self, sender_id: str) -> Partner | None:
+        return self.partners.get(sender_id)
+
+    async def list_partners(self) -> list[Partner]:
+        return sorted(self.partners.values(), key=lambda p: p.sender_id)
+
+
+ADMIN = Principal(sub="admin-1", role="admin", region="")
+PARTNER_KEYS = {
+    "keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "k1"}]
+}
+
+
+async def test_an_admin_registers_a_partner_and_sees_its_key_ids_only() -> None:
+    work = FakeWork(dci=FakeDci())
+    cmd = dci.PartnerRegistration("partner.example", "Partner", "client-7", PARTNER_KEYS)
+    view = await dci.register_partner(FakeCtx(), work, ADMIN, cmd)  # type: ignore[arg-type]
+    assert view == dci.PartnerView("partner.example", "Partner", "client-7", ["k1"], NOW, NOW)
+    assert work.committed == 1
+    assert await dci.list_partners(OpeningCtx(work=work), ADMIN) == [view]  # type: ignore[arg-type]
+
+    with pytest.raises(Forbidden):
+        await dci.register_partner(FakeCtx(), work, COUNTY_OFFICER, cmd)  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        await dci.list_partners(OpeningCtx(work=work), COUNTY_OFFICER)  # type: ignore[arg-type]
+    bad = dci.PartnerRegistration("p2", "P2", "c2", {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]})
+    with pytest.raises(Unprocessable):  # private key material is refused
+        await dci.register_partner(FakeCtx(), work, ADMIN, bad)  # type: ignore[arg-type]
