@@ -17,7 +17,15 @@ import pytest
 from services.identification.adapters.dci_repo import Partner
 from services.identification.adapters.loops_repo import FINAL, LoopFacts
 from services.identification.adapters.national_sync_repo import Run
-from services.identification.application import dci, loops, low_income, national_sync, scheduled, signals
+from services.identification.application import (
+    dci,
+    loops,
+    low_income,
+    national_sync,
+    negative_flags,
+    scheduled,
+    signals,
+)
 from services.identification.application import registry as registry_uc
 from services.identification.application import statistics as stats
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
@@ -1174,3 +1182,73 @@ async def test_an_admin_registers_a_partner_and_sees_its_key_ids_only() -> None:
     bad = dci.PartnerRegistration("p2", "P2", "c2", {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]})
     with pytest.raises(Unprocessable):  # private key material is refused
         await dci.register_partner(FakeCtx(), work, ADMIN, bad)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- income, measures since, offers refused
+
+
+class FakeIncomeLoops(FakeLoops):
+    """The loops' row of a household visited on 1 June."""
+
+    async def household_for_update(self, household_id: str) -> Any:
+        return self.households.get(household_id)
+
+    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any:
+        row = await super().ensure_row(household_id, region_code, at)
+        if not hasattr(row, "income_visited_on"):
+            row.income_visited_on = dt.date(2024, 6, 1)
+        return row
+
+
+@pytest.mark.parametrize(
+    ("household_id", "visited_on"),
+    [("unknown", dt.date(2024, 6, 5)), ("h1", dt.date(2024, 5, 20))],
+    ids=["unknown household", "visit older than the one applied"],
+)
+async def test_an_income_update_that_cannot_apply_changes_nothing(household_id: str, visited_on: dt.date) -> None:
+    repo = FakeIncomeLoops({"h1": SimpleNamespace(id="h1", region_code=VILLAGE, facts={}, warning=None)})
+    work = FakeWork(loops=repo)
+    cmd = loops.ApplyIncomeUpdate(household_id, {"wage": "1200.00"}, visited_on, "v1", NOW)
+    assert await loops.apply_income_update(FakeCtx(), work, cmd) is None  # type: ignore[arg-type]
+    assert work.events == []
+
+
+async def test_measures_since_keeps_the_earliest_day() -> None:
+    repo = FakeLoops()
+    for day in (dt.date(2024, 5, 20), dt.date(2024, 5, 1), dt.date(2024, 6, 1)):
+        await loops.record_measures_since(repo, loops.RecordMeasuresSince("h1", VILLAGE, day, NOW))
+    assert repo.rows["h1"].measures_since == dt.date(2024, 5, 1)
+
+
+class FakeFlags:
+    def __init__(self, *flagged: tuple[str, str]) -> None:
+        self.flagged = set(flagged)
+        self.locked: list[str] = []
+
+    async def lock_household(self, household_id: str) -> None:
+        self.locked.append(household_id)
+
+    async def exists(self, household_id: str, code: str, person_ref: str) -> bool:
+        return (household_id, person_ref) in self.flagged
+
+
+class FakeHouseholds:
+    def __init__(self, **households: Any) -> None:
+        self.stored = households
+
+    async def get(self, household_id: str) -> Any:
+        return self.stored.get(household_id)
+
+
+@pytest.mark.parametrize(
+    ("household_id", "person_ref"),
+    [("unknown", "m1"), ("h1", "m1")],
+    ids=["unknown household", "already flagged for the member"],
+)
+async def test_refused_offers_flag_a_household_once_per_member(household_id: str, person_ref: str) -> None:
+    flags = FakeFlags(("h1", "m1"))
+    work = FakeWork(flags=flags, households=FakeHouseholds(h1=SimpleNamespace(id="h1", region_code=VILLAGE)))
+    cmd = negative_flags.OffersRefused(household_id, person_ref, 3, ["r1", "r2", "r3"], NOW.date(), "e1", NOW)
+    assert await negative_flags.apply_offers_refused(FakeCtx(), work, cmd) is False  # type: ignore[arg-type]
+    assert flags.locked == [household_id]
+    assert work.events == []
