@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application.loops import (
@@ -23,8 +24,9 @@ from services.identification.application.loops import (
 from services.identification.application.negative_flags import OffersRefused, apply_offers_refused
 from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent, event_day, household_and_village
+from shared.consumer import EventHandler, PoisonEvent, event_day, household_and_village
 from shared.contracts.assistance import VisitIncome
+from shared.db import UnitOfWork
 from shared.events import Event
 
 __all__ = ["CONSUMERS"]
@@ -201,8 +203,22 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
     return handle
 
 
+def _service_uow(build: Callable[[ServiceContext], Handler]) -> Callable[[ServiceContext], EventHandler]:
+    """The inbox consumer hands a `shared.db.UnitOfWork`: the service's (`ctx.uow`), with its repositories."""
+
+    def built(ctx: ServiceContext) -> EventHandler:
+        handler = build(ctx)
+
+        async def handle(uow: UnitOfWork, ev: Event) -> None:
+            await handler(cast(IdentificationUnitOfWork, uow), ev)
+
+        return handle
+
+    return built
+
+
 CONSUMERS = [
-    ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], on_income_updated),
+    ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], _service_uow(on_income_updated)),
     ConsumerSpec(
         "measures",
         [
@@ -210,7 +226,7 @@ CONSUMERS = [
             "fangfan.assistance.plan_drawn_up.>",
             "fangfan.assistance.measure_status_changed.>",
         ],
-        on_measures,
+        _service_uow(on_measures),
     ),
-    ConsumerSpec("offers-refused", ["fangfan.employment.offers_refused.>"], on_offers_refused),
+    ConsumerSpec("offers-refused", ["fangfan.employment.offers_refused.>"], _service_uow(on_offers_refused)),
 ]
