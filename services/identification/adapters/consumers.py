@@ -9,19 +9,24 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.application.loops import (
+    ApplyIncomeUpdate,
+    RecordMeasure,
+    RecordMeasuresSince,
     apply_income_update,
     income_of,
     record_measure,
     record_measures_since,
 )
-from services.identification.application.negative_flags import apply_offers_refused
+from services.identification.application.negative_flags import OffersRefused, apply_offers_refused
 from shared import contracts
 from shared.app import ConsumerSpec, ServiceContext
-from shared.consumer import PoisonEvent, event_day, household_and_village
+from shared.consumer import EventHandler, PoisonEvent, event_day, household_and_village
 from shared.contracts.assistance import VisitIncome
+from shared.db import UnitOfWork
 from shared.events import Event
 
 __all__ = ["CONSUMERS"]
@@ -89,15 +94,14 @@ def on_income_updated(ctx: ServiceContext) -> Handler:
         income = income_of(ev.data)
         if not income:
             raise PoisonEvent(f"{ev.type} {ev.id}: no income amount")
-        outcome = await apply_income_update(
-            ctx,
-            uow,
+        cmd = ApplyIncomeUpdate(
             household_id=household_id,
             income=income,
             visited_on=d.visited_on or event_day(ev),
             visit_id=d.visit_id or None,
             at=ctx.now(),
         )
+        outcome = await apply_income_update(ctx, uow, cmd)
         log.debug("income_updated %s for %s: %s", ev.id, household_id, outcome or "no warning change")
 
     return handle
@@ -111,8 +115,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
         d = contracts.read(ev, _PlanCreated)
         at = ctx.now()
         for m in d.measures:
-            await record_measure(
-                uow.loops,
+            cmd = RecordMeasure(
                 household_id=household_id,
                 region_code=village,
                 measure_id=m.id,
@@ -122,6 +125,7 @@ def on_plan_created(ctx: ServiceContext) -> Handler:
                 on=event_day(ev),
                 at=at,
             )
+            await record_measure(uow.loops, cmd)
 
     return handle
 
@@ -132,7 +136,7 @@ def on_plan_drawn_up(ctx: ServiceContext) -> Handler:
     async def handle(uow: IdentificationUnitOfWork, ev: Event) -> None:
         household_id, village = household_and_village(ev)
         on = contracts.read(ev, _PlanDrawnUp).drawn_up_on
-        await record_measures_since(uow.loops, household_id, village, on, ctx.now())
+        await record_measures_since(uow.loops, RecordMeasuresSince(household_id, village, on, ctx.now()))
 
     return handle
 
@@ -143,8 +147,7 @@ def on_measure_status_changed(ctx: ServiceContext) -> Handler:
         d = contracts.read(ev, _MeasureStatusChanged)
         if not d.measure_id or not d.to:
             raise PoisonEvent(f"{ev.type} {ev.id}: no measure_id or to")
-        await record_measure(
-            uow.loops,
+        cmd = RecordMeasure(
             household_id=household_id,
             region_code=village,
             measure_id=d.measure_id,
@@ -154,6 +157,7 @@ def on_measure_status_changed(ctx: ServiceContext) -> Handler:
             on=d.on or event_day(ev),
             at=ctx.now(),
         )
+        await record_measure(uow.loops, cmd)
 
     return handle
 
@@ -184,9 +188,7 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
         if not d.person_ref or not d.recommendation_ids:
             raise PoisonEvent(f"{ev.type} {ev.id}: no person_ref or recommendation_ids")
         at = ctx.now()
-        flagged = await apply_offers_refused(
-            ctx,
-            uow,
+        cmd = OffersRefused(
             household_id=household_id,
             person_ref=d.person_ref,
             refusals=d.refusals or len(d.recommendation_ids),
@@ -195,13 +197,28 @@ def on_offers_refused(ctx: ServiceContext) -> Handler:
             event_id=ev.id,
             at=at,
         )
+        flagged = await apply_offers_refused(ctx, uow, cmd)
         log.info("offers_refused %s for %s: %s", ev.id, household_id, "flagged" if flagged else "no change")
 
     return handle
 
 
+def _service_uow(build: Callable[[ServiceContext], Handler]) -> Callable[[ServiceContext], EventHandler]:
+    """The inbox consumer hands a `shared.db.UnitOfWork`: the service's (`ctx.uow`), with its repositories."""
+
+    def built(ctx: ServiceContext) -> EventHandler:
+        handler = build(ctx)
+
+        async def handle(uow: UnitOfWork, ev: Event) -> None:
+            await handler(cast(IdentificationUnitOfWork, uow), ev)
+
+        return handle
+
+    return built
+
+
 CONSUMERS = [
-    ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], on_income_updated),
+    ConsumerSpec("income-updated", ["fangfan.assistance.income_updated.>"], _service_uow(on_income_updated)),
     ConsumerSpec(
         "measures",
         [
@@ -209,7 +226,7 @@ CONSUMERS = [
             "fangfan.assistance.plan_drawn_up.>",
             "fangfan.assistance.measure_status_changed.>",
         ],
-        on_measures,
+        _service_uow(on_measures),
     ),
-    ConsumerSpec("offers-refused", ["fangfan.employment.offers_refused.>"], on_offers_refused),
+    ConsumerSpec("offers-refused", ["fangfan.employment.offers_refused.>"], _service_uow(on_offers_refused)),
 ]

@@ -4,8 +4,10 @@ subscription; async searches → results queued; queued messages → signed POST
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from services.identification.application.dci import deliver_outbound, notify_subscribers, process_search
+from services.identification.application.ports import Work
 from services.identification.domain.dci import EVENT_MAP
 from shared.app import ConsumerSpec, ServiceContext
 from shared.consumer import EventHandler
@@ -15,13 +17,14 @@ from shared.events import Event
 __all__ = ["DCI_CONSUMERS"]
 
 
-_Handler = Callable[[ServiceContext, UnitOfWork, Event], Awaitable[None]]
+#: a DCI consumer's use case sees the inbox transaction's unit of work (the service's, `ctx.uow`) as `Work`
+_Handler = Callable[[ServiceContext, Work, Event], Awaitable[None]]
 
 
 def _bind(fn: _Handler) -> Callable[[ServiceContext], EventHandler]:
     def build(ctx: ServiceContext) -> EventHandler:
         async def handle(uow: UnitOfWork, ev: Event) -> None:
-            await fn(ctx, uow, ev)
+            await fn(ctx, cast(Work, uow), ev)
 
         return handle
 

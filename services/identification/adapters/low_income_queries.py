@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from services.identification.adapters.orm_cases import risk_warnings, signals
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_low_income import joint_screenings, low_income_comparisons
 from services.identification.adapters.registry import WARNING_COLOUR, page_items
+from services.identification.application.monitoring_ports import PolicyRef, RosterRow
 from services.identification.domain.low_income_roster import UNEMPLOYMENT_KIND, OtherFacts
 from shared.db import one_snapshot
 
@@ -92,9 +94,9 @@ class RosterFilter:
 
 async def roster_page(
     session: AsyncSession, f: RosterFilter, *, limit: int, today: dt.date
-) -> tuple[list[dict[str, Any]], list[OtherFacts], bool]:
-    """Up to `limit` roster items in (region_code, id) order (the registry's list items: members,
-    masked head, open case), the OtherFacts of each, and whether there are more."""
+) -> tuple[list[RosterRow], bool]:
+    """Up to `limit` roster rows in (region_code, id) order (the registry's list items: members,
+    masked head, open case; the outcome's figures, the OtherFacts) and whether there are more."""
     await _no_jit(session)
     where = [*_region_range(f.region), _category(f.category)]
     if f.warning is not None:
@@ -131,13 +133,17 @@ async def roster_page(
     more = len(rows) > limit
     rows = rows[:limit]
     items = await page_items(session, rows, today=today)
-    facts = []
-    for r, item in zip(rows, items, strict=True):
-        facts.append(OtherFacts(bool(r.unemployed), bool(r.disabled), bool(r.university), bool(r.ill)))
-        item["per_capita_income"] = None if r.per_capita_income is None else f"{r.per_capita_income:.2f}"
-        item["assessed_as_of"] = None if r.as_of is None else r.as_of.isoformat()
-        item["policy"] = None if r.policy_id is None else {"id": r.policy_id, "version": r.policy_version}
-    return items, facts, more
+    out = [
+        RosterRow(
+            household=item,
+            per_capita_income=None if r.per_capita_income is None else Decimal(r.per_capita_income),
+            assessed_as_of=r.as_of,
+            policy=None if r.policy_id is None else PolicyRef(r.policy_id, r.policy_version),
+            facts=OtherFacts(bool(r.unemployed), bool(r.disabled), bool(r.university), bool(r.ill)),
+        )
+        for r, item in zip(rows, items, strict=True)
+    ]
+    return out, more
 
 
 def _key(level: int) -> Any:
@@ -345,9 +351,7 @@ class LowIncomeQueries:
         """The reads that follow see one snapshot (PostgreSQL: REPEATABLE READ)."""
         await one_snapshot(self.session)
 
-    async def roster_page(
-        self, f: RosterFilter, *, limit: int, today: dt.date
-    ) -> tuple[list[dict[str, Any]], list[OtherFacts], bool]:
+    async def roster_page(self, f: RosterFilter, *, limit: int, today: dt.date) -> tuple[list[RosterRow], bool]:
         return await roster_page(self.session, f, limit=limit, today=today)
 
     async def category_counts(self, prefix: str, level: int) -> dict[tuple[str, str], tuple[int, int]]:

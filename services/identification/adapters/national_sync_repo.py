@@ -9,11 +9,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +62,11 @@ __all__ = [
 
 #: associated data of a staged row's encryption
 ROW_CONTEXT = b"national_sync_rows.row"
+
+
+def _rowcount(result: sa.Result[Any]) -> int:
+    """The rows an UPDATE / INSERT changed (`execute` is typed as returning a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +219,7 @@ async def still_holds(session: AsyncSession, run_id: str, *, replica: str, lease
         )
         .values(lease_until=utcnow() + lease)
     )
-    return done.rowcount == 1
+    return _rowcount(done) == 1
 
 
 async def set_phase(session: AsyncSession, run_id: str, phase: str) -> None:
@@ -480,7 +486,7 @@ async def complete_run(
     updated = await session.execute(
         sa.update(national_sync_cursors).where(national_sync_cursors.c.county == run.county).values(**values)
     )
-    if updated.rowcount == 0:
+    if _rowcount(updated) == 0:
         await session.execute(sa.insert(national_sync_cursors).values(county=run.county, **values))
     await session.execute(
         sa.update(national_sync_runs)
@@ -506,7 +512,7 @@ async def claim_day(session: AsyncSession, county: str, day: dt.date, replica: s
         .values(county=county, day=day, started_by=replica)
         .on_conflict_do_nothing(index_elements=["county", "day"])
     )
-    return done.rowcount == 1
+    return _rowcount(done) == 1
 
 
 async def set_day_run(session: AsyncSession, county: str, day: dt.date, run_id: str) -> None:

@@ -22,6 +22,7 @@ from services.identification.adapters.orm import household_outcomes, households,
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_registry import household_heads
+from services.identification.application.monitoring_ports import HouseholdHead, OpenCaseRef, RegistryItem
 from shared.db import is_postgres
 from shared.pii import FieldCipher
 
@@ -174,15 +175,14 @@ async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int)
     return list((await session.execute(stmt)).all())
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time with its offset (SQLite keeps none: UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
-async def page_items(session: AsyncSession, rows: Sequence[Any], *, today: dt.date) -> list[dict[str, Any]]:
+async def page_items(session: AsyncSession, rows: Sequence[Any], *, today: dt.date) -> list[RegistryItem]:
     """The list items of `rows`: members count, head (masked ID number, no name), open case."""
     ids = [r.id for r in rows]
     if not ids:
@@ -223,35 +223,34 @@ async def page_items(session: AsyncSession, rows: Sequence[Any], *, today: dt.da
         head = heads.get(r.id)
         case = open_cases.get(r.id)
         out.append(
-            {
-                "id": r.id,
-                "household_number": r.household_number,
-                "region_code": r.region_code,
-                "status": r.status,
-                "category": r.category,
-                "low_income_category": r.low_income_category,
-                "warning": r.warning,
-                "members": counts.get(r.id, 0),
-                "head": None
+            RegistryItem(
+                id=r.id,
+                household_number=r.household_number,
+                region_code=r.region_code,
+                status=r.status,
+                category=r.category,
+                low_income_category=r.low_income_category,
+                warning=r.warning,
+                members=counts.get(r.id, 0),
+                head=None
                 if head is None
-                else {
-                    "relation": head.relation,
-                    "sex": head.sex,
-                    "birth_year": head.birth_date.year,
-                    "id_number": head.id_number_masked,
-                    "name": None,
-                },
-                "open_case": None
+                else HouseholdHead(
+                    relation=head.relation,
+                    sex=head.sex,
+                    birth_year=head.birth_date.year,
+                    id_number_masked=head.id_number_masked,
+                ),
+                open_case=None
                 if case is None
-                else {
-                    "id": case.id,
-                    "procedure": case.procedure,
-                    "state": case.state,
-                    "deadline": None if case.deadline is None else case.deadline.isoformat(),
-                    "overdue": _overdue(today, case),
-                },
-                "updated_at": _iso(r.updated_at),
-            }
+                else OpenCaseRef(
+                    id=case.id,
+                    procedure=case.procedure,
+                    state=case.state,
+                    deadline=case.deadline,
+                    overdue=_overdue(today, case),
+                ),
+                updated_at=_aware(r.updated_at),
+            )
         )
     return out
 
@@ -347,7 +346,7 @@ class RegistryQueries:
     async def page(self, f: RegistryFilter, *, limit: int) -> list[Any]:
         return await registry_page(self.session, f, limit=limit)
 
-    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[dict[str, Any]]:
+    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[RegistryItem]:
         return await page_items(self.session, rows, today=today)
 
     async def members_with_id_number(self, cipher: FieldCipher, id_number: str) -> list[StoredMember]:

@@ -5,6 +5,7 @@ signed envelopes, read as JSON and checked by the use cases (docs/registry.md)."
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,11 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.deps import get_work
 from services.identification.application import dci as uc
 from services.identification.domain.dci import DciRefusal
-from shared.app import ServiceContext, get_ctx, get_principal, get_uow
+from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
-from shared.db import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry (DCI)"])
 
@@ -59,7 +61,7 @@ _ACK = {
     "description": "ACK (the answer follows as a callback to header.sender_uri) or ERR with the spec's error code",
     "content": {"application/json": {"schema": {"type": "object"}}},
 }
-_REFUSED = {
+_REFUSED: dict[int | str, dict[str, Any]] = {
     400: {"description": "ERR: err.request.bad, err.sender_uri.invalid, err.version.not_supported, ..."},
     401: {"description": "ERR: err.signature.missing, err.signature.invalid"},
     403: {"description": "ERR: err.sender_id.invalid, err.request.forbidden"},
@@ -73,13 +75,56 @@ async def _json(request: Request) -> Any:
         raise DciRefusal("err.request.bad", "the body is not JSON") from None
 
 
+def _ts(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _ack_body(ack: uc.Acknowledged) -> dict[str, Any]:
+    """The spec's `Response`: the message was valid and its answer will come as a callback."""
+    return {"message": {"ack_status": "ACK", "timestamp": _ts(ack.at), "correlation_id": ack.correlation_id}}
+
+
+def _signed_body(signed: uc.SignedMessage) -> dict[str, Any]:
+    return {"signature": signed.signature, "header": signed.header, "message": signed.message}
+
+
+def _error_body(refusal: DciRefusal, at: dt.datetime, correlation_id: str = "") -> dict[str, Any]:
+    """A refused message: the spec's `Response` with ack_status ERR and `Error` {code, message},
+    its `HttpErrorResponse` `errors`, and the problem+json members the rest of the API carries."""
+    error = {"code": refusal.code, "message": refusal.message[:999]}
+    return {
+        "type": "https://fangfan.example/problems/" + refusal.code,
+        "title": "DCI message refused",
+        "status": refusal.status,
+        "code": refusal.code,
+        "detail": refusal.message,
+        "errors": [error],
+        "message": {"ack_status": "ERR", "timestamp": _ts(at), "error": error, "correlation_id": correlation_id},
+    }
+
+
+def _partner_body(p: uc.PartnerView) -> dict[str, Any]:
+    return {
+        "sender_id": p.sender_id,
+        "name": p.name,
+        "client_sub": p.client_sub,
+        "kids": p.kids,
+        "created_at": p.created_at.isoformat(),
+        "updated_at": p.updated_at.isoformat(),
+    }
+
+
 async def _answer(
-    ctx: ServiceContext, request: Request, call: Callable[[Any], Awaitable[dict[str, Any]]], status: int
+    ctx: ServiceContext,
+    request: Request,
+    call: Callable[[Any], Awaitable[uc.Acknowledged | uc.SignedMessage]],
+    status: int,
 ) -> JSONResponse:
     try:
-        body = await call(await _json(request))
+        result = await call(await _json(request))
     except DciRefusal as refusal:
-        return JSONResponse(uc.error_body(refusal, ctx.now()), status_code=refusal.status, headers=_NO_STORE)
+        return JSONResponse(_error_body(refusal, ctx.now()), status_code=refusal.status, headers=_NO_STORE)
+    body = _ack_body(result) if isinstance(result, uc.Acknowledged) else _signed_body(result)
     return JSONResponse(body, status_code=status, headers=_NO_STORE)
 
 
@@ -137,7 +182,7 @@ async def sync_txn_status(
 
 @router.get("/.well-known/jwks.json", summary="fangfan's public keys for the signatures of its DCI messages")
 async def jwks(ctx: ServiceContext = Depends(get_ctx)) -> JSONResponse:
-    return JSONResponse(uc.jwks(ctx), headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse({"keys": uc.jwks(ctx).keys}, headers={"Cache-Control": "public, max-age=300"})
 
 
 class PartnerCreate(BaseModel):
@@ -157,15 +202,15 @@ class PartnerCreate(BaseModel):
 async def register_partner(
     body: PartnerCreate,
     ctx: ServiceContext = Depends(get_ctx),
-    uow: UnitOfWork = Depends(get_uow),
+    uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     cmd = uc.PartnerRegistration(body.sender_id, body.name, body.client_sub, body.jwks)
-    return await uc.register_partner(ctx, uow, principal, cmd)
+    return _partner_body(await uc.register_partner(ctx, uow, principal, cmd))
 
 
 @router.get("/partners", summary="The registered DCI partners; admin")
 async def list_partners(
     ctx: ServiceContext = Depends(get_ctx), principal: Principal = Depends(get_principal)
 ) -> dict[str, Any]:
-    return await uc.list_partners(ctx, principal)
+    return {"items": [_partner_body(p) for p in await uc.list_partners(ctx, principal)]}

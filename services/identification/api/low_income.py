@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.deps import get_work
+from services.identification.api.monitoring_schemas import iso, money, policy_body, registry_item_body
 from services.identification.api.statistics import _csv
 from services.identification.application import low_income as uc
 from shared.app import ServiceContext, get_ctx, get_principal
@@ -28,6 +29,121 @@ _PERIOD = r"^\d{4}-H[12]$"
 Category = Literal["dibao", "tekun", "dibao_edge", "expenditure_hardship", "other"]
 Colour = Literal["red", "orange", "yellow"]
 Department = Literal["medical_insurance", "disabled_persons_federation", "human_resources", "rural_revitalisation"]
+
+
+def _roster_item_body(it: uc.RosterItem) -> dict[str, Any]:
+    return {
+        **registry_item_body(it.household),
+        "per_capita_income": money(it.per_capita_income),
+        "assessed_as_of": iso(it.assessed_as_of),
+        "policy": policy_body(it.policy),
+        "roster_category": it.roster_category,
+        "other_reasons": it.other_reasons,
+        "source": it.source,
+    }
+
+
+def _roster_body(page: uc.RosterPage) -> dict[str, Any]:
+    return {
+        "region": page.region,
+        "category": page.category,
+        "warning": page.warning,
+        "items": [_roster_item_body(it) for it in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+def _roster_csv_row(it: uc.RosterItem) -> dict[str, Any]:
+    """A roster row of the CSV export (masked ID numbers, no names)."""
+    h = it.household
+    return {
+        "household_id": h.id,
+        "household_number": h.household_number,
+        "region_code": h.region_code,
+        "roster_category": it.roster_category,
+        "low_income_category": h.low_income_category or "",
+        "other_reasons": ";".join(it.other_reasons),
+        "category": h.category or "",
+        "warning": h.warning or "",
+        "status": h.status,
+        "members": h.members,
+        "head_id_number_masked": "" if h.head is None else h.head.id_number_masked,
+        "per_capita_income": money(it.per_capita_income) or "",
+        "assessed_as_of": iso(it.assessed_as_of) or "",
+    }
+
+
+def _figures(f: uc.CategoryFigures) -> dict[str, int]:
+    return {"households": f.households, "persons": f.persons}
+
+
+def _summary_body(result: uc.LowIncomeSummary) -> dict[str, Any]:
+    return {
+        "region": result.region,
+        "level": result.level,
+        "rows": [
+            {
+                "region": r.region,
+                "level": r.level,
+                "categories": {c: _figures(f) for c, f in r.categories.items()},
+                "low_income_households": r.low_income_households,
+                "low_income_persons": r.low_income_persons,
+            }
+            for r in result.rows
+        ],
+        "totals": {
+            "categories": {c: _figures(f) for c, f in result.totals.items()},
+            "low_income_households": result.low_income_households,
+            "low_income_persons": result.low_income_persons,
+        },
+        "sources": {"categories": result.categories_source, "other": result.other_source},
+    }
+
+
+def _run_body(run: uc.JointScreeningRun) -> dict[str, Any]:
+    job = run.job
+    return {
+        "id": run.id,
+        "kind": "joint_screening",
+        "county": run.county,
+        "period": run.period,
+        "status": run.status,
+        "as_of": iso(run.as_of),
+        "job_id": run.job_id,
+        "job": None
+        if job is None
+        else {"status": job.status, "rows_done": job.rows_done, "rows_total": job.rows_total},
+        "schedule": run.schedule,
+        "result": run.result,
+        "started_by": run.started_by,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "source": run.source,
+    }
+
+
+def _task_body(t: uc.ComparisonTask) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "county": t.county,
+        "month": t.month,
+        "department": t.department,
+        "department_name": t.department_name,
+        "subject": t.subject,
+        "state": t.state,
+        "due_on": iso(t.due_on),
+        "due_rule": t.due_rule,
+        "receipt": t.receipt,
+        "received_at": iso(t.received_at),
+        "received_by": t.received_by,
+        "result": t.result,
+        "compared_at": iso(t.compared_at),
+        "compared_by": t.compared_by,
+        "overdue_at": iso(t.overdue_at),
+        "history": t.history,
+        "version": t.version,
+        "source": t.source,
+    }
 
 
 @router.get("/roster", responses={200: {"content": {"text/csv": {}}}})
@@ -47,8 +163,9 @@ async def roster(
     page at once."""
     query = uc.RosterQuery(region=region, category=category, warning=warning, cursor=cursor, limit=limit)
     if format == "csv":
-        return _csv(await uc.roster_csv_rows(ctx, uow, principal, query), "low-income-roster.csv")
-    return JSONResponse(await uc.roster(ctx, uow, principal, query))
+        rows = [_roster_csv_row(it) for it in await uc.roster_all(ctx, uow, principal, query)]
+        return _csv(rows, "low-income-roster.csv")
+    return JSONResponse(_roster_body(await uc.roster(ctx, uow, principal, query)))
 
 
 @router.get("/summary")
@@ -60,7 +177,8 @@ async def summary(
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Households and persons per low-income category per region of `level`, with totals."""
-    return JSONResponse(await uc.summary(ctx, uow, principal, uc.SummaryQuery(region=region, level=level)))
+    result = await uc.summary(ctx, uow, principal, uc.SummaryQuery(region=region, level=level))
+    return JSONResponse(_summary_body(result))
 
 
 class JointScreeningCreate(BaseModel):
@@ -78,7 +196,8 @@ async def list_joint_screenings(
     uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> Response:
-    return JSONResponse(await uc.list_joint_screenings(ctx, uow, principal, region=region, period=period))
+    result = await uc.list_joint_screenings(ctx, uow, principal, uc.ListJointScreenings(region=region, period=period))
+    return JSONResponse({"region": result.region, "items": [_run_body(r) for r in result.items]})
 
 
 @router.post("/joint-screenings", status_code=201)
@@ -89,8 +208,8 @@ async def start_joint_screening(
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """201 with the new run; 200 with the run that already exists for this half-year."""
-    run, created = await uc.start_joint_screening(ctx, uow, principal, uc.StartJointScreening(county=body.county))
-    return JSONResponse(run, status_code=201 if created else 200)
+    started = await uc.start_joint_screening(ctx, uow, principal, uc.StartJointScreening(county=body.county))
+    return JSONResponse(_run_body(started.run), status_code=201 if started.created else 200)
 
 
 @router.get("/comparisons")
@@ -104,7 +223,15 @@ async def list_comparisons(
     principal: Principal = Depends(get_principal),
 ) -> Response:
     query = uc.ListComparisons(region=region, month=month, state=state, department=department)
-    return JSONResponse(await uc.list_comparisons(ctx, uow, principal, query))
+    result = await uc.list_comparisons(ctx, uow, principal, query)
+    return JSONResponse(
+        {
+            "region": result.region,
+            "month": result.month,
+            "counts": result.counts,
+            "items": [_task_body(t) for t in result.items],
+        }
+    )
 
 
 def _note(note: str | None) -> str | None:
@@ -163,7 +290,7 @@ async def receive_comparison(
         cmd = uc.ReceiveComparison(
             task_id, "file", file_name=body.file_name, sha256=body.sha256, rows=body.rows, note=_note(body.note)
         )
-    return await uc.receive_comparison(ctx, uow, principal, cmd)
+    return _task_body(await uc.receive_comparison(ctx, uow, principal, cmd))
 
 
 @router.post("/comparisons/{task_id}/complete")
@@ -181,4 +308,4 @@ async def complete_comparison(
         new_signals=body.new_signals,
         note=_note(body.note),
     )
-    return await uc.complete_comparison(ctx, uow, principal, cmd)
+    return _task_body(await uc.complete_comparison(ctx, uow, principal, cmd))

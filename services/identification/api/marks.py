@@ -11,11 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.deps import get_work
-from services.identification.application.loops import MarkRed, mark_red
+from services.identification.application.loops import MarkRed, RedMarkChanged, loops_body, mark_red
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
+
+
+def _changed_body(result: RedMarkChanged) -> dict[str, Any]:
+    return {"household_id": result.household_id, "changed": result.changed, **loops_body(result.loops)}
 
 
 class RedMarkIn(BaseModel):
@@ -41,7 +45,7 @@ async def red_mark(
 ) -> dict[str, Any]:
     """Publishes `risk.warning_raised` with `warning: red`, `manual: true`; marking a marked
     household again changes nothing (`changed: false`, no event)."""
-    return await mark_red(ctx, uow, principal, MarkRed(household_id, body.reason, mark=True))
+    return _changed_body(await mark_red(ctx, uow, principal, MarkRed(household_id, body.reason, mark=True)))
 
 
 @router.delete("/households/{household_id}/red-mark", summary="Remove a household's red mark, with a reason")
@@ -53,4 +57,4 @@ async def red_unmark(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """Publishes `risk.warning_cleared` with `manual: true`."""
-    return await mark_red(ctx, uow, principal, MarkRed(household_id, body.reason, mark=False))
+    return _changed_body(await mark_red(ctx, uow, principal, MarkRed(household_id, body.reason, mark=False)))

@@ -12,11 +12,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.adapters.national_sync_repo import Run
 from services.identification.application.national_sync import (
+    ListSyncRuns,
     StartNationalSync,
     open_file,
     read_run,
-    run_read,
     runs_history,
     start_national_sync,
 )
@@ -24,6 +25,32 @@ from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 
 router = APIRouter(prefix="/api/v1/national-sync", tags=["national-sync"])
+
+
+def _run_body(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job": f"/api/v1/jobs/{run.id}",
+        "county": run.county,
+        "sequence": run.sequence,
+        "full": run.full,
+        "status": run.status,
+        "phase": run.phase,
+        "since": run.since,
+        "until": run.until,
+        "period": run.period,
+        "households": run.households,
+        "checksum": run.checksum,
+        "bytes": run.bytes,
+        "files": (
+            [{"name": run.file_name, "url": f"/api/v1/national-sync/runs/{run.id}/files/{run.file_name}"}]
+            if run.status == "completed"
+            else []
+        ),
+        "created_by": run.created_by,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
 
 
 class NationalSyncRunCreate(BaseModel):
@@ -80,7 +107,8 @@ async def start_runs(
     principal: Principal = Depends(get_principal),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> JSONResponse:
-    items = await start_national_sync(ctx, principal, StartNationalSync(region=body.region, full=body.full))
+    started = await start_national_sync(ctx, principal, StartNationalSync(region=body.region, full=body.full))
+    items = [{**_run_body(s.run), "created": s.created} for s in started]
     return JSONResponse(jsonable_encoder({"items": items}), status_code=202)
 
 
@@ -92,14 +120,15 @@ async def list_runs(
     principal: Principal = Depends(get_principal),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> dict[str, Any]:
-    return {"items": await runs_history(ctx, principal, county=county, status=status, limit=limit)}
+    runs = await runs_history(ctx, principal, ListSyncRuns(county=county, status=status, limit=limit))
+    return {"items": [_run_body(r) for r in runs]}
 
 
 @router.get("/runs/{run_id}", response_model=NationalSyncRunRead, summary="One national export run")
 async def get_run(
     run_id: str, principal: Principal = Depends(get_principal), ctx: ServiceContext = Depends(get_ctx)
 ) -> dict[str, Any]:
-    return run_read(await read_run(ctx, principal, run_id[:36]))
+    return _run_body(await read_run(ctx, principal, run_id[:36]))
 
 
 @router.get(

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.identification.api.deps import policy_store
+from services.identification.api.monitoring_schemas import iso, money, policy_body, registry_item_body
 from services.identification.application import registry as uc
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
@@ -19,6 +20,50 @@ from shared.policy_store import PolicyStore
 router = APIRouter(prefix="/api/v1", tags=["households"])
 
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page_body(page: uc.HouseholdPage) -> dict[str, Any]:
+    return {"items": [registry_item_body(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+def _explanation_body(e: uc.Explanation) -> dict[str, Any]:
+    return {"rule": e.rule, "source": e.source, "detail": e.detail}
+
+
+def _risk_body(risk: uc.HouseholdRisk) -> dict[str, Any]:
+    outcome, signal, mark = risk.outcome, risk.signal_warning, risk.red_mark
+    return {
+        "household_id": risk.household_id,
+        "region_code": risk.region_code,
+        "status": risk.status,
+        "warning": risk.warning,
+        "outcome": None
+        if outcome is None
+        else {
+            "category": outcome.category,
+            "low_income_category": outcome.low_income_category,
+            "warning": outcome.warning,
+            "per_capita_income": money(outcome.per_capita_income),
+            "assessed_at": iso(outcome.assessed_at),
+            "as_of": iso(outcome.as_of),
+            "policy": policy_body(outcome.policy),
+            "screening_job_id": outcome.screening_job_id,
+        },
+        "assessment": risk.assessment,
+        "signal_warning": None
+        if signal is None
+        else {
+            "colour": signal.colour,
+            "risk_types": signal.risk_types,
+            "signals": signal.signals,
+            "raised_at": iso(signal.raised_at),
+            "updated_at": iso(signal.updated_at),
+            "explanations": [_explanation_body(e) for e in signal.explanations],
+        },
+        "red_mark": None
+        if mark is None
+        else {"reason": mark.reason, "at": iso(mark.at), "explanation": _explanation_body(mark.explanation)},
+    }
 
 
 class HouseholdSearch(BaseModel):
@@ -50,18 +95,10 @@ async def list_households(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> JSONResponse:
-    body = await uc.list_households(
-        ctx,
-        principal,
-        region=region,
-        q=q,
-        state=state,
-        warning=warning,
-        category=category,
-        cursor=cursor,
-        limit=limit,
+    query = uc.ListHouseholds(
+        region=region, q=q, state=state, warning=warning, category=category, cursor=cursor, limit=limit
     )
-    return JSONResponse(body, headers=_NO_STORE)
+    return JSONResponse(_page_body(await uc.list_households(ctx, principal, query)), headers=_NO_STORE)
 
 
 @router.post("/households/search", summary="Households with a member of this ID number (blind index)")
@@ -70,7 +107,8 @@ async def search_households(
     ctx: ServiceContext = Depends(get_ctx),
     principal: Principal = Depends(get_principal),
 ) -> JSONResponse:
-    return JSONResponse(await uc.search_by_id_number(ctx, principal, body.id_number), headers=_NO_STORE)
+    page = await uc.search_by_id_number(ctx, principal, uc.FindByIdNumber(body.id_number))
+    return JSONResponse(_page_body(page), headers=_NO_STORE)
 
 
 @router.get("/households/{household_id}/risk", summary="Why the household has its category and warning")
@@ -80,4 +118,4 @@ async def household_risk(
     store: PolicyStore = Depends(policy_store),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.household_risk(ctx, store, principal, household_id)
+    return _risk_body(await uc.household_risk(ctx, store, principal, household_id))

@@ -21,6 +21,43 @@ from shared.pii import mask_numbers_in_text, mask_numbers_in_value
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
+#: the optional members of a signal's outcome, in the order they are answered (absent when None)
+_OUTCOME_EXTRAS = ("first_outcome", "code", "household_id", "case_id", "open_case_id", "lead_id", "warning")
+
+
+def _outcome_body(o: uc.SignalOutcome) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "signal_id": o.signal_id,
+        "source_dept": o.source_dept,
+        "kind": o.kind,
+        "outcome": o.outcome,
+    }
+    for name in _OUTCOME_EXTRAS:
+        value = getattr(o, name)
+        if value is not None:
+            body[name] = value
+    return body
+
+
+def _lead_body(lead: uc.Lead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "region_code": lead.region_code,
+        "id_number_masked": lead.id_number_masked,
+        "source_dept": lead.source_dept,
+        "kind": lead.kind,
+        "risk_types": lead.risk_types,
+        "warning": lead.warning,
+        "signals": lead.signals,
+        "status": lead.status,
+        "first_observed_at": lead.first_observed_at,
+        "household_id": lead.household_id,
+        "reason": lead.reason,
+        "resolved_at": lead.resolved_at,
+        "resolved_by_role": lead.resolved_by_role,
+    }
+
+
 MAX_BATCH = 10_000
 
 
@@ -161,7 +198,8 @@ async def receive_signals(
         )
         for s in signals_of(body)
     ]
-    return await uc.receive_signals(ctx, uow, principal, items)
+    done = await uc.receive_signals(ctx, uow, principal, uc.ReceiveSignals(items))
+    return {"received": done.received, "counts": done.counts, "outcomes": [_outcome_body(o) for o in done.outcomes]}
 
 
 @router.get("/signals/leads")
@@ -173,7 +211,8 @@ async def list_leads(
     uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.list_leads(ctx, uow, principal, region=region, status=status, limit=limit)
+    leads = await uc.list_leads(ctx, uow, principal, uc.ListLeads(region=region, status=status, limit=limit))
+    return {"region": leads.region, "items": [_lead_body(lead) for lead in leads.items]}
 
 
 class LeadResolve(BaseModel):
@@ -209,6 +248,15 @@ async def resolve_lead(
     uow: IdentificationUnitOfWork = Depends(get_work),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return await uc.resolve_lead(
-        ctx, uow, principal, lead_id, action=body.action, household_id=body.household_id, reason=body.reason
-    )
+    cmd = uc.ResolveLead(lead_id, body.action, household_id=body.household_id, reason=body.reason)
+    r = await uc.resolve_lead(ctx, uow, principal, cmd)
+    return {
+        "lead_id": r.lead_id,
+        "status": r.status,
+        "outcome": r.outcome,
+        "household_id": r.household_id,
+        "case_id": r.case_id,
+        "warning": r.warning,
+        "reason": r.reason,
+        "resolved_at": r.resolved_at,
+    }

@@ -56,11 +56,14 @@ from shared.identifiers import region_within, validate_id_number
 from shared.pii import mask_numbers_in_value
 
 __all__ = [
+    "Acknowledged",
     "DciCall",
+    "Jwks",
     "PartnerRegistration",
+    "PartnerView",
+    "SignedMessage",
     "accept_search",
     "deliver_outbound",
-    "error_body",
     "jwks",
     "list_partners",
     "notify_subscribers",
@@ -98,6 +101,43 @@ class PartnerRegistration:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """The message was valid and its answer will come as a callback (the spec's ACK `Response`)."""
+
+    correlation_id: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    """A reply signed with fangfan's key: the spec's header and message documents and the
+    detached JWS over them (`signature`)."""
+
+    signature: str
+    header: dict[str, Any]
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Jwks:
+    """fangfan's public signing keys (a JWKS's `keys`)."""
+
+    keys: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerView:
+    """A registered partner as an admin sees it: the kids of its keys, not the keys."""
+
+    sender_id: str
+    name: str
+    client_sub: str
+    kids: list[str | None]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class _Envelope:
     header: dict[str, Any]
     message: dict[str, Any]
@@ -115,26 +155,6 @@ def _ts(at: dt.datetime) -> str:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
-
-
-def ack(correlation_id: str, at: dt.datetime) -> dict[str, Any]:
-    """The spec's `Response`: the message was valid and its answer will come as a callback."""
-    return {"message": {"ack_status": "ACK", "timestamp": _ts(at), "correlation_id": correlation_id}}
-
-
-def error_body(refusal: DciRefusal, at: dt.datetime, correlation_id: str = "") -> dict[str, Any]:
-    """A refused message: the spec's `Response` with ack_status ERR and `Error` {code, message},
-    its `HttpErrorResponse` `errors`, and the problem+json members the rest of the API carries."""
-    error = {"code": refusal.code, "message": refusal.message[:999]}
-    return {
-        "type": "https://fangfan.example/problems/" + refusal.code,
-        "title": "DCI message refused",
-        "status": refusal.status,
-        "code": refusal.code,
-        "detail": refusal.message,
-        "errors": [error],
-        "message": {"ack_status": "ERR", "timestamp": _ts(at), "error": error, "correlation_id": correlation_id},
-    }
 
 
 def _callback_header(
@@ -156,17 +176,18 @@ def _callback_header(
     }
 
 
-def _signed(ctx: ServiceContext, header: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "signature": sign_envelope(load_signing_key(ctx.settings), header, message),
-        "header": header,
-        "message": message,
-    }
+def _signed(ctx: ServiceContext, header: dict[str, Any], message: dict[str, Any]) -> SignedMessage:
+    return SignedMessage(sign_envelope(load_signing_key(ctx.settings), header, message), header, message)
 
 
-def jwks(ctx: ServiceContext) -> dict[str, Any]:
+def _envelope_of(signed: SignedMessage) -> dict[str, Any]:
+    """The envelope a signed message is sent as: {signature, header, message}."""
+    return {"signature": signed.signature, "header": signed.header, "message": signed.message}
+
+
+def jwks(ctx: ServiceContext) -> Jwks:
     """fangfan's public signing keys, for partners to verify our replies and callbacks."""
-    return load_signing_key(ctx.settings).jwks()
+    return Jwks(list(load_signing_key(ctx.settings).jwks()["keys"]))
 
 
 # --- opening a message ----------------------------------------------------------------------------
@@ -334,7 +355,7 @@ def _overall(items: list[dict[str, Any]]) -> str:
     return "rjct" if all(i["status"] == "rjct" for i in items) else "succ"
 
 
-async def sync_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
+async def sync_search(ctx: ServiceContext, call: DciCall) -> SignedMessage:
     """`POST /registry/sync/search`: the signed `on-search` envelope with the results."""
     env = await _open(ctx, call)
     tid = _transaction_id(env.message)
@@ -391,7 +412,7 @@ async def _add_txn(
     )
 
 
-async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
+async def accept_search(ctx: ServiceContext, call: DciCall) -> Acknowledged:
     """`POST /registry/search`: ACK now; the results go to the sender's `sender_uri` as an
     `on-search` callback. The same transaction_id again answers the same correlation_id."""
     env = await _open(ctx, call)
@@ -402,7 +423,7 @@ async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "search", tid)
         if previous is not None:
-            return ack(previous.id, ctx.now())
+            return Acknowledged(previous.id, ctx.now())
         cid = _new_id()
         request = ctx.cipher.encrypt(json.dumps(env.message, ensure_ascii=False), context=_REQUEST_CONTEXT)
         await _add_txn(
@@ -427,7 +448,7 @@ async def accept_search(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
             )
         )
         await uow.commit()
-    return ack(cid, ctx.now())
+    return Acknowledged(cid, ctx.now())
 
 
 async def process_search(ctx: ServiceContext, uow: Work, ev: Event) -> None:
@@ -482,7 +503,7 @@ def _subscription_info(
     }
 
 
-async def subscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
+async def subscribe(ctx: ServiceContext, call: DciCall) -> Acknowledged:
     """`POST /registry/subscribe`: ACK; each `subscribe_request` item becomes a subscription (or
     is rejected with its reason) and the `on-subscribe` callback carries their codes.
     Notifications go to the `notify` endpoint beside the sender_uri."""
@@ -496,7 +517,7 @@ async def subscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "subscribe", tid)
         if previous is not None:
-            return ack(previous.id, ctx.now())
+            return Acknowledged(previous.id, ctx.now())
         cid, at, answers = _new_id(), ctx.now(), []
         for it in items:
             parsed = parse_subscribe_criteria(it["subscribe_criteria"], caller_region=env.principal.region)
@@ -551,10 +572,10 @@ async def subscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
             region=env.principal.region,
         )
         await uow.commit()
-    return ack(cid, ctx.now())
+    return Acknowledged(cid, ctx.now())
 
 
-async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
+async def unsubscribe(ctx: ServiceContext, call: DciCall) -> Acknowledged:
     """`POST /registry/unsubscribe`: ACK; the codes (all the sender's, else nothing changes)
     stop notifying, and the `on-unsubscribe` callback says so."""
     env = await _open(ctx, call)
@@ -567,7 +588,7 @@ async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "unsubscribe", tid)
         if previous is not None:
-            return ack(previous.id, ctx.now())
+            return Acknowledged(previous.id, ctx.now())
         cid, at = _new_id(), ctx.now()
         subs = await repo.subscriptions(codes)
         response: dict[str, Any] = {"transaction_id": tid, "correlation_id": cid, "timestamp": _ts(at)}
@@ -599,7 +620,7 @@ async def unsubscribe(ctx: ServiceContext, call: DciCall) -> dict[str, Any]:
             region=env.principal.region,
         )
         await uow.commit()
-    return ack(cid, ctx.now())
+    return Acknowledged(cid, ctx.now())
 
 
 async def notify_subscribers(ctx: ServiceContext, uow: Work, ev: Event) -> None:
@@ -696,7 +717,9 @@ async def deliver_outbound(ctx: ServiceContext, uow: Work, ev: Event) -> None:
         status=status,
     )
     try:
-        answered = await post_message(row.url, _signed(ctx, header, message), ctx.settings.webhook_allowlist)
+        answered = await post_message(
+            row.url, _envelope_of(_signed(ctx, header, message)), ctx.settings.webhook_allowlist
+        )
     except DciRefusal as exc:
         raise PoisonEvent(f"{row.action} {row.id}: destination refused: {exc.message}") from None
     if not 200 <= answered < 300:
@@ -770,7 +793,7 @@ def _txn_status(kind: str, txn: Transaction | None, req: dict[str, Any], at: dt.
     }
 
 
-async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> dict[str, Any]:
+async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> Acknowledged | SignedMessage:
     """`/registry/sync/txn/status` (the signed `txn-on-status` envelope) and `/registry/txn/status`
     (ACK, the same answer as a callback to sender_uri): the status of one of the sender's own
     transactions, found by transaction_id, correlation_id or reference ids. Search statuses
@@ -802,7 +825,7 @@ async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> dict[
                 region=env.principal.region,
             )
             await uow.commit()
-            return ack(cid, at)
+            return Acknowledged(cid, at)
     header = _callback_header(
         "txn-on-status", message_id=_new_id(), receiver_id=env.sender_id, at=at, count=1, status="succ"
     )
@@ -812,20 +835,20 @@ async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> dict[
 # --- partners -------------------------------------------------------------------------------------
 
 
-def _partner_read(p: Partner) -> dict[str, Any]:
-    return {
-        "sender_id": p.sender_id,
-        "name": p.name,
-        "client_sub": p.client_sub,
-        "kids": [k.get("kid") for k in p.jwks.get("keys", [])],
-        "created_at": p.created_at.isoformat(),
-        "updated_at": p.updated_at.isoformat(),
-    }
+def _partner_read(p: Partner) -> PartnerView:
+    return PartnerView(
+        sender_id=p.sender_id,
+        name=p.name,
+        client_sub=p.client_sub,
+        kids=[k.get("kid") for k in p.jwks.get("keys", [])],
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
 
 
 async def register_partner(
     ctx: ServiceContext, uow: Work, principal: Principal, cmd: PartnerRegistration
-) -> dict[str, Any]:
+) -> PartnerView:
     """Register (or replace the keys of) a partner: its sender_id, the bearer subject that speaks
     for it, and its public JWKS. Admin only."""
     if principal.role != "admin":
@@ -843,8 +866,8 @@ async def register_partner(
     return _partner_read(partner)
 
 
-async def list_partners(ctx: ServiceContext, principal: Principal) -> dict[str, Any]:
+async def list_partners(ctx: ServiceContext, principal: Principal) -> list[PartnerView]:
     if principal.role != "admin":
         raise Forbidden("registry partners are listed for an admin", code="role_not_allowed")
     async with open_work(ctx) as uow:
-        return {"items": [_partner_read(p) for p in await uow.dci.list_partners()]}
+        return [_partner_read(p) for p in await uow.dci.list_partners()]

@@ -33,8 +33,17 @@ from .policies import policy_in_force
 __all__ = [
     "INCOME_KINDS",
     "MEASURE_RANK",
+    "ApplyIncomeUpdate",
+    "HouseholdLoops",
+    "MarkEntry",
     "MarkRed",
+    "RecordMeasure",
+    "RecordMeasuresSince",
+    "RedMark",
+    "RedMarkChanged",
     "apply_income_update",
+    "household_loops",
+    "loops_body",
     "loops_read",
     "mark_red",
     "record_measure",
@@ -52,38 +61,55 @@ _ORDER = {None: 0, "yellow": 1, "orange": 2, "red": 3}
 # --------------------------------------------------------------------------- measures
 
 
-async def record_measures_since(
-    loops: LoopsRepository, household_id: str, region_code: str, on: dt.date, at: dt.datetime
-) -> None:
+@dataclass(frozen=True, slots=True)
+class RecordMeasuresSince:
     """Measures in place since `on` (assistance's `plan_drawn_up.drawn_up_on`, or a measure
-    accepted or started): the earliest day heard is kept."""
-    await loops.ensure_row(household_id, region_code, at)
-    await loops.record_measures_since(household_id, on, at)
+    accepted or started)."""
+
+    household_id: str
+    region_code: str
+    on: dt.date
+    at: dt.datetime
 
 
-async def record_measure(
-    loops: LoopsRepository,
-    *,
-    household_id: str,
-    region_code: str,
-    measure_id: str,
-    status: str,
-    plan_id: str | None,
-    type_: str | None,
-    on: dt.date | None,
-    at: dt.datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class RecordMeasure:
+    """A measure's status as assistance told it."""
+
+    household_id: str
+    region_code: str
+    measure_id: str
+    status: str
+    plan_id: str | None
+    type_: str | None
+    on: dt.date | None
+    at: dt.datetime
+
+
+async def record_measures_since(loops: LoopsRepository, cmd: RecordMeasuresSince) -> None:
+    """Measures in place since `cmd.on`: the earliest day heard is kept."""
+    await loops.ensure_row(cmd.household_id, cmd.region_code, cmd.at)
+    await loops.record_measures_since(cmd.household_id, cmd.on, cmd.at)
+
+
+async def record_measure(loops: LoopsRepository, cmd: RecordMeasure) -> None:
     """A measure's status as assistance told it; an earlier status arriving late is ignored."""
-    await loops.ensure_row(household_id, region_code, at)
-    stored = await loops.measure_status(measure_id)
+    await loops.ensure_row(cmd.household_id, cmd.region_code, cmd.at)
+    stored = await loops.measure_status(cmd.measure_id)
     if stored is None:
         await loops.add_measure(
-            measure_id=measure_id, household_id=household_id, plan_id=plan_id, type_=type_, status=status, on=on, at=at
+            measure_id=cmd.measure_id,
+            household_id=cmd.household_id,
+            plan_id=cmd.plan_id,
+            type_=cmd.type_,
+            status=cmd.status,
+            on=cmd.on,
+            at=cmd.at,
         )
-    elif stored not in FINAL and MEASURE_RANK.get(status, -1) > MEASURE_RANK.get(stored, -1):
-        await loops.set_measure_status(measure_id, status, on, at)
-    if status in ("accepted", "in_progress") and on is not None:
-        await record_measures_since(loops, household_id, region_code, on, at)
+    elif stored not in FINAL and MEASURE_RANK.get(cmd.status, -1) > MEASURE_RANK.get(stored, -1):
+        await loops.set_measure_status(cmd.measure_id, cmd.status, cmd.on, cmd.at)
+    if cmd.status in ("accepted", "in_progress") and cmd.on is not None:
+        await record_measures_since(loops, RecordMeasuresSince(cmd.household_id, cmd.region_code, cmd.on, cmd.at))
 
 
 # --------------------------------------------------------------------------- income
@@ -104,10 +130,11 @@ def _money(value: Any) -> str | None:
 def income_of(data: Mapping[str, Any]) -> dict[str, str]:
     """The income kinds an `income_updated` event gives (`income` {kind: amount}, else the
     top-level copies), as 2-place decimal strings; kinds not given or not amounts are left out."""
-    nested = data.get("income") if isinstance(data.get("income"), Mapping) else {}
+    given = data.get("income")
+    nested: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     out: dict[str, str] = {}
     for kind in INCOME_KINDS:
-        raw = nested.get(kind) if kind in nested else data.get(kind)  # type: ignore[union-attr]
+        raw = nested.get(kind) if kind in nested else data.get(kind)
         amount = _money(raw)
         if amount is not None:
             out[kind] = amount
@@ -141,21 +168,24 @@ def _explained(explanations: Any) -> list[dict[str, str]]:
     return [{"rule": x.rule, "source": x.source, "detail": mask_numbers_in_text(x.detail)} for x in explanations]
 
 
-async def apply_income_update(
-    ctx: ServiceContext,
-    uow: LoopsWork,
-    *,
-    household_id: str,
-    income: Mapping[str, str],
-    visited_on: dt.date,
-    visit_id: str | None,
-    at: dt.datetime,
-) -> str | None:
+@dataclass(frozen=True, slots=True)
+class ApplyIncomeUpdate:
+    """A visit's income (`income_of`: kind → 2-place decimal string) for the household."""
+
+    household_id: str
+    income: Mapping[str, str]
+    visited_on: dt.date
+    visit_id: str | None
+    at: dt.datetime
+
+
+async def apply_income_update(ctx: ServiceContext, uow: LoopsWork, cmd: ApplyIncomeUpdate) -> str | None:
     """Store a visit's income on the household and re-assess it under the policy in force on the
     visit's day. Returns the event written (`warning_raised`, `warning_cleared`) or None.
 
     A visit older than the one applied last changes nothing (events of two visits may arrive out
     of order); kinds the visit did not give keep their stored amounts."""
+    household_id, income, visited_on, visit_id, at = cmd.household_id, cmd.income, cmd.visited_on, cmd.visit_id, cmd.at
     loops = uow.loops
     # the household locked until commit: two visits of the household one after the other
     stored = await loops.household_for_update(household_id)
@@ -243,7 +273,7 @@ RED_MARK_SOURCE = (
 _MARKERS = frozenset({"county", "province", "admin"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MarkRed:
     """Mark household `household_id` red (`mark`) or remove its mark, with the officer's reason."""
 
@@ -252,7 +282,44 @@ class MarkRed:
     mark: bool
 
 
-async def mark_red(ctx: ServiceContext, uow: LoopsWork, principal: Principal, cmd: MarkRed) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RedMark:
+    reason: str
+    by: str | None
+    at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkEntry:
+    """One red mark or its removal, in the household's mark history."""
+
+    action: str  # red_mark | red_unmark
+    reason: str
+    by: str
+    role: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdLoops:
+    """The loops' part of a household: the day measures started and their counts
+    (open / closed / dropped), the last re-assessment (as stored), the red mark and its history."""
+
+    measures_since: dt.date | None
+    measure_counts: dict[str, int]
+    reassessment: Any
+    red_mark: RedMark | None
+    mark_history: list[MarkEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class RedMarkChanged:
+    household_id: str
+    changed: bool  # False: it already was so
+    loops: HouseholdLoops
+
+
+async def mark_red(ctx: ServiceContext, uow: LoopsWork, principal: Principal, cmd: MarkRed) -> RedMarkChanged:
     """`POST`/`DELETE /households/{id}/red-mark`: county, province and admin within their
     region (404 outside); the household's loops part after the change (`changed`: whether it
     changed). One transaction, committed here."""
@@ -270,9 +337,9 @@ async def mark_red(ctx: ServiceContext, uow: LoopsWork, principal: Principal, cm
         role=principal.role,
         at=ctx.now(),
     )
-    body = {"household_id": stored.id, "changed": changed, **await loops_read(uow, stored.id)}
+    result = RedMarkChanged(stored.id, changed, await household_loops(uow, stored.id))
     await uow.commit()
-    return body
+    return result
 
 
 async def set_red_mark(
@@ -334,26 +401,42 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-async def loops_read(uow: LoopsWork, household_id: str) -> dict[str, Any]:
+async def household_loops(uow: LoopsWork, household_id: str) -> HouseholdLoops:
     """The loops' part of `GET /households/{id}`: measures (since, counts), the last re-assessment
     with its explanation, the manual red mark and its history."""
     row = await uow.loops.row(household_id)
     facts = await uow.loops.facts(household_id)
     marks = await uow.loops.marks(household_id)
+    marked = row is not None and row.red_mark_reason is not None
+    return HouseholdLoops(
+        measures_since=facts.measures_since,
+        measure_counts=dict(facts.counts),
+        reassessment=_json(row.reassessment) if row is not None else None,
+        red_mark=RedMark(row.red_mark_reason, row.red_marked_by, row.red_marked_at or None) if marked else None,
+        mark_history=[MarkEntry(m.action, m.reason, m.by, m.role, m.at) for m in marks],
+    )
+
+
+def loops_body(loops: HouseholdLoops) -> dict[str, Any]:
+    """`HouseholdLoops` as `GET /households/{id}` and the red-mark routes show it."""
+    mark = loops.red_mark
     return {
         "measures": {
-            "since": None if facts.measures_since is None else facts.measures_since.isoformat(),
-            **facts.counts,
+            "since": None if loops.measures_since is None else loops.measures_since.isoformat(),
+            **loops.measure_counts,
         },
-        "reassessment": _json(row.reassessment) if row is not None else None,
-        "red_mark": {
-            "reason": row.red_mark_reason,
-            "by": row.red_marked_by,
-            "at": row.red_marked_at.isoformat() if row.red_marked_at else None,
-        }
-        if row is not None and row.red_mark_reason is not None
-        else None,
+        "reassessment": loops.reassessment,
+        "red_mark": None
+        if mark is None
+        else {"reason": mark.reason, "by": mark.by, "at": mark.at.isoformat() if mark.at else None},
         "mark_history": [
-            {"action": m.action, "reason": m.reason, "by": m.by, "role": m.role, "at": m.at.isoformat()} for m in marks
+            {"action": m.action, "reason": m.reason, "by": m.by, "role": m.role, "at": m.at.isoformat()}
+            for m in loops.mark_history
         ],
     }
+
+
+async def loops_read(uow: LoopsWork, household_id: str) -> dict[str, Any]:
+    """`loops_body(await household_loops(...))`: the dict the household read
+    (application/household_records.py) still merges into its answer."""
+    return loops_body(await household_loops(uow, household_id))

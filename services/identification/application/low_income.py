@@ -16,11 +16,12 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from services.identification.adapters import low_income_queries as q
 from services.identification.application.context import extras, knob, monitoring_work
-from services.identification.application.monitoring_ports import LowIncomeWork
+from services.identification.application.monitoring_ports import LowIncomeWork, PolicyRef, RegistryItem
 from services.identification.domain.low_income_comparison import (
     COMPARISON_SOURCE,
     DEFAULT_DUE_DAY,
@@ -55,19 +56,34 @@ from .screening import _screen_chunk_size, create_screening_job, wake_chunk_work
 __all__ = [
     "JOINT_SCREENER",
     "LEVELS",
+    "CategoryFigures",
+    "ComparisonTask",
+    "Comparisons",
     "CompleteComparison",
+    "FinishedRun",
+    "JobProgress",
+    "JointScreeningRun",
+    "JointScreeningStarted",
+    "JointScreenings",
     "ListComparisons",
+    "ListJointScreenings",
+    "LowIncomeSummary",
     "ReceiveComparison",
+    "RosterItem",
+    "RosterPage",
     "RosterQuery",
+    "ScheduleRun",
     "StartJointScreening",
+    "StartedRun",
     "SummaryQuery",
+    "SummaryRow",
     "complete_comparison",
     "list_comparisons",
     "list_joint_screenings",
     "low_income_scheduler",
     "receive_comparison",
     "roster",
-    "roster_csv_rows",
+    "roster_all",
     "run_low_income_schedule",
     "start_joint_screening",
     "summary",
@@ -116,6 +132,29 @@ class RosterQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class RosterItem:
+    """A household of the roster: the registry's list item, its outcome's figures, its roster
+    category and, for `other`, the reasons (and their source)."""
+
+    household: RegistryItem
+    per_capita_income: Decimal | None
+    assessed_as_of: dt.date | None
+    policy: PolicyRef | None
+    roster_category: str | None
+    other_reasons: list[str]
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPage:
+    region: str
+    category: str | None
+    warning: str | None
+    items: list[RosterItem]
+    next_cursor: str | None
+
+
 def _cursor(region_code: str, household_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([region_code, household_id]).encode()).decode().rstrip("=")
 
@@ -130,7 +169,7 @@ def _after(cursor: str | None) -> tuple[str, str] | None:
         raise Unprocessable("bad cursor", errors=[FieldError("cursor", "not a cursor of this list")]) from None
 
 
-async def roster(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: RosterQuery) -> dict[str, Any]:
+async def roster(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: RosterQuery) -> RosterPage:
     """The low-income roster (低收入人口台账): households by low-income category (ROSTER_CATEGORIES;
     none given: every low-income household), warning colour and region, in (region, id) order,
     keyset-paged; each item with the registry's masked head and member count, its roster category
@@ -141,27 +180,37 @@ async def roster(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, 
     if query.warning is not None and query.warning not in _WARNINGS:
         raise Unprocessable("bad warning", errors=[FieldError("warning", "one of red, orange, yellow")])
     f = q.RosterFilter(region=prefix, category=query.category, warning=query.warning, after=_after(query.cursor))
-    items, facts, more = await uow.low_income_queries.roster_page(f, limit=query.limit, today=ctx.today())
-    for item, fact in zip(items, facts, strict=True):
-        item["roster_category"] = roster_category(item["low_income_category"], fact)
-        reasons = other_low_income_reasons(fact) if item["low_income_category"] is None else ()
-        item["other_reasons"] = list(reasons)
-        item["source"] = OTHER_SOURCE if reasons else None
-    last = items[-1] if items else None
-    return {
-        "region": prefix,
-        "category": query.category,
-        "warning": query.warning,
-        "items": items,
-        "next_cursor": _cursor(last["region_code"], last["id"]) if more and last else None,
-    }
+    rows, more = await uow.low_income_queries.roster_page(f, limit=query.limit, today=ctx.today())
+    items = []
+    for row in rows:
+        low = row.household.low_income_category
+        reasons = other_low_income_reasons(row.facts) if low is None else ()
+        items.append(
+            RosterItem(
+                household=row.household,
+                per_capita_income=row.per_capita_income,
+                assessed_as_of=row.assessed_as_of,
+                policy=row.policy,
+                roster_category=roster_category(low, row.facts),
+                other_reasons=list(reasons),
+                source=OTHER_SOURCE if reasons else None,
+            )
+        )
+    last = items[-1].household if items else None
+    return RosterPage(
+        region=prefix,
+        category=query.category,
+        warning=query.warning,
+        items=items,
+        next_cursor=_cursor(last.region_code, last.id) if more and last else None,
+    )
 
 
-async def roster_csv_rows(
+async def roster_all(
     ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: RosterQuery
-) -> list[dict[str, Any]]:
-    """Every page of the roster, flattened for a CSV export (masked ID numbers, no names)."""
-    rows: list[dict[str, Any]] = []
+) -> list[RosterItem]:
+    """Every page of the roster from `query.cursor` on (for a CSV export: masked ID numbers, no names)."""
+    items: list[RosterItem] = []
     cursor = query.cursor
     while True:
         page = await roster(
@@ -170,34 +219,48 @@ async def roster_csv_rows(
             principal,
             RosterQuery(query.region, query.category, query.warning, cursor, limit=1000),
         )
-        for it in page["items"]:
-            head = it["head"] or {}
-            rows.append(
-                {
-                    "household_id": it["id"],
-                    "household_number": it["household_number"],
-                    "region_code": it["region_code"],
-                    "roster_category": it["roster_category"],
-                    "low_income_category": it["low_income_category"] or "",
-                    "other_reasons": ";".join(it["other_reasons"]),
-                    "category": it["category"] or "",
-                    "warning": it["warning"] or "",
-                    "status": it["status"],
-                    "members": it["members"],
-                    "head_id_number_masked": head.get("id_number", ""),
-                    "per_capita_income": it["per_capita_income"] or "",
-                    "assessed_as_of": it["assessed_as_of"] or "",
-                }
-            )
-        cursor = page["next_cursor"]
+        items.extend(page.items)
+        cursor = page.next_cursor
         if cursor is None:
-            return rows
+            return items
 
 
 @dataclass(frozen=True, slots=True)
 class SummaryQuery:
     region: str | None = None
     level: str = "township"
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryFigures:
+    households: int = 0
+    persons: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """A region of the asked level: households and persons per roster category, and in all."""
+
+    region: str
+    level: str
+    categories: dict[str, CategoryFigures]
+    low_income_households: int
+    low_income_persons: int
+
+
+@dataclass(frozen=True, slots=True)
+class LowIncomeSummary:
+    """The rows per region, the totals over them (`totals`: its categories and sums) and the
+    sources of the categories."""
+
+    region: str
+    level: str
+    rows: list[SummaryRow]
+    totals: dict[str, CategoryFigures]
+    low_income_households: int
+    low_income_persons: int
+    categories_source: str
+    other_source: str
 
 
 def _level(level: str) -> int:
@@ -209,17 +272,19 @@ def _level(level: str) -> int:
     return n
 
 
-def _categories_of(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _categories_of(rows: list[stats.StatisticsRow]) -> dict[str, int]:
     """Households per assessed low-income category from `statistics`'s `low_income_category`
     table (summed over the households' statuses)."""
     out = dict.fromkeys(ASSESSED_CATEGORIES, 0)
     for r in rows:
-        if r["low_income_category"] is not None:
-            out[r["low_income_category"]] = out.get(r["low_income_category"], 0) + int(r["households"])
+        if isinstance(r, stats.CategoryRow) and r.value is not None:
+            out[r.value] = out.get(r.value, 0) + r.households
     return out
 
 
-async def summary(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: SummaryQuery) -> dict[str, Any]:
+async def summary(
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: SummaryQuery
+) -> LowIncomeSummary:
     """Households and persons per low-income category per region of the asked level (4/6/9/12
     digits) inside the caller's region, with the totals. The rows come from one scan
     (`category_counts`); the totals of the assessed categories are what
@@ -237,7 +302,7 @@ async def summary(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal,
     await uow.low_income_queries.one_snapshot()
     counts = await uow.low_income_queries.category_counts(prefix, level)
     assessed = _categories_of(
-        (await stats.statistics(ctx, uow, principal, region=prefix or None, group_by="low_income_category"))["rows"]
+        (await stats.statistics(ctx, uow, principal, region=prefix or None, group_by="low_income_category")).rows
     )
     regions = sorted({r for r, _ in counts})
     if len(regions) > MAX_SUMMARY_REGIONS:
@@ -247,37 +312,36 @@ async def summary(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal,
             errors=[FieldError("level", "ask a higher level or a narrower region")],
         )
     rows = []
-    totals: dict[str, dict[str, int]] = {c: {"households": 0, "persons": 0} for c in ROSTER_CATEGORIES}
+    totals = {c: [0, 0] for c in ROSTER_CATEGORIES}
     for region in regions:
         cats = {}
         for c in ROSTER_CATEGORIES:
             h, p = counts.get((region, c), (0, 0))
-            cats[c] = {"households": h, "persons": p}
-            totals[c]["households"] += h
-            totals[c]["persons"] += p
+            cats[c] = CategoryFigures(h, p)
+            totals[c][0] += h
+            totals[c][1] += p
         rows.append(
-            {
-                "region": region,
-                "level": REGION_LEVELS[len(region)],
-                "categories": cats,
-                "low_income_households": sum(v["households"] for v in cats.values()),
-                "low_income_persons": sum(v["persons"] for v in cats.values()),
-            }
+            SummaryRow(
+                region=region,
+                level=REGION_LEVELS[len(region)],
+                categories=cats,
+                low_income_households=sum(v.households for v in cats.values()),
+                low_income_persons=sum(v.persons for v in cats.values()),
+            )
         )
-    recounted = {c: totals[c]["households"] for c in ASSESSED_CATEGORIES}
+    recounted = {c: totals[c][0] for c in ASSESSED_CATEGORIES}
     if recounted != assessed:  # cannot happen inside one snapshot; never answer figures that disagree
         raise Conflict("the figures changed while they were counted; ask again", code="statistics_moved")
-    return {
-        "region": prefix,
-        "level": REGION_LEVELS[level],
-        "rows": rows,
-        "totals": {
-            "categories": totals,
-            "low_income_households": sum(v["households"] for v in totals.values()),
-            "low_income_persons": sum(v["persons"] for v in totals.values()),
-        },
-        "sources": {"categories": "002 篇六 §一 (一)–(四); domain/low_income.py", "other": OTHER_SOURCE},
-    }
+    return LowIncomeSummary(
+        region=prefix,
+        level=REGION_LEVELS[level],
+        rows=rows,
+        totals={c: CategoryFigures(h, p) for c, (h, p) in totals.items()},
+        low_income_households=sum(h for h, _ in totals.values()),
+        low_income_persons=sum(p for _, p in totals.values()),
+        categories_source="002 篇六 §一 (一)–(四); domain/low_income.py",
+        other_source=OTHER_SOURCE,
+    )
 
 
 # ---------------------------------------------------------------- joint screenings
@@ -300,26 +364,67 @@ def _slot(policy: ResolvedPolicy, today: dt.date) -> Any:
     return joint_screening_slot(today, first, second, first_source=first_source, second_source=second_source)
 
 
-def _run_read(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    status: str
+    rows_done: int
+    rows_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class JointScreeningRun:
+    """A county's joint screening of a half-year: its screening job's progress, the schedule it
+    was due by and the result counts once the job ended (`schedule`, `result`: as stored)."""
+
+    id: str
+    county: str
+    period: str
+    status: str
+    as_of: dt.date
+    job_id: str
+    job: JobProgress | None
+    schedule: Any
+    result: Any
+    started_by: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    source: str = JOINT_SCREENING_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class JointScreeningStarted:
+    run: JointScreeningRun
+    created: bool  # False: the half-year's run existed
+
+
+@dataclass(frozen=True, slots=True)
+class ListJointScreenings:
+    region: str | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JointScreenings:
+    region: str
+    items: list[JointScreeningRun]
+
+
+def _run_read(row: Any) -> JointScreeningRun:
     job_status = getattr(row, "job_status", None)
-    return {
-        "id": row.id,
-        "kind": "joint_screening",
-        "county": row.county,
-        "period": row.period,
-        "status": row.status,
-        "as_of": row.as_of.isoformat(),
-        "job_id": row.job_id,
-        "job": None
-        if job_status is None
-        else {"status": job_status, "rows_done": row.rows_done, "rows_total": row.rows_total},
-        "schedule": q.loads(row.schedule),
-        "result": q.loads(row.result),
-        "started_by": row.started_by,
-        "started_at": _iso(row.started_at),
-        "finished_at": _iso(row.finished_at),
-        "source": JOINT_SCREENING_SOURCE,
-    }
+    return JointScreeningRun(
+        id=row.id,
+        county=row.county,
+        period=row.period,
+        status=row.status,
+        as_of=row.as_of,
+        job_id=row.job_id,
+        job=None if job_status is None else JobProgress(job_status, row.rows_done, row.rows_total),
+        schedule=q.loads(row.schedule),
+        result=q.loads(row.result),
+        started_by=row.started_by,
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+    )
 
 
 def _stamp(ctx: ServiceContext) -> dt.datetime:
@@ -327,10 +432,11 @@ def _stamp(ctx: ServiceContext) -> dt.datetime:
     return ctx.now().astimezone(dt.UTC)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time with its offset (SQLite keeps none: UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 async def _start_joint(
@@ -407,7 +513,7 @@ async def _start_joint(
 
 async def start_joint_screening(
     ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: StartJointScreening
-) -> tuple[dict[str, Any], bool]:
+) -> JointScreeningStarted:
     """Start the county's joint screening of the current half-year now (before its scheduled
     month, or again after a failure is not possible: one run per county and half-year). Returns
     the run and whether it was created (False: it existed)."""
@@ -420,18 +526,43 @@ async def start_joint_screening(
     row, created = await _start_joint(ctx, uow, cmd.county, by=principal.sub, only_if_due=False)
     assert row is not None
     [read] = await uow.low_income_queries.joint_screening_rows(prefix=cmd.county, ids=[row.id])
-    return _run_read(read), created
+    return JointScreeningStarted(_run_read(read), created)
 
 
 async def list_joint_screenings(
-    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, *, region: str | None, period: str | None
-) -> dict[str, Any]:
-    prefix = _scope(principal, region, _TASK_READERS)
-    rows = await uow.low_income_queries.joint_screening_rows(prefix=prefix, period=period)
-    return {"region": prefix, "items": [_run_read(r) for r in rows]}
+    ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: ListJointScreenings
+) -> JointScreenings:
+    prefix = _scope(principal, query.region, _TASK_READERS)
+    rows = await uow.low_income_queries.joint_screening_rows(prefix=prefix, period=query.period)
+    return JointScreenings(prefix, [_run_read(r) for r in rows])
 
 
-async def _finish_joint_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class StartedRun:
+    county: str
+    period: str
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    id: str
+    county: str
+    period: str
+    status: str  # completed | failed
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRun:
+    """What one pass of the low-income schedule did."""
+
+    comparisons_opened: int
+    comparisons_overdue: int
+    started: list[StartedRun]
+    finished: list[FinishedRun]
+
+
+async def _finish_joint_screenings(ctx: ServiceContext) -> list[FinishedRun]:
     """Record the result counts of every running joint screening whose job has ended."""
     finished = []
     async with monitoring_work(ctx) as uow:
@@ -458,36 +589,69 @@ async def _finish_joint_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
                 )
             )
             await uow.commit()
-        finished.append({"id": run.id, "county": run.county, "period": run.period, "status": status})
+        finished.append(FinishedRun(run.id, run.county, run.period, status))
     return finished
 
 
 # ---------------------------------------------------------------- monthly comparisons
 
 
-def _task_read(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ComparisonTask:
+    """A county's monthly comparison with one department (`due_rule`, `receipt`, `result`,
+    `history`: as stored)."""
+
+    id: str
+    county: str
+    month: str
+    department: str
+    department_name: str
+    subject: str
+    state: str
+    due_on: dt.date
+    due_rule: Any
+    receipt: Any
+    received_at: dt.datetime | None
+    received_by: str | None
+    result: Any
+    compared_at: dt.datetime | None
+    compared_by: str | None
+    overdue_at: dt.datetime | None
+    history: Any
+    version: int
+    source: str = COMPARISON_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class Comparisons:
+    region: str
+    month: str | None
+    counts: dict[str, int]
+    items: list[ComparisonTask]
+
+
+def _task_read(row: Any) -> ComparisonTask:
     dept = {d.code: d for d in DEPARTMENTS}[row.department]
-    return {
-        "id": row.id,
-        "county": row.county,
-        "month": row.month,
-        "department": row.department,
-        "department_name": dept.name_zh,
-        "subject": dept.subject,
-        "state": row.state,
-        "due_on": row.due_on.isoformat(),
-        "due_rule": q.loads(row.due_rule),
-        "receipt": q.loads(row.receipt),
-        "received_at": _iso(row.received_at),
-        "received_by": row.received_by,
-        "result": q.loads(row.result),
-        "compared_at": _iso(row.compared_at),
-        "compared_by": row.compared_by,
-        "overdue_at": _iso(row.overdue_at),
-        "history": q.loads(row.history),
-        "version": row.version,
-        "source": COMPARISON_SOURCE,
-    }
+    return ComparisonTask(
+        id=row.id,
+        county=row.county,
+        month=row.month,
+        department=row.department,
+        department_name=dept.name_zh,
+        subject=dept.subject,
+        state=row.state,
+        due_on=row.due_on,
+        due_rule=q.loads(row.due_rule),
+        receipt=q.loads(row.receipt),
+        received_at=_aware(row.received_at),
+        received_by=row.received_by,
+        result=q.loads(row.result),
+        compared_at=_aware(row.compared_at),
+        compared_by=row.compared_by,
+        overdue_at=_aware(row.overdue_at),
+        history=q.loads(row.history),
+        version=row.version,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,7 +664,7 @@ class ListComparisons:
 
 async def list_comparisons(
     ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, query: ListComparisons
-) -> dict[str, Any]:
+) -> Comparisons:
     prefix = _scope(principal, query.region, _TASK_READERS)
     rows = await uow.low_income_queries.comparison_rows(
         prefix=prefix, month=query.month, state=query.state, department=query.department
@@ -508,8 +672,8 @@ async def list_comparisons(
     items = [_task_read(r) for r in rows]
     counts: dict[str, int] = {}
     for it in items:
-        counts[it["state"]] = counts.get(it["state"], 0) + 1
-    return {"region": prefix, "month": query.month, "counts": counts, "items": items}
+        counts[it.state] = counts.get(it.state, 0) + 1
+    return Comparisons(prefix, query.month, counts, items)
 
 
 async def _visible_task(uow: LowIncomeWork, principal: Principal, task_id: str) -> Any:
@@ -582,7 +746,7 @@ def _refused(exc: ComparisonRefused) -> Conflict:
 
 async def receive_comparison(
     ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: ReceiveComparison
-) -> dict[str, Any]:
+) -> ComparisonTask:
     """Record that the department's data arrived: a link to the signals it sent (its
     `source_dept`, received in the county between `since` — default the month's first day — and
     `until`, default now) or to a comparison file (name, SHA-256, rows). pending → received
@@ -633,7 +797,7 @@ async def receive_comparison(
 
 async def complete_comparison(
     ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, cmd: CompleteComparison
-) -> dict[str, Any]:
+) -> ComparisonTask:
     """Record the comparison done: the matches counted — for data that came as signals, counted
     from those signals (new signals, households flagged, cases opened, leads); for a file, as the
     officer reports them (`matched`, `households_flagged`, optional `new_signals`). → compared."""
@@ -693,7 +857,7 @@ async def _save(uow: LowIncomeWork, row: Any, values: dict[str, Any]) -> None:
         raise Conflict("the task was changed meanwhile; read it again", code="concurrent_update")
 
 
-async def _reread(uow: LowIncomeWork, task_id: str) -> dict[str, Any]:
+async def _reread(uow: LowIncomeWork, task_id: str) -> ComparisonTask:
     [row] = await uow.low_income_queries.comparison_rows(prefix="", task_id=task_id)
     return _task_read(row)
 
@@ -783,7 +947,7 @@ async def _mark_overdue(ctx: ServiceContext) -> int:
 # ---------------------------------------------------------------- the background task
 
 
-async def run_low_income_schedule(ctx: ServiceContext) -> dict[str, Any]:
+async def run_low_income_schedule(ctx: ServiceContext) -> ScheduleRun:
     """One pass: open this month's comparison tasks, mark overdue ones, start the joint
     screenings due, record the results of those finished. Safe on every replica at once (each
     step is idempotent: unique rows, version checks, the (county, half-year) lease)."""
@@ -796,9 +960,9 @@ async def run_low_income_schedule(ctx: ServiceContext) -> dict[str, Any]:
         async with monitoring_work(ctx) as uow:
             row, created = await _start_joint(ctx, uow, county, by=JOINT_SCREENER, only_if_due=True)
         if created and row is not None:
-            started.append({"county": county, "period": row.period, "job_id": row.job_id})
+            started.append(StartedRun(county, row.period, row.job_id))
     finished = await _finish_joint_screenings(ctx)
-    return {"comparisons_opened": opened, "comparisons_overdue": overdue, "started": started, "finished": finished}
+    return ScheduleRun(opened, overdue, started, finished)
 
 
 def _poll_s(ctx: ServiceContext) -> float:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from services.identification.application.ports import CaseEventsWork, OutcomeWriter
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_ROW",
+    "HouseholdHead",
     "LoopsRepository",
     "LoopsWork",
     "LowIncomeQueries",
@@ -35,8 +38,12 @@ __all__ = [
     "MonitoringUnit",
     "MonitoringWork",
     "NationalSyncRepository",
+    "OpenCaseRef",
     "OutcomesWrittenMeanwhile",
+    "PolicyRef",
+    "RegistryItem",
     "RegistryQueries",
+    "RosterRow",
     "ScheduleRepository",
     "ScreeningRepository",
     "SignalsRepository",
@@ -49,6 +56,65 @@ __all__ = [
 #: household number, village code, screening profile, previous warning ('' when the outcome has
 #: none, None when there is no outcome yet).
 CHUNK_ROW = (ID, NUMBER, REGION, PROFILE, WARNING) = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdHead:
+    """A list item's household head: never a name (`name` is always None), the masked ID number."""
+
+    relation: str | None
+    sex: str | None
+    birth_year: int
+    id_number_masked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCaseRef:
+    """A list item's open case: its procedure, state, deadline and whether it is overdue."""
+
+    id: str
+    procedure: str
+    state: str
+    deadline: dt.date | None
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryItem:
+    """One household of a registry list (`GET /households`, the roster): its outcome's category
+    and warning, its member count, its masked head and its open case."""
+
+    id: str
+    household_number: str
+    region_code: str
+    status: str
+    category: str | None
+    low_income_category: str | None
+    warning: str | None
+    members: int
+    head: HouseholdHead | None
+    open_case: OpenCaseRef | None
+    updated_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """The policy version an outcome was evaluated under."""
+
+    id: str | None
+    version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """A roster page's household with its stored outcome's figures and the facts behind the
+    `other` low-income reasons."""
+
+    household: RegistryItem
+    per_capita_income: Decimal | None
+    assessed_as_of: dt.date | None
+    policy: PolicyRef | None
+    facts: OtherFacts
 
 
 class OutcomesWrittenMeanwhile(Exception):
@@ -249,9 +315,7 @@ class LowIncomeQueries(Protocol):
     """The low-income side's reads: roster pages, category counts, comparisons, joint runs."""
 
     async def one_snapshot(self) -> None: ...
-    async def roster_page(
-        self, f: RosterFilter, *, limit: int, today: dt.date
-    ) -> tuple[list[dict[str, Any]], list[OtherFacts], bool]: ...
+    async def roster_page(self, f: RosterFilter, *, limit: int, today: dt.date) -> tuple[list[RosterRow], bool]: ...
     async def category_counts(self, prefix: str, level: int) -> dict[tuple[str, str], tuple[int, int]]: ...
     async def counties_with_households(self) -> list[str]: ...
     async def linked_signal_counts(
@@ -334,7 +398,7 @@ class RegistryQueries(Protocol):
     async def heads_named(self, cipher: FieldCipher, region: str, name: str, *, cap: int) -> list[str]: ...
     async def narrow(self, f: RegistryFilter) -> RegistryFilter: ...
     async def page(self, f: RegistryFilter, *, limit: int) -> list[Any]: ...
-    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[dict[str, Any]]: ...
+    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[RegistryItem]: ...
     async def members_with_id_number(self, cipher: FieldCipher, id_number: str) -> list[StoredMember]: ...
     async def outcome(self, household_id: str) -> Any: ...
     async def signal_warning(self, household_id: str) -> Any: ...

@@ -45,14 +45,15 @@ from shared.periodic import every
 
 __all__ = [
     "JOB_KIND",
+    "ListSyncRuns",
     "StartNationalSync",
+    "StartedSync",
     "national_sync_schedule",
     "national_sync_worker",
     "open_file",
     "read_run",
     "run_due_syncs",
     "run_once",
-    "run_read",
     "runs_history",
     "start_national_sync",
 ]
@@ -64,6 +65,21 @@ JOB_KIND = "national_sync"
 SCHEDULER = "system:schedule"
 #: the roles the national files are for (they carry ID numbers in clear)
 ROLES = frozenset({"province", "county"})
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSync:
+    """A county's run: new (`created`), or the one already running."""
+
+    run: repo.Run
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListSyncRuns:
+    county: str | None = None
+    status: str | None = None
+    limit: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +112,7 @@ def _check_role(principal: Principal) -> None:
         raise Forbidden("national sync files are for the province and county roles", code="role_not_allowed")
 
 
-async def start_national_sync(
-    ctx: ServiceContext, principal: Principal, cmd: StartNationalSync
-) -> list[dict[str, Any]]:
+async def start_national_sync(ctx: ServiceContext, principal: Principal, cmd: StartNationalSync) -> list[StartedSync]:
     """One run (and job) per county of the region; a county already running keeps its run (it
     is returned, `created: false`)."""
     _check_role(principal)
@@ -112,7 +126,7 @@ async def start_national_sync(
         counties = [region] if len(region) == 6 else await uow.national_sync.counties_in(region)
         for county in counties:
             run, created = await _start_county(ctx, uow.national_sync, county, full=cmd.full, created_by=principal.sub)
-            out.append({**run_read(run), "created": created})
+            out.append(StartedSync(run, created))
         await uow.commit()
     ctx.wake("national_sync_wake").set()
     return out
@@ -210,41 +224,15 @@ async def run_due_syncs(ctx: ServiceContext) -> list[str]:
     return started
 
 
-def run_read(run: repo.Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "job": f"/api/v1/jobs/{run.id}",
-        "county": run.county,
-        "sequence": run.sequence,
-        "full": run.full,
-        "status": run.status,
-        "phase": run.phase,
-        "since": run.since,
-        "until": run.until,
-        "period": run.period,
-        "households": run.households,
-        "checksum": run.checksum,
-        "bytes": run.bytes,
-        "files": (
-            [{"name": run.file_name, "url": f"/api/v1/national-sync/runs/{run.id}/files/{run.file_name}"}]
-            if run.status == "completed"
-            else []
-        ),
-        "created_by": run.created_by,
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-    }
-
-
-async def runs_history(
-    ctx: ServiceContext, principal: Principal, *, county: str | None, status: str | None, limit: int
-) -> list[dict[str, Any]]:
+async def runs_history(ctx: ServiceContext, principal: Principal, query: ListSyncRuns) -> list[repo.Run]:
+    """The runs of the caller's region (or of `query.county`), newest first."""
     _check_role(principal)
-    if county is not None and not principal.sees(county):
+    if query.county is not None and not principal.sees(query.county):
         return []
     async with monitoring_work(ctx) as uow:
-        runs = await uow.national_sync.list_runs(principal.region, county=county, status=status, limit=limit)
-    return [run_read(r) for r in runs]
+        return await uow.national_sync.list_runs(
+            principal.region, county=query.county, status=query.status, limit=query.limit
+        )
 
 
 async def read_run(ctx: ServiceContext, principal: Principal, run_id: str) -> repo.Run:

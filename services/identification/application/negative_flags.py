@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.identification.adapters.households import StoredHousehold
@@ -24,7 +24,7 @@ from shared.app import ServiceContext
 from .cases import policy_in_force
 from .loops import _profile_source
 
-__all__ = ["REFUSES_WORK_SOURCE", "apply_offers_refused", "exclusions_of"]
+__all__ = ["REFUSES_WORK_SOURCE", "OffersRefused", "apply_offers_refused", "exclusions_of"]
 
 REFUSES_WORK_SOURCE = (
     "000 safety-net §三(二)1: 无正当理由连续3次拒绝接受介绍与其健康状况相适应工作的,核减或停发其本人低保资金; "
@@ -38,20 +38,25 @@ def exclusions_of(stored: StoredHousehold) -> list[dict[str, str]]:
     return [{"code": e.code, "detail": e.detail, "source": e.source} for e in exclusions]
 
 
-async def apply_offers_refused(
-    ctx: ServiceContext,
-    uow: Work,
-    *,
-    household_id: str,
-    person_ref: str,
-    refusals: int,
-    recommendation_ids: Sequence[str],
-    decided_on: dt.date,
-    event_id: str,
-    at: dt.datetime,
-) -> bool:
+@dataclass(frozen=True, slots=True)
+class OffersRefused:
+    """A member (`person_ref`) of the household refused `refusals` suitable job offers in a row
+    (assistance's `employment.offers_refused`, event `event_id`)."""
+
+    household_id: str
+    person_ref: str
+    refusals: int
+    recommendation_ids: Sequence[str]
+    decided_on: dt.date
+    event_id: str
+    at: dt.datetime
+
+
+async def apply_offers_refused(ctx: ServiceContext, uow: Work, cmd: OffersRefused) -> bool:
     """Flag the household `refuses_work` for `person_ref`; False when the household is unknown
     or already flagged for that person."""
+    household_id, person_ref, refusals, at = cmd.household_id, cmd.person_ref, cmd.refusals, cmd.at
+    recommendation_ids, decided_on, event_id = cmd.recommendation_ids, cmd.decided_on, cmd.event_id
     await uow.flags.lock_household(household_id)
     stored = await uow.households.get(household_id)
     if stored is None or await uow.flags.exists(household_id, "refuses_work", person_ref):

@@ -13,13 +13,15 @@ import binascii
 import datetime as dt
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from services.identification.adapters.registry import HOUSEHOLD_STATUSES, RegistryFilter
 from services.identification.application.assessments import assessment_read
 from services.identification.application.context import monitoring_work
 from services.identification.application.loops import RED_MARK_SOURCE
+from services.identification.application.monitoring_ports import PolicyRef, RegistryItem
 from services.identification.application.policies import resolve_or_422
 from services.identification.application.signals import SIGNAL_RULES, rule_for
 from services.identification.domain.assessment import assess
@@ -34,6 +36,14 @@ __all__ = [
     "MAX_LIMIT",
     "NAME_SEARCHERS",
     "READERS",
+    "Explanation",
+    "FindByIdNumber",
+    "HouseholdPage",
+    "HouseholdRisk",
+    "ListHouseholds",
+    "RedMarkView",
+    "SignalWarningView",
+    "StoredOutcomeView",
     "household_risk",
     "list_households",
     "search_by_id_number",
@@ -57,6 +67,88 @@ _CURSOR_REGION = re.compile(r"\d{1,12}")
 _CURSOR_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 #: household ids are UUIDs; anything else (too long, control characters) cannot be one: 404
 _HOUSEHOLD_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ListHouseholds:
+    """One page of the caller's households: the filters and the keyset cursor."""
+
+    region: str | None = None
+    q: str | None = None
+    state: str | None = None
+    warning: str | None = None
+    category: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class FindByIdNumber:
+    """The households with a member of this resident ID number (never from a URL)."""
+
+    id_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdPage:
+    items: list[RegistryItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    rule: str
+    source: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutcomeView:
+    """The household's latest stored outcome (from a screening or an assessment)."""
+
+    category: str | None
+    low_income_category: str | None
+    warning: str | None
+    per_capita_income: Decimal | None
+    assessed_at: dt.datetime | None
+    as_of: dt.date | None
+    policy: PolicyRef
+    screening_job_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWarningView:
+    """The departments' signals' warning of the household, each kind with its rule and source."""
+
+    colour: str
+    risk_types: list[str]
+    signals: int
+    raised_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    explanations: list[Explanation]
+
+
+@dataclass(frozen=True, slots=True)
+class RedMarkView:
+    reason: str
+    at: dt.datetime | None
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRisk:
+    """Why the household carries its category and warning. `assessment` is the assessment's
+    read (application.assessments.assessment_read) cut to what explains the outcome, with its
+    `as_of` first."""
+
+    household_id: str
+    region_code: str
+    status: str
+    warning: str | None
+    outcome: StoredOutcomeView | None
+    assessment: dict[str, Any] | None
+    signal_warning: SignalWarningView | None
+    red_mark: RedMarkView | None
 
 
 def _check_reader(principal: Principal) -> None:
@@ -106,30 +198,19 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
     return value
 
 
-async def list_households(
-    ctx: ServiceContext,
-    principal: Principal,
-    *,
-    region: str | None,
-    q: str | None,
-    state: str | None,
-    warning: str | None,
-    category: str | None,
-    cursor: str | None,
-    limit: int,
-) -> dict[str, Any]:
+async def list_households(ctx: ServiceContext, principal: Principal, query: ListHouseholds) -> HouseholdPage:
     """`GET /households`: one keyset page of the caller's households, (region_code, id) order."""
     _check_reader(principal)
-    limit = max(1, min(limit, MAX_LIMIT))
-    scope = _scope(principal, region)
+    limit = max(1, min(query.limit, MAX_LIMIT))
+    scope = _scope(principal, query.region)
     f = RegistryFilter(
         region="" if scope is None else scope,
-        state=_choice("state", state, _STATES),
-        warning=_choice("warning", warning, _WARNINGS),
-        category=_choice("category", category, _CATEGORIES),
-        after=_decode_cursor(cursor) if cursor else None,
+        state=_choice("state", query.state, _STATES),
+        warning=_choice("warning", query.warning, _WARNINGS),
+        category=_choice("category", query.category, _CATEGORIES),
+        after=_decode_cursor(query.cursor) if query.cursor else None,
     )
-    q = (q or "").strip()
+    q = (query.q or "").strip()
     if q and (_ID_LIKE.fullmatch(q) or _PHONE_LIKE.fullmatch(q)):
         raise Unprocessable(
             "ID and phone numbers are not searched from a URL",
@@ -137,7 +218,7 @@ async def list_households(
             errors=[FieldError("q", "look ID numbers up with POST /api/v1/households/search")],
         )
     if scope is None:
-        return {"items": [], "next_cursor": None}
+        return HouseholdPage([], None)
     if q and _NUMBER_LIKE.fullmatch(q):
         f = replace(f, number_prefix=q)
     elif q:
@@ -160,31 +241,31 @@ async def list_households(
         rows = rows[:limit]
         items = await uow.registry.page_items(rows, today=ctx.today())
     last = rows[-1] if rows else None
-    return {"items": items, "next_cursor": encode_cursor(last.region_code, last.id) if more and last else None}
+    return HouseholdPage(items, encode_cursor(last.region_code, last.id) if more and last else None)
 
 
-async def search_by_id_number(ctx: ServiceContext, principal: Principal, id_number: str) -> dict[str, Any]:
+async def search_by_id_number(ctx: ServiceContext, principal: Principal, query: FindByIdNumber) -> HouseholdPage:
     """`POST /households/search`: the households (within the caller's region) that have a member
     with this resident ID number — by its blind index; the items are masked like the list's."""
     _check_reader(principal)
     try:
-        id_number = validate_id_number(id_number.strip().upper())
+        id_number = validate_id_number(query.id_number.strip().upper())
     except ValueError as exc:
         raise Unprocessable("not a resident ID number", errors=[FieldError("id_number", str(exc))]) from None
     async with monitoring_work(ctx) as uow:
         found = await uow.registry.members_with_id_number(ctx.cipher, id_number)
         ids = sorted({m.household_id for m in found})
         if not ids:
-            return {"items": [], "next_cursor": None}
+            return HouseholdPage([], None)
         f = RegistryFilter(region=principal.region, household_ids=ids)
         rows = await uow.registry.page(f, limit=MAX_LIMIT)
         items = await uow.registry.page_items(rows[:MAX_LIMIT], today=ctx.today())
-    return {"items": items, "next_cursor": None}
+    return HouseholdPage(items, None)
 
 
 async def household_risk(
     ctx: ServiceContext, store: PolicyStore, principal: Principal, household_id: str
-) -> dict[str, Any]:
+) -> HouseholdRisk:
     """`GET /households/{id}/risk`: why the household carries its category and warning — the
     latest outcome (which policy version, as of when, from which screening) with the assessment's
     explanations re-derived from the stored facts under that policy and date, and the department
@@ -226,61 +307,63 @@ async def household_risk(
             assessment = None
     stored_outcome = None
     if outcome is not None:
-        stored_outcome = {
-            "category": outcome.category,
-            "low_income_category": outcome.low_income_category,
-            "warning": outcome.warning,
-            "per_capita_income": None if outcome.per_capita_income is None else f"{outcome.per_capita_income:.2f}",
-            "assessed_at": _iso(outcome.assessed_at),
-            "as_of": None if outcome.as_of is None else outcome.as_of.isoformat(),
-            "policy": {"id": outcome.policy_id, "version": outcome.policy_version},
-            "screening_job_id": outcome.screening_job_id,
-        }
+        stored_outcome = StoredOutcomeView(
+            category=outcome.category,
+            low_income_category=outcome.low_income_category,
+            warning=outcome.warning,
+            per_capita_income=None if outcome.per_capita_income is None else Decimal(outcome.per_capita_income),
+            assessed_at=_aware(outcome.assessed_at),
+            as_of=outcome.as_of,
+            policy=PolicyRef(outcome.policy_id, outcome.policy_version),
+            screening_job_id=outcome.screening_job_id,
+        )
     signal_warning = None
     if signal is not None:
         kinds = json.loads(signal.kinds)
-        signal_warning = {
-            "colour": signal.colour,
-            "risk_types": json.loads(signal.risk_types),
-            "signals": signal.signals,
-            "raised_at": _iso(signal.raised_at),
-            "updated_at": _iso(signal.updated_at),
-            "explanations": [_signal_explanation(k) for k in kinds],
-        }
+        signal_warning = SignalWarningView(
+            colour=signal.colour,
+            risk_types=json.loads(signal.risk_types),
+            signals=signal.signals,
+            raised_at=_aware(signal.raised_at),
+            updated_at=_aware(signal.updated_at),
+            explanations=[_signal_explanation(k) for k in kinds],
+        )
     red_mark = None
     if marked is not None:  # a county officer's mark wins over every computed colour
-        red_mark = {
-            "reason": marked.red_mark_reason,
-            "at": _iso(marked.red_marked_at),
-            "explanation": {"rule": "red_mark", "source": RED_MARK_SOURCE, "detail": "marked red by a county officer"},
-        }
+        red_mark = RedMarkView(
+            reason=marked.red_mark_reason,
+            at=_aware(marked.red_marked_at),
+            explanation=Explanation("red_mark", RED_MARK_SOURCE, "marked red by a county officer"),
+        )
+    warning: str | None
     if red_mark is not None:
         warning = "red"
+    elif signal_warning is not None:
+        warning = signal_warning.colour
     else:
-        warning = signal_warning["colour"] if signal_warning else (stored_outcome or {}).get("warning")
-    return {
-        "household_id": stored.id,
-        "region_code": stored.region_code,
-        "status": stored.status,
-        "warning": warning,
-        "outcome": stored_outcome,
-        "assessment": {"as_of": as_of.isoformat(), **assessment} if assessment is not None else None,
-        "signal_warning": signal_warning,
-        "red_mark": red_mark,
-    }
+        warning = None if stored_outcome is None else stored_outcome.warning
+    return HouseholdRisk(
+        household_id=stored.id,
+        region_code=stored.region_code,
+        status=stored.status,
+        warning=warning,
+        outcome=stored_outcome,
+        assessment={"as_of": as_of.isoformat(), **assessment} if assessment is not None else None,
+        signal_warning=signal_warning,
+        red_mark=red_mark,
+    )
 
 
-def _signal_explanation(kind: str) -> dict[str, Any]:
+def _signal_explanation(kind: str) -> Explanation:
     rule = SIGNAL_RULES.get(kind) or rule_for(kind, {})
     detail = f"department signal {kind}: risk type {rule.risk_type}, warning {rule.colour}"
     if kind == "hospital_stay":
         detail += " (a stay below the large self-paid figure is yellow, without a case)"
-    return {"rule": f"signal:{kind}", "source": rule.source, "detail": detail}
+    return Explanation(f"signal:{kind}", rule.source, detail)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time with its offset (SQLite keeps none: UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)

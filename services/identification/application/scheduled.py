@@ -13,7 +13,7 @@ goes out as `risk.warning_raised` with the screening's job id."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
 
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.domain.screening_schedule import screening_slot
@@ -23,11 +23,21 @@ from shared.policy import PolicyNotFound
 
 from .screening import _screen_chunk_size, create_screening_job, replica_id, wake_chunk_worker
 
-__all__ = ["SCHEDULER", "run_due_screenings", "scheduled_screening"]
+__all__ = ["SCHEDULER", "ScheduledStart", "run_due_screenings", "scheduled_screening"]
 
 log = logging.getLogger("fangfan.identification.scheduled")
 #: `created_by` of the jobs the schedule starts
 SCHEDULER = "system:schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledStart:
+    """A county's screening this replica started for its period."""
+
+    county: str
+    period: str
+    job_id: str
+    households: int
 
 
 def _poll_s(ctx: ServiceContext) -> float:
@@ -46,12 +56,12 @@ async def scheduled_screening(ctx: ServiceContext) -> None:
     )
 
 
-async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
+async def run_due_screenings(ctx: ServiceContext) -> list[ScheduledStart]:
     """Start every county's screening that is due today and not yet started for its period;
-    returns what this replica started [{county, period, job_id, households}]."""
+    returns what this replica started."""
     today = ctx.today()
     store = extras(ctx).policy_store
-    started: list[dict[str, Any]] = []
+    started: list[ScheduledStart] = []
     async with monitoring_work(ctx) as uow:
         counties = await uow.schedule.counties()
     for code in counties:
@@ -78,7 +88,7 @@ async def run_due_screenings(ctx: ServiceContext) -> list[dict[str, Any]]:
             await uow.schedule.set_job(code, slot.period, job.id)
             await uow.commit()
         log.info("scheduled screening of %s for %s: job %s, %d households", code, slot.period, job.id, total)
-        started.append({"county": code, "period": slot.period, "job_id": job.id, "households": total})
+        started.append(ScheduledStart(code, slot.period, job.id, total))
     if started:
         wake_chunk_worker(ctx)
     return started

@@ -18,6 +18,7 @@ import os
 import socket
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -112,7 +113,7 @@ async def _evaluate_page(
     by_village: dict[str, list[StoredHousehold]] = defaultdict(list)
     for h in page:
         by_village[h.region_code].append(h)
-    out = []
+    out: list[tuple[StoredHousehold, ResolvedPolicy | None, ColumnarResult | None, int]] = []
     for village, hs in by_village.items():
         if village not in cache:
             try:
@@ -166,10 +167,16 @@ async def start_screening(ctx: ServiceContext, principal: Principal, body: Start
     if total >= _pool_from(ctx):  # start the worker processes while the first chunks are read
         pool = worker_pool(ctx)
         if pool is not None:
-            for _ in range(pool._max_workers):
+            for _ in range(_workers_of(pool)):
                 pool.submit(int)
     wake_chunk_worker(ctx)
     return job
+
+
+def _workers_of(pool: ProcessPoolExecutor) -> int:
+    """The pool's worker count (typeshed leaves the executor's `_max_workers` undeclared)."""
+    workers = getattr(pool, "_max_workers", None)
+    return workers if isinstance(workers, int) else os.cpu_count() or 1
 
 
 async def create_screening_job(
@@ -344,7 +351,7 @@ class _ChunkDone:
     outcomes: _Outcomes
     outbox: list[tuple[str, str, bytes, dt.datetime]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[tuple[Any, ...]] = field(default_factory=list)
+    missing: list[Sequence[Any]] = field(default_factory=list)
 
     def add(self, other: _ChunkDone) -> None:
         self.outcomes.rows.extend(other.outcomes.rows)
@@ -367,12 +374,13 @@ def screen_rows(
     the chunk's rows (`_chunk_rows`: COPY text from PostgreSQL, tuples from SQLite) grouped by
     the policy versions of their villages, each group evaluated at once; returns the outcome rows
     and the outbox rows of the warnings raised (a colour differing from the previous one)."""
-    if isinstance(rows, bytes):
-        rows = decode_copy_rows(rows, nullable=(_PROFILE, _WARNING))  # type: ignore[assignment]
+    tuples: Sequence[Sequence[Any]] = (
+        decode_copy_rows(rows, nullable=(_PROFILE, _WARNING)) if isinstance(rows, bytes) else rows
+    )
     done = _ChunkDone(_Outcomes(postgres, now, as_of, job_id))
     group_of = {v: i for i, (_, villages) in enumerate(groups) for v in villages}
-    members: list[list[tuple[Any, ...]]] = [[] for _ in groups]
-    for r in rows:
+    members: list[list[Sequence[Any]]] = [[] for _ in groups]
+    for r in tuples:
         g = group_of.get(r[_REGION])
         if g is None:
             if r[_REGION] in unresolved:

@@ -33,7 +33,16 @@ __all__ = [
     "LARGE_SELF_PAID_MEDICAL",
     "LEAD_RESOLVERS",
     "SIGNAL_RULES",
+    "Lead",
+    "LeadResolution",
+    "Leads",
+    "ListLeads",
+    "ReceiveSignals",
+    "ResolveLead",
+    "SignalItem",
+    "SignalOutcome",
     "SignalRule",
+    "SignalsReceived",
     "list_leads",
     "receive_signals",
     "resolve_lead",
@@ -116,6 +125,37 @@ class SignalItem:
     household_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiveSignals:
+    """A batch of validated signals, recorded in one transaction."""
+
+    items: Sequence[SignalItem]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOutcome:
+    """What became of one signal; the fields after `outcome` are None where they do not apply."""
+
+    signal_id: str
+    source_dept: str
+    kind: str
+    outcome: str  # warning | case_opened | lead | unknown_household | duplicate | refused
+    first_outcome: str | None = None  # duplicate: the outcome it had first
+    code: str | None = None  # refused: why
+    household_id: str | None = None
+    case_id: str | None = None
+    open_case_id: str | None = None  # matched to a household with a case open already
+    lead_id: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsReceived:
+    received: int
+    counts: dict[str, int]
+    outcomes: list[SignalOutcome]
+
+
 def content_signal_id(cipher: FieldCipher, it: SignalItem) -> str:
     """The id of a signal sent without one: a keyed hash of what it says (department, kind, person
     or household, region, time, payload), so the same signal sent again is recognised as a
@@ -150,22 +190,20 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _outcome(it: SignalItem, outcome: str, **extra: Any) -> dict[str, Any]:
-    body = {"signal_id": it.signal_id, "source_dept": it.source_dept, "kind": it.kind, "outcome": outcome}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return body
+def _outcome(it: SignalItem, outcome: str, **extra: Any) -> SignalOutcome:
+    return SignalOutcome(it.signal_id, it.source_dept, it.kind, outcome, **extra)
 
 
 async def receive_signals(
-    ctx: ServiceContext, uow: SignalsWork, principal: Principal, items: Sequence[SignalItem]
-) -> dict[str, Any]:
+    ctx: ServiceContext, uow: SignalsWork, principal: Principal, cmd: ReceiveSignals
+) -> SignalsReceived:
     """Record a batch in one transaction and return one outcome per signal, in order:
     `warning` (matched, warning raised/updated), `case_opened`, `lead` (unknown person),
     `unknown_household`, `duplicate` (already received: its first outcome is repeated),
     `refused` (another department's name, or outside the caller's region)."""
     if principal.role not in SENDER_ROLES:
         raise Forbidden("only departments, county and province officers may send signals", code="role_not_allowed")
-    items = [it if it.signal_id else replace(it, signal_id=content_signal_id(ctx.cipher, it)) for it in items]
+    items = [it if it.signal_id else replace(it, signal_id=content_signal_id(ctx.cipher, it)) for it in cmd.items]
     at = ctx.now()
     repo = uow.signals
     existing = await repo.existing((it.source_dept, it.signal_id) for it in items)
@@ -176,8 +214,8 @@ async def receive_signals(
     household_rows.update(await repo.households([h for h in matched_ids if h not in household_rows]))
     open_cases = await repo.open_cases_of_households(list(household_rows))
 
-    outcomes: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    outcomes: list[SignalOutcome] = []
+    seen: dict[tuple[str, str], SignalOutcome] = {}
     new_rows: list[dict[str, Any]] = []
     touched: dict[str, dict[str, Any]] = {}  # household id → warning aggregate of this batch
     policies: dict[str, Any] = {}
@@ -198,7 +236,7 @@ async def receive_signals(
             )
             continue
         if key in seen:
-            outcomes.append(_outcome(it, "duplicate", first_outcome=seen[key]["outcome"]))
+            outcomes.append(_outcome(it, "duplicate", first_outcome=seen[key].outcome))
             continue
         if principal.role == "department" and it.source_dept != principal.dept:
             outcomes.append(_outcome(it, "refused", code="department_mismatch"))
@@ -260,8 +298,8 @@ async def receive_signals(
     await uow.commit()
     counts: dict[str, int] = {}
     for o in outcomes:
-        counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
-    return {"received": len(items), "counts": counts, "outcomes": outcomes}
+        counts[o.outcome] = counts.get(o.outcome, 0) + 1
+    return SignalsReceived(len(items), counts, outcomes)
 
 
 def _aggregate(region_code: str) -> dict[str, Any]:
@@ -415,36 +453,68 @@ async def _upsert_lead(
     return lead_id
 
 
-async def list_leads(
-    ctx: ServiceContext, uow: SignalsWork, principal: Principal, *, region: str | None, status: str, limit: int
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ListLeads:
+    region: str | None = None
+    status: str = "open"
+    limit: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """An unknown person named by departments (masked ID number only) and, once matched or
+    dismissed, how it was resolved."""
+
+    id: str
+    region_code: str
+    id_number_masked: str
+    source_dept: str
+    kind: str
+    risk_types: list[str]
+    warning: str
+    signals: int
+    status: str
+    first_observed_at: dt.datetime
+    household_id: str | None
+    reason: str | None
+    resolved_at: dt.datetime | None
+    resolved_by_role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Leads:
+    region: str
+    items: list[Lead]
+
+
+async def list_leads(ctx: ServiceContext, uow: SignalsWork, principal: Principal, query: ListLeads) -> Leads:
     """Leads (unknown persons named by departments) for the village to verify; ID numbers masked."""
     if principal.role not in LEAD_READERS:
         raise Forbidden("leads are for officers", code="role_not_allowed")
-    prefix = region or principal.region
+    prefix = query.region or principal.region
     if not (prefix == "" or principal.sees(prefix)):
-        return {"region": prefix, "items": []}
+        return Leads(prefix, [])
     items = [
-        {
-            "id": r.id,
-            "region_code": r.region_code,
-            "id_number_masked": r.id_number_masked,
-            "source_dept": r.source_dept,
-            "kind": r.kind,
-            "risk_types": json.loads(r.risk_types),
-            "warning": r.warning,
-            "signals": r.signals,
-            "status": r.status,
-            "first_observed_at": r.first_observed_at,
+        Lead(
+            id=r.id,
+            region_code=r.region_code,
+            id_number_masked=r.id_number_masked,
+            source_dept=r.source_dept,
+            kind=r.kind,
+            risk_types=json.loads(r.risk_types),
+            warning=r.warning,
+            signals=r.signals,
+            status=r.status,
+            first_observed_at=r.first_observed_at,
             # how it was resolved (matched or dismissed leads)
-            "household_id": r.household_id,
-            "reason": r.reason,
-            "resolved_at": r.resolved_at,
-            "resolved_by_role": r.resolved_role,
-        }
-        for r in await uow.signals.leads(prefix, status=status, limit=max(1, min(limit, 1000)))
+            household_id=r.household_id,
+            reason=r.reason,
+            resolved_at=r.resolved_at,
+            resolved_by_role=r.resolved_role,
+        )
+        for r in await uow.signals.leads(prefix, status=query.status, limit=max(1, min(query.limit, 1000)))
     ]
-    return {"region": prefix, "items": items}
+    return Leads(prefix, items)
 
 
 # --------------------------------------------------------------------------- resolving leads
@@ -453,22 +523,34 @@ async def list_leads(
 LEAD_RESOLVERS = frozenset({"village", "township", "county", "admin"})
 
 
-async def resolve_lead(
-    ctx: ServiceContext,
-    uow: SignalsWork,
-    principal: Principal,
-    lead_id: str,
-    *,
-    action: str,
-    household_id: str | None = None,
-    reason: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ResolveLead:
+    lead_id: str
+    action: str  # match | dismiss
+    household_id: str | None = None  # match: the household
+    reason: str | None = None  # dismiss: why (masked)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadResolution:
+    lead_id: str
+    status: str  # matched | dismissed
+    outcome: str
+    household_id: str | None
+    case_id: str | None
+    warning: str | None
+    reason: str | None
+    resolved_at: dt.datetime
+
+
+async def resolve_lead(ctx: ServiceContext, uow: SignalsWork, principal: Principal, cmd: ResolveLead) -> LeadResolution:
     """`POST /signals/leads/{id}/resolve`: match the lead to a household (its signals then act as
     if they had matched: warning, and a case where the signal table says so) or dismiss it with a
     reason. One transaction: the lead's status, the resolution, the signals' household, the
     warning and case, `signal.lead_resolved` for the department, and an audit-chain entry."""
     if principal.role not in LEAD_RESOLVERS:
         raise Forbidden("leads are resolved by village, township and county officers", code="role_not_allowed")
+    lead_id, action, household_id, reason = cmd.lead_id, cmd.action, cmd.household_id, cmd.reason
     repo = uow.signals
     lead = await repo.lead(lead_id)
     if lead is None or not principal.sees(lead.region_code):
@@ -552,16 +634,16 @@ async def resolve_lead(
         },
     )
     await uow.commit()
-    return {
-        "lead_id": lead_id,
-        "status": status,
-        "outcome": outcome,
-        "household_id": household_id,
-        "case_id": case_id,
-        "warning": warning,
-        "reason": reason,
-        "resolved_at": at,
-    }
+    return LeadResolution(
+        lead_id=lead_id,
+        status=status,
+        outcome=outcome,
+        household_id=household_id,
+        case_id=case_id,
+        warning=warning,
+        reason=reason,
+        resolved_at=at,
+    )
 
 
 async def _signals_match(

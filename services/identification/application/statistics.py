@@ -7,8 +7,8 @@ notice (公示) of a village with masked ID numbers. Reads only; nothing here co
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,22 @@ from shared.identifiers import REGION_LEVELS
 
 __all__ = [
     "GROUPS",
+    "CaseStateRow",
+    "CategoryRow",
+    "IncomeDropCause",
+    "IncomeDropSummary",
+    "MonthRow",
+    "NoticeRow",
+    "RegionRow",
+    "RiskTypeRow",
+    "ScaleRiskReport",
+    "ScaleRiskVillage",
+    "Statistics",
+    "StatisticsRow",
+    "StatisticsSummary",
+    "SummaryGroups",
+    "WarningRow",
     "income_drop_summary",
-    "public_notice_html",
     "public_notice_rows",
     "scale_risk_villages",
     "statistics",
@@ -39,6 +53,137 @@ SUMMARY_GROUPS = ("region", "category", "low_income_category", "state", "warning
 _READERS = frozenset({"province", "county", "township", "village", "department", "admin"})
 _NEXT_LEVEL = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
 _ENDED = frozenset({"rejected", "rolled_back", "cleared"})
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    """Households of a region of the next level by status, with its open cases."""
+
+    region: str
+    level: str
+    households: int
+    monitored: int
+    eliminated: int
+    cleared: int
+    open_cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    """Households by (low-income) category and status; `column` names the category's table
+    (`category` or `low_income_category`), `value` None: not assessed / not low-income."""
+
+    column: str
+    value: str | None
+    status: str
+    households: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStateRow:
+    """Cases by procedure and state, and how many of them are open past their deadline."""
+
+    procedure: str
+    state: str
+    cases: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTypeRow:
+    risk_type: str
+    status: str
+    households: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRow:
+    month: str
+    category: str | None
+    households: int
+
+
+@dataclass(frozen=True, slots=True)
+class WarningRow:
+    warning: str
+    households: int
+
+
+StatisticsRow = RegionRow | CategoryRow | CaseStateRow | RiskTypeRow | MonthRow | WarningRow
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """One table: `rows` grouped by `group_by` (empty outside the caller's jurisdiction)."""
+
+    region: str
+    group_by: str
+    rows: list[StatisticsRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryGroups:
+    region: list[RegionRow] = field(default_factory=list)
+    category: list[CategoryRow] = field(default_factory=list)
+    low_income_category: list[CategoryRow] = field(default_factory=list)
+    state: list[CaseStateRow] = field(default_factory=list)
+    warning: list[WarningRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticsSummary:
+    region: str
+    groups: SummaryGroups
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleRiskVillage:
+    village: str
+    village_population: int
+    non_eliminated_monitored: int
+    share: Decimal  # to 4 places
+    threshold: Decimal
+    flagged: bool
+    explanation: str
+    rule: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleRiskReport:
+    region: str
+    villages: list[ScaleRiskVillage]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeDropCause:
+    cause: str
+    households: int
+    share_of_drops: Decimal  # to 4 places
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeDropSummary:
+    region: str
+    households_compared: int
+    with_drop: int
+    share_with_drop: Decimal  # to 4 places
+    causes: list[IncomeDropCause]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """One case under public notice: the members' masked ID numbers and relations (no names)."""
+
+    title: str  # 公示事项
+    number: int  # 序号, per procedure
+    id_numbers_masked: list[str]
+    relations: list[str]
+    category: str | None
+    risk_types: list[str]
+    starts_on: dt.date | None
+    ends_on: dt.date | None
 
 
 def _check_reader(principal: Principal) -> None:
@@ -59,7 +204,7 @@ def _scope(principal: Principal, region: str | None) -> str | None:
 
 async def statistics(
     ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None, group_by: str
-) -> dict[str, Any]:
+) -> Statistics:
     _check_reader(principal)
     if group_by not in GROUPS:
         raise Unprocessable(
@@ -67,34 +212,33 @@ async def statistics(
             errors=[FieldError("group_by", f"one of {', '.join(GROUPS)}")],
         )
     prefix = _scope(principal, region)
-    out: dict[str, Any] = {"region": region or principal.region, "group_by": group_by, "rows": []}
+    scope = region or principal.region
     if prefix is None:
-        return out
+        return Statistics(scope, group_by, [])
     q = uow.statistics
-    rows: list[dict[str, Any]] = []
+    rows: list[StatisticsRow] = []
     if group_by == "region":
         n = _NEXT_LEVEL[len(prefix)]
         open_cases = await q.open_cases(prefix, n)
         for r in await q.by_region(prefix, n):
             rows.append(
-                {
-                    "region": r.region,
-                    "level": REGION_LEVELS.get(len(r.region), "village"),
-                    "households": int(r.households),
-                    "monitored": int(r.monitored or 0),
-                    "eliminated": int(r.eliminated or 0),
-                    "cleared": int(r.cleared or 0),
-                    "open_cases": int(open_cases.get(r.region, 0)),
-                }
+                RegionRow(
+                    region=r.region,
+                    level=REGION_LEVELS.get(len(r.region), "village"),
+                    households=int(r.households),
+                    monitored=int(r.monitored or 0),
+                    eliminated=int(r.eliminated or 0),
+                    cleared=int(r.cleared or 0),
+                    open_cases=int(open_cases.get(r.region, 0)),
+                )
             )
     elif group_by in ("category", "low_income_category"):
         # households by (low-income) category and status; None: not assessed / not low-income
         rows = [
-            {group_by: cat, "status": status, "households": int(n)}
-            for cat, status, n in await q.by_outcome_column(prefix, group_by)
+            CategoryRow(group_by, cat, status, int(n)) for cat, status, n in await q.by_outcome_column(prefix, group_by)
         ]
     elif group_by == "state":
-        rows = await _states(ctx, q, prefix)
+        rows = list[StatisticsRow](await _states(ctx, q, prefix))
     elif group_by == "risk_type":
         # Households under monitoring (or on their way) by risk type; a household with several
         # risks counts once under each.
@@ -103,24 +247,18 @@ async def statistics(
             status = "monitored" if state == "monitored" else ("open" if state not in _ENDED else state)
             for risk in json.loads(risk_json or "[]") or ["none"]:
                 counts[(risk, status)] = counts.get((risk, status), 0) + 1
-        rows = [{"risk_type": r, "status": st, "households": n} for (r, st), n in sorted(counts.items())]
+        rows = [RiskTypeRow(r, st, n) for (r, st), n in sorted(counts.items())]
     elif group_by == "month":
         # Households identified per category per month (the month monitoring began).
-        rows = [
-            {"month": m, "category": cat, "households": int(n)} for m, cat, n in await q.identified_by_month(prefix)
-        ]
+        rows = [MonthRow(m, cat, int(n)) for m, cat, n in await q.identified_by_month(prefix)]
     else:
-        rows = [{"warning": w, "households": int(n)} for w, n in await q.by_warning(prefix)]
-    out["rows"] = rows
-    return out
+        rows = [WarningRow(w, int(n)) for w, n in await q.by_warning(prefix)]
+    return Statistics(scope, group_by, rows)
 
 
-async def _states(ctx: ServiceContext, q: StatisticsQueries, prefix: str) -> list[dict[str, Any]]:
+async def _states(ctx: ServiceContext, q: StatisticsQueries, prefix: str) -> list[CaseStateRow]:
     """Cases by procedure and state, with how many of them are open past their deadline."""
-    return [
-        {"procedure": p, "state": s, "cases": int(n), "overdue": int(o or 0)}
-        for p, s, n, o in await q.case_states(prefix, ctx.now().date())
-    ]
+    return [CaseStateRow(p, s, int(n), int(o or 0)) for p, s, n, o in await q.case_states(prefix, ctx.now().date())]
 
 
 def _ordered(rows: dict[tuple[Any, ...], int], *, nulls_first: bool) -> list[tuple[Any, ...]]:
@@ -131,17 +269,16 @@ def _ordered(rows: dict[tuple[Any, ...], int], *, nulls_first: bool) -> list[tup
 
 async def summary(
     ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None
-) -> dict[str, Any]:
+) -> StatisticsSummary:
     """The dashboard's tables at once — by region of the next level, category, low-income
     category, case state and warning colour — each row for row what `statistics` answers for
     that `group_by`, from ONE scan of the region's households (joined once to their outcomes and
     department warnings) instead of three, plus the two small queries over cases."""
     _check_reader(principal)
     prefix = _scope(principal, region)
-    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in SUMMARY_GROUPS}
-    out: dict[str, Any] = {"region": region or principal.region, "groups": groups}
+    scope = region or principal.region
     if prefix is None:
-        return out
+        return StatisticsSummary(scope, SummaryGroups())
     n = _NEXT_LEVEL[len(prefix)]
     q = uow.statistics
     regions: dict[str, dict[str, int]] = {}
@@ -160,34 +297,44 @@ async def summary(
             by_colour[(warning,)] = by_colour.get((warning,), 0) + n_rows
     open_cases = await q.open_cases(prefix, n)
     nulls_first = q.nulls_first
-    groups["region"] = [
-        {
-            "region": reg,
-            "level": REGION_LEVELS.get(len(reg), "village"),
-            **regions[reg],
-            "open_cases": open_cases.get(reg, 0),
-        }
+    region_rows = [
+        RegionRow(
+            region=reg,
+            level=REGION_LEVELS.get(len(reg), "village"),
+            households=regions[reg]["households"],
+            monitored=regions[reg]["monitored"],
+            eliminated=regions[reg]["eliminated"],
+            cleared=regions[reg]["cleared"],
+            open_cases=open_cases.get(reg, 0),
+        )
         for reg in sorted(regions)
     ]
-    for name, table in (("category", by_category), ("low_income_category", by_low)):
-        groups[name] = [
-            {name: value, "status": status, "households": table[(status, value)]}
+    category, low_income = (
+        [
+            CategoryRow(name, value, status, table[(status, value)])
             for status, value in _ordered(table, nulls_first=nulls_first)
         ]
-    groups["state"] = await _states(ctx, q, prefix)
-    groups["warning"] = [{"warning": w, "households": by_colour[(w,)]} for (w,) in sorted(by_colour)]
-    return out
+        for name, table in (("category", by_category), ("low_income_category", by_low))
+    )
+    groups = SummaryGroups(
+        region=region_rows,
+        category=category,
+        low_income_category=low_income,
+        state=await _states(ctx, q, prefix),
+        warning=[WarningRow(w, by_colour[(w,)]) for (w,) in sorted(by_colour)],
+    )
+    return StatisticsSummary(scope, groups)
 
 
 async def scale_risk_villages(
     ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None, include_all: bool
-) -> dict[str, Any]:
+) -> ScaleRiskReport:
     """Villages whose monitored, not-eliminated households exceed the policy's share of their
     population (domain.scale_risk; every village is treated as an exited poor village, since
     the service does not yet hold that flag)."""
     _check_reader(principal)
     prefix = _scope(principal, region)
-    out: dict[str, Any] = {"region": region or principal.region, "villages": []}
+    out = ScaleRiskReport(region or principal.region, [])
     if prefix is None:
         return out
     today = ctx.now().date()
@@ -208,18 +355,18 @@ async def scale_risk_villages(
             thresholds[county] = policy.scale_risk_threshold
         result = scale_risk(int(population[village]), int(monitored.get(village, 0)), thresholds[county])
         if result.flagged or include_all:
-            out["villages"].append(
-                {
-                    "village": village,
-                    "village_population": result.village_population,
-                    "non_eliminated_monitored": result.non_eliminated_monitored,
-                    "share": str(result.share.quantize(_SHARE)),
-                    "threshold": str(result.threshold),
-                    "flagged": result.flagged,
-                    "explanation": result.explanation,
-                    "rule": result.rule,
-                    "source": result.source,
-                }
+            out.villages.append(
+                ScaleRiskVillage(
+                    village=village,
+                    village_population=result.village_population,
+                    non_eliminated_monitored=result.non_eliminated_monitored,
+                    share=result.share.quantize(_SHARE),
+                    threshold=result.threshold,
+                    flagged=result.flagged,
+                    explanation=result.explanation,
+                    rule=result.rule,
+                    source=result.source,
+                )
             )
     return out
 
@@ -232,7 +379,7 @@ _NOTICE_TITLE = {
 
 async def public_notice_rows(
     ctx: ServiceContext, uow: StatisticsWork, principal: Principal, village: str
-) -> list[dict[str, Any]]:
+) -> list[NoticeRow]:
     """The village's cases under public notice, one row per case: masked ID numbers of the
     members, relations, category, risk types and the notice period (no names, no clear ID
     numbers) — what the printed notice (HTML) and the spreadsheet (XLSX) show."""
@@ -244,7 +391,7 @@ async def public_notice_rows(
     masked: dict[str, list[tuple[str, str]]] = {}
     for hid, mask, relation in await uow.statistics.masked_members([r.household_id for r in rows]):
         masked.setdefault(hid, []).append((mask, relation))
-    out: list[dict[str, Any]] = []
+    out: list[NoticeRow] = []
     numbers: dict[str, int] = {}
     for r in rows:
         numbers[r.procedure] = numbers.get(r.procedure, 0) + 1
@@ -252,60 +399,31 @@ async def public_notice_rows(
         start = r.notice_started_on
         end = start + dt.timedelta(days=(r.notice_days or 1) - 1) if start else None
         out.append(
-            {
-                "公示事项": _NOTICE_TITLE[r.procedure],
-                "序号": numbers[r.procedure],
-                "身份证号(脱敏)": " / ".join(m for m, _ in people),
-                "与户主关系": " / ".join(rel for _, rel in people),
-                "类别": r.category or "",
-                "风险类型": "、".join(json.loads(r.risk_types)),
-                "公示期": f"{start} 至 {end}" if start else "",
-            }
+            NoticeRow(
+                title=_NOTICE_TITLE[r.procedure],
+                number=numbers[r.procedure],
+                id_numbers_masked=[m for m, _ in people],
+                relations=[rel for _, rel in people],
+                category=r.category,
+                risk_types=list(json.loads(r.risk_types)),
+                starts_on=start,
+                ends_on=end,
+            )
         )
     return out
 
 
-def public_notice_html(village: str, rows: list[dict[str, Any]]) -> str:
-    """The printable notice (one table per procedure)."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>公示 {e(village)}</title>",
-        "<style>body{font-family:serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "td,th{border:1px solid #000;padding:4px}@media print{.noprint{display:none}}</style>",
-        "</head><body>",
-        f"<h1>村级公示 {e(village)}</h1>",
-        "<p>公示期内如有异议，请向村委会或乡镇反映。</p>",
-    ]
-    if not rows:
-        parts.append("<p>目前没有公示中的对象。</p>")
-    columns = ("序号", "身份证号(脱敏)", "与户主关系", "类别", "风险类型", "公示期")
-    for title in dict.fromkeys(r["公示事项"] for r in rows):
-        parts.append(f"<h2>{e(title)}</h2>")
-        parts.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr></thead><tbody>")
-        for r in (r for r in rows if r["公示事项"] == title):
-            cells = [e(str(r[c])).replace(" / ", "<br>") for c in columns]
-            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        parts.append("</tbody></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
 async def income_drop_summary(
     ctx: ServiceContext, uow: StatisticsWork, principal: Principal, *, region: str | None
-) -> dict[str, Any]:
+) -> IncomeDropSummary:
     """The income-drop screening of 002 篇一 per region: households whose income of some kind fell
     against last year, their share of the households with last year's income on file, and the
     households per cause (a household with drops of several causes counts under each)."""
     _check_reader(principal)
     prefix = _scope(principal, region)
-    out: dict[str, Any] = {"region": region or principal.region, "households_compared": 0, "with_drop": 0}
-    out["share_with_drop"] = "0.0000"
-    out["causes"] = []
-    out["source"] = INCOME_DROP_SOURCE
+    scope = region or principal.region
     if prefix is None:
-        return out
+        return IncomeDropSummary(scope, 0, 0, Decimal("0.0000"), [], INCOME_DROP_SOURCE)
     today = ctx.now().date()
     policies: dict[str, Any] = {}
     compared = with_drop = 0
@@ -328,15 +446,14 @@ async def income_drop_summary(
                 for cause in set(result.causes):
                     causes[cause.value] = causes.get(cause.value, 0) + 1
         after = (batch[-1].region_code, batch[-1].id)
-    out["households_compared"] = compared
-    out["with_drop"] = with_drop
-    out["share_with_drop"] = str((Decimal(with_drop) / compared).quantize(_SHARE)) if compared else "0.0000"
-    out["causes"] = [
-        {
-            "cause": cause,
-            "households": n,
-            "share_of_drops": str((Decimal(n) / with_drop).quantize(_SHARE)),
-        }
-        for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    return out
+    return IncomeDropSummary(
+        region=scope,
+        households_compared=compared,
+        with_drop=with_drop,
+        share_with_drop=(Decimal(with_drop) / compared).quantize(_SHARE) if compared else Decimal("0.0000"),
+        causes=[
+            IncomeDropCause(cause, n, (Decimal(n) / with_drop).quantize(_SHARE))
+            for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        source=INCOME_DROP_SOURCE,
+    )

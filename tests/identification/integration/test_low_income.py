@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from services.identification.adapters.orm import household_outcomes, households, members
 from services.identification.adapters.orm_cases import signals
-from services.identification.application.low_income import run_low_income_schedule
+from services.identification.application.low_income import FinishedRun, ScheduleRun, run_low_income_schedule
 from services.identification.domain.low_income_roster import MemberFacts, facts_of, roster_category
 from services.identification.main import create_app
 from shared.cli.generate import generate_households
@@ -56,10 +56,10 @@ async def _import(c: httpx.AsyncClient, settings: Settings, county: str, n: int)
     assert r.json()["rows_done"] == n, r.text
 
 
-async def _run_until_finished(c: httpx.AsyncClient) -> dict[str, Any]:
+async def _run_until_finished(c: httpx.AsyncClient) -> ScheduleRun:
     for _ in range(300):
         done = await run_low_income_schedule(_ctx(c))
-        if done["finished"]:
+        if done.finished:
             return done
         await asyncio.sleep(0.1)
     raise AssertionError("the joint screening did not finish")
@@ -118,8 +118,8 @@ async def test_roster_summary_and_joint_screening(
     assert (again.status_code, again.json()["id"]) == (200, run["id"])
     # the schedule, due in April too, finds the run and starts nothing more
     done = await _run_until_finished(c)
-    assert done["started"] == []
-    assert done["finished"] == [{"id": run["id"], "county": COUNTY, "period": "2026-H1", "status": "completed"}]
+    assert done.started == []
+    assert done.finished == [FinishedRun(id=run["id"], county=COUNTY, period="2026-H1", status="completed")]
     [listed] = (await c.get("/api/v1/low-income/joint-screenings", headers=county)).json()["items"]
     result = listed["result"]
     assert listed["status"] == "completed"
@@ -246,15 +246,15 @@ async def test_scheduled_joint_screening_follows_the_policy_months(
         headers=auth(settings, "admin", ""),
     )
     assert r.status_code == 201, r.text
-    assert (await run_low_income_schedule(_ctx(c)))["started"] == []  # 2 April: May is the month
+    assert (await run_low_income_schedule(_ctx(c))).started == []  # 2 April: May is the month
     now[0] = dt.datetime(2026, 5, 1, 8, 0, tzinfo=CST)
-    started = (await run_low_income_schedule(_ctx(c)))["started"]
-    assert [(s["county"], s["period"]) for s in started] == [(COUNTY, "2026-H1")]
+    started = (await run_low_income_schedule(_ctx(c))).started
+    assert [(s.county, s.period) for s in started] == [(COUNTY, "2026-H1")]
     now[0] = dt.datetime(2026, 6, 30, 8, 0, tzinfo=CST)
-    assert (await run_low_income_schedule(_ctx(c)))["started"] == []  # once per half-year
+    assert (await run_low_income_schedule(_ctx(c))).started == []  # once per half-year
     now[0] = dt.datetime(2026, 11, 3, 8, 0, tzinfo=CST)
-    started = (await run_low_income_schedule(_ctx(c)))["started"]
-    assert [(s["county"], s["period"]) for s in started] == [(COUNTY, "2026-H2")]
+    started = (await run_low_income_schedule(_ctx(c))).started
+    assert [(s.county, s.period) for s in started] == [(COUNTY, "2026-H2")]
     [h2, h1] = (await c.get("/api/v1/low-income/joint-screenings", headers=auth(settings, "county", COUNTY))).json()[
         "items"
     ]
@@ -286,8 +286,8 @@ async def test_monthly_comparison_tasks(
     )
     assert r.status_code == 201, r.text
     first = await run_low_income_schedule(_ctx(c))
-    assert first["comparisons_opened"] == 4
-    assert (await run_low_income_schedule(_ctx(c)))["comparisons_opened"] == 0  # once per month
+    assert first.comparisons_opened == 4
+    assert (await run_low_income_schedule(_ctx(c))).comparisons_opened == 0  # once per month
     county = auth(settings, "county", COUNTY)
     listed = (await c.get("/api/v1/low-income/comparisons", params={"month": "2026-05"}, headers=county)).json()
     tasks = {t["department"]: t for t in listed["items"]}
@@ -377,8 +377,8 @@ async def test_monthly_comparison_tasks(
 
     # the day after the due day: the two not compared are overdue; June's tasks open on 1 June
     now[0] = dt.datetime(2026, 5, 26, 0, 30, tzinfo=CST)
-    assert (await run_low_income_schedule(_ctx(c)))["comparisons_overdue"] == 2
-    assert (await run_low_income_schedule(_ctx(c)))["comparisons_overdue"] == 0
+    assert (await run_low_income_schedule(_ctx(c))).comparisons_overdue == 2
+    assert (await run_low_income_schedule(_ctx(c))).comparisons_overdue == 0
     may = (await c.get("/api/v1/low-income/comparisons", params={"month": "2026-05"}, headers=county)).json()
     assert may["counts"] == {"compared": 2, "overdue": 2}
     dis = next(t for t in may["items"] if t["department"] == "disabled_persons_federation")
@@ -395,7 +395,7 @@ async def test_monthly_comparison_tasks(
     )
     assert (r.json()["state"], r.json()["result"]["late"]) == ("compared", True)
     now[0] = dt.datetime(2026, 6, 1, 8, 0, tzinfo=CST)
-    assert (await run_low_income_schedule(_ctx(c)))["comparisons_opened"] == 4
+    assert (await run_low_income_schedule(_ctx(c))).comparisons_opened == 4
     township = auth(settings, "township", "341221001")
     june = (await c.get("/api/v1/low-income/comparisons", params={"month": "2026-06"}, headers=township)).json()
     assert june["counts"] == {"pending": 4}

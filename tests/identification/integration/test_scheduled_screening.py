@@ -82,7 +82,7 @@ async def test_one_run_per_county_and_period_across_two_replicas(
 
     # the day before the month end: Anhui's month-end run is not due; Liaoning's half-year one is
     results = await asyncio.gather(run_due_screenings(_ctx(a)), run_due_screenings(_ctx(b)))
-    assert [(s["county"], s["period"], s["households"]) for r in results for s in r] == [("210281", "2024-01", 20)]
+    assert [(s.county, s.period, s.households) for r in results for s in r] == [("210281", "2024-01", 20)]
     [liaoning] = await _scheduled_jobs(a)
     assert (await _until_done(b, liaoning.id)).rows_done == 20
 
@@ -90,10 +90,10 @@ async def test_one_run_per_county_and_period_across_two_replicas(
     now[0] = dt.datetime(2024, 3, 31, 23, 0, tzinfo=CST)
     results = await asyncio.gather(*(run_due_screenings(_ctx(c)) for c in (a, b, a, b)))
     started = [s for r in results for s in r]
-    assert [(s["county"], s["period"], s["households"]) for s in started] == [("341221", "2024-03", N)]
+    assert [(s.county, s.period, s.households) for s in started] == [("341221", "2024-03", N)]
     assert await _leases(a) == [("210281", "2024-01"), ("341221", "2024-03")]
     [_, job] = await _scheduled_jobs(b)
-    assert job.id == started[0]["job_id"]
+    assert job.id == started[0].job_id
     assert job.region == "341221"
     assert json.loads(job.params)["as_of"] == "2024-03-31"
     done = await _until_done(a, job.id)
