@@ -61,9 +61,7 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
 # few public application functions below return a dict or `Any` on purpose, each for its reason.
 UNTYPED_ON_PURPOSE: dict[str, str] = {}
 
-USE_CASE_MODULES = sorted(
-    p for p in (ROOT / "services").glob("*/application/*.py") if p.name not in ("__init__.py",)
-)
+USE_CASE_MODULES = sorted(p for p in (ROOT / "services").glob("*/application/*.py") if p.name not in ("__init__.py",))
 
 
 def _untyped_returns(path: Path) -> list[str]:

@@ -3,6 +3,7 @@ in force (DESIGN.md), with optional what-if `policy_overrides`."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services.identification.adapters.jobs import job_read
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.assessment_body import assessment_read
 from services.identification.api.deps import get_work, policy_store
 from services.identification.api.schemas import (
     AssessmentCreate,
@@ -19,8 +21,15 @@ from services.identification.api.schemas import (
     ScreeningCreate,
     SimulationCreate,
 )
-from services.identification.application.assessments import AssessHousehold, assess_household, assessment_read
-from services.identification.application.screening import Simulate, StartScreening, simulate, start_screening
+from services.identification.application.assessments import AssessHousehold, assess_household
+from services.identification.application.screening import (
+    CategoryMove,
+    Simulate,
+    Simulation,
+    StartScreening,
+    simulate,
+    start_screening,
+)
 from services.identification.domain.model import VillageOverride
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
@@ -58,7 +67,32 @@ async def simulate_assessments(
     store: PolicyStore = Depends(policy_store),
 ) -> dict[str, Any]:
     command = Simulate(region=body.region, as_of=body.as_of, policy_overrides=body.policy_overrides)
-    return await simulate(work=uow, store=store, principal=principal, body=command)
+    return _simulation_body(await simulate(work=uow, store=store, principal=principal, body=command))
+
+
+def _moves(moves: tuple[CategoryMove, ...]) -> list[dict[str, Any]]:
+    return [{"from": m.from_category, "to": m.to_category, "count": m.count} for m in moves]
+
+
+def _simulation_body(s: Simulation) -> dict[str, Any]:
+    return {
+        "region": s.region,
+        "as_of": s.as_of,
+        "policy_overrides": {k: str(v) if isinstance(v, Decimal) else v for k, v in s.policy_overrides.items()},
+        "households": s.households,
+        "without_policy": s.without_policy,
+        "changed": s.changed,
+        "transitions": _moves(s.transitions),
+        "by_village": [
+            {
+                "village": v.village,
+                "households": v.households,
+                "changed": v.changed,
+                "transitions": _moves(v.transitions),
+            }
+            for v in s.by_village
+        ],
+    }
 
 
 @router.post("/screenings", status_code=202, response_model=JobRead, summary="Screen every household of a region")

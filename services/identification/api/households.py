@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from services.identification.adapters.jobs import job_read
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
+from services.identification.api.monitoring_schemas import loops_body
 from services.identification.api.schemas import JobRead
 from services.identification.application import household_records as records
 from services.identification.application.household_records import job_status
@@ -152,7 +153,7 @@ def _household_body(h: records.HouseholdRead) -> dict[str, Any]:
             for m in h.members
         ],
         "unmasked": h.unmasked,
-        **h.loops,
+        **loops_body(h.loops),
         "exclusions": [dict(e) for e in h.exclusions],
         "negative_list_flags": [dict(f) for f in h.negative_list_flags],
     }

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api.deps import get_work
-from services.identification.application.loops import MarkRed, RedMarkChanged, loops_body, mark_red
+from services.identification.api.monitoring_schemas import loops_body
+from services.identification.application.loops import MarkRed, RedMarkChanged, mark_red
 from shared.app import ServiceContext, get_ctx, get_principal
 from shared.auth import Principal
 

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from services.identification.application.loops import HouseholdLoops
 from services.identification.application.monitoring_ports import (
     HouseholdHead,
     OpenCaseRef,
@@ -18,6 +19,7 @@ from services.identification.application.monitoring_ports import (
 
 __all__ = [
     "iso",
+    "loops_body",
     "money",
     "policy_body",
     "registry_item_body",
@@ -75,4 +77,23 @@ def registry_item_body(item: RegistryItem) -> dict[str, Any]:
         "head": _head_body(item.head),
         "open_case": _open_case_body(item.open_case),
         "updated_at": iso(item.updated_at),
+    }
+
+
+def loops_body(loops: HouseholdLoops) -> dict[str, Any]:
+    """`HouseholdLoops` as `GET /households/{id}` and the red-mark routes show it."""
+    mark = loops.red_mark
+    return {
+        "measures": {
+            "since": None if loops.measures_since is None else loops.measures_since.isoformat(),
+            **loops.measure_counts,
+        },
+        "reassessment": loops.reassessment,
+        "red_mark": None
+        if mark is None
+        else {"reason": mark.reason, "by": mark.by, "at": mark.at.isoformat() if mark.at else None},
+        "mark_history": [
+            {"action": m.action, "reason": m.reason, "by": m.by, "role": m.role, "at": m.at.isoformat()}
+            for m in loops.mark_history
+        ],
     }

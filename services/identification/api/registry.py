@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identification.api.assessment_body import risk_assessment_body
 from services.identification.api.deps import policy_store
 from services.identification.api.monitoring_schemas import iso, money, policy_body, registry_item_body
 from services.identification.application import registry as uc
@@ -49,7 +50,7 @@ def _risk_body(risk: uc.HouseholdRisk) -> dict[str, Any]:
             "policy": policy_body(outcome.policy),
             "screening_job_id": outcome.screening_job_id,
         },
-        "assessment": risk.assessment,
+        "assessment": risk_assessment_body(risk.assessment, risk.assessed_as_of),
         "signal_warning": None
         if signal is None
         else {

@@ -2,8 +2,7 @@
 mapping from the client's `HouseholdIn` to the domain's `Household` that every use case shares.
 
 Public: `to_domain_household`, `household_field_errors`, `AssessHousehold`, `assess_household`
-(→ `AssessedHousehold`), `assessment_read` (an assessment as DESIGN.md's body: the router's and
-the registry's).
+(→ `AssessedHousehold`). An assessment's JSON body is the api's (api/assessment_body.py).
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ __all__ = [
     "AssessHousehold",
     "AssessedHousehold",
     "assess_household",
-    "assessment_read",
     "household_field_errors",
     "money_str",
     "to_domain_household",
@@ -120,65 +118,6 @@ def to_domain_household(household: HouseholdIn, *, region_code: str, path: str =
     )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def assessment_read(result: Assessment, household: Household | None = None) -> dict[str, Any]:
-    """DESIGN.md's response body for an `Assessment` (money as 2-place decimal strings)."""
-    drop = result.income_drop
-    single = (
-        [i for i, m in enumerate(household.members) if m.id_number in result.single_person_dibao] if household else []
-    )
-    return {
-        "per_capita_income": money_str(result.per_capita_income),
-        "monitoring_line": money_str(result.monitoring_line),
-        "dibao_standard": money_str(result.dibao_standard),
-        "category": None if result.category is None else str(result.category),
-        "low_income_category": None if result.low_income_category is None else str(result.low_income_category),
-        "warning": None if result.warning is None else str(result.warning),
-        "risk_types": [str(r) for r in result.risk_types],
-        "exclusions": [{"code": x.code, "detail": x.detail, "source": x.source} for x in result.exclusions],
-        "eligible": result.eligible,
-        "explanations": [
-            {"rule": x.rule, "source": x.source, "detail": x.detail, "inputs": _plain(x.inputs)}
-            for x in result.explanations
-        ],
-        "policy": {"id": result.policy_id, "version": result.policy_version},
-        "income_drop": None
-        if drop is None
-        else {
-            "kinds": [
-                {
-                    "kind": k.kind,
-                    "this_year": money_str(k.this_year),
-                    "last_year": money_str(k.last_year),
-                    "change": money_str(k.change),
-                    "dropped": k.dropped,
-                    "cause": None if k.cause is None else str(k.cause),
-                }
-                for k in drop.kinds
-            ],
-            "total_this_year": money_str(drop.total_this_year),
-            "total_last_year": money_str(drop.total_last_year),
-            "total_change": money_str(drop.total_change),
-            "growth_ratio": None if drop.growth_ratio is None else str(drop.growth_ratio),
-            "meets_growth_target": drop.meets_growth_target,
-        },
-        "single_person_dibao_members": single,
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class AssessHousehold:
     """Assess `household` in village `region_code` as of `as_of`; `policy_overrides`: what-if
@@ -195,7 +134,7 @@ class AssessHousehold:
 @dataclass(frozen=True, slots=True)
 class AssessedHousehold:
     """The rules' result for a household, and the household as the rules saw it (its members'
-    order names the single-person dibao members: `assessment_read`)."""
+    order names the single-person dibao members in the response body)."""
 
     assessment: Assessment
     household: Household

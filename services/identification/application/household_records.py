@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from services.identification.application.loops import loops_read
+from services.identification.application.loops import HouseholdLoops, household_loops
 from services.identification.application.negative_flags import exclusions_of
 from services.identification.application.ports import Work
 from shared.app import ServiceContext
@@ -63,7 +63,7 @@ class HouseholdRead:
     dibao_status: str
     members: tuple[MemberRead, ...]
     unmasked: bool
-    loops: Mapping[str, Any]
+    loops: HouseholdLoops
     exclusions: tuple[Mapping[str, str], ...]
     negative_list_flags: tuple[Mapping[str, Any], ...]
 
@@ -98,7 +98,7 @@ async def read_household(
     stored = await work.households.get(command.household_id, cipher=ctx.cipher if wants_clear else None)
     if stored is None or not principal.sees(stored.region_code):
         raise NotFound("no such household in your jurisdiction")
-    loops = await loops_read(work, stored.id)  # measures, re-assessment, red mark
+    loops = await household_loops(work, stored.id)  # measures, re-assessment, red mark
     flags = await work.households.flags(stored.id)  # negative-list flags from other services
     if wants_clear:
         await work.audit.unmasked_read(

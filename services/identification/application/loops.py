@@ -43,8 +43,6 @@ __all__ = [
     "RedMarkChanged",
     "apply_income_update",
     "household_loops",
-    "loops_body",
-    "loops_read",
     "mark_red",
     "record_measure",
     "record_measures_since",
@@ -415,28 +413,3 @@ async def household_loops(uow: LoopsWork, household_id: str) -> HouseholdLoops:
         red_mark=RedMark(row.red_mark_reason, row.red_marked_by, row.red_marked_at or None) if marked else None,
         mark_history=[MarkEntry(m.action, m.reason, m.by, m.role, m.at) for m in marks],
     )
-
-
-def loops_body(loops: HouseholdLoops) -> dict[str, Any]:
-    """`HouseholdLoops` as `GET /households/{id}` and the red-mark routes show it."""
-    mark = loops.red_mark
-    return {
-        "measures": {
-            "since": None if loops.measures_since is None else loops.measures_since.isoformat(),
-            **loops.measure_counts,
-        },
-        "reassessment": loops.reassessment,
-        "red_mark": None
-        if mark is None
-        else {"reason": mark.reason, "by": mark.by, "at": mark.at.isoformat() if mark.at else None},
-        "mark_history": [
-            {"action": m.action, "reason": m.reason, "by": m.by, "role": m.role, "at": m.at.isoformat()}
-            for m in loops.mark_history
-        ],
-    }
-
-
-async def loops_read(uow: LoopsWork, household_id: str) -> dict[str, Any]:
-    """`loops_body(await household_loops(...))`: the dict the household read
-    (application/household_records.py) still merges into its answer."""
-    return loops_body(await household_loops(uow, household_id))

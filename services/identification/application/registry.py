@@ -15,16 +15,15 @@ import json
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from services.identification.adapters.registry import HOUSEHOLD_STATUSES, RegistryFilter
-from services.identification.application.assessments import assessment_read
 from services.identification.application.context import monitoring_work
 from services.identification.application.loops import RED_MARK_SOURCE
 from services.identification.application.monitoring_ports import PolicyRef, RegistryItem
 from services.identification.application.policies import resolve_or_422
 from services.identification.application.signals import SIGNAL_RULES, rule_for
 from services.identification.domain.assessment import assess
+from services.identification.domain.model import Assessment
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
@@ -137,16 +136,18 @@ class RedMarkView:
 
 @dataclass(frozen=True, slots=True)
 class HouseholdRisk:
-    """Why the household carries its category and warning. `assessment` is the assessment's
-    read (application.assessments.assessment_read) cut to what explains the outcome, with its
-    `as_of` first."""
+    """Why the household carries its category and warning. `assessment` is the rules re-run on the
+    stored facts under the outcome's policy and date (None: no policy in force); the response
+    shows what of it explains the outcome (api/assessment_body.py `risk_assessment_body`)."""
 
     household_id: str
     region_code: str
     status: str
     warning: str | None
     outcome: StoredOutcomeView | None
-    assessment: dict[str, Any] | None
+    assessment: Assessment | None
+    #: the date the assessment was re-run for (the outcome's, else today)
+    assessed_as_of: dt.date
     signal_warning: SignalWarningView | None
     red_mark: RedMarkView | None
 
@@ -281,28 +282,10 @@ async def household_risk(
         signal = await uow.registry.signal_warning(stored.id)
         marked = await uow.registry.red_mark(stored.id)
         as_of = (outcome.as_of if outcome is not None else None) or ctx.today()
-        assessment: dict[str, Any] | None = None
+        assessment: Assessment | None = None
         try:
             policy = await resolve_or_422(store, uow, stored.region_code, as_of)
-            household = stored.to_domain()
-            read = assessment_read(assess(household, policy, as_of=as_of))
-            # the stand-in members carry no names or numbers; keep only what explains the outcome
-            assessment = {
-                k: read[k]
-                for k in (
-                    "per_capita_income",
-                    "monitoring_line",
-                    "dibao_standard",
-                    "category",
-                    "low_income_category",
-                    "warning",
-                    "risk_types",
-                    "exclusions",
-                    "eligible",
-                    "explanations",
-                    "policy",
-                )
-            }
+            assessment = assess(stored.to_domain(), policy, as_of=as_of)
         except (Unprocessable, PolicyParameterMissing):
             assessment = None
     stored_outcome = None
@@ -348,7 +331,8 @@ async def household_risk(
         status=stored.status,
         warning=warning,
         outcome=stored_outcome,
-        assessment={"as_of": as_of.isoformat(), **assessment} if assessment is not None else None,
+        assessment=assessment,
+        assessed_as_of=as_of,
         signal_warning=signal_warning,
         red_mark=red_mark,
     )

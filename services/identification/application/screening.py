@@ -20,7 +20,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from services.identification.adapters.households import StoredHousehold, copy_escape
@@ -90,6 +89,38 @@ class Simulate:
     region: str
     as_of: dt.date
     policy_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryMove:
+    """How many households a what-if moves from one category to another (`None`: no category)."""
+
+    from_category: str | None
+    to_category: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class VillageSimulation:
+    village: str
+    households: int
+    changed: int
+    transitions: tuple[CategoryMove, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """The answer of a what-if: the region's households, those without a policy in force, those
+    whose category the overrides change, by transition and by village."""
+
+    region: str
+    as_of: dt.date
+    policy_overrides: dict[str, Any]
+    households: int
+    without_policy: int
+    changed: int
+    transitions: tuple[CategoryMove, ...]
+    by_village: tuple[VillageSimulation, ...]
 
 
 def _check_region(principal: Principal, region: str, roles: tuple[str, ...]) -> None:
@@ -631,7 +662,7 @@ async def _profile_of_stored(screening: ScreeningRepository, household_id: str) 
 
 async def simulate(
     *, work: MonitoringWork, store: PolicyStore, principal: Principal, body: Simulate, batch_size: int = 2000
-) -> dict[str, Any]:
+) -> Simulation:
     """Run the region's stored households under the policy in force and under the overrides;
     count, per village, the households whose category changes (from → to)."""
     _check_region(principal, body.region, ("admin", "province", "county", "township", "village"))
@@ -658,34 +689,30 @@ async def simulate(
     except PolicyParameterMissing as exc:
         raise Unprocessable(str(exc), code="policy_incomplete", errors=[FieldError("region", str(exc))]) from None
     by_village = []
-    total_changed = 0
     totals: Counter[tuple[str | None, str | None]] = Counter()
     for village in sorted(villages):
         moves = villages[village]
-        changed = sum(n for (a, b), n in moves.items() if a != b)
-        total_changed += changed
-        totals.update({k: n for k, n in moves.items() if k[0] != k[1]})
+        changed_moves = {k: n for k, n in moves.items() if k[0] != k[1]}
+        totals.update(changed_moves)
         by_village.append(
-            {
-                "village": village,
-                "households": sum(moves.values()),
-                "changed": changed,
-                "transitions": _transitions({k: n for k, n in moves.items() if k[0] != k[1]}),
-            }
+            VillageSimulation(
+                village=village,
+                households=sum(moves.values()),
+                changed=sum(changed_moves.values()),
+                transitions=_transitions(changed_moves),
+            )
         )
-    return {
-        "region": body.region,
-        "as_of": body.as_of,
-        "policy_overrides": {k: str(v) if isinstance(v, Decimal) else v for k, v in overrides.items()},
-        "households": counts["households"],
-        "without_policy": counts["without_policy"],
-        "changed": total_changed,
-        "transitions": _transitions(totals),
-        "by_village": by_village,
-    }
+    return Simulation(
+        region=body.region,
+        as_of=body.as_of,
+        policy_overrides=dict(overrides),
+        households=counts["households"],
+        without_policy=counts["without_policy"],
+        changed=sum(v.changed for v in by_village),
+        transitions=_transitions(totals),
+        by_village=tuple(by_village),
+    )
 
 
-def _transitions(moves: dict[tuple[str | None, str | None], int]) -> list[dict[str, Any]]:
-    return [
-        {"from": a, "to": b, "count": n} for (a, b), n in sorted(moves.items(), key=lambda kv: (-kv[1], str(kv[0])))
-    ]
+def _transitions(moves: Mapping[tuple[str | None, str | None], int]) -> tuple[CategoryMove, ...]:
+    return tuple(CategoryMove(a, b, n) for (a, b), n in sorted(moves.items(), key=lambda kv: (-kv[1], str(kv[0]))))

@@ -219,6 +219,7 @@ async def test_filters_state_warning_category(service: Service) -> None:
     assert "002 篇十四" in risk["signal_warning"]["explanations"][0]["source"]
     assert risk["outcome"]["category"] == "marginal"
     assert risk["outcome"]["policy"]["id"]
+    assert list(risk["assessment"])[:2] == ["as_of", "per_capita_income"]
     assert risk["assessment"]["category"] == "marginal"
     assert {e["rule"] for e in risk["assessment"]["explanations"]} >= {"per_capita_income"}
     assert all(e["source"] for e in risk["assessment"]["explanations"])
