@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.orm import inbox_items, inbox_reads, sms_recipients
+from services.notification.application.ports import InboxRow, SmsRecipientRow
 from shared.db import insert_ignoring_duplicates
 
 __all__ = ["SqlInbox"]
@@ -38,7 +39,7 @@ class SqlInbox:
 
     async def page(
         self, *, me: str, role: str, region: str, unread_only: bool, limit: int, offset: int
-    ) -> tuple[list[Any], int]:
+    ) -> tuple[list[InboxRow], int]:
         i, r = inbox_items.c, inbox_reads.c
         base = (
             sa.select(inbox_items, r.read_at)
@@ -75,7 +76,7 @@ class SqlInbox:
         q = sa.select(r.read_at).where(r.item_id == item_id, r.reader_hash == me)
         return (await self.session.execute(q)).scalar_one()
 
-    async def sms_number(self, me: str) -> Any | None:
+    async def sms_number(self, me: str) -> SmsRecipientRow | None:
         q = sa.select(sms_recipients).where(sms_recipients.c.recipient_hash == me)
         return (await self.session.execute(q)).first()
 

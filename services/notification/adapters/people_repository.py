@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.orm import application_links, reminders
+from services.notification.application.ports import ReminderRow
 from shared.db import insert_ignoring_duplicates
 
 __all__ = ["SqlPeople"]
@@ -35,7 +36,7 @@ class SqlPeople:
         applicant: str | None = (await self.session.execute(q)).scalar_one_or_none()
         return applicant
 
-    async def reminder(self, kind: str, ref_id: str) -> Any | None:
+    async def reminder(self, kind: str, ref_id: str) -> ReminderRow | None:
         rc = reminders.c
         return (await self.session.execute(sa.select(reminders).where(rc.kind == kind, rc.ref_id == ref_id))).first()
 

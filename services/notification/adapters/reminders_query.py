@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.orm import reminders
+from services.notification.application.ports import DueReminderRow
 
 __all__ = ["SqlReminders"]
 
@@ -39,7 +40,7 @@ class SqlReminders:
         ).all()
         return [dict(row._mapping) for row in rows], int(total)
 
-    async def due(self, now: dt.datetime, limit: int) -> list[Any]:
+    async def due(self, now: dt.datetime, limit: int) -> list[DueReminderRow]:
         """`domain.delivery.reminder_due` in SQL: not fired, not cancelled, `fire_at` reached."""
         rc = reminders.c
         q = (

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.orm import sms_messages, sms_recipients
+from services.notification.application.ports import SmsMessageRow, SmsRecipientRow
 from services.notification.domain.delivery import SmsDecision
 
 __all__ = ["SqlSmsQueue"]
@@ -26,7 +27,7 @@ class SqlSmsQueue:
     def _pg(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    async def next_due(self, now: dt.datetime) -> Any | None:
+    async def next_due(self, now: dt.datetime) -> SmsMessageRow | None:
         m = sms_messages.c
         q = (
             sa.select(sms_messages)
@@ -42,7 +43,7 @@ class SqlSmsQueue:
             q = q.with_for_update(skip_locked=True)
         return (await self.session.execute(q)).first()
 
-    async def recipient(self, recipient_hash: str) -> Any | None:
+    async def recipient(self, recipient_hash: str) -> SmsRecipientRow | None:
         q = sa.select(sms_recipients).where(sms_recipients.c.recipient_hash == recipient_hash)
         return (await self.session.execute(q)).first()
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.orm import deliveries, delivery_attempts, subscription_secrets, subscriptions
+from services.notification.application.ports import AttemptRow, DeliveryRow, FailingSubscriptionRow, SubscriptionRow
 from shared.db import utcnow
 
 __all__ = ["SqlSubscriptions"]
@@ -27,7 +28,7 @@ class SqlSubscriptions:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, sub_id: str, *, lock: bool = False) -> Any | None:
+    async def get(self, sub_id: str, *, lock: bool = False) -> SubscriptionRow | None:
         """`lock`: hold the row until the transaction ends (PostgreSQL; SQLite writers are serial)."""
         q = sa.select(subscriptions).where(subscriptions.c.id == sub_id)
         if lock and self.session.get_bind().dialect.name == "postgresql":
@@ -54,7 +55,9 @@ class SqlSubscriptions:
             .values(expires_at=expires)
         )
 
-    async def page(self, *, region: str | None, dept: str | None, limit: int, offset: int) -> tuple[list[Any], int]:
+    async def page(
+        self, *, region: str | None, dept: str | None, limit: int, offset: int
+    ) -> tuple[list[SubscriptionRow], int]:
         """`region` None: every subscription (admin); `dept`: only that department's."""
         s = subscriptions.c
         where: Any = sa.true() if region is None else _within(s.region, region)
@@ -73,12 +76,12 @@ class SqlSubscriptions:
         out.update({r[0]: int(r[1]) for r in (await self.session.execute(q)).all()})
         return out
 
-    async def delivery(self, delivery_id: int) -> Any | None:
+    async def delivery(self, delivery_id: int) -> DeliveryRow | None:
         return (await self.session.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id))).first()
 
     async def deliveries_page(
         self, sub_id: str, *, status: str | None, limit: int, offset: int
-    ) -> tuple[list[Any], dict[int, list[Any]], int]:
+    ) -> tuple[list[DeliveryRow], dict[int, list[AttemptRow]], int]:
         """The deliveries newest first, each one's attempts in order, and how many there are."""
         d = deliveries.c
         where = d.subscription_id == sub_id
@@ -88,8 +91,8 @@ class SqlSubscriptions:
             await self.session.execute(sa.select(sa.func.count()).select_from(deliveries).where(where))
         ).scalar_one()
         q = sa.select(deliveries).where(where).order_by(d.id.desc()).limit(limit).offset(offset)
-        rows = list((await self.session.execute(q)).all())
-        by_delivery: dict[int, list[Any]] = defaultdict(list)
+        rows: list[DeliveryRow] = list((await self.session.execute(q)).all())
+        by_delivery: dict[int, list[AttemptRow]] = defaultdict(list)
         if rows:
             a = delivery_attempts.c
             attempts = sa.select(delivery_attempts).where(a.delivery_id.in_([r.id for r in rows])).order_by(a.id)
@@ -128,7 +131,7 @@ class SqlSubscriptions:
         )
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def failing_before(self, cutoff: dt.datetime) -> list[Any]:
+    async def failing_before(self, cutoff: dt.datetime) -> list[FailingSubscriptionRow]:
         """Active subscriptions failing since before `cutoff`, locked (PostgreSQL: skipping those
         another replica holds)."""
         s = subscriptions.c

@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from services.notification.application.ports import ReminderWork
+from services.notification.application.ports import DueReminderRow, ReminderWork
 from services.notification.domain.routing import Audience, reminder_notice
 from shared.db import utcnow
 from shared.events import Event
@@ -37,7 +36,7 @@ def _utc(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
-def reminder_fired_event(r: Any) -> Event:
+def reminder_fired_event(r: DueReminderRow) -> Event:
     return Event(
         "notification",
         "reminder_fired",

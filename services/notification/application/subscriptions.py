@@ -8,10 +8,9 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from services.notification.application.common import SECRET_CONTEXT, person_hash
-from services.notification.application.ports import CheckDestination, Work
+from services.notification.application.ports import AttemptRow, CheckDestination, DeliveryRow, SubscriptionRow, Work
 from services.notification.application.results import (
     Attempt,
     Delivery,
@@ -115,7 +114,7 @@ def _require_role(p: Principal) -> None:
         raise Forbidden("only departments, county and province officers and admins manage subscriptions")
 
 
-def _visible(row: Any, p: Principal) -> bool:
+def _visible(row: SubscriptionRow, p: Principal) -> bool:
     if p.role == "admin":
         return True
     if not (row.region and p.sees(row.region)):
@@ -123,7 +122,7 @@ def _visible(row: Any, p: Principal) -> bool:
     return p.role != "department" or row.owner_dept == p.dept
 
 
-async def _load(uow: Work, p: Principal, sub_id: str, *, lock: bool = False) -> Any:
+async def _load(uow: Work, p: Principal, sub_id: str, *, lock: bool = False) -> SubscriptionRow:
     _require_role(p)
     row = await uow.subscriptions.get(sub_id, lock=lock)
     if row is None or not _visible(row, p):
@@ -179,10 +178,11 @@ async def create_subscription(
     await uow.subscriptions.add_secret(sub_id, deps.cipher.encrypt_text(secret, context=SECRET_CONTEXT), now)
     await uow.commit()
     row = await uow.subscriptions.get(sub_id)
+    assert row is not None, "just added (subscriptions are never deleted)"
     return SubscriptionCreated(render(row), secret)
 
 
-def render(row: Any, stats: dict[str, int] | None = None) -> Subscription:
+def render(row: SubscriptionRow, stats: dict[str, int] | None = None) -> Subscription:
     return Subscription(
         id=row.id,
         url=row.url,
@@ -276,10 +276,12 @@ async def replay_delivery(cmd: ReplayDelivery, uow: Work, p: Principal, deps: Su
     await uow.subscriptions.requeue(delivery_id=cmd.delivery_id)
     uow.after_commit("wake_dispatcher", deps.wake_dispatcher)
     await uow.commit()
-    return render_delivery(await uow.subscriptions.delivery(cmd.delivery_id), [])
+    requeued = await uow.subscriptions.delivery(cmd.delivery_id)
+    assert requeued is not None, "read above (deliveries are never deleted)"
+    return render_delivery(requeued, [])
 
 
-def render_delivery(row: Any, attempts: list[Any]) -> Delivery:
+def render_delivery(row: DeliveryRow, attempts: list[AttemptRow]) -> Delivery:
     return Delivery(
         id=row.id,
         subscription_id=row.subscription_id,

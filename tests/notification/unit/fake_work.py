@@ -12,7 +12,20 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from services.notification.application.ports import DeliveryUpdate, DueDelivery, NewDelivery
+from services.notification.application.ports import (
+    AttemptRow,
+    DeliveryRow,
+    DeliveryUpdate,
+    DueDelivery,
+    DueReminderRow,
+    FailingSubscriptionRow,
+    InboxRow,
+    NewDelivery,
+    ReminderRow,
+    SmsMessageRow,
+    SmsRecipientRow,
+    SubscriptionRow,
+)
 from services.notification.domain.delivery import SmsDecision, reminder_due
 from services.notification.domain.fanout import Target
 from services.notification.domain.routing import Notice
@@ -30,7 +43,7 @@ class FakeSubscriptions:
         self.secrets: list[dict[str, Any]] = []
         self.deliveries: dict[int, dict[str, Any]] = {}
 
-    async def get(self, sub_id: str, *, lock: bool = False) -> Any | None:
+    async def get(self, sub_id: str, *, lock: bool = False) -> SubscriptionRow | None:
         row = self.rows.get(sub_id)
         return None if row is None else SimpleNamespace(**row)
 
@@ -48,8 +61,10 @@ class FakeSubscriptions:
             if s["subscription_id"] == sub_id and (s["expires_at"] is None or s["expires_at"] > expires):
                 s["expires_at"] = expires
 
-    async def page(self, *, region: str | None, dept: str | None, limit: int, offset: int) -> tuple[list[Any], int]:
-        rows = [
+    async def page(
+        self, *, region: str | None, dept: str | None, limit: int, offset: int
+    ) -> tuple[list[SubscriptionRow], int]:
+        rows: list[SubscriptionRow] = [
             SimpleNamespace(**r)
             for r in self.rows.values()
             if (region is None or r["region"].startswith(region)) and (dept is None or r["owner_dept"] == dept)
@@ -63,12 +78,16 @@ class FakeSubscriptions:
                 out[d["status"]] += 1
         return out
 
-    async def delivery(self, delivery_id: int) -> Any | None:
+    async def delivery(self, delivery_id: int) -> DeliveryRow | None:
         row = self.deliveries.get(delivery_id)
         return None if row is None else SimpleNamespace(**row)
 
-    async def deliveries_page(self, sub_id: str, **_: Any) -> tuple[list[Any], dict[int, list[Any]], int]:
-        rows = [SimpleNamespace(**d) for d in self.deliveries.values() if d["subscription_id"] == sub_id]
+    async def deliveries_page(
+        self, sub_id: str, **_: Any
+    ) -> tuple[list[DeliveryRow], dict[int, list[AttemptRow]], int]:
+        rows: list[DeliveryRow] = [
+            SimpleNamespace(**d) for d in self.deliveries.values() if d["subscription_id"] == sub_id
+        ]
         return rows, {}, len(rows)
 
     async def requeue(
@@ -93,7 +112,7 @@ class FakeSubscriptions:
                 n += 1
         return n
 
-    async def failing_before(self, cutoff: dt.datetime) -> list[Any]:
+    async def failing_before(self, cutoff: dt.datetime) -> list[FailingSubscriptionRow]:
         return [
             SimpleNamespace(**r)
             for r in self.rows.values()
@@ -214,7 +233,7 @@ class FakeReminderQueue:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
-    async def due(self, now: dt.datetime, limit: int) -> list[Any]:
+    async def due(self, now: dt.datetime, limit: int) -> list[DueReminderRow]:
         due = [
             r
             for r in self.rows.values()
@@ -259,7 +278,7 @@ class FakePeople:
     def _find(self, kind: str, ref_id: str) -> dict[str, Any] | None:
         return next((r for r in self.queue.rows.values() if (r["kind"], r["ref_id"]) == (kind, ref_id)), None)
 
-    async def reminder(self, kind: str, ref_id: str) -> Any | None:
+    async def reminder(self, kind: str, ref_id: str) -> ReminderRow | None:
         row = self._find(kind, ref_id)
         return None if row is None else SimpleNamespace(**row)
 
@@ -286,13 +305,13 @@ class FakeSmsQueue:
         self.recipients: dict[str, dict[str, Any]] = {}
         self.locked: list[str] = []
 
-    async def next_due(self, now: dt.datetime) -> Any | None:
+    async def next_due(self, now: dt.datetime) -> SmsMessageRow | None:
         for m in sorted(self.messages.values(), key=lambda m: m["id"]):
             if m["status"] == "pending" and m["next_attempt_at"] <= now and _free(m, now):
                 return SimpleNamespace(**m)
         return None
 
-    async def recipient(self, recipient_hash: str) -> Any | None:
+    async def recipient(self, recipient_hash: str) -> SmsRecipientRow | None:
         r = self.recipients.get(recipient_hash)
         return None if r is None else SimpleNamespace(**r)
 
@@ -395,8 +414,10 @@ class FakeInbox:
 
     async def page(
         self, *, me: str, role: str, region: str, unread_only: bool, limit: int, offset: int
-    ) -> tuple[list[Any], int]:
-        rows = [SimpleNamespace(**i, read_at=self.reads.get((i["id"], me))) for i in self._mine(me, role, region)]
+    ) -> tuple[list[InboxRow], int]:
+        rows: list[InboxRow] = [
+            SimpleNamespace(**i, read_at=self.reads.get((i["id"], me))) for i in self._mine(me, role, region)
+        ]
         if unread_only:
             rows = [r for r in rows if r.read_at is None]
         return rows[offset : offset + limit], len(rows)
@@ -413,7 +434,7 @@ class FakeInbox:
     async def read_at(self, item_id: str, me: str) -> dt.datetime:
         return self.reads[(item_id, me)]
 
-    async def sms_number(self, me: str) -> Any | None:
+    async def sms_number(self, me: str) -> SmsRecipientRow | None:
         row = self.numbers.get(me)
         return None if row is None else SimpleNamespace(**row)
 
