@@ -29,33 +29,54 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_ROW",
+    "ChunkRow",
+    "ComparisonRowView",
     "HouseholdHead",
+    "JobStateView",
+    "JointScreeningRead",
+    "JointScreeningRowView",
+    "LeadListRow",
+    "LeadResolutionView",
+    "LeadRowView",
     "LoopsRepository",
+    "LoopsRowView",
     "LoopsWork",
     "LowIncomeQueries",
     "LowIncomeRepository",
     "LowIncomeWork",
+    "MarkRowView",
     "MonitoringUnit",
     "MonitoringWork",
     "NationalSyncRepository",
+    "NoticeCaseRow",
     "OpenCaseRef",
+    "OutcomeRowView",
     "OutcomesWrittenMeanwhile",
     "PolicyRef",
+    "RedMarkRow",
+    "RegionCountsRow",
     "RegistryItem",
+    "RegistryPageRow",
     "RegistryQueries",
     "RosterRow",
     "ScheduleRepository",
     "ScreeningRepository",
+    "SignalHousehold",
+    "SignalRowView",
     "SignalsRepository",
     "SignalsWork",
     "StatisticsQueries",
     "StatisticsWork",
+    "SummaryScanRow",
+    "WarningRowView",
 ]
 
 #: The positions in a screening chunk's row (`ScreeningRepository.chunk_rows`): household id,
 #: household number, village code, screening profile, previous warning ('' when the outcome has
 #: none, None when there is no outcome yet).
 CHUNK_ROW = (ID, NUMBER, REGION, PROFILE, WARNING) = range(5)
+#: A screening chunk's row as SQLite gives it (PostgreSQL gives the chunk as COPY text).
+ChunkRow = tuple[str, str, str, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +475,7 @@ class ScreeningRepository(Protocol):
     async def finish_chunk(self, chunk: Chunk, *, replica: str, counts: dict[str, int]) -> bool: ...
     async def chunks_left(self, job_id: str) -> int: ...
     async def chunk_villages(self, chunk: Chunk) -> list[str]: ...
-    async def chunk_rows(self, chunk: Chunk) -> bytes | list[tuple[Any, ...]]: ...
+    async def chunk_rows(self, chunk: Chunk) -> bytes | list[ChunkRow]: ...
     async def stored_household(self, household_id: str) -> StoredHousehold | None: ...
     async def region_page(self, region: str, *, after: tuple[str, str] | None, limit: int) -> list[StoredHousehold]: ...
     async def write_outcomes(self, rows: list[Any], *, new: Sequence[Any] = ()) -> None: ...
