@@ -18,6 +18,7 @@ from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.households import OutcomeRecording, StoredHousehold, get_household
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_loops import household_loops, household_marks, household_measures
+from services.identification.application.monitoring_ports import LoopsRowView, MarkRowView
 from shared.audit import record_audit
 from shared.db import is_postgres
 
@@ -70,7 +71,7 @@ class LoopsRepository(OutcomeRecording):
     def _insert(self) -> Any:
         return pg_insert if is_postgres(self.session.bind) else sqlite_insert
 
-    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any:
+    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> LoopsRowView:
         """The household's loops row, inserted first if there is none (two replicas inserting
         at once: one insert stands, the other does nothing)."""
         session = self.session
@@ -230,7 +231,7 @@ class LoopsRepository(OutcomeRecording):
             detail=detail,
         )
 
-    async def row(self, household_id: str) -> Any:
+    async def row(self, household_id: str) -> LoopsRowView | None:
         """The household's loops row (None: nothing heard of yet)."""
         return (
             await self.session.execute(sa.select(household_loops).where(household_loops.c.household_id == household_id))
@@ -239,7 +240,7 @@ class LoopsRepository(OutcomeRecording):
     async def facts(self, household_id: str) -> LoopFacts:
         return await loop_facts(self.session, household_id)
 
-    async def marks(self, household_id: str) -> list[Any]:
+    async def marks(self, household_id: str) -> list[MarkRowView]:
         """The household's mark history, oldest first."""
         return list(
             (

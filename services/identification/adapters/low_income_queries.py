@@ -21,7 +21,13 @@ from services.identification.adapters.orm_cases import risk_warnings, signals
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_low_income import joint_screenings, low_income_comparisons
 from services.identification.adapters.registry import WARNING_COLOUR, page_items
-from services.identification.application.monitoring_ports import PolicyRef, RosterRow
+from services.identification.application.monitoring_ports import (
+    ComparisonRowView,
+    JobStateView,
+    JointScreeningRead,
+    PolicyRef,
+    RosterRow,
+)
 from services.identification.domain.low_income_roster import UNEMPLOYMENT_KIND, OtherFacts
 from shared.db import one_snapshot
 
@@ -243,7 +249,7 @@ async def linked_signal_counts(
     }
 
 
-async def job_state(session: AsyncSession, job_id: str) -> Any:
+async def job_state(session: AsyncSession, job_id: str) -> JobStateView | None:
     """(status, rows_done, rows_total, result JSON) of a job, or None."""
     stmt = sa.select(jobs.c.status, jobs.c.rows_done, jobs.c.rows_total, jobs.c.result).where(jobs.c.id == job_id)
     return (await session.execute(stmt)).one_or_none()
@@ -288,7 +294,7 @@ def _in(column: Any, prefix: str) -> list[Any]:
 
 async def joint_screening_rows(
     session: AsyncSession, *, prefix: str, period: str | None = None, ids: Sequence[str] | None = None
-) -> list[Any]:
+) -> list[JointScreeningRead]:
     """Joint screenings of counties inside `prefix` (or the counties `prefix` lies in), newest first."""
     where: list[Any] = [_county_in(joint_screenings.c.county, prefix)]
     if period is not None:
@@ -322,7 +328,7 @@ async def comparison_rows(
     state: str | None = None,
     department: str | None = None,
     task_id: str | None = None,
-) -> list[Any]:
+) -> list[ComparisonRowView]:
     c = low_income_comparisons.c
     where: list[Any] = [_county_in(c.county, prefix)]
     if month is not None:
@@ -367,7 +373,7 @@ class LowIncomeQueries:
             self.session, county=county, source_dept=source_dept, since=since, until=until
         )
 
-    async def job_state(self, job_id: str) -> Any:
+    async def job_state(self, job_id: str) -> JobStateView | None:
         return await job_state(self.session, job_id)
 
     async def screening_result_counts(self, job_id: str) -> dict[str, Any]:
@@ -375,7 +381,7 @@ class LowIncomeQueries:
 
     async def joint_screening_rows(
         self, *, prefix: str, period: str | None = None, ids: Sequence[str] | None = None
-    ) -> list[Any]:
+    ) -> list[JointScreeningRead]:
         return await joint_screening_rows(self.session, prefix=prefix, period=period, ids=ids)
 
     async def comparison_rows(
@@ -386,7 +392,7 @@ class LowIncomeQueries:
         state: str | None = None,
         department: str | None = None,
         task_id: str | None = None,
-    ) -> list[Any]:
+    ) -> list[ComparisonRowView]:
         return await comparison_rows(
             self.session, prefix=prefix, month=month, state=state, department=department, task_id=task_id
         )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm_low_income import joint_screenings, low_income_comparisons
+from services.identification.application.monitoring_ports import ComparisonRowView, JointScreeningRowView
 from shared.db import insert_ignoring_duplicates
 
 __all__ = ["LowIncomeRepository"]
@@ -43,7 +44,7 @@ class LowIncomeRepository:
         )
         return [str(x) for x in (await self.session.execute(stmt)).scalars()]
 
-    async def comparison_for_update(self, task_id: str) -> Any:
+    async def comparison_for_update(self, task_id: str) -> ComparisonRowView | None:
         stmt = sa.select(low_income_comparisons).where(low_income_comparisons.c.id == task_id)
         if self._dialect == "postgresql":
             stmt = stmt.with_for_update()
@@ -62,7 +63,7 @@ class LowIncomeRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def overdue_candidates(self, today: dt.date) -> list[Any]:
+    async def overdue_candidates(self, today: dt.date) -> list[ComparisonRowView]:
         """Tasks not compared and not yet overdue whose due day has passed."""
         c = low_income_comparisons.c
         stmt = (
@@ -79,13 +80,13 @@ class LowIncomeRepository:
         stmt = insert_ignoring_duplicates(self._dialect, joint_screenings, [row]).returning(joint_screenings.c.id)
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
-    async def joint_screening(self, county: str, period: str) -> Any:
+    async def joint_screening(self, county: str, period: str) -> JointScreeningRowView | None:
         stmt = sa.select(joint_screenings).where(
             joint_screenings.c.county == county, joint_screenings.c.period == period
         )
         return (await self.session.execute(stmt)).one_or_none()
 
-    async def running_joint_screenings(self) -> list[Any]:
+    async def running_joint_screenings(self) -> list[JointScreeningRowView]:
         stmt = sa.select(joint_screenings).where(joint_screenings.c.status == "running")
         return list((await self.session.execute(stmt)).all())
 

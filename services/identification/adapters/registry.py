@@ -22,7 +22,15 @@ from services.identification.adapters.orm import household_outcomes, households,
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_registry import household_heads
-from services.identification.application.monitoring_ports import HouseholdHead, OpenCaseRef, RegistryItem
+from services.identification.application.monitoring_ports import (
+    HouseholdHead,
+    OpenCaseRef,
+    OutcomeRowView,
+    RedMarkRow,
+    RegistryItem,
+    RegistryPageRow,
+    WarningRowView,
+)
 from shared.db import is_postgres
 from shared.pii import FieldCipher
 
@@ -154,7 +162,7 @@ async def narrow(session: AsyncSession, f: RegistryFilter, *, cap: int = 5000) -
     return replace(f, household_ids=sorted(chosen))
 
 
-async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int) -> list[Any]:
+async def registry_page(session: AsyncSession, f: RegistryFilter, *, limit: int) -> list[RegistryPageRow]:
     """Up to `limit` + 1 household rows in (region_code, id) order (the extra one says there is more)."""
     stmt = (
         sa.select(
@@ -182,7 +190,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
-async def page_items(session: AsyncSession, rows: Sequence[Any], *, today: dt.date) -> list[RegistryItem]:
+async def page_items(session: AsyncSession, rows: Sequence[RegistryPageRow], *, today: dt.date) -> list[RegistryItem]:
     """The list items of `rows`: members count, head (masked ID number, no name), open case."""
     ids = [r.id for r in rows]
     if not ids:
@@ -343,27 +351,27 @@ class RegistryQueries:
     async def narrow(self, f: RegistryFilter) -> RegistryFilter:
         return await narrow(self.session, f)
 
-    async def page(self, f: RegistryFilter, *, limit: int) -> list[Any]:
+    async def page(self, f: RegistryFilter, *, limit: int) -> list[RegistryPageRow]:
         return await registry_page(self.session, f, limit=limit)
 
-    async def page_items(self, rows: Sequence[Any], *, today: dt.date) -> list[RegistryItem]:
+    async def page_items(self, rows: Sequence[RegistryPageRow], *, today: dt.date) -> list[RegistryItem]:
         return await page_items(self.session, rows, today=today)
 
     async def members_with_id_number(self, cipher: FieldCipher, id_number: str) -> list[StoredMember]:
         return await find_members_by_id_number(self.session, cipher, id_number)
 
-    async def outcome(self, household_id: str) -> Any:
+    async def outcome(self, household_id: str) -> OutcomeRowView | None:
         """The household's latest outcome row (None before its first evaluation)."""
         stmt = sa.select(household_outcomes).where(household_outcomes.c.household_id == household_id)
         return (await self.session.execute(stmt)).first()
 
-    async def signal_warning(self, household_id: str) -> Any:
+    async def signal_warning(self, household_id: str) -> WarningRowView | None:
         """The departments' signals' warning row of the household (None: none)."""
         return (
             await self.session.execute(sa.select(risk_warnings).where(risk_warnings.c.household_id == household_id))
         ).first()
 
-    async def red_mark(self, household_id: str) -> Any:
+    async def red_mark(self, household_id: str) -> RedMarkRow | None:
         """(red_mark_reason, red_marked_at) of a household marked red, else None."""
         stmt = sa.select(household_loops.c.red_mark_reason, household_loops.c.red_marked_at).where(
             household_loops.c.household_id == household_id, household_loops.c.red_mark_reason.is_not(None)

@@ -29,7 +29,7 @@ from services.identification.adapters.jobs import (
     save_progress,
 )
 from services.identification.adapters.orm import household_outcomes, households, job_chunks
-from services.identification.application.monitoring_ports import OutcomesWrittenMeanwhile
+from services.identification.application.monitoring_ports import ChunkRow, OutcomesWrittenMeanwhile
 from shared.db import is_postgres, utcnow
 
 __all__ = ["ScreeningRepository", "default_chunk_concurrency"]
@@ -178,7 +178,7 @@ class ScreeningRepository:
         stmt = _chunk_select(chunk, households.c.region_code).distinct()
         return list((await self.session.execute(stmt)).scalars())
 
-    async def chunk_rows(self, chunk: Chunk) -> bytes | list[tuple[Any, ...]]:
+    async def chunk_rows(self, chunk: Chunk) -> bytes | list[ChunkRow]:
         """The chunk's households (`_CHUNK_COLUMNS`). PostgreSQL: as COPY text, one bytes object
         that goes to the worker process as it is (a row object per household in this process,
         pickled to the worker, cost more than the evaluation). SQLite: tuples."""

@@ -16,6 +16,14 @@ from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.cases_repo import CasesRepository
 from services.identification.adapters.orm import household_outcomes, households
 from services.identification.adapters.orm_cases import lead_resolutions, leads, risk_warnings, signals
+from services.identification.application.monitoring_ports import (
+    LeadListRow,
+    LeadResolutionView,
+    LeadRowView,
+    SignalHousehold,
+    SignalRowView,
+    WarningRowView,
+)
 from services.identification.domain.cases import Case
 from shared.audit import record_audit
 
@@ -34,9 +42,9 @@ class SignalsRepository:
 
     # ------------------------------------------------------------------ signals and households
 
-    async def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    async def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SignalRowView]:
         """The signals already received, by (source_dept, signal_id)."""
-        out: dict[tuple[str, str], Any] = {}
+        out: dict[tuple[str, str], SignalRowView] = {}
         by_dept: dict[str, list[str]] = {}
         for dept, signal_id in keys:
             by_dept.setdefault(dept, []).append(signal_id)
@@ -49,9 +57,9 @@ class SignalsRepository:
                     out[(row.source_dept, row.signal_id)] = row
         return out
 
-    async def households(self, ids: Sequence[str]) -> dict[str, Any]:
+    async def households(self, ids: Sequence[str]) -> dict[str, SignalHousehold]:
         """Households (id, region_code, status, category) by id; unknown ids left out."""
-        out: dict[str, Any] = {}
+        out: dict[str, SignalHousehold] = {}
         for i in range(0, len(ids), 500):
             stmt = _HOUSEHOLD_ROW.where(households.c.id.in_(ids[i : i + 500]))
             for row in (await self.session.execute(stmt)).all():
@@ -81,7 +89,7 @@ class SignalsRepository:
 
     # ------------------------------------------------------------------ the household's warning
 
-    async def warning(self, household_id: str) -> Any:
+    async def warning(self, household_id: str) -> WarningRowView | None:
         """The household's signal warning row (None: none yet)."""
         stmt = sa.select(risk_warnings).where(risk_warnings.c.household_id == household_id)
         return (await self.session.execute(stmt)).first()
@@ -136,7 +144,7 @@ class SignalsRepository:
 
     # ------------------------------------------------------------------ leads
 
-    async def open_lead(self, id_number_index: str, region_code: str) -> Any:
+    async def open_lead(self, id_number_index: str, region_code: str) -> LeadRowView | None:
         """The open lead of this person in this region (None: none)."""
         stmt = sa.select(leads).where(
             leads.c.id_number_index == id_number_index, leads.c.region_code == region_code, leads.c.status == "open"
@@ -156,7 +164,7 @@ class SignalsRepository:
     async def add_lead(self, values: Mapping[str, Any]) -> None:
         await self.session.execute(sa.insert(leads).values(**values))
 
-    async def leads(self, prefix: str, *, status: str, limit: int) -> list[Any]:
+    async def leads(self, prefix: str, *, status: str, limit: int) -> list[LeadListRow]:
         """Leads of the region with their resolution (if any), oldest first."""
         res = lead_resolutions.c
         stmt = (
@@ -168,14 +176,14 @@ class SignalsRepository:
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def lead(self, lead_id: str) -> Any:
+    async def lead(self, lead_id: str) -> LeadRowView | None:
         return (await self.session.execute(sa.select(leads).where(leads.c.id == lead_id))).first()
 
-    async def resolution(self, lead_id: str) -> Any:
+    async def resolution(self, lead_id: str) -> LeadResolutionView | None:
         stmt = sa.select(lead_resolutions).where(lead_resolutions.c.lead_id == lead_id)
         return (await self.session.execute(stmt)).first()
 
-    async def lead_signals(self, lead_id: str) -> list[Any]:
+    async def lead_signals(self, lead_id: str) -> list[SignalRowView]:
         """The signals of the lead, in the order they were received."""
         stmt = sa.select(signals).where(signals.c.lead_id == lead_id).order_by(signals.c.received_at)
         return list((await self.session.execute(stmt)).all())

@@ -16,6 +16,7 @@ from services.identification.adapters.orm import household_outcomes, households,
 from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.registry import WARNING_COLOUR
+from services.identification.application.monitoring_ports import NoticeCaseRow, RegionCountsRow, SummaryScanRow
 
 __all__ = ["StatisticsQueries"]
 
@@ -42,7 +43,7 @@ class StatisticsQueries:
         """Whether ORDER BY puts NULL first (SQLite) or last (PostgreSQL)."""
         return bool(self.session.get_bind().dialect.name != "postgresql")
 
-    async def by_region(self, prefix: str, n: int) -> list[Any]:
+    async def by_region(self, prefix: str, n: int) -> list[RegionCountsRow]:
         """(region, households, monitored, eliminated, cleared) per region of `n` digits."""
         key = sa.func.substr(households.c.region_code, 1, n)
         return await self._all(
@@ -58,7 +59,7 @@ class StatisticsQueries:
             .order_by(key)
         )
 
-    async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+    async def by_outcome_column(self, prefix: str, column_name: str) -> list[tuple[str | None, str, int]]:
         """(value of the outcome's `column_name`, status, households), status then value order."""
         column = household_outcomes.c[column_name]
         return await self._all(
@@ -69,7 +70,7 @@ class StatisticsQueries:
             .order_by(households.c.status, column)
         )
 
-    async def identification_risks(self, prefix: str) -> list[Any]:
+    async def identification_risks(self, prefix: str) -> list[tuple[str, str | None]]:
         """(state, risk_types JSON) of every identification case of the region."""
         return await self._all(
             sa.select(cases.c.state, cases.c.risk_types).where(
@@ -77,7 +78,7 @@ class StatisticsQueries:
             )
         )
 
-    async def identified_by_month(self, prefix: str) -> list[Any]:
+    async def identified_by_month(self, prefix: str) -> list[tuple[str, str | None, int]]:
         """(month monitoring began, category, households) of the region's identification cases."""
         month = sa.func.substr(sa.cast(cases.c.monitored_since, sa.String), 1, 7)
         return await self._all(
@@ -91,7 +92,7 @@ class StatisticsQueries:
             .order_by(month, cases.c.category)
         )
 
-    async def by_warning(self, prefix: str) -> list[Any]:
+    async def by_warning(self, prefix: str) -> list[tuple[str, int]]:
         """(warning colour, households) of the region, red marks and signals first."""
         colour = WARNING_COLOUR
         return await self._all(
@@ -112,7 +113,7 @@ class StatisticsQueries:
         )
         return {k: int(v) for k, v in await self._all(stmt)}
 
-    async def case_states(self, prefix: str, today: dt.date) -> list[Any]:
+    async def case_states(self, prefix: str, today: dt.date) -> list[tuple[str, str, int, int | None]]:
         """(procedure, state, cases, open past their deadline) of the region."""
         overdue = sa.func.sum(sa.case((sa.and_(cases.c.is_open.is_(True), cases.c.deadline < today), 1), else_=0))
         return await self._all(
@@ -122,7 +123,7 @@ class StatisticsQueries:
             .order_by(cases.c.procedure, cases.c.state)
         )
 
-    async def summary_scan(self, prefix: str, n: int) -> list[Any]:
+    async def summary_scan(self, prefix: str, n: int) -> list[SummaryScanRow]:
         """ONE scan of the region's households joined to their outcomes and warnings: (region of
         `n` digits, status, category, low-income category, warning colour, households)."""
         key = sa.func.substr(households.c.region_code, 1, n)
@@ -158,7 +159,7 @@ class StatisticsQueries:
             out.update(dict(await self._all(stmt)))
         return out
 
-    async def notice_cases(self, village: str) -> list[Any]:
+    async def notice_cases(self, village: str) -> list[NoticeCaseRow]:
         """The village's cases under public notice, by procedure and start of the notice."""
         return await self._all(
             sa.select(cases)
@@ -166,7 +167,7 @@ class StatisticsQueries:
             .order_by(cases.c.procedure, cases.c.notice_started_on, cases.c.id)
         )
 
-    async def masked_members(self, household_ids: Sequence[str]) -> list[Any]:
+    async def masked_members(self, household_ids: Sequence[str]) -> list[tuple[str, str, str]]:
         """(household_id, masked ID number, relation) of the households' members, in order."""
         if not household_ids:
             return []

@@ -405,11 +405,13 @@ async def household_loops(uow: LoopsWork, household_id: str) -> HouseholdLoops:
     row = await uow.loops.row(household_id)
     facts = await uow.loops.facts(household_id)
     marks = await uow.loops.marks(household_id)
-    marked = row is not None and row.red_mark_reason is not None
+    red_mark = None
+    if row is not None and row.red_mark_reason is not None:
+        red_mark = RedMark(row.red_mark_reason, row.red_marked_by, row.red_marked_at or None)
     return HouseholdLoops(
         measures_since=facts.measures_since,
         measure_counts=dict(facts.counts),
         reassessment=_json(row.reassessment) if row is not None else None,
-        red_mark=RedMark(row.red_mark_reason, row.red_marked_by, row.red_marked_at or None) if marked else None,
+        red_mark=red_mark,
         mark_history=[MarkEntry(m.action, m.reason, m.by, m.role, m.at) for m in marks],
     )

@@ -21,7 +21,13 @@ from typing import Any
 
 from services.identification.adapters import low_income_queries as q
 from services.identification.application.context import extras, knob, monitoring_work
-from services.identification.application.monitoring_ports import LowIncomeWork, PolicyRef, RegistryItem
+from services.identification.application.monitoring_ports import (
+    ComparisonRowView,
+    JointScreeningRead,
+    LowIncomeWork,
+    PolicyRef,
+    RegistryItem,
+)
 from services.identification.domain.low_income_comparison import (
     COMPARISON_SOURCE,
     DEFAULT_DUE_DAY,
@@ -368,7 +374,7 @@ def _slot(policy: ResolvedPolicy, today: dt.date) -> Any:
 class JobProgress:
     status: str
     rows_done: int
-    rows_total: int
+    rows_total: int | None  # a job's total is unknown until it is counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,8 +415,11 @@ class JointScreenings:
     items: list[JointScreeningRun]
 
 
-def _run_read(row: Any) -> JointScreeningRun:
+def _run_read(row: JointScreeningRead) -> JointScreeningRun:
     job_status = getattr(row, "job_status", None)
+    job = None
+    if job_status is not None and row.rows_done is not None:  # the job's columns of the outer join: all or none
+        job = JobProgress(job_status, row.rows_done, row.rows_total)
     return JointScreeningRun(
         id=row.id,
         county=row.county,
@@ -418,7 +427,7 @@ def _run_read(row: Any) -> JointScreeningRun:
         status=row.status,
         as_of=row.as_of,
         job_id=row.job_id,
-        job=None if job_status is None else JobProgress(job_status, row.rows_done, row.rows_total),
+        job=job,
         schedule=q.loads(row.schedule),
         result=q.loads(row.result),
         started_by=row.started_by,
@@ -630,7 +639,7 @@ class Comparisons:
     items: list[ComparisonTask]
 
 
-def _task_read(row: Any) -> ComparisonTask:
+def _task_read(row: ComparisonRowView) -> ComparisonTask:
     dept = {d.code: d for d in DEPARTMENTS}[row.department]
     return ComparisonTask(
         id=row.id,
@@ -729,7 +738,7 @@ def _entry(action: str, frm: str, to: str, principal: Principal, at: dt.datetime
     }
 
 
-def _event(name: str, row: Any, data: dict[str, Any]) -> Event:
+def _event(name: str, row: ComparisonRowView, data: dict[str, Any]) -> Event:
     return Event(
         domain="low_income",
         name=name,
@@ -852,7 +861,7 @@ async def complete_comparison(
     return await _reread(uow, row.id)
 
 
-async def _save(uow: LowIncomeWork, row: Any, values: dict[str, Any]) -> None:
+async def _save(uow: LowIncomeWork, row: ComparisonRowView, values: dict[str, Any]) -> None:
     if not await uow.low_income.save_comparison(row.id, row.version, values):
         raise Conflict("the task was changed meanwhile; read it again", code="concurrent_update")
 

@@ -28,6 +28,7 @@ from services.identification.adapters.screening_repo import default_chunk_concur
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
     CHUNK_ROW,
+    ChunkRow,
     MonitoringWork,
     OutcomesWrittenMeanwhile,
     ScreeningRepository,
@@ -393,7 +394,7 @@ class _ChunkDone:
 
 
 def screen_rows(
-    rows: bytes | list[tuple[Any, ...]],
+    rows: bytes | Sequence[ChunkRow],
     groups: list[tuple[ResolvedPolicy, set[str]]],
     unresolved: set[str],
     as_of: dt.date,

@@ -19,7 +19,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.identification.application.cases import emit_case_events, procedure_policy
-from services.identification.application.monitoring_ports import SignalsRepository, SignalsWork
+from services.identification.application.monitoring_ports import (
+    SignalHousehold,
+    SignalRowView,
+    SignalsRepository,
+    SignalsWork,
+)
 from services.identification.application.policies import policy_in_force
 from services.identification.domain.cases import TransitionRefused, open_case
 from shared.app import ServiceContext
@@ -310,7 +315,7 @@ def _aggregate(region_code: str) -> dict[str, Any]:
 async def _apply_matched(
     ctx: ServiceContext,
     uow: SignalsWork,
-    household: Any,
+    household: SignalHousehold,
     it: SignalItem,
     rule: SignalRule,
     agg: dict[str, Any],
@@ -384,7 +389,7 @@ async def _raise_warning(uow: SignalsWork, household_id: str, agg: dict[str, Any
 async def _open_case_from_signal(
     ctx: ServiceContext,
     uow: SignalsWork,
-    household: Any,
+    household: SignalHousehold,
     it: SignalItem,
     rule: SignalRule,
     at: dt.datetime,
@@ -471,7 +476,7 @@ class Lead:
     source_dept: str
     kind: str
     risk_types: list[str]
-    warning: str
+    warning: str | None  # every lead is written with a colour; the column is nullable
     signals: int
     status: str
     first_observed_at: dt.datetime
@@ -647,7 +652,11 @@ async def resolve_lead(ctx: ServiceContext, uow: SignalsWork, principal: Princip
 
 
 async def _signals_match(
-    ctx: ServiceContext, uow: SignalsWork, household: Any, lead_signals: Sequence[Any], at: dt.datetime
+    ctx: ServiceContext,
+    uow: SignalsWork,
+    household: SignalHousehold,
+    lead_signals: Sequence[SignalRowView],
+    at: dt.datetime,
 ) -> tuple[str | None, str | None]:
     """The lead's signals as if they had matched `household` on arrival (`receive_signals`):
     one warning for the household, and an identification case for the first kind that opens one

@@ -309,7 +309,7 @@ async def summary(
         )
         for reg in sorted(regions)
     ]
-    category, low_income = (
+    category_rows, low_income_rows = (
         [
             CategoryRow(name, value, status, table[(status, value)])
             for status, value in _ordered(table, nulls_first=nulls_first)
@@ -318,8 +318,8 @@ async def summary(
     )
     groups = SummaryGroups(
         region=region_rows,
-        category=category,
-        low_income_category=low_income,
+        category=category_rows,
+        low_income_category=low_income_rows,
         state=await _states(ctx, q, prefix),
         warning=[WarningRow(w, by_colour[(w,)]) for (w,) in sorted(by_colour)],
     )

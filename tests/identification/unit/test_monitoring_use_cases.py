@@ -30,10 +30,25 @@ from services.identification.application import registry as registry_uc
 from services.identification.application import statistics as stats
 from services.identification.application.low_income import ReceiveComparison, receive_comparison
 from services.identification.application.monitoring_ports import (
+    ComparisonRowView,
     HouseholdHead,
+    JointScreeningRead,
+    JointScreeningRowView,
+    LeadListRow,
+    LeadResolutionView,
+    LeadRowView,
+    LoopsRowView,
+    MarkRowView,
+    NoticeCaseRow,
     PolicyRef,
+    RegionCountsRow,
     RegistryItem,
+    RegistryPageRow,
     RosterRow,
+    SignalHousehold,
+    SignalRowView,
+    SummaryScanRow,
+    WarningRowView,
 )
 from services.identification.domain.low_income_roster import OTHER_SOURCE, OtherFacts
 from shared import contracts
@@ -97,7 +112,7 @@ class FakeSignals:
         self.rows: list[dict[str, Any]] = []
         self.warnings: dict[str, SimpleNamespace] = {}
 
-    async def existing(self, keys: Any) -> dict[tuple[str, str], Any]:
+    async def existing(self, keys: Any) -> dict[tuple[str, str], SignalRowView]:
         wanted = set(keys)
         return {
             (r["source_dept"], r["signal_id"]): SimpleNamespace(**r)
@@ -105,7 +120,7 @@ class FakeSignals:
             if (r["source_dept"], r["signal_id"]) in wanted
         }
 
-    async def households(self, ids: Any) -> dict[str, Any]:
+    async def households(self, ids: Any) -> dict[str, SignalHousehold]:
         return {i: self.household_rows[i] for i in ids if i in self.household_rows}
 
     async def households_by_member_index(self, indexes: Any) -> dict[str, tuple[str, str]]:
@@ -120,7 +135,7 @@ class FakeSignals:
     async def add_signals(self, rows: Any) -> None:
         self.rows.extend(rows)
 
-    async def warning(self, household_id: str) -> Any:
+    async def warning(self, household_id: str) -> WarningRowView | None:
         return self.warnings.get(household_id)
 
     async def add_warning(
@@ -239,7 +254,7 @@ class FakeLoops:
         self.mark_history: list[dict[str, Any]] = []
         self.audits: list[dict[str, Any]] = []
 
-    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any:
+    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> LoopsRowView:
         return self.rows.setdefault(
             household_id,
             SimpleNamespace(
@@ -292,7 +307,7 @@ class FakeLoops:
     async def audit(self, **entry: Any) -> None:
         self.audits.append(entry)
 
-    async def row(self, household_id: str) -> Any:
+    async def row(self, household_id: str) -> LoopsRowView | None:
         return self.rows.get(household_id)
 
     async def facts(self, household_id: str) -> LoopFacts:
@@ -305,7 +320,7 @@ class FakeLoops:
         since = self.rows[household_id].measures_since if household_id in self.rows else None
         return LoopFacts(since, counts["open"] if statuses else None, counts)
 
-    async def marks(self, household_id: str) -> list[Any]:
+    async def marks(self, household_id: str) -> list[MarkRowView]:
         return [SimpleNamespace(**m) for m in self.mark_history if m["household_id"] == household_id]
 
 
@@ -382,7 +397,7 @@ class FakeComparisons:
     def __init__(self, *tasks: dict[str, Any]) -> None:
         self.tasks = {t["id"]: t for t in tasks}
 
-    async def comparison_for_update(self, task_id: str) -> Any:
+    async def comparison_for_update(self, task_id: str) -> ComparisonRowView | None:
         task = self.tasks.get(task_id)
         return None if task is None else SimpleNamespace(**task)
 
@@ -396,7 +411,7 @@ class FakeComparisons:
         task.update(values, version=version + 1)
         return True
 
-    async def comparison_rows(self, *, prefix: str, task_id: str | None = None, **_: Any) -> list[Any]:
+    async def comparison_rows(self, *, prefix: str, task_id: str | None = None, **_: Any) -> list[ComparisonRowView]:
         return [SimpleNamespace(**t) for t in self.tasks.values() if task_id in (None, t["id"])]
 
 
@@ -512,7 +527,7 @@ class FakeStatistics:
         self.notices: list[Any] = []
         self.members: list[tuple[str, str, str]] = []
 
-    async def by_region(self, prefix: str, n: int) -> list[Any]:
+    async def by_region(self, prefix: str, n: int) -> list[RegionCountsRow]:
         return [
             SimpleNamespace(region="341221001", households=3, monitored=2, eliminated=1, cleared=None),
             SimpleNamespace(region="341221002", households=1, monitored=None, eliminated=None, cleared=None),
@@ -521,25 +536,25 @@ class FakeStatistics:
     async def open_cases(self, prefix: str, n: int) -> dict[str, int]:
         return {"341221001": 1}
 
-    async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+    async def by_outcome_column(self, prefix: str, column_name: str) -> list[tuple[str | None, str, int]]:
         # ORDER BY status, the column
         if column_name == "category":
             return [("marginal", "eliminated", 1), ("marginal", "monitored", 2), (None, "registered", 1)]
         return [(None, "eliminated", 1), (None, "monitored", 2), ("dibao", "registered", 1)]
 
-    async def case_states(self, prefix: str, today: dt.date) -> list[Any]:
+    async def case_states(self, prefix: str, today: dt.date) -> list[tuple[str, str, int, int | None]]:
         return [("identification", "county_review", 1, 0)]
 
-    async def identification_risks(self, prefix: str) -> list[Any]:
+    async def identification_risks(self, prefix: str) -> list[tuple[str, str | None]]:
         return [("monitored", '["illness", "disability"]'), ("village_review", "[]"), ("rejected", '["illness"]')]
 
-    async def identified_by_month(self, prefix: str) -> list[Any]:
+    async def identified_by_month(self, prefix: str) -> list[tuple[str, str | None, int]]:
         return [("2024-05", "marginal", 2)]
 
-    async def by_warning(self, prefix: str) -> list[Any]:
+    async def by_warning(self, prefix: str) -> list[tuple[str, int]]:
         return [("red", 1), ("yellow", 2)]
 
-    async def summary_scan(self, prefix: str, n: int) -> list[Any]:
+    async def summary_scan(self, prefix: str, n: int) -> list[SummaryScanRow]:
         # (region, status, category, low-income category, warning, households): the same 4 households
         return [
             ("341221001", "monitored", "marginal", None, "yellow", 2),
@@ -547,7 +562,7 @@ class FakeStatistics:
             ("341221002", "registered", None, "dibao", None, 1),
         ]
 
-    async def notice_cases(self, village: str) -> list[Any]:
+    async def notice_cases(self, village: str) -> list[NoticeCaseRow]:
         return self.notices
 
     async def masked_members(self, household_ids: Any) -> list[tuple[str, str, str]]:
@@ -759,7 +774,7 @@ class FakeLowIncomeCounts:
 
 
 class FakeLowIncomeStatistics(FakeStatistics):
-    async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+    async def by_outcome_column(self, prefix: str, column_name: str) -> list[tuple[str | None, str, int]]:
         return [("dibao", "monitored", 2), ("tekun", "registered", 1), (None, "registered", 4)]
 
 
@@ -777,7 +792,7 @@ async def test_the_summary_adds_up_per_region_and_agrees_with_the_statistics() -
     assert result.other_source == OTHER_SOURCE
 
     class Moved(FakeLowIncomeStatistics):
-        async def by_outcome_column(self, prefix: str, column_name: str) -> list[Any]:
+        async def by_outcome_column(self, prefix: str, column_name: str) -> list[tuple[str | None, str, int]]:
             return [("dibao", "monitored", 3)]
 
     moved = FakeWork(low_income_queries=FakeLowIncomeCounts(), statistics=Moved())
@@ -822,7 +837,9 @@ class FakeJointRuns:
     def __init__(self, *rows: dict[str, Any]) -> None:
         self.rows = [SimpleNamespace(**r) for r in rows]
 
-    async def joint_screening_rows(self, *, prefix: str, period: str | None = None, ids: Any = None) -> list[Any]:
+    async def joint_screening_rows(
+        self, *, prefix: str, period: str | None = None, ids: Any = None
+    ) -> list[JointScreeningRead]:
         return [r for r in self.rows if r.county.startswith(prefix) and period in (None, r.period)]
 
 
@@ -886,10 +903,10 @@ class FakeQuietSchedule:
     async def add_comparison_tasks(self, rows: Any) -> list[str]:
         return []
 
-    async def overdue_candidates(self, today: dt.date) -> list[Any]:
+    async def overdue_candidates(self, today: dt.date) -> list[ComparisonRowView]:
         return []
 
-    async def running_joint_screenings(self) -> list[Any]:
+    async def running_joint_screenings(self) -> list[JointScreeningRowView]:
         return []
 
 
@@ -914,7 +931,7 @@ class FakeRegistry:
     async def narrow(self, f: Any) -> Any:
         return f
 
-    async def page(self, f: Any, *, limit: int) -> list[Any]:
+    async def page(self, f: Any, *, limit: int) -> list[RegistryPageRow]:
         self.filters.append(f)
         rows = [
             SimpleNamespace(id=i, region_code=r)
@@ -977,17 +994,17 @@ class FakeLeads(FakeSignals):
         self.resolutions: dict[str, dict[str, Any]] = {}
         self.audits: list[dict[str, Any]] = []
 
-    async def leads(self, prefix: str, *, status: str, limit: int) -> list[Any]:
+    async def leads(self, prefix: str, *, status: str, limit: int) -> list[LeadListRow]:
         return [r for r in self.lead_rows.values() if r.region_code.startswith(prefix) and r.status == status][:limit]
 
-    async def lead(self, lead_id: str) -> Any:
+    async def lead(self, lead_id: str) -> LeadRowView | None:
         return self.lead_rows.get(lead_id)
 
-    async def resolution(self, lead_id: str) -> Any:
+    async def resolution(self, lead_id: str) -> LeadResolutionView | None:
         r = self.resolutions.get(lead_id)
         return None if r is None else SimpleNamespace(**r)
 
-    async def lead_signals(self, lead_id: str) -> list[Any]:
+    async def lead_signals(self, lead_id: str) -> list[SignalRowView]:
         return [SimpleNamespace(signal_id="s9", received_by="civil_affairs")]
 
     async def resolve_lead(self, lead_id: str, *, status: str, resolution: Any, at: dt.datetime) -> None:
@@ -1193,7 +1210,7 @@ class FakeIncomeLoops(FakeLoops):
     async def household_for_update(self, household_id: str) -> Any:
         return self.households.get(household_id)
 
-    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> Any:
+    async def ensure_row(self, household_id: str, region_code: str, at: dt.datetime) -> LoopsRowView:
         row = await super().ensure_row(household_id, region_code, at)
         if not hasattr(row, "income_visited_on"):
             row.income_visited_on = dt.date(2024, 6, 1)
