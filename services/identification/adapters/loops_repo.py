@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,24 +17,11 @@ from services.identification.adapters.audit import audit_chain
 from services.identification.adapters.households import OutcomeRecording, StoredHousehold, get_household
 from services.identification.adapters.orm import households
 from services.identification.adapters.orm_loops import household_loops, household_marks, household_measures
-from services.identification.application.monitoring_ports import LoopsRowView, MarkRowView
+from services.identification.application.monitoring_ports import FINAL, LoopFacts, LoopsRowView, MarkRowView
 from shared.audit import record_audit
 from shared.db import is_postgres
 
 __all__ = ["FINAL", "LoopFacts", "LoopsRepository", "loop_facts"]
-
-#: measure statuses that are final (delivered or given up)
-FINAL = frozenset({"closed", "dropped"})
-
-
-@dataclass(frozen=True, slots=True)
-class LoopFacts:
-    """What assistance told about a household, for the §5 guards."""
-
-    measures_since: dt.date | None
-    #: None: no measure heard of (the `measures_open` guard stays out)
-    measures_open: int | None
-    counts: Mapping[str, int]
 
 
 async def loop_facts(session: AsyncSession, household_id: str) -> LoopFacts:

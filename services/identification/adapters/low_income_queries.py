@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +25,7 @@ from services.identification.application.monitoring_ports import (
     JobStateView,
     JointScreeningRead,
     PolicyRef,
+    RosterFilter,
     RosterRow,
 )
 from services.identification.domain.low_income_roster import UNEMPLOYMENT_KIND, OtherFacts
@@ -88,14 +88,6 @@ def _category(category: str | None) -> Any:
     if category is not None:
         return household_outcomes.c.low_income_category == category
     return sa.or_(household_outcomes.c.low_income_category.is_not(None), _OTHER)
-
-
-@dataclass(frozen=True, slots=True)
-class RosterFilter:
-    region: str
-    category: str | None = None
-    warning: str | None = None
-    after: tuple[str, str] | None = None
 
 
 async def roster_page(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -31,6 +30,7 @@ from services.identification.adapters.orm_national_sync import (
     national_sync_rows,
     national_sync_runs,
 )
+from services.identification.application.monitoring_ports import ROW_CONTEXT, Candidate, Run, StagedRow
 from services.identification.domain.national_format import HouseholdMoney, NationalMember
 from shared.db import is_postgres, utcnow
 from shared.pii import FieldCipher
@@ -60,34 +60,10 @@ __all__ = [
     "still_holds",
 ]
 
-#: associated data of a staged row's encryption
-ROW_CONTEXT = b"national_sync_rows.row"
-
 
 def _rowcount(result: sa.Result[Any]) -> int:
     """The rows an UPDATE / INSERT changed (`execute` is typed as returning a plain Result)."""
     return cast("CursorResult[Any]", result).rowcount
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    id: str
-    county: str
-    sequence: int
-    full: bool
-    status: str
-    since: dt.datetime | None
-    until: dt.datetime
-    period: str
-    file_name: str
-    phase: str
-    households: int | None
-    checksum: str | None
-    bytes: int | None
-    created_by: str
-    claimed_by: str | None
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
 
 
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
@@ -250,26 +226,6 @@ async def count_candidates(session: AsyncSession, county: str, lo: dt.datetime |
     return int((await session.execute(stmt)).scalar_one())
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A county household as the national file needs it (members decrypted: never log it)."""
-
-    id: str
-    household_number: str
-    region_code: str
-    status: str
-    escaped_poverty: bool
-    category: str | None
-    risk_types: tuple[str, ...]
-    low_income_category: str | None
-    per_capita_income: Decimal | None
-    income: HouseholdMoney
-    monitored_since: dt.date | None
-    eliminated_on: dt.date | None
-    measures: tuple[tuple[str, str], ...]
-    members: tuple[NationalMember, ...]
-
-
 async def candidates(
     session: AsyncSession,
     cipher: FieldCipher,
@@ -397,16 +353,6 @@ async def exported_hashes(session: AsyncSession, county: str, ids: Sequence[str]
         )
     )
     return {r.household_id: r.row_hash for r in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class StagedRow:
-    household_id: str
-    region_code: str
-    household_number: str
-    change: str
-    row_hash: str
-    row_enc: bytes
 
 
 async def stage_rows(session: AsyncSession, run_id: str, rows: Sequence[StagedRow]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +23,12 @@ from services.identification.adapters.orm_cases import cases, risk_warnings
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.orm_registry import household_heads
 from services.identification.application.monitoring_ports import (
+    HOUSEHOLD_STATUSES,
     HouseholdHead,
     OpenCaseRef,
     OutcomeRowView,
     RedMarkRow,
+    RegistryFilter,
     RegistryItem,
     RegistryPageRow,
     WarningRowView,
@@ -46,7 +48,6 @@ __all__ = [
     "registry_page",
 ]
 
-HOUSEHOLD_STATUSES = ("registered", "monitored", "eliminated", "cleared")
 
 #: The household's warning colour as statistics count it: a county officer's red mark (004 §三(二)
 #: 红色标注) first, then a department signal's colour, then the screening's (application/statistics.py).
@@ -60,19 +61,6 @@ _FROM = (
     .outerjoin(risk_warnings, risk_warnings.c.household_id == households.c.id)
     .outerjoin(household_loops, household_loops.c.household_id == households.c.id)
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RegistryFilter:
-    """`region` is already the narrower of the caller's and the requested one ("" = everywhere)."""
-
-    region: str
-    state: str | None = None  # a household status, or "open_case"
-    warning: str | None = None
-    category: str | None = None
-    number_prefix: str | None = None
-    household_ids: Sequence[str] | None = None  # from a name or ID-number look-up
-    after: tuple[str, str] | None = None  # keyset: (region_code, id) of the last item shown
 
 
 def _region_range(region: str) -> list[Any]:

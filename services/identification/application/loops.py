@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.identification.adapters.households import StoredHousehold
-from services.identification.adapters.loops_repo import FINAL
 from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.params import quantize_money
@@ -27,7 +26,7 @@ from shared.events import Event
 from shared.pii import mask_numbers_in_text
 
 from .cases import actor_label
-from .monitoring_ports import LoopsRepository, LoopsWork
+from .monitoring_ports import FINAL, LoopsRepository, LoopsWork
 from .policies import policy_in_force
 
 __all__ = [

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from services.identification.adapters import low_income_queries as q
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
     ComparisonRowView,
@@ -27,6 +26,7 @@ from services.identification.application.monitoring_ports import (
     LowIncomeWork,
     PolicyRef,
     RegistryItem,
+    RosterFilter,
 )
 from services.identification.domain.low_income_comparison import (
     COMPARISON_SOURCE,
@@ -108,6 +108,11 @@ _WARNINGS = ("red", "orange", "yellow")
 MAX_SUMMARY_REGIONS = 2000
 
 
+def _loads(value: str | None) -> Any:
+    """A JSON column as stored (None stays None)."""
+    return None if value is None else json.loads(value)
+
+
 def _store(ctx: ServiceContext) -> Any:
     return extras(ctx).policy_store
 
@@ -185,7 +190,7 @@ async def roster(ctx: ServiceContext, uow: LowIncomeWork, principal: Principal, 
         raise Unprocessable("bad category", errors=[FieldError("category", f"one of {', '.join(ROSTER_CATEGORIES)}")])
     if query.warning is not None and query.warning not in _WARNINGS:
         raise Unprocessable("bad warning", errors=[FieldError("warning", "one of red, orange, yellow")])
-    f = q.RosterFilter(region=prefix, category=query.category, warning=query.warning, after=_after(query.cursor))
+    f = RosterFilter(region=prefix, category=query.category, warning=query.warning, after=_after(query.cursor))
     rows, more = await uow.low_income_queries.roster_page(f, limit=query.limit, today=ctx.today())
     items = []
     for row in rows:
@@ -428,8 +433,8 @@ def _run_read(row: JointScreeningRead) -> JointScreeningRun:
         as_of=row.as_of,
         job_id=row.job_id,
         job=job,
-        schedule=q.loads(row.schedule),
-        result=q.loads(row.result),
+        schedule=_loads(row.schedule),
+        result=_loads(row.result),
         started_by=row.started_by,
         started_at=_aware(row.started_at),
         finished_at=_aware(row.finished_at),
@@ -650,15 +655,15 @@ def _task_read(row: ComparisonRowView) -> ComparisonTask:
         subject=dept.subject,
         state=row.state,
         due_on=row.due_on,
-        due_rule=q.loads(row.due_rule),
-        receipt=q.loads(row.receipt),
+        due_rule=_loads(row.due_rule),
+        receipt=_loads(row.receipt),
         received_at=_aware(row.received_at),
         received_by=row.received_by,
-        result=q.loads(row.result),
+        result=_loads(row.result),
         compared_at=_aware(row.compared_at),
         compared_by=row.compared_by,
         overdue_at=_aware(row.overdue_at),
-        history=q.loads(row.history),
+        history=_loads(row.history),
         version=row.version,
     )
 
@@ -786,7 +791,7 @@ async def receive_comparison(
         }
     else:
         receipt = {"via": "file", "file_name": cmd.file_name, "sha256": cmd.sha256, "rows": cmd.rows}
-    history = [*q.loads(row.history), _entry("receive", state, to, principal, stamp, cmd.note)]
+    history = [*_loads(row.history), _entry("receive", state, to, principal, stamp, cmd.note)]
     values: dict[str, Any] = {
         "state": to.value,
         "receipt": receipt,
@@ -819,7 +824,7 @@ async def complete_comparison(
         )
     except ComparisonRefused as exc:
         raise _refused(exc) from None
-    receipt = q.loads(row.receipt)
+    receipt = _loads(row.receipt)
     given = {"matched": cmd.matched, "households_flagged": cmd.households_flagged, "new_signals": cmd.new_signals}
     if receipt["via"] == "signals":
         extra = [FieldError(k, "counted from the linked signals") for k, v in given.items() if v is not None]
@@ -843,7 +848,7 @@ async def complete_comparison(
             "new_signals": cmd.new_signals or 0,
         }
     result["late"] = now.date() > row.due_on
-    history = [*q.loads(row.history), _entry("complete", state, ComparisonState.COMPARED, principal, stamp, cmd.note)]
+    history = [*_loads(row.history), _entry("complete", state, ComparisonState.COMPARED, principal, stamp, cmd.note)]
     await _save(
         uow,
         row,
@@ -933,7 +938,7 @@ async def _mark_overdue(ctx: ServiceContext) -> int:
             except ComparisonRefused:
                 continue
             history = [
-                *q.loads(row.history),
+                *_loads(row.history),
                 {
                     "action": "mark_overdue",
                     "from": state,

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from services.identification.application.ports import CaseEventsWork, OutcomeWriter
+from services.identification.domain.national_format import HouseholdMoney, NationalMember
 from shared.events import Event
 from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
@@ -19,10 +20,6 @@ from shared.policy_store import PolicyStore
 if TYPE_CHECKING:
     from services.identification.adapters.households import StoredHousehold, StoredMember
     from services.identification.adapters.jobs import Chunk, Job
-    from services.identification.adapters.loops_repo import LoopFacts
-    from services.identification.adapters.low_income_queries import RosterFilter
-    from services.identification.adapters.national_sync_repo import Candidate, Run, StagedRow
-    from services.identification.adapters.registry import RegistryFilter
     from services.identification.domain.cases import Case
     from services.identification.domain.low_income_roster import OtherFacts
     from shared.pii import FieldCipher
@@ -778,3 +775,96 @@ class MonitoringUnit(Protocol):
 
     async def __aenter__(self) -> MonitoringWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
+
+
+HOUSEHOLD_STATUSES = ("registered", "monitored", "eliminated", "cleared")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryFilter:
+    """`region` is already the narrower of the caller's and the requested one ("" = everywhere)."""
+
+    region: str
+    state: str | None = None  # a household status, or "open_case"
+    warning: str | None = None
+    category: str | None = None
+    number_prefix: str | None = None
+    household_ids: Sequence[str] | None = None  # from a name or ID-number look-up
+    after: tuple[str, str] | None = None  # keyset: (region_code, id) of the last item shown
+
+
+@dataclass(frozen=True, slots=True)
+class RosterFilter:
+    region: str
+    category: str | None = None
+    warning: str | None = None
+    after: tuple[str, str] | None = None
+
+
+#: measure statuses that are final (delivered or given up)
+FINAL = frozenset({"closed", "dropped"})
+
+
+@dataclass(frozen=True, slots=True)
+class LoopFacts:
+    """What assistance told about a household, for the §5 guards."""
+
+    measures_since: dt.date | None
+    #: None: no measure heard of (the `measures_open` guard stays out)
+    measures_open: int | None
+    counts: Mapping[str, int]
+
+
+#: associated data of a staged row's encryption
+ROW_CONTEXT = b"national_sync_rows.row"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    county: str
+    sequence: int
+    full: bool
+    status: str
+    since: dt.datetime | None
+    until: dt.datetime
+    period: str
+    file_name: str
+    phase: str
+    households: int | None
+    checksum: str | None
+    bytes: int | None
+    created_by: str
+    claimed_by: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A county household as the national file needs it (members decrypted: never log it)."""
+
+    id: str
+    household_number: str
+    region_code: str
+    status: str
+    escaped_poverty: bool
+    category: str | None
+    risk_types: tuple[str, ...]
+    low_income_category: str | None
+    per_capita_income: Decimal | None
+    income: HouseholdMoney
+    monitored_since: dt.date | None
+    eliminated_on: dt.date | None
+    measures: tuple[tuple[str, str], ...]
+    members: tuple[NationalMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StagedRow:
+    household_id: str
+    region_code: str
+    household_number: str
+    change: str
+    row_hash: str
+    row_enc: bytes

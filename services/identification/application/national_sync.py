@@ -21,11 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.identification.adapters import national_sync_repo as repo
 from services.identification.adapters.jobs import Job
 from services.identification.adapters.national_sync_files import EncryptedWriter, file_path, read_plain
 from services.identification.application.context import extras, knob, monitoring_work
-from services.identification.application.monitoring_ports import NationalSyncRepository
+from services.identification.application.monitoring_ports import (
+    ROW_CONTEXT,
+    Candidate,
+    NationalSyncRepository,
+    Run,
+    StagedRow,
+)
 from services.identification.application.screening import replica_id
 from services.identification.domain.national_format import (
     Change,
@@ -71,7 +76,7 @@ ROLES = frozenset({"province", "county"})
 class StartedSync:
     """A county's run: new (`created`), or the one already running."""
 
-    run: repo.Run
+    run: Run
     created: bool
 
 
@@ -134,7 +139,7 @@ async def start_national_sync(ctx: ServiceContext, principal: Principal, cmd: St
 
 async def _start_county(
     ctx: ServiceContext, ns: NationalSyncRepository, county: str, *, full: bool, created_by: str
-) -> tuple[repo.Run, bool]:
+) -> tuple[Run, bool]:
     """The county's new run and its job (in the caller's transaction), or its running one."""
     running = await ns.running_run(county)
     if running is not None:
@@ -224,7 +229,7 @@ async def run_due_syncs(ctx: ServiceContext) -> list[str]:
     return started
 
 
-async def runs_history(ctx: ServiceContext, principal: Principal, query: ListSyncRuns) -> list[repo.Run]:
+async def runs_history(ctx: ServiceContext, principal: Principal, query: ListSyncRuns) -> list[Run]:
     """The runs of the caller's region (or of `query.county`), newest first."""
     _check_role(principal)
     if query.county is not None and not principal.sees(query.county):
@@ -235,7 +240,7 @@ async def runs_history(ctx: ServiceContext, principal: Principal, query: ListSyn
         )
 
 
-async def read_run(ctx: ServiceContext, principal: Principal, run_id: str) -> repo.Run:
+async def read_run(ctx: ServiceContext, principal: Principal, run_id: str) -> Run:
     _check_role(principal)
     async with monitoring_work(ctx) as uow:
         run = await uow.national_sync.get_run(run_id)
@@ -305,7 +310,7 @@ async def run_once(ctx: ServiceContext) -> bool:
     return True
 
 
-def _row(c: repo.Candidate, change: Change) -> NationalHousehold:
+def _row(c: Candidate, change: Change) -> NationalHousehold:
     return NationalHousehold(
         change=change,
         household_number=c.household_number,
@@ -325,19 +330,19 @@ def _row(c: repo.Candidate, change: Change) -> NationalHousehold:
     )
 
 
-def _staged(ctx: ServiceContext, h: NationalHousehold, row_hash: str, text: str | None = None) -> repo.StagedRow:
+def _staged(ctx: ServiceContext, h: NationalHousehold, row_hash: str, text: str | None = None) -> StagedRow:
     text = text if text is not None else encode_household(h).decode()
-    return repo.StagedRow(
+    return StagedRow(
         household_id=h.household_id,
         region_code=h.region_code,
         household_number=h.household_number,
         change=h.change.value,
         row_hash=row_hash,
-        row_enc=ctx.cipher.encrypt(text, context=repo.ROW_CONTEXT),
+        row_enc=ctx.cipher.encrypt(text, context=ROW_CONTEXT),
     )
 
 
-async def _households(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
+async def _households(ctx: ServiceContext, run: Run, replica: str) -> bool:
     """Chunks of changed households until none is left (True) or the lease is lost (False)."""
     lo = None if run.since is None else run.since - _overlap(ctx)
     size = _chunk_size(ctx)
@@ -396,7 +401,7 @@ def _removed(household_id: str, number: str, village: str) -> NationalHousehold:
     )
 
 
-async def _removals(ctx: ServiceContext, run: repo.Run, replica: str) -> bool:
+async def _removals(ctx: ServiceContext, run: Run, replica: str) -> bool:
     """Households the county's files hold that left the county (deleted, merged, moved)."""
     async with monitoring_work(ctx) as uow:
         ns = uow.national_sync
@@ -422,11 +427,11 @@ async def _body(ctx: ServiceContext, run_id: str) -> Any:
         if not page:
             return
         for r in page:
-            yield ctx.cipher.decrypt(r.row_enc, context=repo.ROW_CONTEXT).encode()
+            yield ctx.cipher.decrypt(r.row_enc, context=ROW_CONTEXT).encode()
         after = (page[-1].region_code, page[-1].household_id)
 
 
-async def _write_file(ctx: ServiceContext, run: repo.Run, replica: str) -> None:
+async def _write_file(ctx: ServiceContext, run: Run, replica: str) -> None:
     """Put the file together (two passes over the staged rows: the header needs the body's
     count and checksum), write it encrypted and atomically, then — one transaction — move the
     cursor, record what the file said, complete the run and its job. A crash before that commit

@@ -16,10 +16,14 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from services.identification.adapters.registry import HOUSEHOLD_STATUSES, RegistryFilter
 from services.identification.application.context import monitoring_work
 from services.identification.application.loops import RED_MARK_SOURCE
-from services.identification.application.monitoring_ports import PolicyRef, RegistryItem
+from services.identification.application.monitoring_ports import (
+    HOUSEHOLD_STATUSES,
+    PolicyRef,
+    RegistryFilter,
+    RegistryItem,
+)
 from services.identification.application.policies import resolve_or_422
 from services.identification.application.signals import SIGNAL_RULES, rule_for
 from services.identification.domain.assessment import assess
