@@ -12,7 +12,7 @@ from typing import Any
 
 from services.civil_affairs.adapters.policy import POLICY_DIR, SERVICE
 from services.civil_affairs.adapters.unit_of_work import to_programme_policy
-from services.civil_affairs.application.ports import PaymentOrder, StaleVersion
+from services.civil_affairs.application.ports import PaymentOrder, ReliefPaymentRow, ReliefRequestRow, StaleVersion
 from services.civil_affairs.domain.applications import Application
 from services.civil_affairs.domain.economic_check import CheckRecord
 from services.civil_affairs.domain.enrolments import Enrolment
@@ -257,7 +257,7 @@ class FakeRelief:
     async def insert(self, row: dict[str, Any]) -> None:
         self.rows[row["id"]] = {**row, "seq": len(self.rows) + 1}
 
-    async def get(self, request_id: str) -> Any | None:
+    async def get(self, request_id: str) -> ReliefRequestRow | None:
         row = self.rows.get(request_id)
         return SimpleNamespace(**row) if row is not None else None
 
@@ -278,7 +278,7 @@ class FakeRelief:
         overdue_on: dt.date | None = None,
         before_seq: int | None = None,
         limit: int = 50,
-    ) -> Sequence[Any]:
+    ) -> Sequence[ReliefRequestRow]:
         """Newest first, as the repository's keyset page."""
         found = [
             r
@@ -296,7 +296,7 @@ class FakeRelief:
     async def insert_payment(self, row: dict[str, Any]) -> None:
         self.orders.append(dict(row))
 
-    async def payments(self, request_id: str) -> Sequence[Any]:
+    async def payments(self, request_id: str) -> Sequence[ReliefPaymentRow]:
         return [SimpleNamespace(**o) for o in self.orders if o["request_id"] == request_id]
 
     async def mark_payment(self, payment_id: str, values: dict[str, Any]) -> bool:
