@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from services.civil_affairs.domain.applications import Application
 from services.civil_affairs.domain.economic_check import CheckRecord, CheckResult
@@ -20,9 +20,11 @@ from shared.policy import PolicyVersion
 
 __all__ = [
     "AlertsRepository",
+    "AppealRow",
     "AppealsRepository",
     "ApplicationsRepository",
     "ChecksRepository",
+    "ComplaintRow",
     "ComplaintsRepository",
     "EconomicCheck",
     "EnrolmentsRepository",
@@ -122,19 +124,87 @@ class PaymentsRepository(Protocol):
     ) -> tuple[list[PaymentOrder], int]: ...
 
 
-class GrievanceRows(Protocol):
-    """Appeals and complaints travel as plain rows (dicts of their columns); an update names the
-    version it read and raises `StaleVersion` when another writer changed the record first."""
+class AppealRow(TypedDict):
+    """An `appeals` row as stored (`attachments`, `history`, `explanation`: JSON columns)."""
 
-    async def add(self, row: dict[str, Any]) -> None: ...
-    async def get(self, record_id: str) -> dict[str, Any] | None: ...
+    id: str
+    household_id: str
+    region_code: str
+    subject_kind: str
+    subject_id: str
+    state: str
+    decided_level: str
+    review_level: str
+    review_region: str
+    grounds: str
+    attachments: list[Any]
+    appellant_index: str | None
+    filed_by: str
+    filed_by_role: str
+    received_on: dt.date
+    deadline: dt.date
+    outcome: str | None
+    reason: str | None
+    history: list[dict[str, Any]]
+    explanation: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ComplaintRow(TypedDict):
+    """A `complaints` row as stored (`history`, `explanation`: JSON columns; the person's ID
+    number and the contact phone encrypted)."""
+
+    id: str
+    channel: str
+    topic: str
+    text: str
+    household_id: str | None
+    person_id_enc: bytes | None
+    person_index: str | None
+    contact_phone_enc: bytes | None
+    region_code: str
+    officer_level: str | None
+    responsible_level: str
+    responsible_region: str
+    responsible_department: str | None
+    escalated_level: str | None
+    escalated_region: str | None
+    state: str
+    received_on: dt.date
+    ack_due: dt.date
+    reply_due: dt.date
+    acknowledged_on: dt.date | None
+    replied_on: dt.date | None
+    reply: str | None
+    satisfaction: str | None
+    reopen_count: int
+    complainant_index: str
+    filed_by: str
+    filed_by_role: str
+    history: list[dict[str, Any]]
+    explanation: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GrievanceRows(Protocol):
+    """Appeals and complaints travel as plain rows (dicts of their columns: `AppealRow`,
+    `ComplaintRow`); an update names the version it read and raises `StaleVersion` when another
+    writer changed the record first."""
+
+    async def add(self, row: Mapping[str, Any]) -> None: ...
     async def update(self, record_id: str, expected_version: int, values: dict[str, Any]) -> None: ...
-    async def open_ones(self) -> list[dict[str, Any]]:
-        """Those whose deadlines still run (the sweep's candidates)."""
-        ...
 
 
 class AppealsRepository(GrievanceRows, Protocol):
+    async def get(self, record_id: str) -> AppealRow | None: ...
+    async def open_ones(self) -> list[AppealRow]:
+        """Those whose deadlines still run (the sweep's candidates)."""
+        ...
+
     async def page(
         self,
         *,
@@ -144,13 +214,18 @@ class AppealsRepository(GrievanceRows, Protocol):
         household_id: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[list[AppealRow], int]: ...
     async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
         """The id of the open appeal of this decision, if any."""
         ...
 
 
 class ComplaintsRepository(GrievanceRows, Protocol):
+    async def get(self, record_id: str) -> ComplaintRow | None: ...
+    async def open_ones(self) -> list[ComplaintRow]:
+        """Those whose deadlines still run (the sweep's candidates)."""
+        ...
+
     async def page(
         self,
         *,
@@ -161,7 +236,7 @@ class ComplaintsRepository(GrievanceRows, Protocol):
         topic: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[list[ComplaintRow], int]: ...
 
 
 class AlertsRepository(Protocol):
