@@ -69,10 +69,6 @@ UNTYPED_ON_PURPOSE: dict[str, str] = {
     "services.identification.application.import_rows.validate_canonical": "an import row before validation",
     "services.subsidy.application.calculation.iter_ndjson": "the JSON values of a streamed request body",
     "services.subsidy.application.calculation.iter_json_array": "the JSON values of a streamed request body",
-    # typed once the repositories' rows are (application/ports.py)
-    "services.civil_affairs.application.relief.subject_facts": "a stored row",
-    "services.identification.application.cases.load_visible_case": "a stored row",
-    "services.subsidy.application.decisions.get_visible": "a stored row",
 }
 
 USE_CASE_MODULES = sorted(p for p in (ROOT / "services").glob("*/application/*.py") if p.name not in ("__init__.py",))

@@ -4,13 +4,13 @@ the `application.ports` repositories. Rows travel as plain dicts; optimistic con
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.civil_affairs.application.ports import StaleVersion
+from services.civil_affairs.application.ports import AppealRow, ComplaintRow, StaleVersion
 from shared.db import insert_ignoring_duplicates
 
 from .orm_appeals import appeals, complaints, grievance_alerts
@@ -25,18 +25,23 @@ def _within(column: Any, prefix: str) -> Any:
     return sa.and_(sa.func.length(column) >= len(prefix), sa.func.substr(column, 1, len(prefix)) == prefix)
 
 
-class _Rows:
+_R = TypeVar("_R", AppealRow, ComplaintRow)
+
+
+class _Rows(Generic[_R]):
+    """The rows of `table` as dicts of their columns (`_R`: the table's TypedDict)."""
+
     table: sa.Table
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: dict[str, Any]) -> None:
+    async def add(self, row: Mapping[str, Any]) -> None:
         await self.session.execute(sa.insert(self.table).values(**row))
 
-    async def get(self, record_id: str) -> dict[str, Any] | None:
+    async def get(self, record_id: str) -> _R | None:
         found = (await self.session.execute(sa.select(self.table).where(self.table.c.id == record_id))).first()
-        return dict(found._mapping) if found is not None else None
+        return cast(_R, dict(found._mapping)) if found is not None else None
 
     async def update(self, record_id: str, expected_version: int, values: dict[str, Any]) -> None:
         t = self.table
@@ -47,7 +52,7 @@ class _Rows:
             raise StaleVersion(record_id)
 
 
-class AppealsRepository(_Rows):
+class AppealsRepository(_Rows[AppealRow]):
     table = appeals
 
     async def page(
@@ -59,7 +64,7 @@ class AppealsRepository(_Rows):
         household_id: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[AppealRow], int]:
         t = appeals
         where = [_within(t.c.region_code, region)]
         if appellant_index is not None:
@@ -70,11 +75,11 @@ class AppealsRepository(_Rows):
             where.append(t.c.household_id == household_id)
         total = (await self.session.execute(sa.select(sa.func.count()).select_from(t).where(*where))).scalar_one()
         q = sa.select(t).where(*where).order_by(t.c.created_at.desc(), t.c.id).limit(limit).offset(offset)
-        return [dict(r._mapping) for r in (await self.session.execute(q)).all()], int(total)
+        return [cast(AppealRow, dict(r._mapping)) for r in (await self.session.execute(q)).all()], int(total)
 
-    async def open_ones(self) -> list[dict[str, Any]]:
+    async def open_ones(self) -> list[AppealRow]:
         q = sa.select(appeals).where(appeals.c.state.in_(["received", "under_review"]))
-        return [dict(r._mapping) for r in (await self.session.execute(q)).all()]
+        return [cast(AppealRow, dict(r._mapping)) for r in (await self.session.execute(q)).all()]
 
     async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
         q = sa.select(appeals.c.id).where(
@@ -85,7 +90,7 @@ class AppealsRepository(_Rows):
         return (await self.session.execute(q)).scalars().first()
 
 
-class ComplaintsRepository(_Rows):
+class ComplaintsRepository(_Rows[ComplaintRow]):
     table = complaints
 
     async def page(
@@ -98,7 +103,7 @@ class ComplaintsRepository(_Rows):
         topic: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[ComplaintRow], int]:
         t = complaints
         where: list[Any] = []
         if complainant_index is not None and department is not None:
@@ -114,11 +119,11 @@ class ComplaintsRepository(_Rows):
             where.append(t.c.topic == topic)
         total = (await self.session.execute(sa.select(sa.func.count()).select_from(t).where(*where))).scalar_one()
         q = sa.select(t).where(*where).order_by(t.c.created_at.desc(), t.c.id).limit(limit).offset(offset)
-        return [dict(r._mapping) for r in (await self.session.execute(q)).all()], int(total)
+        return [cast(ComplaintRow, dict(r._mapping)) for r in (await self.session.execute(q)).all()], int(total)
 
-    async def open_ones(self) -> list[dict[str, Any]]:
+    async def open_ones(self) -> list[ComplaintRow]:
         q = sa.select(complaints).where(complaints.c.state.in_(["received", "accepted"]))
-        return [dict(r._mapping) for r in (await self.session.execute(q)).all()]
+        return [cast(ComplaintRow, dict(r._mapping)) for r in (await self.session.execute(q)).all()]
 
 
 class AlertsRepository:

@@ -9,6 +9,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.civil_affairs.application.ports import ReliefPaymentRow, ReliefRequestRow
+
 from .orm_relief import relief_payments, relief_requests
 
 __all__ = ["ReliefRepository"]
@@ -21,7 +23,7 @@ class ReliefRepository:
     async def insert(self, row: dict[str, Any]) -> None:
         await self.session.execute(sa.insert(relief_requests).values(**row))
 
-    async def get(self, request_id: str) -> Any | None:
+    async def get(self, request_id: str) -> ReliefRequestRow | None:
         q = sa.select(relief_requests).where(relief_requests.c.id == request_id)
         return (await self.session.execute(q)).first()
 
@@ -44,7 +46,7 @@ class ReliefRepository:
         overdue_on: Any | None = None,
         before_seq: int | None = None,
         limit: int = 50,
-    ) -> Sequence[Any]:
+    ) -> Sequence[ReliefRequestRow]:
         """Newest first (keyset cursor `before_seq`); `overdue_on`: reliefs paid first whose
         paperwork was due before that day."""
         q = sa.select(relief_requests)
@@ -68,7 +70,7 @@ class ReliefRepository:
     async def insert_payment(self, row: dict[str, Any]) -> None:
         await self.session.execute(sa.insert(relief_payments).values(**row))
 
-    async def payments(self, request_id: str) -> Sequence[Any]:
+    async def payments(self, request_id: str) -> Sequence[ReliefPaymentRow]:
         q = (
             sa.select(relief_payments)
             .where(relief_payments.c.request_id == request_id)

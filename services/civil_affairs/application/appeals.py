@@ -11,9 +11,10 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from services.civil_affairs.application.ports import (
+    AppealRow,
     StaleVersion,
     SubjectFacts,
     SubjectLookup,
@@ -161,7 +162,7 @@ def _is_officer(p: Principal) -> bool:
     return p.role in OFFICER_ROLES or p.role == "admin"
 
 
-def appeal_event(name: str, row: dict[str, Any], **extra: Any) -> Event:
+def appeal_event(name: str, row: AppealRow, **extra: Any) -> Event:
     """`appeal.<name>` for the household's village; no names, no ID numbers, no grounds text."""
     data = {
         "appeal_id": row["id"],
@@ -202,7 +203,7 @@ def _history(raw: list[dict[str, Any]]) -> tuple[HistoryEntry, ...]:
     )
 
 
-def _domain(row: dict[str, Any]) -> Appeal:
+def _domain(row: AppealRow) -> Appeal:
     return Appeal(
         id=row["id"],
         state=AppealState(row["state"]),
@@ -215,7 +216,7 @@ def _domain(row: dict[str, Any]) -> Appeal:
     )
 
 
-def _who(p: Principal, row: dict[str, Any], cipher: FieldCipher) -> Appellant:
+def _who(p: Principal, row: AppealRow, cipher: FieldCipher) -> Appellant:
     officer = _is_officer(p)
     return Appellant(
         role=p.role,
@@ -225,7 +226,7 @@ def _who(p: Principal, row: dict[str, Any], cipher: FieldCipher) -> Appellant:
     )
 
 
-def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> dict[str, Any]:
+def _visible(p: Principal, row: AppealRow | None, cipher: FieldCipher) -> AppealRow:
     if row is not None:
         if p.role == "citizen" and row["appellant_index"] == cipher.blind_index(p.sub):
             return row
@@ -234,7 +235,7 @@ def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> d
     raise NotFound("no such appeal in your jurisdiction")
 
 
-def view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> AppealView:
+def view(row: AppealRow, p: Principal, deps: GrievanceDeps) -> AppealView:
     """The read model (AppealRead)."""
     appeal = _domain(row)
     today = deps.now().date()
@@ -384,7 +385,7 @@ async def file_appeal(cmd: FileAppeal, uow: Work, deps: GrievanceDeps) -> Appeal
     route = review_route(cmd.region_code, level)
     deadline = deadline_for(today, policy)
     entry = HistoryEntry("file", None, str(AppealState.RECEIVED), actor_label(p), p.role, now, None)
-    row: dict[str, Any] = {
+    row: AppealRow = {
         "id": str(uuid.uuid4()),
         "household_id": cmd.household_id,
         "region_code": cmd.region_code,
@@ -458,7 +459,7 @@ async def act_on_appeal(cmd: ActOnAppeal, uow: Work, deps: GrievanceDeps) -> App
         await repo.update(row["id"], row["version"], values)
     except StaleVersion:
         raise Conflict("the appeal changed since you read it", code="version_conflict") from None
-    row = {**row, **values}
+    row = cast(AppealRow, {**row, **values})
     if cmd.action is AppealAction.DECIDE:
         reopened = False
         # civil affairs' own subjects are taken again in this transaction

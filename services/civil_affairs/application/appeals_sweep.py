@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from services.civil_affairs.application.ports import ComplaintsRepository, StaleVersion, Work
+from services.civil_affairs.application.ports import AppealRow, ComplaintRow, ComplaintsRepository, StaleVersion, Work
 from services.civil_affairs.domain.appeals import HistoryEntry, Level
 from services.civil_affairs.domain.appeals import alerts_due as appeal_alerts_due
 from services.civil_affairs.domain.complaints import alerts_due as complaint_alerts_due
@@ -63,7 +63,7 @@ async def _policies(uow: Work, today: dt.date) -> Any:
     return at
 
 
-async def _appeal_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+async def _appeal_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, AppealRow, Event]]:
     out = []
     policy_at = await _policies(uow, today)
     for row in await uow.appeals.open_ones():
@@ -77,7 +77,7 @@ async def _appeal_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, 
     return out
 
 
-async def _complaint_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, dict[str, Any], Event]]:
+async def _complaint_candidates(uow: Work, today: dt.date) -> list[tuple[str, str, ComplaintRow, Event]]:
     out = []
     policy_at = await _policies(uow, today)
     for row in await uow.complaints.open_ones():
@@ -96,7 +96,10 @@ async def sweep_grievances(uow: Work, now: dt.datetime) -> SweepCounts:
     """One pass (one transaction); returns how many alerts of each kind it published."""
     today = now.date()
     counts = {"appeal.reminder_due": 0, "appeal.overdue": 0, "complaint.reminder_due": 0, "complaint.overdue": 0}
-    candidates = [*await _appeal_candidates(uow, today), *await _complaint_candidates(uow, today)]
+    candidates: list[tuple[str, str, AppealRow | ComplaintRow, Event]] = [
+        *await _appeal_candidates(uow, today),
+        *await _complaint_candidates(uow, today),
+    ]
     if not candidates:
         return SweepCounts()
     alerts = uow.alerts
@@ -117,14 +120,14 @@ async def sweep_grievances(uow: Work, now: dt.datetime) -> SweepCounts:
         for kind, key, row, ev in todo
     ]
     fresh = await alerts.claim(rows)  # a replica's concurrent pass may have claimed some
-    escalations: dict[str, tuple[dict[str, Any], list[Event]]] = {}
+    escalations: dict[str, tuple[ComplaintRow, list[Event]]] = {}
     for kind, key, row, ev in todo:
         if (kind, key) not in fresh:
             continue
         uow.add_event(ev)
         counts[kind] += 1
         if kind == "complaint.overdue":
-            escalations.setdefault(row["id"], (row, []))[1].append(ev)
+            escalations.setdefault(row["id"], (cast(ComplaintRow, row), []))[1].append(ev)  # a complaint's
     repo = uow.complaints
     for row, evs in escalations.values():
         await _record_escalation(repo, row, evs, now)
@@ -137,9 +140,7 @@ async def sweep_grievances(uow: Work, now: dt.datetime) -> SweepCounts:
     )
 
 
-async def _record_escalation(
-    repo: ComplaintsRepository, row: dict[str, Any], evs: list[Event], now: dt.datetime
-) -> None:
+async def _record_escalation(repo: ComplaintsRepository, row: ComplaintRow, evs: list[Event], now: dt.datetime) -> None:
     """One update per complaint and pass: the escalation and its history entries."""
     entries = tuple(
         HistoryEntry(

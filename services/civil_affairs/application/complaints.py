@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from services.civil_affairs.application.ports import StaleVersion, Work
+from services.civil_affairs.application.ports import ComplaintRow, StaleVersion, Work
 from services.civil_affairs.domain.appeals import HistoryEntry, Level, level_of_region
 from services.civil_affairs.domain.complaints import (
     Actor,
@@ -151,7 +151,7 @@ def _is_officer(p: Principal) -> bool:
     return p.role in OFFICER_ROLES or p.role == "admin"
 
 
-def complaint_event(name: str, row: dict[str, Any], **extra: Any) -> Event:
+def complaint_event(name: str, row: ComplaintRow, **extra: Any) -> Event:
     """`complaint.<name>` for the place complained about; no text, no person, no phone."""
     data = {
         "complaint_id": row["id"],
@@ -171,7 +171,7 @@ def complaint_event(name: str, row: dict[str, Any], **extra: Any) -> Event:
     return Event("complaint", name, row["id"], row["region_code"], data, source=SOURCE)
 
 
-def _domain(row: dict[str, Any]) -> Complaint:
+def _domain(row: ComplaintRow) -> Complaint:
     return Complaint(
         id=row["id"],
         state=ComplaintState(row["state"]),
@@ -191,7 +191,7 @@ def _domain(row: dict[str, Any]) -> Complaint:
     )
 
 
-def _who(p: Principal, row: dict[str, Any], cipher: FieldCipher) -> Actor:
+def _who(p: Principal, row: ComplaintRow, cipher: FieldCipher) -> Actor:
     if p.role == "department":
         handler = (
             bool(row["responsible_department"])
@@ -203,7 +203,7 @@ def _who(p: Principal, row: dict[str, Any], cipher: FieldCipher) -> Actor:
     return Actor(role=p.role, is_handler=handler, is_complainant=row["complainant_index"] == subject_hash(cipher, p))
 
 
-def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> dict[str, Any]:
+def _visible(p: Principal, row: ComplaintRow | None, cipher: FieldCipher) -> ComplaintRow:
     if row is not None:
         if row["complainant_index"] == subject_hash(cipher, p):
             return row
@@ -214,7 +214,7 @@ def _visible(p: Principal, row: dict[str, Any] | None, cipher: FieldCipher) -> d
     raise NotFound("no such complaint in your jurisdiction")
 
 
-def complaint_view(row: dict[str, Any], p: Principal, deps: GrievanceDeps) -> ComplaintView:
+def complaint_view(row: ComplaintRow, p: Principal, deps: GrievanceDeps) -> ComplaintView:
     c = _domain(row)
     today = deps.now().date()
     open_ = c.state in (ComplaintState.RECEIVED, ComplaintState.ACCEPTED)
@@ -298,7 +298,7 @@ async def file_complaint(cmd: FileComplaint, uow: Work, deps: GrievanceDeps) -> 
     entry = HistoryEntry(
         "receive", None, str(ComplaintState.RECEIVED), actor_label(p), p.role, now, f"via {cmd.channel}"
     )
-    row: dict[str, Any] = {
+    row: ComplaintRow = {
         "id": str(uuid.uuid4()),
         "channel": str(cmd.channel),
         "topic": str(cmd.topic),
@@ -357,7 +357,7 @@ async def file_complaint(cmd: FileComplaint, uow: Work, deps: GrievanceDeps) -> 
     return complaint_view(row, p, deps)
 
 
-def _transfer_target(cmd: ActOnComplaint, row: dict[str, Any]) -> Route | None:
+def _transfer_target(cmd: ActOnComplaint, row: ComplaintRow) -> Route | None:
     if cmd.to_region is None:
         return None
     try:
@@ -425,7 +425,7 @@ async def act_on_complaint(cmd: ActOnComplaint, uow: Work, deps: GrievanceDeps) 
         await repo.update(row["id"], row["version"], values)
     except StaleVersion:
         raise Conflict("the complaint changed since you read it", code="version_conflict") from None
-    row = {**row, **values}
+    row = cast(ComplaintRow, {**row, **values})
     if cmd.action is ComplaintAction.TRANSFER:
         uow.add_event(complaint_event("routed", row, reason="transfer", routing_rule="transfer (转办)"))
     elif cmd.action is ComplaintAction.CLOSE:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from services.civil_affairs.domain.applications import Application
 from services.civil_affairs.domain.economic_check import CheckRecord, CheckResult
@@ -20,15 +20,19 @@ from shared.policy import PolicyVersion
 
 __all__ = [
     "AlertsRepository",
+    "AppealRow",
     "AppealsRepository",
     "ApplicationsRepository",
     "ChecksRepository",
+    "ComplaintRow",
     "ComplaintsRepository",
     "EconomicCheck",
     "EnrolmentsRepository",
     "PaymentOrder",
     "PaymentsRepository",
+    "ReliefPaymentRow",
     "ReliefRepository",
+    "ReliefRequestRow",
     "StaleVersion",
     "SubjectFacts",
     "SubjectLookup",
@@ -120,19 +124,87 @@ class PaymentsRepository(Protocol):
     ) -> tuple[list[PaymentOrder], int]: ...
 
 
-class GrievanceRows(Protocol):
-    """Appeals and complaints travel as plain rows (dicts of their columns); an update names the
-    version it read and raises `StaleVersion` when another writer changed the record first."""
+class AppealRow(TypedDict):
+    """An `appeals` row as stored (`attachments`, `history`, `explanation`: JSON columns)."""
 
-    async def add(self, row: dict[str, Any]) -> None: ...
-    async def get(self, record_id: str) -> dict[str, Any] | None: ...
+    id: str
+    household_id: str
+    region_code: str
+    subject_kind: str
+    subject_id: str
+    state: str
+    decided_level: str
+    review_level: str
+    review_region: str
+    grounds: str
+    attachments: list[Any]
+    appellant_index: str | None
+    filed_by: str
+    filed_by_role: str
+    received_on: dt.date
+    deadline: dt.date
+    outcome: str | None
+    reason: str | None
+    history: list[dict[str, Any]]
+    explanation: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ComplaintRow(TypedDict):
+    """A `complaints` row as stored (`history`, `explanation`: JSON columns; the person's ID
+    number and the contact phone encrypted)."""
+
+    id: str
+    channel: str
+    topic: str
+    text: str
+    household_id: str | None
+    person_id_enc: bytes | None
+    person_index: str | None
+    contact_phone_enc: bytes | None
+    region_code: str
+    officer_level: str | None
+    responsible_level: str
+    responsible_region: str
+    responsible_department: str | None
+    escalated_level: str | None
+    escalated_region: str | None
+    state: str
+    received_on: dt.date
+    ack_due: dt.date
+    reply_due: dt.date
+    acknowledged_on: dt.date | None
+    replied_on: dt.date | None
+    reply: str | None
+    satisfaction: str | None
+    reopen_count: int
+    complainant_index: str
+    filed_by: str
+    filed_by_role: str
+    history: list[dict[str, Any]]
+    explanation: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GrievanceRows(Protocol):
+    """Appeals and complaints travel as plain rows (dicts of their columns: `AppealRow`,
+    `ComplaintRow`); an update names the version it read and raises `StaleVersion` when another
+    writer changed the record first."""
+
+    async def add(self, row: Mapping[str, Any]) -> None: ...
     async def update(self, record_id: str, expected_version: int, values: dict[str, Any]) -> None: ...
-    async def open_ones(self) -> list[dict[str, Any]]:
-        """Those whose deadlines still run (the sweep's candidates)."""
-        ...
 
 
 class AppealsRepository(GrievanceRows, Protocol):
+    async def get(self, record_id: str) -> AppealRow | None: ...
+    async def open_ones(self) -> list[AppealRow]:
+        """Those whose deadlines still run (the sweep's candidates)."""
+        ...
+
     async def page(
         self,
         *,
@@ -142,13 +214,18 @@ class AppealsRepository(GrievanceRows, Protocol):
         household_id: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[list[AppealRow], int]: ...
     async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
         """The id of the open appeal of this decision, if any."""
         ...
 
 
 class ComplaintsRepository(GrievanceRows, Protocol):
+    async def get(self, record_id: str) -> ComplaintRow | None: ...
+    async def open_ones(self) -> list[ComplaintRow]:
+        """Those whose deadlines still run (the sweep's candidates)."""
+        ...
+
     async def page(
         self,
         *,
@@ -159,7 +236,7 @@ class ComplaintsRepository(GrievanceRows, Protocol):
         topic: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[list[ComplaintRow], int]: ...
 
 
 class AlertsRepository(Protocol):
@@ -172,12 +249,96 @@ class AlertsRepository(Protocol):
     async def known(self, ref_ids: set[str]) -> set[tuple[str, str]]: ...
 
 
+class ReliefRequestRow(Protocol):
+    """A `relief_requests` row: amounts in whole fen; `household`, `explanations`, `history`,
+    `paperwork`: JSON text as stored."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def region_code(self) -> str: ...
+    @property
+    def household_id(self) -> str | None: ...
+    @property
+    def household(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def requested_fen(self) -> int: ...
+    @property
+    def approved_fen(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def approved_level(self) -> str | None: ...
+    @property
+    def limit_fen(self) -> int: ...
+    @property
+    def policy_id(self) -> str: ...
+    @property
+    def policy_version(self) -> str: ...
+    @property
+    def as_of(self) -> dt.date: ...
+    @property
+    def explanations(self) -> str: ...
+    @property
+    def history(self) -> str: ...
+    @property
+    def paperwork(self) -> str | None: ...
+    @property
+    def paperwork_due_on(self) -> dt.date | None: ...
+    @property
+    def rejection_reason(self) -> str | None: ...
+    @property
+    def submitted_by(self) -> str: ...
+    @property
+    def submitted_role(self) -> str: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+    @property
+    def updated_at(self) -> dt.datetime: ...
+    @property
+    def version(self) -> int: ...
+
+
+class ReliefPaymentRow(Protocol):
+    """A `relief_payments` row: a payment order sent to subsidy and its answer (`refusal`: JSON
+    text as stored)."""
+
+    @property
+    def payment_id(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def amount_fen(self) -> int: ...
+    @property
+    def funding_source(self) -> str: ...
+    @property
+    def approved_level(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def decision_id(self) -> str | None: ...
+    @property
+    def recorded_fen(self) -> int | None: ...
+    @property
+    def refusal(self) -> str | None: ...
+    @property
+    def ordered_at(self) -> dt.datetime: ...
+    @property
+    def recorded_at(self) -> dt.datetime | None: ...
+
+
 class ReliefRepository(Protocol):
     """Temporary-relief requests and their payment orders; rows are read-only records with the
-    columns as attributes, amounts in whole fen."""
+    columns as attributes (`ReliefRequestRow`, `ReliefPaymentRow`), amounts in whole fen."""
 
     async def insert(self, row: dict[str, Any]) -> None: ...
-    async def get(self, request_id: str) -> Any | None: ...
+    async def get(self, request_id: str) -> ReliefRequestRow | None: ...
     async def update(self, request_id: str, version: int, values: dict[str, Any]) -> bool:
         """False when someone else changed the request first."""
         ...
@@ -192,9 +353,9 @@ class ReliefRepository(Protocol):
         overdue_on: dt.date | None = None,
         before_seq: int | None = None,
         limit: int = 50,
-    ) -> Sequence[Any]: ...
+    ) -> Sequence[ReliefRequestRow]: ...
     async def insert_payment(self, row: dict[str, Any]) -> None: ...
-    async def payments(self, request_id: str) -> Sequence[Any]: ...
+    async def payments(self, request_id: str) -> Sequence[ReliefPaymentRow]: ...
     async def mark_payment(self, payment_id: str, values: dict[str, Any]) -> bool: ...
 
 

@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from services.civil_affairs.application.appeals_policy import SERVICE
-from services.civil_affairs.application.ports import ReliefRepository, Work
+from services.civil_affairs.application.ports import ReliefRepository, ReliefRequestRow, Work
 from services.civil_affairs.domain.relief import (
     ReliefAction,
     ReliefError,
@@ -43,6 +43,7 @@ __all__ = [
     "ActOnRelief",
     "ListRelief",
     "RecordReliefAnswer",
+    "RefusalStep",
     "ReliefDeadlines",
     "ReliefLimit",
     "ReliefPage",
@@ -285,10 +286,20 @@ async def submit_relief(
     repo = uow.relief
     await repo.insert(row)
     await uow.commit()
-    return await _read(uow, await repo.get(rid), principal, today)
+    return await _read(uow, await _stored(repo, rid), principal, today)
 
 
-async def _visible(repo: ReliefRepository, request_id: str, principal: Principal, cipher: FieldCipher) -> Any:
+async def _stored(repo: ReliefRepository, request_id: str) -> ReliefRequestRow:
+    """The request just written in this transaction, read back."""
+    row = await repo.get(request_id)
+    if row is None:
+        raise RuntimeError(f"relief request {request_id} is not there after writing it")
+    return row
+
+
+async def _visible(
+    repo: ReliefRepository, request_id: str, principal: Principal, cipher: FieldCipher
+) -> ReliefRequestRow:
     row = await repo.get(request_id)
     if row is None or not principal.sees(row.region_code) or principal.role not in _READERS:
         raise NotFound(f"no temporary relief request {request_id}")
@@ -298,7 +309,7 @@ async def _visible(repo: ReliefRepository, request_id: str, principal: Principal
 
 
 def _payment_event(
-    row: Any, payment_id: str, amount: Decimal, level: str, by: str, role: str, at: dt.datetime
+    row: ReliefRequestRow, payment_id: str, amount: Decimal, level: str, by: str, role: str, at: dt.datetime
 ) -> Event:
     """`social_assistance.payment_ordered` (contract: docs/civil-affairs.md "Temporary relief")."""
     data = {
@@ -402,7 +413,7 @@ async def act_on_relief(
         )
         uow.add_event(_payment_event(row, payment_id, step.pay, str(step.level), principal.sub, principal.role, now))
     await uow.commit()
-    return await _read(uow, await repo.get(row.id), principal, today)
+    return await _read(uow, await _stored(repo, row.id), principal, today)
 
 
 SOURCE_REOPEN = "003 §一(五) (受理、转办、办结); 000 社会保障兜底 §五(三): an overturned refusal is decided again"
@@ -439,7 +450,17 @@ async def reopen_on_appeal(uow: Work, request_id: str, *, appeal_id: str, by: st
     return True
 
 
-async def subject_facts(uow: Work, principal: Principal, request_id: str, cipher: FieldCipher) -> Any:
+class RefusalStep(TypedDict):
+    """The history entry (JSON) that rejected a request, as an appeal reads it."""
+
+    to: str
+    role: str
+    at: str
+
+
+async def subject_facts(
+    uow: Work, principal: Principal, request_id: str, cipher: FieldCipher
+) -> tuple[ReliefRequestRow, RefusalStep | None] | None:
     """What an appeal needs of a relief request the caller may see: (row, the rejecting entry) or None."""
     try:
         row = await _visible(uow.relief, request_id, principal, cipher)
@@ -481,7 +502,7 @@ async def list_relief(
     return ReliefPage(items=items, next_before=nxt)
 
 
-async def _read(uow: Work, row: Any, principal: Principal, today: dt.date) -> ReliefView:
+async def _read(uow: Work, row: ReliefRequestRow, principal: Principal, today: dt.date) -> ReliefView:
     policy = await _policy(uow, row.region_code, row.as_of)
     state = ReliefState(row.state)
     payments = [

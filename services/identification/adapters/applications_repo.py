@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm_cases import applications
-from services.identification.application.ports import ApplicationExists
+from services.identification.application.ports import ApplicationExists, ApplicationRow
 
 __all__ = ["ApplicationsRepository"]
 
@@ -26,7 +26,7 @@ class ApplicationsRepository:
         except sa.exc.IntegrityError:
             raise ApplicationExists(values["household_id"]) from None
 
-    async def get(self, application_id: str) -> Any | None:
+    async def get(self, application_id: str) -> ApplicationRow | None:
         stmt = sa.select(applications).where(applications.c.id == application_id)
         return (await self.session.execute(stmt)).first()
 

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identification.adapters.loops_repo import LoopFacts, loop_facts
 from services.identification.adapters.orm import households, members
 from services.identification.adapters.orm_cases import applications, case_exclusions, case_history, cases
-from services.identification.application.ports import CaseFilter, CaseStamp, StaleCase
+from services.identification.application.ports import (
+    CaseFilter,
+    CaseListRow,
+    CaseRow,
+    CaseStamp,
+    HouseholdStatusRow,
+    StaleCase,
+)
 from services.identification.domain.cases import (
     Action,
     AssemblyDecision,
@@ -256,7 +263,7 @@ class CasesRepository:
                     .values(**_override_values(e.override))
                 )
 
-    async def get_row(self, case_id: str) -> Any | None:
+    async def get_row(self, case_id: str) -> CaseRow | None:
         return (await self.session.execute(sa.select(cases).where(cases.c.id == case_id))).first()
 
     async def load(self, row: Any) -> Case:
@@ -274,13 +281,13 @@ class CasesRepository:
         ).all()
         return _to_case(row, history, exclusions)
 
-    async def get(self, case_id: str) -> tuple[Case, Any] | None:
+    async def get(self, case_id: str) -> tuple[Case, CaseRow] | None:
         row = await self.get_row(case_id)
         if row is None:
             return None
         return await self.load(row), row
 
-    async def open_cases_of(self, household_id: str) -> list[Any]:
+    async def open_cases_of(self, household_id: str) -> list[CaseRow]:
         stmt = sa.select(cases).where(cases.c.household_id == household_id, cases.c.is_open.is_(True))
         return list((await self.session.execute(stmt)).all())
 
@@ -316,7 +323,7 @@ class CasesRepository:
             for r in await self.cases_of(household_id)
         ]
 
-    async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[Any]]:
+    async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[CaseListRow]]:
         """(how many cases match, the rows of one page in creation order)."""
         conditions = _conditions(where)
         total = (
@@ -331,7 +338,7 @@ class CasesRepository:
 
     # ------------------------------------------------------------------ households
 
-    async def household(self, household_id: str) -> Any | None:
+    async def household(self, household_id: str) -> HouseholdStatusRow | None:
         stmt = sa.select(households).where(households.c.id == household_id)
         return (await self.session.execute(stmt)).first()
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.orm_duplicates import household_duplicates as dups
+from services.identification.application.ports import DuplicateRow
 from services.identification.domain.duplicates import DuplicateStatus
 
 __all__ = ["DuplicatesRepository"]
@@ -21,10 +22,10 @@ class DuplicatesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def open_touching(self, household_ids: Sequence[str]) -> list[Any]:
+    async def open_touching(self, household_ids: Sequence[str]) -> list[DuplicateRow]:
         """The open records naming any of these households (either side)."""
         wanted = sorted(set(household_ids))
-        out: list[Any] = []
+        out: list[DuplicateRow] = []
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             stmt = sa.select(dups).where(
@@ -44,10 +45,10 @@ class DuplicatesRepository:
             .values(seen=dups.c.seen + 1, history=history, updated_at=at)
         )
 
-    async def get(self, duplicate_id: str) -> Any | None:
+    async def get(self, duplicate_id: str) -> DuplicateRow | None:
         return (await self.session.execute(sa.select(dups).where(dups.c.id == duplicate_id))).first()
 
-    async def page(self, *, status: str, prefix: str, after: str | None, limit: int) -> list[Any]:
+    async def page(self, *, status: str, prefix: str, after: str | None, limit: int) -> list[DuplicateRow]:
         """Up to `limit` records in `status` resolved inside `prefix`, in id order after `after`."""
         stmt = sa.select(dups).where(dups.c.status == status)
         if prefix:

@@ -24,7 +24,7 @@ from services.identification.application.cases import (
 )
 from services.identification.application.duplicates import HouseholdConflict, match_household, record_sightings
 from services.identification.application.household_input import HouseholdIn
-from services.identification.application.ports import ApplicationExists, Work, open_work
+from services.identification.application.ports import ApplicationExists, ApplicationRow, Work, open_work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, CaseExclusion, HistoryEntry, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType
@@ -125,7 +125,7 @@ class Replayed:
 RenderApplication = Callable[[ApplicationRead], Any]
 
 
-def _application_read(row: Any, case: Case) -> ApplicationRead:
+def _application_read(row: ApplicationRow, case: Case) -> ApplicationRead:
     return ApplicationRead(
         id=row.id,
         status=str(case.state),
@@ -329,6 +329,7 @@ async def submit(
         ctx, uow, case=case, region_code=region_code, events=events, opened=case, application_id=application_id
     )
     row = await uow.applications.get(application_id)
+    assert row is not None  # added just now
     read = _application_read(row, case)
     await uow.complete_claim(ctx.tables["idempotency_keys"], claim, 201, render(read))
     await uow.commit()

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from services.identification.application.policies import policy_in_force
-from services.identification.application.ports import CaseEventsWork, CaseFilter, StaleCase, Work
+from services.identification.application.ports import CaseEventsWork, CaseFilter, CaseRow, StaleCase, Work
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import (
     Action,
@@ -122,7 +122,9 @@ async def _citizen_sees(ctx: ServiceContext, work: Work, principal: Principal, h
     return await work.cases.is_member(household_id, index)
 
 
-async def load_visible_case(ctx: ServiceContext, work: Work, principal: Principal, case_id: str) -> tuple[Case, Any]:
+async def load_visible_case(
+    ctx: ServiceContext, work: Work, principal: Principal, case_id: str
+) -> tuple[Case, CaseRow]:
     """The case if the caller may see it; 404 otherwise (existence does not leak)."""
     found = await work.cases.get(case_id)
     if found is None or not principal.sees(found[1].region_code):
@@ -449,7 +451,7 @@ class ListCases:
     page_size: int = 50
 
 
-async def case_read(ctx: ServiceContext, work: Work, principal: Principal, case: Case, row: Any) -> CaseRead:
+async def case_read(ctx: ServiceContext, work: Work, principal: Principal, case: Case, row: CaseRow) -> CaseRead:
     today = ctx.now().date()
     policy = procedure_policy(await policy_in_force(ctx, work, row.region_code, today))
     facts = await household_facts(ctx, work, case, today=today) if _needs_facts(case) else None
@@ -615,7 +617,9 @@ async def transition_case(ctx: ServiceContext, uow: Work, principal: Principal, 
         application_id=row.application_id,
     )
     await uow.commit()
-    read = await case_read(ctx, uow, principal, result.case, await repo.get_row(case_id))
+    saved = await repo.get_row(case_id)
+    assert saved is not None  # written just now
+    read = await case_read(ctx, uow, principal, result.case, saved)
     if result.opened_case is not None:
         read = replace(read, opened_case_id=result.opened_case.id)
     return read

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.identification.adapters.households import HouseholdRecord, StoredHousehold
 from services.identification.application.household_input import MEMBER_FIELDS, HouseholdIn
-from services.identification.application.ports import Work, open_work
+from services.identification.application.ports import DuplicateRow, Work, open_work
 from services.identification.domain.duplicates import (
     DuplicateMatch,
     DuplicateStatus,
@@ -166,7 +166,7 @@ async def record_sightings(
     if not sightings:
         return 0
     ids = {s.household_id for s in sightings} | {s.other_household_id for s in sightings if s.other_household_id}
-    open_rows: dict[tuple[Any, ...], Any] = {}
+    open_rows: dict[tuple[Any, ...], DuplicateRow] = {}
     for r in await uow.duplicates.open_touching(sorted(ids)):
         open_rows[_key(r.match, r.person_index, r.household_id, r.other_household_id, r.other_region_code)] = r
         if r.other_household_id:
@@ -214,9 +214,28 @@ async def record_sightings(
 
 
 class _Row:
-    """A just-inserted record, read like a result row."""
+    """A just-inserted (or just-resolved) record, read like a result row (`DuplicateRow`)."""
 
     id: str
+    match: str
+    person_index: str | None
+    person_masked: str | None
+    household_id: str
+    region_code: str
+    other_household_id: str | None
+    other_region_code: str
+    resolve_region: str
+    origin: str
+    refused: bool
+    found_by: str
+    found_at: dt.datetime
+    seen: int
+    status: str
+    resolution: str | None
+    resolution_note: str | None
+    resolved_by: str | None
+    resolved_at: dt.datetime | None
+    split_household_id: str | None
     history: str
 
     def __init__(self, values: dict[str, Any]) -> None:
@@ -333,7 +352,7 @@ class DuplicatePage:
     next: str | None
 
 
-def _read(row: Any) -> DuplicateRecord:
+def _read(row: DuplicateRow) -> DuplicateRecord:
     return DuplicateRecord(
         id=row.id,
         match=row.match,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidy.adapters.orm import decision_persons, decisions
+from services.subsidy.application.ports import DecisionRow
 from services.subsidy.domain import DecisionState, LedgerLine, PriorDecision
 from services.subsidy.domain.rounding import yuan
 
@@ -88,10 +89,10 @@ class SqlDecisions:
                 sa.insert(decision_persons), [{"decision_id": row["id"], "person_id": p} for p in pids]
             )
 
-    async def get(self, decision_id: str) -> Any | None:
+    async def get(self, decision_id: str) -> DecisionRow | None:
         return (await self.session.execute(sa.select(decisions).where(decisions.c.id == decision_id))).first()
 
-    async def for_payment(self, payment_id: str) -> Any | None:
+    async def for_payment(self, payment_id: str) -> DecisionRow | None:
         """The decision already recorded for a civil-affairs payment order, if any."""
         q = sa.select(decisions).where(decisions.c.payment_id == payment_id)
         return (await self.session.execute(q)).first()
@@ -118,7 +119,7 @@ class SqlDecisions:
         as_of_to: dt.date | None = None,
         before_seq: int | None = None,
         limit: int = 50,
-    ) -> Sequence[Any]:
+    ) -> Sequence[DecisionRow]:
         """Newest first; `before_seq` is the keyset cursor."""
         q = sa.select(decisions)
         if region_prefix:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from services.subsidy.application.ports import Work
+from services.subsidy.application.ports import DecisionRow, Work
 from services.subsidy.domain import (
     Decision,
     DecisionAction,
@@ -180,7 +180,7 @@ def _money(amount_fen: int) -> str:
     return f"{yuan(amount_fen):.2f}"
 
 
-def decision_view(row: Any) -> DecisionView:
+def decision_view(row: DecisionRow) -> DecisionView:
     """A decision row (`ports.DecisionsRepository`) as its read model."""
     return DecisionView(
         id=row.id,
@@ -413,7 +413,7 @@ async def record_decision(
     return decision_view(await _stored(uow, did))
 
 
-async def _stored(uow: Work, decision_id: str) -> Any:
+async def _stored(uow: Work, decision_id: str) -> DecisionRow:
     """The decision just written in this transaction, read back."""
     row = await uow.decisions.get(decision_id)
     if row is None:
@@ -428,7 +428,7 @@ async def decide(cmd: DecisionCommand, uow: Work, principal: Principal) -> Decis
     return read
 
 
-async def get_visible(uow: Work, decision_id: str, principal: Principal) -> Any:
+async def get_visible(uow: Work, decision_id: str, principal: Principal) -> DecisionRow:
     row = await uow.decisions.get(decision_id)
     if row is None or not principal.sees(row.region_code):
         raise NotFound(f"no decision {decision_id}")

@@ -5,14 +5,21 @@ and dicts, the shipped policy versions, events and commits kept."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from services.civil_affairs.adapters.policy import POLICY_DIR, SERVICE
 from services.civil_affairs.adapters.unit_of_work import to_programme_policy
-from services.civil_affairs.application.ports import PaymentOrder, StaleVersion
+from services.civil_affairs.application.ports import (
+    AppealRow,
+    ComplaintRow,
+    PaymentOrder,
+    ReliefPaymentRow,
+    ReliefRequestRow,
+    StaleVersion,
+)
 from services.civil_affairs.domain.applications import Application
 from services.civil_affairs.domain.economic_check import CheckRecord
 from services.civil_affairs.domain.enrolments import Enrolment
@@ -186,17 +193,20 @@ class FakePayments:
         return _pages(found, page, page_size), len(found)
 
 
-class FakeRows:
+_R = TypeVar("_R", AppealRow, ComplaintRow)
+
+
+class FakeRows(Generic[_R]):
     def __init__(self, open_states: Sequence[str]) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self._open = set(open_states)
 
-    async def add(self, row: dict[str, Any]) -> None:
+    async def add(self, row: Mapping[str, Any]) -> None:
         self.rows[row["id"]] = dict(row)
 
-    async def get(self, record_id: str) -> dict[str, Any] | None:
+    async def get(self, record_id: str) -> _R | None:
         row = self.rows.get(record_id)
-        return dict(row) if row is not None else None
+        return cast(_R, dict(row)) if row is not None else None
 
     async def update(self, record_id: str, expected_version: int, values: dict[str, Any]) -> None:
         row = self.rows.get(record_id)
@@ -204,16 +214,16 @@ class FakeRows:
             raise StaleVersion(record_id)
         row.update(values)
 
-    async def open_ones(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.rows.values() if r["state"] in self._open]
+    async def open_ones(self) -> list[_R]:
+        return [cast(_R, dict(r)) for r in self.rows.values() if r["state"] in self._open]
 
 
-class FakeAppeals(FakeRows):
+class FakeAppeals(FakeRows[AppealRow]):
     def __init__(self) -> None:
         super().__init__(("received", "under_review"))
 
-    async def page(self, **_: Any) -> tuple[list[dict[str, Any]], int]:
-        rows = list(self.rows.values())
+    async def page(self, **_: Any) -> tuple[list[AppealRow], int]:
+        rows = [cast(AppealRow, r) for r in self.rows.values()]
         return rows, len(rows)
 
     async def open_for_subject(self, kind: str, subject_id: str) -> str | None:
@@ -227,12 +237,12 @@ class FakeAppeals(FakeRows):
         )
 
 
-class FakeComplaints(FakeRows):
+class FakeComplaints(FakeRows[ComplaintRow]):
     def __init__(self) -> None:
         super().__init__(("received", "accepted"))
 
-    async def page(self, **_: Any) -> tuple[list[dict[str, Any]], int]:
-        rows = list(self.rows.values())
+    async def page(self, **_: Any) -> tuple[list[ComplaintRow], int]:
+        rows = [cast(ComplaintRow, r) for r in self.rows.values()]
         return rows, len(rows)
 
 
@@ -257,7 +267,7 @@ class FakeRelief:
     async def insert(self, row: dict[str, Any]) -> None:
         self.rows[row["id"]] = {**row, "seq": len(self.rows) + 1}
 
-    async def get(self, request_id: str) -> Any | None:
+    async def get(self, request_id: str) -> ReliefRequestRow | None:
         row = self.rows.get(request_id)
         return SimpleNamespace(**row) if row is not None else None
 
@@ -278,7 +288,7 @@ class FakeRelief:
         overdue_on: dt.date | None = None,
         before_seq: int | None = None,
         limit: int = 50,
-    ) -> Sequence[Any]:
+    ) -> Sequence[ReliefRequestRow]:
         """Newest first, as the repository's keyset page."""
         found = [
             r
@@ -296,7 +306,7 @@ class FakeRelief:
     async def insert_payment(self, row: dict[str, Any]) -> None:
         self.orders.append(dict(row))
 
-    async def payments(self, request_id: str) -> Sequence[Any]:
+    async def payments(self, request_id: str) -> Sequence[ReliefPaymentRow]:
         return [SimpleNamespace(**o) for o in self.orders if o["request_id"] == request_id]
 
     async def mark_payment(self, payment_id: str, values: dict[str, Any]) -> bool:

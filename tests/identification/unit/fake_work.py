@@ -22,8 +22,13 @@ from services.identification.adapters.jobs import Job
 from services.identification.application.context import IdentificationExtras
 from services.identification.application.ports import (
     ApplicationExists,
+    ApplicationRow,
     CaseFilter,
+    CaseListRow,
+    CaseRow,
     CaseStamp,
+    DuplicateRow,
+    HouseholdStatusRow,
     StaleCase,
 )
 from services.identification.domain.cases import Case
@@ -44,10 +49,10 @@ class FakeCases:
         self.by_id: dict[str, tuple[Case, SimpleNamespace]] = {}
         self.statuses: dict[str, str] = {}
 
-    async def get(self, case_id: str) -> tuple[Case, Any] | None:
+    async def get(self, case_id: str) -> tuple[Case, CaseRow] | None:
         return self.by_id.get(case_id)
 
-    async def get_row(self, case_id: str) -> Any | None:
+    async def get_row(self, case_id: str) -> CaseRow | None:
         found = self.by_id.get(case_id)
         return None if found is None else found[1]
 
@@ -72,13 +77,13 @@ class FakeCases:
             if c.household_id == household_id
         ]
 
-    async def open_cases_of(self, household_id: str) -> list[Any]:
+    async def open_cases_of(self, household_id: str) -> list[CaseRow]:
         return [row for c, row in self.by_id.values() if c.household_id == household_id and c.is_open]
 
     async def application_of_case(self, case_id: str) -> str | None:
         return next((a.id for a in self.work.applications.rows.values() if a.case_id == case_id), None)
 
-    async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[Any]]:
+    async def page(self, where: CaseFilter, *, offset: int, limit: int) -> tuple[int, list[CaseListRow]]:
         """The cases inside the prefix, of the states, procedure and household asked, in id
         order (`overdue` and `has_open_objection` are the SQL's: tested against the database)."""
         if where.overdue is not None or where.has_open_objection is not None:
@@ -94,7 +99,7 @@ class FakeCases:
             ),
             key=lambda found: found[0].id,
         )
-        rows = [
+        rows: list[CaseListRow] = [
             SimpleNamespace(
                 id=c.id,
                 household_id=c.household_id,
@@ -113,7 +118,7 @@ class FakeCases:
         ]
         return len(rows), rows[offset : offset + limit]
 
-    async def household(self, household_id: str) -> Any | None:
+    async def household(self, household_id: str) -> HouseholdStatusRow | None:
         if household_id not in self.work.households.by_id:
             return None
         return SimpleNamespace(id=household_id, status=self.statuses.get(household_id, "registered"))
@@ -150,7 +155,7 @@ class FakeApplications:
                 raise ApplicationExists(values["household_id"])
         self.rows[values["id"]] = SimpleNamespace(**values)
 
-    async def get(self, application_id: str) -> Any | None:
+    async def get(self, application_id: str) -> ApplicationRow | None:
         return self.rows.get(application_id)
 
     async def submitted_by(self, household_id: str, submitter_index: str) -> bool:
@@ -239,7 +244,7 @@ class FakeDuplicates:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
-    async def open_touching(self, household_ids: Sequence[str]) -> list[Any]:
+    async def open_touching(self, household_ids: Sequence[str]) -> list[DuplicateRow]:
         wanted = set(household_ids)
         return [
             SimpleNamespace(**r)
@@ -257,13 +262,14 @@ class FakeDuplicates:
         row = self.rows[duplicate_id]
         row.update(seen=row["seen"] + 1, history=history, updated_at=at)
 
-    async def get(self, duplicate_id: str) -> Any | None:
+    async def get(self, duplicate_id: str) -> DuplicateRow | None:
         row = self.rows.get(duplicate_id)
         return None if row is None else SimpleNamespace(**row)
 
-    async def page(self, *, status: str, prefix: str, after: str | None, limit: int) -> list[Any]:
+    async def page(self, *, status: str, prefix: str, after: str | None, limit: int) -> list[DuplicateRow]:
         rows = sorted((r for r in self.rows.values() if r["status"] == status), key=lambda r: r["id"])
-        return [SimpleNamespace(**r) for r in rows if r["resolve_region"].startswith(prefix)][:limit]
+        found: list[DuplicateRow] = [SimpleNamespace(**r) for r in rows if r["resolve_region"].startswith(prefix)]
+        return found[:limit]
 
     async def resolve(self, duplicate_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
         row = self.rows.get(duplicate_id)

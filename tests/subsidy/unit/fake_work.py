@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.subsidy.application.policies import policy_not_found
+from services.subsidy.application.ports import DecisionRow
 from services.subsidy.domain import (
     DecisionState,
     LedgerLine,
@@ -30,7 +31,7 @@ __all__ = ["FakeWork"]
 _SHIPPED = load_shipped_policies()
 
 
-def _record(row: dict[str, Any]) -> SimpleNamespace:
+def _record(row: dict[str, Any]) -> DecisionRow:
     return SimpleNamespace(**row, _mapping=dict(row))
 
 
@@ -67,11 +68,11 @@ class FakeDecisions:
         self.rows[row["id"]] = {**defaults, **row, "seq": len(self.rows) + 1}
         self.persons[row["id"]] = set(persons)
 
-    async def get(self, decision_id: str) -> Any | None:
+    async def get(self, decision_id: str) -> DecisionRow | None:
         row = self.rows.get(decision_id)
         return None if row is None else _record(row)
 
-    async def for_payment(self, payment_id: str) -> Any | None:
+    async def for_payment(self, payment_id: str) -> DecisionRow | None:
         return next((_record(r) for r in self.rows.values() if r["payment_id"] == payment_id), None)
 
     async def update(self, decision_id: str, version: int, values: dict[str, Any]) -> bool:
@@ -81,7 +82,7 @@ class FakeDecisions:
         row.update(values, version=version + 1)
         return True
 
-    async def list(self, *, region_prefix: str, limit: int = 50, **_: Any) -> Sequence[Any]:
+    async def list(self, *, region_prefix: str, limit: int = 50, **_: Any) -> Sequence[DecisionRow]:
         rows = [r for r in self.rows.values() if r["region_code"].startswith(region_prefix)]
         return [_record(r) for r in sorted(rows, key=lambda r: -r["seq"])[:limit]]
 
