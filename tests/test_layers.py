@@ -107,3 +107,61 @@ def test_the_return_check_finds_what_it_looks_for(tmp_path: Path) -> None:
         "async def typed(uow) -> 'Plan': ...\n"
     )
     assert _untyped_returns(bad) == ["read -> dict[str, Any]", "rows -> list[dict[str, Any]]", "bare -> (unannotated)"]
+
+
+# A use case reaches adapters through the ports its unit of work and context hand it, so an
+# application module imports nothing of `adapters/`: the values the repositories exchange with it
+# are defined on the application side (identification: `application/stored.py`,
+# `monitoring_ports.py`). These imports remain, each a function the use case calls directly for
+# want of a port yet; the list may only shrink.
+ADAPTER_IMPORTS_LEFT: dict[tuple[str, str], str] = {
+    ("services/identification/application/context.py", "services.identification.adapters.policy_store"): (
+        "the app's default policy store (a bare context in a test builds its extras)"
+    ),
+    ("services/identification/application/dci.py", "services.identification.adapters.dci_http"): (
+        "the DCI partner's HTTP client: the allow-list check and the signed POST"
+    ),
+    ("services/identification/application/dci.py", "services.identification.adapters.dci_keys"): (
+        "the DCI signing keys (JWS sign and verify, the JWKS)"
+    ),
+    ("services/identification/application/import_rows.py", "services.identification.adapters.household_rows"): (
+        "the import's row encoder, run in the worker processes (#19's hot path)"
+    ),
+    ("services/identification/application/import_rows.py", "services.identification.adapters.fast_rows"): (
+        "the import's columnar encoder, run in the worker processes (#19's hot path)"
+    ),
+    ("services/identification/application/national_sync.py", "services.identification.adapters.national_sync_files"): (
+        "the national file's encrypted writer and reader on the data directory"
+    ),
+    ("services/identification/application/screening.py", "services.identification.adapters.households"): (
+        "COPY-text escaping of the outcome lines a screening chunk writes"
+    ),
+    ("services/identification/application/screening.py", "services.identification.adapters.screening_repo"): (
+        "the default chunk concurrency of the database in use"
+    ),
+}
+
+
+def _adapter_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = set()
+    for node in ast.walk(tree):
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else []
+        )
+        found |= {n for n in names if n.startswith("services.") and ".adapters" in n}
+    return found
+
+
+def test_an_application_module_imports_no_adapter() -> None:
+    found = {
+        (p.relative_to(ROOT).as_posix(), module): None
+        for p in sorted((ROOT / "services").glob("*/application/*.py"))
+        for module in _adapter_imports(p)
+    }
+    assert sorted(k for k in found if k not in ADAPTER_IMPORTS_LEFT) == []
+    assert sorted(k for k in ADAPTER_IMPORTS_LEFT if k not in found) == [], "stale entries in ADAPTER_IMPORTS_LEFT"

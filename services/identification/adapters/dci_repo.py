@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,60 +17,12 @@ from services.identification.adapters.orm import household_outcomes, households,
 from services.identification.adapters.orm_cases import risk_warnings
 from services.identification.adapters.orm_loops import household_loops
 from services.identification.adapters.registry import WARNING_COLOUR
+from services.identification.application.stored import Outbound, Partner, Subscription, Transaction
 from services.identification.domain.dci import HouseholdView, MemberView, SearchQuery
 from shared.db import insert_ignoring_duplicates
 from shared.pii import FieldCipher, mask_phone
 
 __all__ = ["DciRepository", "Outbound", "Partner", "Subscription", "Transaction"]
-
-
-@dataclass(frozen=True, slots=True)
-class Partner:
-    sender_id: str
-    name: str
-    client_sub: str
-    jwks: dict[str, Any]
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    id: str
-    sender_id: str
-    transaction_id: str
-    kind: str
-    status: str
-    caller_sub: str
-    caller_role: str
-    caller_region: str
-    sender_uri: str | None
-    request_enc: bytes | None
-    summary: dict[str, Any]
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    code: str
-    sender_id: str
-    owner_region: str
-    region: str
-    reg_event_type: str
-    notify_uri: str
-    status: str
-    transaction_id: str
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    id: str
-    action: str
-    receiver_id: str
-    url: str
-    message_enc: bytes
-    status: str
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -14,12 +14,12 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.identification.application.household_input import EXPENSE_KINDS, FACT_FIELDS, INCOME_FIELDS
+from services.identification.application.stored import PreparedBatch
 from services.identification.domain.columnar import profile_of
 from shared.identifiers import time_ordered_uuids
 from shared.pii import FieldCipher, mask_id_number
@@ -160,27 +160,6 @@ def copy_escape(value: str) -> str:
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_ESCAPES)
     return value
-
-
-@dataclass
-class PreparedBatch:
-    """Households ready to write: per household its number, keyed content hash, a fresh id, its
-    `households` row and its `members` rows — PostgreSQL: COPY text lines (the id first on each);
-    SQLite: tuples in `HOUSEHOLD_WRITE` / `MEMBER_COLUMNS` order. Built by `RowEncoder` (in the
-    import's worker processes, or in process for a single household)."""
-
-    postgres: bool
-    numbers: list[str] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    households: list[Any] = field(default_factory=list)
-    members: list[Any] = field(default_factory=list)
-    #: per household, its members' (blind index, masked ID number): duplicate persons are looked up by them
-    persons: list[list[tuple[str, str]]] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.numbers)
 
 
 class RowEncoder:

@@ -23,7 +23,6 @@ import datetime as dt
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -54,22 +53,16 @@ from services.identification.adapters.household_rows import (
     MEMBER_COLUMNS as _MEMBER_COLUMNS,
 )
 from services.identification.adapters.orm import household_outcomes, households, members
-from services.identification.application.household_input import EXPENSE_KINDS, INCOME_KINDS, HouseholdIn
-from services.identification.domain.model import (
-    Assets,
-    DibaoStatus,
-    DisabilityKind,
-    Expenses,
-    Household,
-    Income,
-    LaborCapacity,
-    Member,
-    RiskType,
-    Schooling,
-    residence_of_region,
+from services.identification.application.household_input import HouseholdIn
+from services.identification.application.stored import (
+    HouseholdRecord,
+    StoredHousehold,
+    StoredMember,
+    UpsertOutcome,
+    UpsertSummary,
 )
 from shared.db import is_postgres, utcnow
-from shared.identifiers import id_check_digit, region_within
+from shared.identifiers import region_within
 from shared.pii import FieldCipher
 
 __all__ = [
@@ -96,124 +89,10 @@ __all__ = [
     "write_prepared",
 ]
 
-_INCOME_KINDS = INCOME_KINDS
-_EXPENSE_KINDS = EXPENSE_KINDS
-
-
-@dataclass(frozen=True, slots=True)
-class HouseholdRecord:
-    """A household to store: its number (the provincial platform's key), village, the validated
-    `HouseholdIn` and the contact phone."""
-
-    household_number: str
-    region_code: str
-    household: HouseholdIn
-    phone: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UpsertOutcome:
-    household_id: str
-    outcome: str  # inserted | updated | unchanged
-
-
-@dataclass
-class UpsertSummary:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    #: household_number → household id, for every record of the call
-    ids: dict[str, str] = field(default_factory=dict)
-    #: per record of the batch (its order): the id written (inserted or updated), None otherwise
-    written: list[str | None] = field(default_factory=list)
-    #: records refused because their number is a household outside `within`: (position in the
-    #: batch, that household's id, its region) — that household is not touched
-    conflicts: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMember:
-    household_id: str
-    position: int
-    id_number_masked: str
-    relation: str
-    sex: str
-    birth_date: dt.date
-    labor_capacity: str
-    disability_grade: int | None
-    disability_kind: str | None
-    serious_illness: bool
-    schooling: str
-    #: Clear values only when read with a cipher (never log them).
-    id_number: str | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredHousehold:
-    id: str
-    household_number: str
-    region_code: str
-    escaped_poverty: bool
-    dibao_status: str
-    status: str
-    category: str | None
-    low_income_category: str | None
-    warning: str | None
-    per_capita_income: Decimal | None
-    version: int
-    facts: dict[str, Any]
-    members: tuple[StoredMember, ...]
-    phone: str | None = None
-
-    def to_domain(self) -> Household:
-        """The domain household. Without decrypted ID numbers (read without a cipher) each member
-        gets a stand-in number carrying only the stored birth date — all the rules use — so
-        screenings never decrypt personal data."""
-        ms = []
-        for m in self.members:
-            ms.append(
-                Member(
-                    id_number=m.id_number or _stand_in_id(m.birth_date, m.position),
-                    name=m.name or f"member{m.position}",
-                    relation=m.relation,
-                    labor_capacity=LaborCapacity(m.labor_capacity),
-                    disability_grade=m.disability_grade,
-                    disability_kind=DisabilityKind(m.disability_kind) if m.disability_kind else None,
-                    serious_illness=m.serious_illness,
-                    schooling=Schooling(m.schooling),
-                )
-            )
-        f = self.facts
-        last = f.get("last_year_income")
-        return Household(
-            members=tuple(ms),
-            income=_income(f.get("income") or {}),
-            expenses=Expenses(**{k: Decimal(f.get("expenses", {}).get(k, "0")) for k in _EXPENSE_KINDS}),
-            assets=Assets(**(f.get("assets") or {})),
-            escaped_poverty=self.escaped_poverty,
-            dibao_status=DibaoStatus(self.dibao_status),
-            last_year_income=_income(last) if last else None,
-            residence=residence_of_region(self.region_code),
-            declared_risks=frozenset(RiskType(r) for r in f.get("declared_risks", ())),
-        )
-
-
-def _income(d: dict[str, Any]) -> Income:
-    return Income(
-        **{k: Decimal(d.get(k, "0")) for k in _INCOME_KINDS},
-        unverified_earners=int(d.get("unverified_earners", 0)),
-    )
-
 
 def new_household_id() -> str:
     """A household id: see `new_household_ids`."""
     return new_household_ids(1)[0]
-
-
-def _stand_in_id(born: dt.date, position: int) -> str:
-    first17 = f"000000{born:%Y%m%d}{position % 1000:03d}"
-    return first17 + id_check_digit(first17)
 
 
 def facts_of(household: HouseholdIn) -> dict[str, Any]:

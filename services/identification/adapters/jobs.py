@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identification.adapters.households import new_household_id
 from services.identification.adapters.orm import job_chunks, jobs
+from services.identification.application.stored import MAX_ERRORS, Chunk, Job
 from shared.db import is_postgres, utcnow
 
 __all__ = [
@@ -34,36 +33,6 @@ __all__ = [
     "lock_job",
     "save_progress",
 ]
-
-#: How many row errors a job keeps in full (the rest are only counted).
-MAX_ERRORS = 100
-
-
-@dataclass
-class Job:
-    id: str
-    kind: str
-    status: str
-    region: str
-    created_by: str
-    idempotency_key: str | None
-    params: dict[str, Any]
-    cursor: Any
-    rows_done: int
-    rows_failed: int
-    rows_total: int | None
-    errors: list[dict[str, Any]]
-    error_count: int
-    result: dict[str, Any]
-    started_at: dt.datetime
-    updated_at: dt.datetime
-    finished_at: dt.datetime | None
-
-    def add_errors(self, errors: Sequence[Mapping[str, Any]]) -> None:
-        room = MAX_ERRORS - len(self.errors)
-        if room > 0:
-            self.errors.extend(dict(e) for e in errors[:room])
-        self.error_count += len(errors)
 
 
 def _job(row: Any) -> Job:
@@ -188,17 +157,6 @@ def job_read(job: Job) -> dict[str, Any]:
 
 
 # --- chunks: a job's work shared by the replicas -------------------------------------------
-
-
-@dataclass
-class Chunk:
-    job_id: str
-    seq: int
-    after: tuple[str, str] | None
-    last: tuple[str, str]
-    rows: int
-    claimed_by: str | None
-    attempts: int
 
 
 def _chunk(row: Any) -> Chunk:

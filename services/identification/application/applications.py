@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from services.identification.adapters.households import HouseholdRecord
 from services.identification.application.assessments import to_domain_household
 from services.identification.application.cases import (
     actor_label,
@@ -25,6 +24,7 @@ from services.identification.application.cases import (
 from services.identification.application.duplicates import HouseholdConflict, match_household, record_sightings
 from services.identification.application.household_input import HouseholdIn
 from services.identification.application.ports import ApplicationExists, ApplicationRow, Work, open_work
+from services.identification.application.stored import HouseholdRecord
 from services.identification.domain.assessment import assess
 from services.identification.domain.cases import Case, CaseExclusion, HistoryEntry, TransitionRefused, open_case
 from services.identification.domain.model import Household, RiskType

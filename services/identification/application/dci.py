@@ -27,8 +27,8 @@ from services.identification.adapters.dci_keys import (
     sign_envelope,
     verify_envelope,
 )
-from services.identification.adapters.dci_repo import Partner, Transaction
 from services.identification.application.ports import DciRepository, Work, open_work
+from services.identification.application.stored import Partner, Transaction
 from services.identification.domain.dci import (
     DCI_VERSION,
     MAX_BATCH,

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.identification.adapters.households import HouseholdRecord, StoredHousehold
 from services.identification.application.household_input import MEMBER_FIELDS, HouseholdIn
 from services.identification.application.ports import DuplicateRow, Work, open_work
+from services.identification.application.stored import HouseholdRecord, StoredHousehold
 from services.identification.domain.duplicates import (
     DuplicateMatch,
     DuplicateStatus,

@@ -19,7 +19,7 @@ from shared.logging import request_id_var
 from shared.pii import mask_numbers_in_text
 
 if TYPE_CHECKING:
-    from services.identification.adapters.jobs import Job
+    from services.identification.application.stored import Job
 
 __all__ = ["HouseholdRead", "JobStatus", "MemberRead", "ReadHousehold", "job_status", "read_household"]
 

@@ -20,8 +20,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from services.identification.adapters.households import HouseholdRecord, UpsertSummary
-from services.identification.adapters.jobs import Job
 from services.identification.application.context import extras
 from services.identification.application.duplicates import (
     CONFLICT_CODE,
@@ -37,6 +35,7 @@ from services.identification.application.household_input import (
     HouseholdImport,
 )
 from services.identification.application.ports import HouseholdsWrittenMeanwhile, Work, open_work
+from services.identification.application.stored import HouseholdRecord, Job, UpsertSummary
 from services.identification.domain.duplicates import DuplicateMatch
 from shared.app import ServiceContext
 from shared.auth import Principal

@@ -27,7 +27,7 @@ from typing import Any, NotRequired, TypedDict
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
-from services.identification.adapters.household_rows import PreparedBatch, RowEncoder
+from services.identification.adapters.household_rows import RowEncoder
 from services.identification.application.household_input import (
     ASSET_FIELDS,
     EXPENSE_KINDS,
@@ -38,6 +38,7 @@ from services.identification.application.household_input import (
     SCHOOLING_ALIASES,
     HouseholdImport,
 )
+from services.identification.application.stored import PreparedBatch
 from services.identification.domain.model import DibaoStatus, DisabilityKind, LaborCapacity, RiskType, Schooling
 from shared.auth import Principal
 from shared.identifiers import InvalidRegionCode, validate_region_code

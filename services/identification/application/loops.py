@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.identification.adapters.households import StoredHousehold
+from services.identification.application.stored import StoredHousehold
 from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.params import quantize_money

@@ -18,8 +18,7 @@ from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
-    from services.identification.adapters.households import StoredHousehold, StoredMember
-    from services.identification.adapters.jobs import Chunk, Job
+    from services.identification.application.stored import Chunk, Job, StoredHousehold, StoredMember
     from services.identification.domain.cases import Case
     from services.identification.domain.low_income_roster import OtherFacts
     from shared.pii import FieldCipher

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.identification.adapters.jobs import Job
 from services.identification.adapters.national_sync_files import EncryptedWriter, file_path, read_plain
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
@@ -32,6 +31,7 @@ from services.identification.application.monitoring_ports import (
     StagedRow,
 )
 from services.identification.application.screening import replica_id
+from services.identification.application.stored import Job
 from services.identification.domain.national_format import (
     Change,
     FileHeader,

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.identification.adapters.households import StoredHousehold
 from services.identification.application.ports import Work
+from services.identification.application.stored import StoredHousehold
 from services.identification.domain.assessment import assess
 from services.identification.domain.columnar import profile_of
 from services.identification.domain.model import Assets

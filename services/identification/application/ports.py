@@ -18,16 +18,19 @@ from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
-    from services.identification.adapters.dci_repo import Outbound, Partner, Subscription, Transaction
-    from services.identification.adapters.household_rows import PreparedBatch
-    from services.identification.adapters.households import (
+    from services.identification.application.monitoring_ports import LoopsRepository
+    from services.identification.application.stored import (
         HouseholdRecord,
+        Job,
+        Outbound,
+        Partner,
+        PreparedBatch,
         StoredHousehold,
+        Subscription,
+        Transaction,
         UpsertOutcome,
         UpsertSummary,
     )
-    from services.identification.adapters.jobs import Job
-    from services.identification.application.monitoring_ports import LoopsRepository
     from services.identification.domain.cases import Case
     from services.identification.domain.dci import HouseholdView, SearchQuery
     from shared.app import ServiceContext

@@ -22,8 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.identification.adapters.households import StoredHousehold, copy_escape
-from services.identification.adapters.jobs import Chunk, Job
+from services.identification.adapters.households import copy_escape
 from services.identification.adapters.screening_repo import default_chunk_concurrency
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
@@ -33,6 +32,7 @@ from services.identification.application.monitoring_ports import (
     OutcomesWrittenMeanwhile,
     ScreeningRepository,
 )
+from services.identification.application.stored import Chunk, Job, StoredHousehold
 from services.identification.domain.columnar import ColumnarResult, HouseholdColumns, evaluate, profile_of
 from services.identification.domain.risk import RISK_TYPE_ORDER
 from services.identification.domain.vectorized import (
