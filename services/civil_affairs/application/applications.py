@@ -32,6 +32,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import id_birth_date, region_within
+from shared.pages import OffsetPage
 from shared.pii import FieldCipher
 
 __all__ = [
@@ -126,12 +127,7 @@ class ApplicationView:
     allowed_actions: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class ApplicationPage:
-    items: list[ApplicationView]
-    total: int
-    page: int
-    page_size: int
+ApplicationPage = OffsetPage[ApplicationView]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.events import Event
 from shared.identifiers import region_within
+from shared.pages import OffsetPage
 
 __all__ = [
     "EnrolmentPage",
@@ -269,12 +270,7 @@ class ListEnrolments:
     page_size: int = 50
 
 
-@dataclass(frozen=True, slots=True)
-class EnrolmentPage:
-    items: list[Enrolment]
-    total: int
-    page: int
-    page_size: int
+EnrolmentPage = OffsetPage[Enrolment]
 
 
 async def list_enrolments(cmd: ListEnrolments, work: Work) -> EnrolmentPage:
@@ -564,12 +560,7 @@ class ListPayments:
     page_size: int = 50
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentPage:
-    items: list[PaymentOrder]
-    total: int
-    page: int
-    page_size: int
+PaymentPage = OffsetPage[PaymentOrder]
 
 
 async def list_payments(cmd: ListPayments, work: Work) -> PaymentPage:
