@@ -115,29 +115,11 @@ def test_the_return_check_finds_what_it_looks_for(tmp_path: Path) -> None:
 # `monitoring_ports.py`). These imports remain, each a function the use case calls directly for
 # want of a port yet; the list may only shrink.
 ADAPTER_IMPORTS_LEFT: dict[tuple[str, str], str] = {
-    ("services/identification/application/context.py", "services.identification.adapters.policy_store"): (
-        "the app's default policy store (a bare context in a test builds its extras)"
-    ),
-    ("services/identification/application/dci.py", "services.identification.adapters.dci_http"): (
-        "the DCI partner's HTTP client: the allow-list check and the signed POST"
-    ),
-    ("services/identification/application/dci.py", "services.identification.adapters.dci_keys"): (
-        "the DCI signing keys (JWS sign and verify, the JWKS)"
-    ),
     ("services/identification/application/import_rows.py", "services.identification.adapters.household_rows"): (
         "the import's row encoder, run in the worker processes (#19's hot path)"
     ),
     ("services/identification/application/import_rows.py", "services.identification.adapters.fast_rows"): (
         "the import's columnar encoder, run in the worker processes (#19's hot path)"
-    ),
-    ("services/identification/application/national_sync.py", "services.identification.adapters.national_sync_files"): (
-        "the national file's encrypted writer and reader on the data directory"
-    ),
-    ("services/identification/application/screening.py", "services.identification.adapters.households"): (
-        "COPY-text escaping of the outcome lines a screening chunk writes"
-    ),
-    ("services/identification/application/screening.py", "services.identification.adapters.screening_repo"): (
-        "the default chunk concurrency of the database in use"
     ),
 }
 

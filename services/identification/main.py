@@ -16,7 +16,12 @@ from services.identification.adapters import (
 )
 from services.identification.adapters.consumers import CONSUMERS
 from services.identification.adapters.dci_consumers import DCI_CONSUMERS
+from services.identification.adapters.dci_http import HttpDciTransport
+from services.identification.adapters.dci_keys import DciKeyring
+from services.identification.adapters.national_sync_files import NationalSyncFiles
 from services.identification.adapters.orm import metadata
+from services.identification.adapters.policy_store import IdentificationPolicyStore
+from services.identification.adapters.screening_repo import default_chunk_concurrency
 from services.identification.adapters.unit_of_work import IdentificationUnitOfWork
 from services.identification.api import (
     applications,
@@ -53,6 +58,21 @@ async def _on_shutdown(ctx: ServiceContext) -> None:
     shutdown_import_pool(ctx)
 
 
+async def _chunk_worker(ctx: ServiceContext) -> None:
+    """The screening chunks' loops, as many by default as the database in use serves well."""
+    await chunk_worker(ctx, default_concurrency=default_chunk_concurrency(ctx.engine))
+
+
+def extras() -> IdentificationExtras:
+    """The app's own state, its ports filled with this service's adapters."""
+    return IdentificationExtras(
+        policy_store=IdentificationPolicyStore(),
+        dci_keys=DciKeyring(),
+        dci_transport=HttpDciTransport(),
+        national_files=NationalSyncFiles(),
+    )
+
+
 def spec() -> ServiceSpec:
     return ServiceSpec(
         name=SERVICE,
@@ -76,13 +96,13 @@ def spec() -> ServiceSpec:
         ],
         # assistance's events: income updates, measures (adapters/consumers.py)
         consumers=[*CONSUMERS, *DCI_CONSUMERS],
-        extras=IdentificationExtras,
+        extras=extras,
         unit_of_work=IdentificationUnitOfWork,
         on_shutdown=_on_shutdown,
         # screenings are chunks that any replica claims (application/screening.py); the
         # scheduled screening starts each county's once per period (application/scheduled.py)
         background=[
-            chunk_worker,
+            _chunk_worker,
             scheduled_screening,
             low_income_scheduler,
             national_sync_worker,

@@ -14,7 +14,7 @@ import httpx
 
 from services.identification.domain.dci import DciRefusal, check_callback_address, parse_url
 
-__all__ = ["check_destination", "post_message"]
+__all__ = ["HttpDciTransport", "check_destination", "post_message"]
 
 _TIMEOUT_S = 10.0
 
@@ -58,3 +58,13 @@ async def post_message(url: str, envelope: dict[str, Any], allowlist: str) -> in
     async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=_TIMEOUT_S) as client:
         r = await client.post(send_to, content=body, headers=headers)
     return r.status_code
+
+
+class HttpDciTransport:
+    """The `DciTransport` port (application/ports.py) over this module."""
+
+    async def check_destination(self, url: str, allowlist: str) -> list[str]:
+        return await check_destination(url, allowlist)
+
+    async def post_message(self, url: str, envelope: dict[str, Any], allowlist: str) -> int:
+        return await post_message(url, envelope, allowlist)

@@ -23,6 +23,7 @@ from services.identification.domain.dci import DciRefusal, canonical_json
 from shared.settings import Settings
 
 __all__ = [
+    "DciKeyring",
     "SigningKey",
     "jwks_problem",
     "load_signing_key",
@@ -148,3 +149,22 @@ def verify_envelope(signature: Any, header: dict[str, Any], message: Any, jwks: 
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         raise invalid from None
+
+
+class DciKeyring:
+    """The `DciKeys` port (application/ports.py) over this module."""
+
+    def sender_id(self) -> str:
+        return our_sender_id()
+
+    def sign(self, settings: Settings, header: dict[str, Any], message: Any) -> str:
+        return sign_envelope(load_signing_key(settings), header, message)
+
+    def public_jwks(self, settings: Settings) -> dict[str, Any]:
+        return load_signing_key(settings).jwks()
+
+    def jwks_problem(self, jwks: Any) -> str | None:
+        return jwks_problem(jwks)
+
+    def verify(self, signature: Any, header: dict[str, Any], message: Any, jwks: dict[str, Any]) -> None:
+        verify_envelope(signature, header, message, jwks)

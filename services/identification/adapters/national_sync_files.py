@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shared.pii import FieldCipher
 
-__all__ = ["MAGIC", "EncryptedWriter", "file_path", "read_plain", "write_encrypted"]
+__all__ = ["MAGIC", "EncryptedWriter", "NationalSyncFiles", "file_path", "read_plain", "write_encrypted"]
 
 MAGIC = b"FFNSENC1"
 _SEGMENT = 256 * 1024
@@ -103,3 +103,16 @@ def read_plain(path: Path, cipher: FieldCipher) -> Iterator[bytes]:
             yield cipher.decrypt(blob, context=_context(name, index, last)).encode()
             index += 1
             head = nxt
+
+
+class NationalSyncFiles:
+    """The `NationalFiles` port (application/monitoring_ports.py) over this module."""
+
+    def path(self, data_dir: Path, county: str, name: str) -> Path:
+        return file_path(data_dir, county, name)
+
+    def writer(self, path: Path, cipher: FieldCipher) -> EncryptedWriter:
+        return EncryptedWriter(path, cipher)
+
+    def read(self, path: Path, cipher: FieldCipher) -> Iterator[bytes]:
+        return read_plain(path, cipher)

@@ -29,6 +29,7 @@ from services.identification.adapters.jobs import (
     save_progress,
 )
 from services.identification.adapters.orm import household_outcomes, households, job_chunks
+from services.identification.adapters.screening_rows import ScreeningRowCodec
 from services.identification.application.monitoring_ports import ChunkRow, OutcomesWrittenMeanwhile
 from shared.db import is_postgres, utcnow
 
@@ -97,9 +98,12 @@ class ScreeningRepository:
 
     @property
     def postgres(self) -> bool:
-        """Whether rows are COPY text (PostgreSQL) or tuples (SQLite): `application.screening`
-        formats a chunk's outcomes for the write that follows."""
+        """Whether rows are COPY text (PostgreSQL) or tuples (SQLite)."""
         return is_postgres(self.session.bind)
+
+    def codec(self) -> ScreeningRowCodec:
+        """How this database hands a chunk over and takes its outcomes back (adapters/screening_rows.py)."""
+        return ScreeningRowCodec(self.postgres)
 
     async def create_job(self, *, region: str, created_by: str, as_of: dt.date, size: int) -> tuple[Job, int]:
         """The screening job of `region` and its chunks (slices of `size` households in

@@ -1,4 +1,5 @@
-"""What one running identification app holds of its own (`ctx.extras`): its policy store, its
+"""What one running identification app holds of its own (`ctx.extras`): its policy store, the
+DCI keys and transport and the national files (ports the app's main.py fills with adapters), its
 worker processes, its replica name, and the knobs tests and operators turn (each None = the
 environment variable, else the default)."""
 
@@ -7,13 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from services.identification.adapters.policy_store import IdentificationPolicyStore
+from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
-    from services.identification.application.monitoring_ports import MonitoringUnit
+    from services.identification.application.monitoring_ports import MonitoringUnit, NationalFiles
+    from services.identification.application.ports import DciKeys, DciTransport
     from shared.app import ServiceContext
 
 __all__ = ["AfterChunk", "IdentificationContext", "IdentificationExtras", "extras", "knob", "monitoring_work"]
@@ -24,7 +26,13 @@ AfterChunk = Callable[[str, int], Awaitable[None]]
 
 @dataclass
 class IdentificationExtras:
-    policy_store: IdentificationPolicyStore = field(default_factory=IdentificationPolicyStore)
+    #: the app's policy store (main.py builds adapters/policy_store.IdentificationPolicyStore)
+    policy_store: PolicyStore
+    #: the DCI exchange's keys and its callbacks' transport (adapters/dci_keys.py, dci_http.py)
+    dci_keys: DciKeys
+    dci_transport: DciTransport
+    #: the national sync's files on the data directory (adapters/national_sync_files.py)
+    national_files: NationalFiles
     #: worker processes for imports and large screening chunks (created on first use)
     import_pool: ProcessPoolExecutor | None = None
     #: how many processes `import_pool` has (0 while there is none)
@@ -54,9 +62,9 @@ IdentificationContext = "ServiceContext[IdentificationExtras]"
 
 
 def extras(ctx: ServiceContext[Any]) -> IdentificationExtras:
-    """The app's own state (an app built without it — a bare context in a test — gets one)."""
+    """The app's own state (`ServiceSpec(extras=...)` in main.py builds it)."""
     if not isinstance(ctx.extras, IdentificationExtras):
-        ctx.extras = IdentificationExtras()
+        raise TypeError(f"not an identification app's context: its extras are {type(ctx.extras).__name__}")
     return ctx.extras
 
 

@@ -19,14 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from services.identification.adapters.dci_http import check_destination, post_message
-from services.identification.adapters.dci_keys import (
-    jwks_problem,
-    load_signing_key,
-    our_sender_id,
-    sign_envelope,
-    verify_envelope,
-)
+from services.identification.application.context import extras
 from services.identification.application.ports import DciRepository, Work, open_work
 from services.identification.application.stored import Partner, Transaction
 from services.identification.domain.dci import (
@@ -158,7 +151,7 @@ def _new_id() -> str:
 
 
 def _callback_header(
-    action: str, *, message_id: str, receiver_id: str, at: dt.datetime, count: int, status: str
+    action: str, *, sender_id: str, message_id: str, receiver_id: str, at: dt.datetime, count: int, status: str
 ) -> dict[str, Any]:
     """A header valid both as MsgCallbackHeader_V1.0.0 (status) and MsgHeader_V1.0.0 (sender_id,
     total_count): on-subscribe / on-unsubscribe are declared with the latter in registry core."""
@@ -170,14 +163,14 @@ def _callback_header(
         "status": status,
         "total_count": count,
         "completed_count": count,
-        "sender_id": our_sender_id(),
+        "sender_id": sender_id,
         "receiver_id": receiver_id,
         "is_msg_encrypted": False,
     }
 
 
 def _signed(ctx: ServiceContext, header: dict[str, Any], message: dict[str, Any]) -> SignedMessage:
-    return SignedMessage(sign_envelope(load_signing_key(ctx.settings), header, message), header, message)
+    return SignedMessage(extras(ctx).dci_keys.sign(ctx.settings, header, message), header, message)
 
 
 def _envelope_of(signed: SignedMessage) -> dict[str, Any]:
@@ -187,7 +180,7 @@ def _envelope_of(signed: SignedMessage) -> dict[str, Any]:
 
 def jwks(ctx: ServiceContext) -> Jwks:
     """fangfan's public signing keys, for partners to verify our replies and callbacks."""
-    return Jwks(list(load_signing_key(ctx.settings).jwks()["keys"]))
+    return Jwks(list(extras(ctx).dci_keys.public_jwks(ctx.settings)["keys"]))
 
 
 # --- opening a message ----------------------------------------------------------------------------
@@ -198,12 +191,13 @@ async def _open(ctx: ServiceContext, call: DciCall) -> _Envelope:
         raise DciRefusal(
             "err.request.forbidden", "the DCI registry API is for province, county, department and admin systems", 403
         )
-    header, message = check_envelope(call.body, action=call.action, receiver_id=our_sender_id(), now=ctx.now())
+    keys = extras(ctx).dci_keys
+    header, message = check_envelope(call.body, action=call.action, receiver_id=keys.sender_id(), now=ctx.now())
     async with open_work(ctx) as uow:
         partner = await uow.dci.get_partner(header["sender_id"])
     if partner is None or partner.client_sub != call.principal.sub:
         raise DciRefusal("err.sender_id.invalid", "sender_id is not a partner registered for this client", 403)
-    verify_envelope(call.body.get("signature"), header, message, partner.jwks)
+    keys.verify(call.body.get("signature"), header, message, partner.jwks)
     return _Envelope(header, message, partner, call.principal)
 
 
@@ -233,7 +227,7 @@ def _batch(message: dict[str, Any], name: str, criteria: str) -> list[dict[str, 
 
 async def _callback_url(ctx: ServiceContext, header: dict[str, Any]) -> str:
     url = header.get("sender_uri")
-    await check_destination(url, ctx.settings.webhook_allowlist)  # type: ignore[arg-type]
+    await extras(ctx).dci_transport.check_destination(url, ctx.settings.webhook_allowlist)  # type: ignore[arg-type]
     return str(url)
 
 
@@ -374,6 +368,7 @@ async def sync_search(ctx: ServiceContext, call: DciCall) -> SignedMessage:
     message = {"transaction_id": tid, "correlation_id": cid, "search_response": answers}
     header = _callback_header(
         "on-search",
+        sender_id=extras(ctx).dci_keys.sender_id(),
         message_id=_new_id(),
         receiver_id=env.sender_id,
         at=ctx.now(),
@@ -512,7 +507,7 @@ async def subscribe(ctx: ServiceContext, call: DciCall) -> Acknowledged:
     items = _batch(env.message, "subscribe_request", "subscribe_criteria")
     url = await _callback_url(ctx, env.header)
     notify_uri = notify_uri_for(url)
-    await check_destination(notify_uri, ctx.settings.webhook_allowlist)
+    await extras(ctx).dci_transport.check_destination(notify_uri, ctx.settings.webhook_allowlist)
     async with open_work(ctx) as uow:
         repo = uow.dci
         previous = await repo.find_transaction(env.sender_id, "subscribe", tid)
@@ -710,6 +705,7 @@ async def deliver_outbound(ctx: ServiceContext, uow: Work, ev: Event) -> None:
     status = "rjct" if message.get("status") == "rjct" else "succ"
     header = _callback_header(
         row.action,
+        sender_id=extras(ctx).dci_keys.sender_id(),
         message_id=row.id,
         receiver_id=row.receiver_id,
         at=ctx.now(),
@@ -717,7 +713,7 @@ async def deliver_outbound(ctx: ServiceContext, uow: Work, ev: Event) -> None:
         status=status,
     )
     try:
-        answered = await post_message(
+        answered = await extras(ctx).dci_transport.post_message(
             row.url, _envelope_of(_signed(ctx, header, message)), ctx.settings.webhook_allowlist
         )
     except DciRefusal as exc:
@@ -827,7 +823,13 @@ async def txn_status(ctx: ServiceContext, call: DciCall, *, sync: bool) -> Ackno
             await uow.commit()
             return Acknowledged(cid, at)
     header = _callback_header(
-        "txn-on-status", message_id=_new_id(), receiver_id=env.sender_id, at=at, count=1, status="succ"
+        "txn-on-status",
+        sender_id=extras(ctx).dci_keys.sender_id(),
+        message_id=_new_id(),
+        receiver_id=env.sender_id,
+        at=at,
+        count=1,
+        status="succ",
     )
     return _signed(ctx, header, message)
 
@@ -853,7 +855,7 @@ async def register_partner(
     for it, and its public JWKS. Admin only."""
     if principal.role != "admin":
         raise Forbidden("registry partners are registered by an admin", code="role_not_allowed")
-    problem = jwks_problem(cmd.jwks)
+    problem = extras(ctx).dci_keys.jwks_problem(cmd.jwks)
     if problem is not None:
         raise Unprocessable("unusable JWKS", errors=[FieldError("jwks", problem)])
     repo = uow.dci

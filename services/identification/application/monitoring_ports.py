@@ -6,9 +6,10 @@ query Protocols reached through the unit of work (`MonitoringWork`), implemented
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from services.identification.application.ports import CaseEventsWork, OutcomeWriter
@@ -27,6 +28,7 @@ __all__ = [
     "CHUNK_ROW",
     "ChunkRow",
     "ComparisonRowView",
+    "FileWriter",
     "HouseholdHead",
     "JobStateView",
     "JointScreeningRead",
@@ -43,9 +45,11 @@ __all__ = [
     "MarkRowView",
     "MonitoringUnit",
     "MonitoringWork",
+    "NationalFiles",
     "NationalSyncRepository",
     "NoticeCaseRow",
     "OpenCaseRef",
+    "OutcomeBuffer",
     "OutcomeRowView",
     "OutcomesWrittenMeanwhile",
     "PolicyRef",
@@ -56,6 +60,7 @@ __all__ = [
     "RegistryQueries",
     "RosterRow",
     "ScheduleRepository",
+    "ScreeningCodec",
     "ScreeningRepository",
     "SignalHousehold",
     "SignalRowView",
@@ -461,8 +466,6 @@ class OutcomesWrittenMeanwhile(Exception):
 class ScreeningRepository(Protocol):
     """Screening jobs and chunks, a chunk's rows, its outcomes and outbox rows in bulk."""
 
-    @property
-    def postgres(self) -> bool: ...
     async def create_job(self, *, region: str, created_by: str, as_of: dt.date, size: int) -> tuple[Job, int]: ...
     async def get_job(self, job_id: str) -> Job | None: ...
     async def lock_job(self, job_id: str) -> Job | None: ...
@@ -474,6 +477,7 @@ class ScreeningRepository(Protocol):
     async def chunk_rows(self, chunk: Chunk) -> bytes | list[ChunkRow]: ...
     async def stored_household(self, household_id: str) -> StoredHousehold | None: ...
     async def region_page(self, region: str, *, after: tuple[str, str] | None, limit: int) -> list[StoredHousehold]: ...
+    def codec(self) -> ScreeningCodec: ...
     async def write_outcomes(self, rows: list[Any], *, new: Sequence[Any] = ()) -> None: ...
     async def write_outbox(self, rows: list[tuple[str, str, bytes, dt.datetime]]) -> None: ...
 
@@ -867,3 +871,42 @@ class StagedRow:
     change: str
     row_hash: str
     row_enc: bytes
+
+
+class FileWriter(Protocol):
+    """A national file being written: parts in order, then finish (or abort: nothing is left)."""
+
+    def add(self, part: bytes) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class NationalFiles(Protocol):
+    """Where the national sync's files live and how they are written and read back, encrypted at
+    rest (`adapters/national_sync_files.py`)."""
+
+    def path(self, data_dir: Path, county: str, name: str) -> Path: ...
+    def writer(self, path: Path, cipher: FieldCipher) -> FileWriter: ...
+    def read(self, path: Path, cipher: FieldCipher) -> Iterator[bytes]: ...
+
+
+class OutcomeBuffer(Protocol):
+    """A chunk's outcomes as its database takes them (`write_outcomes`): `rows` of households that
+    had an outcome row, `new` of those that had none."""
+
+    rows: list[Any]
+    new: list[Any]
+
+    def __len__(self) -> int: ...
+    def add(
+        self, hs: list[Any], pc: list[int], category: list[int], low: list[int], warning: list[int], policy: Any
+    ) -> None: ...
+
+
+class ScreeningCodec(Protocol):
+    """A screening chunk's rows in the database's wire format (`adapters/screening_rows.py`):
+    decoded for the evaluator, and the outcomes encoded for writing. Picklable: it goes to the
+    worker process with the chunk."""
+
+    def decode(self, rows: bytes | Sequence[ChunkRow]) -> Sequence[Sequence[Any]]: ...
+    def outcomes(self, now: dt.datetime, as_of: dt.date, job_id: str) -> OutcomeBuffer: ...

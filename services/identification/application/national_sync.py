@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.identification.adapters.national_sync_files import EncryptedWriter, file_path, read_plain
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
     ROW_CONTEXT,
@@ -254,7 +253,7 @@ async def open_file(ctx: ServiceContext, principal: Principal, run_id: str, name
     run = await read_run(ctx, principal, run_id)
     if run.status != "completed" or name != run.file_name:
         raise NotFound("no such file in this run")
-    path = file_path(ctx.settings.data_dir, run.county, name)
+    path = extras(ctx).national_files.path(ctx.settings.data_dir, run.county, name)
     if not path.exists():
         raise NotFound("the file is no longer on disk", code="file_gone")
     # the file carries clear ID numbers: its download is one row of the hash-chained audit log
@@ -269,7 +268,7 @@ async def open_file(ctx: ServiceContext, principal: Principal, run_id: str, name
             request_id=request_id_var.get(),
         )
         await uow.commit()
-    return read_plain(path, ctx.cipher)
+    return extras(ctx).national_files.read(path, ctx.cipher)
 
 
 # --- the worker ----------------------------------------------------------------------------
@@ -443,8 +442,8 @@ async def _write_file(ctx: ServiceContext, run: Run, replica: str) -> None:
     header = encode_header(
         FileHeader(run.county, run.period, run.sequence, run.full, run.since, run.until, count, digest.hexdigest())
     )
-    path: Path = file_path(ctx.settings.data_dir, run.county, run.file_name)
-    writer = EncryptedWriter(path, ctx.cipher)
+    path: Path = extras(ctx).national_files.path(ctx.settings.data_dir, run.county, run.file_name)
+    writer = extras(ctx).national_files.writer(path, ctx.cipher)
     size = len(header)
     try:
         writer.add(header)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.app import ServiceContext
     from shared.idempotency import IdempotencyClaim
     from shared.pii import FieldCipher
+    from shared.settings import Settings
 
 __all__ = [
     "ApplicationExists",
@@ -47,7 +48,9 @@ __all__ = [
     "CaseRepository",
     "CaseRow",
     "CaseStamp",
+    "DciKeys",
     "DciRepository",
+    "DciTransport",
     "DuplicateRepository",
     "DuplicateRow",
     "FlagRepository",
@@ -434,3 +437,21 @@ def open_work(ctx: ServiceContext[Any]) -> RegistrationUnit:
     """A unit of work of the app (`ctx.uow()`, the service's own class) typed as registration's
     use cases see it."""
     return cast("RegistrationUnit", ctx.uow())
+
+
+class DciKeys(Protocol):
+    """fangfan's DCI signing key and a partner's keys (`adapters/dci_keys.py`)."""
+
+    def sender_id(self) -> str: ...
+    def sign(self, settings: Settings, header: dict[str, Any], message: Any) -> str: ...
+    def public_jwks(self, settings: Settings) -> dict[str, Any]: ...
+    def jwks_problem(self, jwks: Any) -> str | None: ...
+    def verify(self, signature: Any, header: dict[str, Any], message: Any, jwks: dict[str, Any]) -> None: ...
+
+
+class DciTransport(Protocol):
+    """Where a DCI partner's callbacks go (`adapters/dci_http.py`): the allow-list and address
+    check of a destination, and the POST of a signed envelope (its HTTP status)."""
+
+    async def check_destination(self, url: str, allowlist: str) -> list[str]: ...
+    async def post_message(self, url: str, envelope: dict[str, Any], allowlist: str) -> int: ...

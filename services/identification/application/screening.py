@@ -22,14 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.identification.adapters.households import copy_escape
-from services.identification.adapters.screening_repo import default_chunk_concurrency
 from services.identification.application.context import extras, knob, monitoring_work
 from services.identification.application.monitoring_ports import (
     CHUNK_ROW,
     ChunkRow,
     MonitoringWork,
+    OutcomeBuffer,
     OutcomesWrittenMeanwhile,
+    ScreeningCodec,
     ScreeningRepository,
 )
 from services.identification.application.stored import Chunk, Job, StoredHousehold
@@ -226,15 +226,17 @@ def wake_chunk_worker(ctx: ServiceContext) -> None:
         event.set()
 
 
-async def chunk_worker(ctx: ServiceContext) -> None:
-    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` loops (4 on PostgreSQL, 2 on
-    SQLite) that each claim a claimable chunk (pending, or its lease run out), do it, repeat —
+async def chunk_worker(ctx: ServiceContext, *, default_concurrency: int = 2) -> None:
+    """Background task of every replica: `FANGFAN_CHUNK_CONCURRENCY` loops (else
+    `default_concurrency`: the app passes 4 on PostgreSQL, 2 on SQLite —
+    `adapters/screening_repo.default_chunk_concurrency`) that each claim a claimable chunk
+    (pending, or its lease run out), do it, repeat —
     several, so that chunks are evaluated in the worker processes while others are read or
     written (on SQLite, where writers queue anyway, more do not help); when there is none, wait
     for a wake-up or a poll."""
     wake = ctx.wake("chunk_wake")
     ctx.stop_hooks.append(wake.set)  # at shutdown: stop waiting, finish, return
-    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", default_chunk_concurrency(ctx.engine)))
+    n = int(os.environ.get("FANGFAN_CHUNK_CONCURRENCY", default_concurrency))
     await asyncio.gather(*(_chunk_loop(ctx, wake) for _ in range(max(1, n))))
 
 
@@ -309,9 +311,9 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
         as_of = dt.date.fromisoformat(job.params["as_of"])
         await _resolve(uow, store, await uow.screening.chunk_villages(chunk), as_of, groups, unresolved)
         rows = await uow.screening.chunk_rows(chunk)
-        postgres = uow.screening.postgres
+        codec = uow.screening.codec()
     now = utcnow()
-    task = functools.partial(screen_rows, rows, list(groups.values()), unresolved, as_of, now, job.id, postgres)
+    task = functools.partial(screen_rows, rows, list(groups.values()), unresolved, as_of, now, job.id, codec)
     pool = worker_pool(ctx) if chunk.rows >= _pool_from(ctx) else None
     if pool is not None:  # the CPU work in the service's worker processes, off the event loop
         done = await asyncio.get_running_loop().run_in_executor(pool, task)
@@ -325,7 +327,7 @@ async def screen_chunk(ctx: ServiceContext, chunk: Chunk, *, replica: str) -> No
             ]
             await _resolve(uow, store, {r[_REGION] for r in rest}, as_of, groups, unresolved)
         done.missing = []
-        done.add(screen_rows(rest, list(groups.values()), unresolved, as_of, now, job.id, postgres))
+        done.add(screen_rows(rest, list(groups.values()), unresolved, as_of, now, job.id, codec))
     for attempt in range(2):
         try:
             await _write_chunk(ctx, chunk, done, replica=replica, upsert_all=attempt > 0)
@@ -380,7 +382,7 @@ class _ChunkDone:
     evaluate (no stored profile — written before profiles existed — or a village whose policy was
     not resolved: imported after the chunk's villages were listed)."""
 
-    outcomes: _Outcomes
+    outcomes: OutcomeBuffer
     outbox: list[tuple[str, str, bytes, dt.datetime]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     missing: list[Sequence[Any]] = field(default_factory=list)
@@ -400,16 +402,14 @@ def screen_rows(
     as_of: dt.date,
     now: dt.datetime,
     job_id: str,
-    postgres: bool,
+    codec: ScreeningCodec,
 ) -> _ChunkDone:
     """The CPU side of a chunk (pure, picklable: runs in a worker process for large chunks):
     the chunk's rows (`_chunk_rows`: COPY text from PostgreSQL, tuples from SQLite) grouped by
     the policy versions of their villages, each group evaluated at once; returns the outcome rows
     and the outbox rows of the warnings raised (a colour differing from the previous one)."""
-    tuples: Sequence[Sequence[Any]] = (
-        decode_copy_rows(rows, nullable=(_PROFILE, _WARNING)) if isinstance(rows, bytes) else rows
-    )
-    done = _ChunkDone(_Outcomes(postgres, now, as_of, job_id))
+    tuples = codec.decode(rows)
+    done = _ChunkDone(codec.outcomes(now, as_of, job_id))
     group_of = {v: i for i, (_, villages) in enumerate(groups) for v in villages}
     members: list[list[Sequence[Any]]] = [[] for _ in groups]
     for r in tuples:
@@ -443,42 +443,6 @@ def screen_rows(
                 for event_id, i in zip(time_ordered_uuids(len(raised)), raised, strict=True)
             )
     return done
-
-
-def decode_copy_rows(data: bytes, nullable: Sequence[int] = ()) -> list[list[str | None]]:
-    """PostgreSQL's COPY text (tab-separated, `\\N` for NULL, backslash escapes) → rows of
-    strings and None. Fast path: when no backslash is there but in NULLs, only the `nullable`
-    columns are looked at (every column when none are named)."""
-    text = data.decode()
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    rows: list[list[str | None]] = [line.split("\t") for line in lines]  # type: ignore[misc]
-    if text.count("\\") == text.count("\\N") and nullable:  # no backslash but in NULLs
-        for r in rows:
-            for i in nullable:
-                if r[i] == "\\N":
-                    r[i] = None
-        return rows
-    return [[None if f == "\\N" else _unescape(f) for f in r] for r in rows]  # type: ignore[arg-type]
-
-
-_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-
-
-def _unescape(value: str) -> str:
-    if "\\" not in value:
-        return value
-    out, i = [], 0
-    while i < len(value):
-        c = value[i]
-        if c == "\\" and i + 1 < len(value):
-            out.append(_ESCAPES.get(value[i + 1], value[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 _CATEGORY_TEXT = [None if c is None else str(c) for c in CATEGORIES]
@@ -567,53 +531,6 @@ def _risk_list(mask: int) -> str:
     if text is None:
         text = _RISK_LISTS[mask] = "[" + ",".join(_json_str(str(x)) for x in risks_of_mask(mask)) + "]"
     return text
-
-
-class _Outcomes:
-    """A chunk's outcomes, ready for `write_outcomes`: COPY text lines (PostgreSQL) or tuples."""
-
-    def __init__(self, postgres: bool, now: dt.datetime, as_of: dt.date, job_id: str) -> None:
-        self.postgres = postgres
-        self.rows: list[Any] = []  # households that had an outcome row (or may have: legacy rows)
-        self.new: list[Any] = []  # households that had none when the chunk was read
-        self._now = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        self._as_of = as_of.isoformat()
-        self._job = job_id
-
-    def __len__(self) -> int:
-        return len(self.rows) + len(self.new)
-
-    def add(
-        self, hs: list[Any], pc: list[int], category: list[int], low: list[int], warning: list[int], policy: Any
-    ) -> None:
-        pid, pver = policy.id, policy.version
-        if self.postgres:
-            null = "\\N"
-            cat_t = [null if c is None else c for c in _CATEGORY_TEXT]
-            low_t = [null if c is None else c for c in _LOW_TEXT]
-            warn_t = [null if c is None else c for c in _WARNING_TEXT]
-            tail = f"\t{self._now}\t{self._as_of}\t{copy_escape(pid)}\t{copy_escape(pver)}\t{self._job}\n"
-            new, rows = self.new.append, self.rows.append
-            for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True):
-                (new if h[_WARNING] is None else rows)(
-                    f"{h[_ID]}\t{cat_t[c]}\t{low_t[lo]}\t{warn_t[w]}\t{fen_str(p)}{tail}"
-                )
-        else:
-            self.rows.extend(
-                (
-                    h[_ID],
-                    _CATEGORY_TEXT[c],
-                    _LOW_TEXT[lo],
-                    _WARNING_TEXT[w],
-                    fen_str(p),
-                    self._now,
-                    self._as_of,
-                    pid,
-                    pver,
-                    self._job,
-                )
-                for h, c, lo, w, p in zip(hs, category, low, warning, pc, strict=True)
-            )
 
 
 async def _resolve(

@@ -19,7 +19,6 @@ from services.identification.adapters.households import (
     facts_of,
 )
 from services.identification.adapters.jobs import Job
-from services.identification.application.context import IdentificationExtras
 from services.identification.application.ports import (
     ApplicationExists,
     ApplicationRow,
@@ -32,6 +31,7 @@ from services.identification.application.ports import (
     StaleCase,
 )
 from services.identification.domain.cases import Case
+from services.identification.main import extras
 from shared import contracts
 from shared.events import Event
 from shared.pii import FieldCipher, mask_id_number
@@ -399,7 +399,7 @@ class FakeContext:
     def __init__(self, now: dt.datetime) -> None:
         self.clock = now
         self.cipher = FieldCipher(b"k" * 32, b"i" * 32)
-        self.extras = IdentificationExtras()
+        self.extras = extras()
         self.tables: dict[str, Any] = {"idempotency_keys": None}
         self.work = FakeWork(self.cipher)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.identification.application.screening import decode_copy_rows
+from services.identification.adapters.screening_rows import decode_copy_rows
 
 CASES = [
     (b"", []),

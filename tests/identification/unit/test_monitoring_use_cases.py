@@ -51,6 +51,7 @@ from services.identification.application.monitoring_ports import (
     WarningRowView,
 )
 from services.identification.domain.low_income_roster import OTHER_SOURCE, OtherFacts
+from services.identification.main import extras as app_extras
 from shared import contracts
 from shared.app import CST
 from shared.auth import Principal
@@ -68,7 +69,7 @@ COUNTY_OFFICER = Principal(sub="officer-1", role="county", region="341221")
 class FakeCtx:
     """What the use cases read of the service context: its clock, its cipher, its extras."""
 
-    extras: Any = None
+    extras: Any = field(default_factory=app_extras)  # the app's own: its ports filled with the adapters
     cipher: FieldCipher = field(default_factory=lambda: FieldCipher(b"k" * 32, b"i" * 32))
 
     def now(self) -> dt.datetime:
