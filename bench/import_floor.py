@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 
 from services.identification.adapters.household_rows import HOUSEHOLD_WRITE, MEMBER_COLUMNS
-from services.identification.application.import_rows import init_worker, prepare_ndjson
+from services.identification.adapters.import_worker import init_worker, prepare_ndjson
 from services.identification.main import create_app
 from shared.auth import Principal
 from shared.cli.generate import write_households

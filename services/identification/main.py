@@ -18,6 +18,7 @@ from services.identification.adapters.consumers import CONSUMERS
 from services.identification.adapters.dci_consumers import DCI_CONSUMERS
 from services.identification.adapters.dci_http import HttpDciTransport
 from services.identification.adapters.dci_keys import DciKeyring
+from services.identification.adapters.import_worker import ProcessImportWorker
 from services.identification.adapters.national_sync_files import NationalSyncFiles
 from services.identification.adapters.orm import metadata
 from services.identification.adapters.policy_store import IdentificationPolicyStore
@@ -70,6 +71,7 @@ def extras() -> IdentificationExtras:
         dci_keys=DciKeyring(),
         dci_transport=HttpDciTransport(),
         national_files=NationalSyncFiles(),
+        import_worker=ProcessImportWorker(),
     )
 
 

@@ -15,7 +15,7 @@ from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
     from services.identification.application.monitoring_ports import MonitoringUnit, NationalFiles
-    from services.identification.application.ports import DciKeys, DciTransport
+    from services.identification.application.ports import DciKeys, DciTransport, ImportWorker
     from shared.app import ServiceContext
 
 __all__ = ["AfterChunk", "IdentificationContext", "IdentificationExtras", "extras", "knob", "monitoring_work"]
@@ -33,6 +33,8 @@ class IdentificationExtras:
     dci_transport: DciTransport
     #: the national sync's files on the data directory (adapters/national_sync_files.py)
     national_files: NationalFiles
+    #: what a bulk import runs in the worker processes (adapters/import_worker.py)
+    import_worker: ImportWorker
     #: worker processes for imports and large screening chunks (created on first use)
     import_pool: ProcessPoolExecutor | None = None
     #: how many processes `import_pool` has (0 while there is none)

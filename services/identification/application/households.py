@@ -43,7 +43,7 @@ from shared.db import utcnow
 from shared.errors import DomainError, FieldError, Forbidden, Unprocessable
 from shared.logging import request_id_var
 
-from .import_rows import ChunkResult, RowError, init_worker, prepare_ndjson, prepare_rows, validate_canonical
+from .import_rows import ChunkResult, RowError, validate_canonical
 
 __all__ = [
     "FORMATS",
@@ -327,7 +327,7 @@ def worker_pool(ctx: ServiceContext) -> ProcessPoolExecutor | None:
         pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
+            initializer=own.import_worker.init,
             initargs=(*keys, os.getpid()),
         )
         own.import_pool, own.import_pool_workers = pool, workers
@@ -559,11 +559,12 @@ async def run_import(
     and commit every `batch_size` households with the job's progress. Marks the job completed."""
     done_line = int((job.cursor or {}).get("line", 0))
     postgres = await _postgres(ctx)
+    worker = extras(ctx).import_worker
     now = utcnow()
 
     async def tasks() -> AsyncIterator[tuple[Any, ...]]:
         async for piece in _rows_pieces(_after(rows, done_line), batch_size):
-            yield (prepare_rows, piece, principal, postgres, now)
+            yield (worker.rows, piece, principal, postgres, now)
 
     return await _run(ctx, job, tasks())
 
@@ -577,13 +578,14 @@ async def run_import_stream(
         return await run_import(ctx, principal, job, parse_stream(chunks, fmt))
     done_line = int((job.cursor or {}).get("line", 0))
     postgres = await _postgres(ctx)
+    worker = extras(ctx).import_worker
     now = utcnow()
 
     async def tasks() -> AsyncIterator[tuple[Any, ...]]:
         async for first, data in _ndjson_pieces(chunks, IMPORT_BATCH):
             if first + data.count(b"\n") <= done_line:
                 continue  # committed by an earlier attempt
-            yield (prepare_ndjson, data, first, done_line, principal, postgres, now)
+            yield (worker.ndjson, data, first, done_line, principal, postgres, now)
 
     return await _run(ctx, job, tasks())
 

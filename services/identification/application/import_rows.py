@@ -1,33 +1,24 @@
-"""The CPU side of a bulk import, run in worker processes: NDJSON bytes (or parsed rows) →
-validated, canonical households → ready-to-write rows (encrypted, indexed, profiled).
+"""A bulk import's rules for one row: the raw object → the validated, canonical household
+(`validate_canonical`), with a fast path (`fast_canonical`) — and what a prepared chunk is
+(`ChunkResult`). The worker processes that run these and encode the rows for the database are
+adapters/import_worker.py.
 
 Validation has a fast path and the authoritative one. `fast_canonical` accepts only input it is
 sure `HouseholdImport` accepts (exact types, plain decimal strings, known keys …) and returns the
 same thing as `HouseholdImport.model_validate(obj).model_dump(mode="json")`; anything else —
 every bad row, and unusual but valid spellings such as `"yes"` for a flag — goes through the
 pydantic model, so the bulk path refuses exactly what the API refuses, with its messages and
-field paths. tests/identification/unit/test_import_rows.py checks both directions.
-
-Two encoders turn NDJSON into rows (`FANGFAN_IMPORT_ENCODER`, read by each worker process):
-`fast` (the default whenever msgspec is importable) — `adapters.fast_rows`: each line parsed and
-validated in one msgspec call, the lines it is not sure of handed to the path below — and
-`reference`: `json.loads`, `validate_canonical`, `RowEncoder`. Both give the same rows, byte for
-byte, and the same errors (tests/identification/unit/test_fast_rows.py). No sqlalchemy and
-nothing of `api/` here (the SQL is in `adapters.households.write_prepared`)."""
+field paths. tests/identification/unit/test_import_rows.py checks both directions."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
-from services.identification.adapters.household_rows import RowEncoder
 from services.identification.application.household_input import (
     ASSET_FIELDS,
     EXPENSE_KINDS,
@@ -42,36 +33,13 @@ from services.identification.application.stored import PreparedBatch
 from services.identification.domain.model import DibaoStatus, DisabilityKind, LaborCapacity, RiskType, Schooling
 from shared.auth import Principal
 from shared.identifiers import InvalidRegionCode, validate_region_code
-from shared.process import die_with_parent
-
-try:  # the fast encoder needs the msgspec wheel; without it the reference path runs
-    from services.identification.adapters.fast_rows import FastRowEncoder, decode_line
-except ImportError:  # pragma: no cover - msgspec is a dependency
-    FastRowEncoder = None  # type: ignore[assignment,misc]
 
 __all__ = [
-    "ENCODERS",
     "ChunkResult",
     "RowError",
-    "encoder_setting",
     "fast_canonical",
-    "init_worker",
-    "prepare_ndjson",
-    "prepare_rows",
     "validate_canonical",
 ]
-
-#: `FANGFAN_IMPORT_ENCODER` values
-ENCODERS = ("fast", "reference")
-
-
-def encoder_setting() -> str:
-    """The NDJSON encoder this process uses: `FANGFAN_IMPORT_ENCODER` (fast | reference), fast
-    when unset — and reference whenever the msgspec wheel is missing."""
-    value = os.environ.get("FANGFAN_IMPORT_ENCODER", "fast").strip().lower() or "fast"
-    if value not in ENCODERS:
-        raise ValueError(f"FANGFAN_IMPORT_ENCODER must be one of {', '.join(ENCODERS)}, not {value!r}")
-    return "reference" if FastRowEncoder is None else value
 
 
 _INCOME = INCOME_KINDS
@@ -325,133 +293,3 @@ class ChunkResult:
     errors: list[RowError] = field(default_factory=list)
     #: household number → the input line of its (last) row, for errors found when writing
     lines: dict[str, int] = field(default_factory=dict)
-
-
-_ENCODER: dict[str, Any] = {}
-
-
-def init_worker(key: bytes, index_key: bytes, service_pid: int | None = None) -> None:
-    """Process-pool initializer: die with the service (a SIGKILLed replica leaves no workers, even
-    one killed while its workers were still starting: `service_pid`), and the PII keys (never
-    sent with each task)."""
-    die_with_parent(parent=service_pid)
-    _ENCODER["keys"] = (key, index_key)
-
-
-def _encoder(postgres: bool, now: dt.datetime, keys: tuple[bytes, bytes] | None) -> RowEncoder:
-    key, index_key = keys or _ENCODER["keys"]
-    return RowEncoder(AESGCM(key), index_key, postgres=postgres, source="import", now=now)
-
-
-def _not_json(exc: Exception) -> str:
-    """Why a line is not a household (never the offending value)."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON: {exc.msg} (column {exc.colno})"
-    if isinstance(exc, RecursionError):
-        return "not JSON: nested too deeply"
-    return "not JSON: a number with too many digits"
-
-
-def _finish(canons: list[tuple[int, Any]], encoder: Any, result: ChunkResult) -> ChunkResult:
-    result.batch = encoder.encode_many([c for _, c in canons])
-    result.lines = {c["household_number"] if type(c) is dict else c.household_number: line for line, c in canons}
-    return result
-
-
-def prepare_ndjson(
-    data: bytes,
-    first_line: int,
-    skip_through: int,
-    principal: Principal,
-    postgres: bool,
-    now: dt.datetime,
-    keys: tuple[bytes, bytes] | None = None,
-    *,
-    encoder: str | None = None,
-    random: Any = None,
-    ids: Any = None,
-) -> ChunkResult:
-    """NDJSON bytes (whole lines) starting at line `first_line`; lines ≤ `skip_through` were
-    committed by an earlier attempt of the job and are skipped. `encoder`: fast | reference
-    (default: `encoder_setting()`); `random` and `ids` replace the nonce and id sources (tests)."""
-    text = data.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    result = ChunkResult(first_line, first_line + len(lines) - 1)
-    canons: list[tuple[int, Any]] = []
-    loads = json.loads
-    fast = (encoder or encoder_setting()) == "fast"
-    sees = principal.sees
-    for n, raw in enumerate(lines, first_line):
-        if n <= skip_through or not raw.strip():
-            continue
-        result.rows += 1
-        if raw == "\x00too long":
-            result.failed += 1
-            result.errors.append({"line": n, "household_number": None, "path": "", "message": "line longer than 1 MiB"})
-            continue
-        if fast:
-            h = decode_line(raw)
-            if h is not None and sees(h.region_code):
-                canons.append((n, h))
-                continue
-        try:
-            obj = loads(raw)
-        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 10,000-deep line
-            result.failed += 1
-            result.errors.append(
-                {
-                    "line": n,
-                    "household_number": None,
-                    "path": "",
-                    "message": _not_json(exc),
-                }
-            )
-            continue
-        if type(obj) is not dict:
-            result.failed += 1
-            result.errors.append(
-                {
-                    "line": n,
-                    "household_number": None,
-                    "path": "",
-                    "message": "must be a JSON object (one household per line)",
-                }
-            )
-            continue
-        canon, errs = validate_canonical(n, obj, None, principal)
-        if canon is None:
-            result.failed += 1
-            result.errors.extend(errs)
-        else:
-            canons.append((n, canon))
-    key, index_key = keys or _ENCODER["keys"]
-    if fast:
-        enc: Any = FastRowEncoder(
-            AESGCM(key), index_key, postgres=postgres, source="import", now=now, random=random, ids=ids
-        )
-    else:
-        kw = {"random": random} if random is not None else {}
-        enc = RowEncoder(AESGCM(key), index_key, postgres=postgres, source="import", now=now, ids=ids, **kw)
-    return _finish(canons, enc, result)
-
-
-def prepare_rows(
-    rows: list[tuple[int, dict[str, Any] | None, str | None]],
-    principal: Principal,
-    postgres: bool,
-    now: dt.datetime,
-    keys: tuple[bytes, bytes] | None = None,
-) -> ChunkResult:
-    """Rows already parsed (JSON array, CSV): (line, object or None, why unreadable)."""
-    result = ChunkResult(rows[0][0] if rows else 0, rows[-1][0] if rows else 0, rows=len(rows))
-    canons = []
-    for line, obj, error in rows:
-        canon, errs = validate_canonical(line, obj, error, principal)
-        if canon is None:
-            result.failed += 1
-            result.errors.extend(errs)
-        else:
-            canons.append((line, canon))
-    return _finish(canons, _encoder(postgres, now, keys), result)

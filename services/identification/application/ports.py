@@ -8,7 +8,7 @@ row, an ORM object or a fake's namespace fits them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -18,6 +18,7 @@ from shared.policy import ResolvedPolicy
 from shared.policy_store import PolicyStore
 
 if TYPE_CHECKING:
+    from services.identification.application.import_rows import ChunkResult
     from services.identification.application.monitoring_ports import LoopsRepository
     from services.identification.application.stored import (
         HouseholdRecord,
@@ -58,6 +59,7 @@ __all__ = [
     "HouseholdStatusRow",
     "HouseholdsWrittenMeanwhile",
     "ImportRepository",
+    "ImportWorker",
     "MeasuresTold",
     "RegistrationUnit",
     "StaleCase",
@@ -455,3 +457,17 @@ class DciTransport(Protocol):
 
     async def check_destination(self, url: str, allowlist: str) -> list[str]: ...
     async def post_message(self, url: str, envelope: dict[str, Any], allowlist: str) -> int: ...
+
+
+class ImportWorker(Protocol):
+    """What a bulk import runs in the worker processes (`adapters/import_worker.py`): the pool's
+    initializer (the PII keys, dying with the service) and the two chunk tasks — NDJSON bytes, or
+    rows already parsed — each returning the chunk prepared for writing. Module-level functions,
+    so they pickle by name."""
+
+    @property
+    def init(self) -> Callable[..., None]: ...
+    @property
+    def ndjson(self) -> Callable[..., ChunkResult]: ...
+    @property
+    def rows(self) -> Callable[..., ChunkResult]: ...

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from services.identification.adapters import fast_rows
 from services.identification.adapters.fast_rows import decode_line
+from services.identification.adapters.import_worker import encoder_setting, prepare_ndjson
 from services.identification.application import household_input
-from services.identification.application.import_rows import ChunkResult, encoder_setting, prepare_ndjson
+from services.identification.application.import_rows import ChunkResult
 from shared.auth import Principal
 from shared.cli.generate import generate_households
 from shared.identifiers import id_check_digit

@@ -14,8 +14,9 @@ import pytest
 from pydantic import ValidationError
 
 from services.identification.adapters.households import ID_NUMBER_CONTEXT, NAME_CONTEXT, PHONE_CONTEXT, RowEncoder
+from services.identification.adapters.import_worker import prepare_ndjson
 from services.identification.api.schemas import HouseholdImport
-from services.identification.application.import_rows import fast_canonical, prepare_ndjson, validate_canonical
+from services.identification.application.import_rows import fast_canonical, validate_canonical
 from shared.auth import Principal
 from shared.cli.generate import generate_households
 from shared.pii import FieldCipher
